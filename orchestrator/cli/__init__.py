@@ -1,0 +1,1 @@
+"""typer commands: parse -> one service call -> render (rich or --output json)."""

@@ -1,0 +1,107 @@
+"""Rendering for the CLI: rich on a terminal, plain lines otherwise, JSON on request."""
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from ..errors import GovcloudError
+from ..models.plan import Plan
+
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+SYMBOL = {"create": ("+", "green"), "update": ("~", "yellow"), "replace": ("-/+", "magenta"),
+          "delete": ("-", "red"), "adopt": ("<=", "cyan"), "no-op": (" ", "dim")}
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def error(exc: GovcloudError, as_json: bool) -> None:
+    if as_json:
+        emit_json(exc.to_dict())
+        return
+    err_console.print(f"[bold red]Error:[/] {escape(exc.summary)}")
+    for issue in exc.issues:
+        err_console.print(f"  {escape(str(issue))}")
+    if exc.fix:
+        err_console.print(f"  [bold]Fix:[/] {escape(exc.fix)}")
+    if exc.changed_nothing:
+        err_console.print("Nothing was changed.")
+
+
+def plan_text(plan: Plan, show_noop: bool = False) -> None:
+    changing = [a for a in plan.actions if a.action != "no-op" or show_noop]
+    if changing:
+        console.print("govcloud will perform these actions, in dependency order:\n")
+    for a in changing:
+        sym, color = SYMBOL[a.action]
+        console.print(f"  [{color}]{sym:>3} {a.action:<7}[/] {escape(a.address)}")
+        console.print(f"          [dim]{escape(a.reason)}[/]")
+        if a.action in ("update", "replace", "adopt"):
+            for field, ch in a.changes.items():
+                mark = "  [magenta](forces replacement)[/]" if ch.get("forces_replacement") else ""
+                console.print(f"          {escape(field)}: {escape(_short(ch.get('old')))} -> "
+                              f"{escape(_short(ch.get('new')))}{mark}")
+    s = plan.summary
+    if not plan.has_changes:
+        console.print(f"[green]No changes.[/] The cloud matches the stack specs "
+                      f"({s['no-op']} objects up to date).")
+        return
+    console.print(f"\nPlan: {s['create']} to create, {s['update']} to update, "
+                  f"{s['replace']} to replace, {s['delete']} to delete, {s['adopt']} to adopt, "
+                  f"{s['no-op']} unchanged.")
+
+
+def _short(v: Any) -> str:
+    text = json.dumps(v, ensure_ascii=False, default=str) if not isinstance(v, str) else v
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+class Progress:
+    """Live progress bar on a terminal; one plain line per finished step otherwise."""
+
+    def __init__(self, total: int, quiet: bool = False):
+        self.total = total
+        self.done = 0
+        self.quiet = quiet
+        self.live = console.is_terminal and not quiet
+        self._bar = None
+        if self.live:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, \
+                TextColumn, TimeElapsedColumn
+            self._bar = RichProgress(TextColumn("{task.description}"), BarColumn(),
+                                     MofNCompleteColumn(), TimeElapsedColumn(), console=console)
+            self._task = self._bar.add_task("applying", total=total)
+
+    def __enter__(self):
+        if self._bar:
+            self._bar.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self._bar:
+            self._bar.stop()
+
+    def event(self, kind, step, result) -> None:
+        if kind != "done":
+            if self._bar:
+                self._bar.update(self._task, description=f"{step[1]} {step[0]}"[:70])
+            return
+        self.done += 1
+        color = {"ok": "green", "failed": "red", "skipped": "yellow"}[result.outcome]
+        line = (f"[{self.done}/{self.total}] {result.action} {escape(result.address)} "
+                f"({result.phase}): [{color}]{result.outcome}[/] {escape(result.detail)} "
+                f"[dim]{result.seconds:.2f}s[/]")
+        if self._bar:
+            self._bar.advance(self._task)
+            if result.outcome != "ok":
+                self._bar.console.print(line)
+        elif not self.quiet:
+            console.print(line)

@@ -1,0 +1,193 @@
+"""Approvals x catalog x profile x config -> stack specs. Pure and deterministic.
+
+One spec per system (department/system). Per zone the system uses: one project ``<system>-<zone>``
+in the department's domain, its own network, subnet, router (gateway to that zone's external
+network only), one security group that admits only the approved inbound rules, the servers and
+volumes, and provider-side quotas equal to the approved totals. Nothing refers across zones.
+"""
+from __future__ import annotations
+
+import ipaddress
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from .models.approval import Approval, PermanentTerm
+from .models.catalog import Catalog
+from .models.config import WorkspaceConfig
+from .models.profile import Profile
+from .models.spec import ApprovalRef, ResourceSpec, StackSpec, ZoneLayout
+from .pricing import price_approval, total
+from .resources import KIND_ORDER
+
+# Objects the cloud itself makes in every project, allowed on top of the approved totals:
+# the router interface and DHCP port, OpenStack's "default" security group and its 4 rules,
+# and the 2 egress rules of our own group. Documented in the README ("Quotas").
+QUOTA_ALLOWANCE = {"ports": 2, "security_groups": 1, "security_group_rules": 6}
+
+
+@dataclass(frozen=True)
+class CompileResult:
+    specs: dict[str, StackSpec]             # "dept/system" -> spec
+    ipam: dict[str, dict[str, str]]         # zone -> "dept/system" -> CIDR
+
+
+def needed_blocks(approvals: list[Approval]) -> dict[str, list[str]]:
+    needed: dict[str, set[str]] = defaultdict(set)
+    for a in approvals:
+        for zone in a.zones:
+            needed[zone].add(a.stack)
+    return {z: sorted(keys) for z, keys in needed.items()}
+
+
+def compile_all(approvals: list[Approval], catalog: Catalog, profile: Profile,
+                config: WorkspaceConfig, ipam: dict[str, dict[str, str]]) -> CompileResult:
+    """``ipam`` must already hold a block for every (zone, stack) in use (see ipam.allocate)."""
+    by_stack: dict[str, list[Approval]] = defaultdict(list)
+    for a in approvals:
+        by_stack[a.stack].append(a)
+    specs = {}
+    for stack in sorted(by_stack):
+        group = sorted(by_stack[stack], key=lambda a: (a.approved_on, a.approval_no))
+        specs[stack] = compile_stack(group, catalog, profile, config, ipam)
+    return CompileResult(specs, ipam)
+
+
+def _window(a: Approval) -> tuple[date | None, date | None]:
+    if isinstance(a.term, PermanentTerm):
+        return None, None
+    return a.term.start, a.term.end
+
+
+def compile_stack(group: list[Approval], catalog: Catalog, profile: Profile,
+                  config: WorkspaceConfig, ipam: dict[str, dict[str, str]]) -> StackSpec:
+    first = group[0]
+    dept, system = first.department, first.system
+    stack = first.stack
+    items = catalog.by_code()
+    resources: list[ResourceSpec] = []
+    billing = []
+    refs_out = []
+    # Infrastructure lives as long as the longest-lived approval of the system.
+    windows = [_window(a) for a in group]
+    infra_from = None if any(w[0] is None for w in windows) else min(w[0] for w in windows)
+    infra_until = None if any(w[1] is None for w in windows) else max(w[1] for w in windows)
+    base_no = group[0].approval_no
+
+    zones_used = sorted({z for a in group for z in a.zones})
+    layouts: dict[str, ZoneLayout] = {}
+    for zone in zones_used:
+        zc = config.zones[zone]
+        target = zc.target
+        proj_name = f"{system.code}-{zone}"
+        dom = f"domain:{target}/{dept.code}"
+        proj = f"project:{target}/{dept.code}/{proj_name}"
+        pre = f"{target}/{dept.code}/{proj_name}"
+        cidr = ipam[zone][stack]
+        layouts[zone] = ZoneLayout(project=proj_name, target=target,
+                                   external_network=zc.external_network, cidr=cidr)
+
+        def res(kind, name, props, refs, approval=base_no, window=(infra_from, infra_until),
+                address=None):
+            resources.append(ResourceSpec(
+                address=address or f"{kind}:{pre}/{name}", kind=kind, name=name, target=target,
+                zone=zone, stack=stack, approval=approval, properties=props, refs=refs,
+                not_before=window[0], expires_on=window[1]))
+
+        resources.append(ResourceSpec(address=dom, kind="domain", name=dept.code, target=target,
+                                      properties={"name": dept.code, "description": dept.name}))
+        res("project", proj_name, {"name": proj_name,
+            "description": f"{dept.name} {system.name} ({zone})"}, {"domain": dom}, address=proj)
+        net, sub, sg = f"network:{pre}/net", f"subnet:{pre}/subnet", f"security_group:{pre}/sg"
+        res("network", "net", {"name": f"{proj_name}-net"}, {"project": proj})
+        gateway = _first_host(cidr)
+        res("subnet", "subnet", {"name": f"{proj_name}-subnet", "cidr": cidr, "gateway_ip": gateway},
+            {"network": net})
+        res("router", "router", {"name": f"{proj_name}-router", "external_network": zc.external_network},
+            {"project": proj, "subnet": sub})
+
+        totals = defaultdict(int)
+        rules: set[tuple] = set()
+        eip_no = 0
+        for a in group:
+            req = a.zones.get(zone)
+            if req is None:
+                continue
+            window = _window(a)
+            no = a.approval_no
+            for s in req.servers:
+                flavor = items[s.flavor].provisions
+                sys_type = items[s.system_disk.type].provisions.volume_type
+                for i in range(1, s.count + 1):
+                    sname = f"{s.name}-{i}"
+                    srv = f"server:{pre}/{sname}"
+                    res("server", sname, {
+                        "name": sname, "flavor": s.flavor, "vcpus": flavor.vcpus,
+                        "ram_gb": flavor.ram_gb, "image": s.image,
+                        "system_disk_gb": s.system_disk.gb, "system_disk_type": sys_type,
+                    }, {"project": proj, "network": net, "security_group": sg}, no, window)
+                    totals["cores"] += flavor.vcpus
+                    totals["ram_mb"] += flavor.ram_gb * 1024
+                    totals["instances"] += 1
+                    totals["volumes"] += 1
+                    totals["gigabytes"] += s.system_disk.gb
+                    for k, d in enumerate(s.data_disks, 1):
+                        vname = f"{sname}-data{k}"
+                        vol = f"volume:{pre}/{vname}"
+                        res("volume", vname, {"name": vname, "size_gb": d.gb,
+                            "volume_type": items[d.type].provisions.volume_type},
+                            {"project": proj}, no, window)
+                        res("volume_attachment", vname, {"device_index": k},
+                            {"server": srv, "volume": vol}, no, window)
+                        totals["volumes"] += 1
+                        totals["gigabytes"] += d.gb
+            for v in req.volumes:
+                res("volume", v.name, {"name": v.name, "size_gb": v.gb,
+                    "volume_type": items[v.type].provisions.volume_type}, {"project": proj}, no, window)
+                totals["volumes"] += 1
+                totals["gigabytes"] += v.gb
+            for _ in range(req.public_ips):
+                eip_no += 1
+                res("floating_ip", f"eip-{eip_no}", {"external_network": zc.external_network,
+                    "bandwidth_mbps": req.bandwidth_mbps}, {"project": proj}, no, window)
+                totals["floating_ips"] += 1
+            for r in req.inbound:
+                source = zc.source_cidr if r.source.startswith("zone:") else r.source
+                lo = r.port
+                hi = r.port_max if r.port_max is not None else r.port
+                rules.add((r.protocol, lo or 0, hi or 0, source))
+        sg_rules = [{"direction": "ingress", "protocol": p, "port_min": lo or None,
+                     "port_max": hi or None, "remote_ip_prefix": src}
+                    for p, lo, hi, src in sorted(rules)]
+        res("security_group", "sg", {"name": f"{proj_name}-sg", "rules": sg_rules,
+            "description": "govcloud: inbound denied except approved rules"}, {"project": proj})
+        quota = {
+            "cores": totals["cores"], "ram_mb": totals["ram_mb"], "instances": totals["instances"],
+            "volumes": totals["volumes"], "gigabytes": totals["gigabytes"], "snapshots": 0,
+            "floating_ips": totals["floating_ips"], "networks": 1, "subnets": 1, "routers": 1,
+            "ports": totals["instances"] + QUOTA_ALLOWANCE["ports"],
+            "security_groups": 1 + QUOTA_ALLOWANCE["security_groups"],
+            "security_group_rules": len(sg_rules) + QUOTA_ALLOWANCE["security_group_rules"],
+        }
+        res("quota", "quota", quota, {"project": proj})
+
+    for a in group:
+        lines = price_approval(a, catalog)
+        billing.extend(lines)
+        refs_out.append(ApprovalRef(approval_no=a.approval_no, approved_on=a.approved_on,
+                                    term=a.term.model_dump(mode="json"), monthly_fee=total(lines)))
+    resources.sort(key=lambda r: (KIND_ORDER[r.kind], r.address))
+    return StackSpec(
+        stack=stack, department={"code": dept.code, "name": dept.name},
+        system={"code": system.code, "name": system.name, "dengbao_level": system.dengbao_level},
+        profile=profile.code,
+        labels={"govcloud.workspace": config.workspace.id, "govcloud.department": dept.code,
+                "govcloud.stack": stack},
+        approvals=refs_out, zones=layouts, monthly_fee=total(billing) if billing else Decimal("0.00"),
+        billing=billing, resources=resources)
+
+
+def _first_host(cidr: str) -> str:
+    net = ipaddress.ip_network(cidr)
+    return str(net.network_address + 1)

@@ -1,0 +1,76 @@
+"""Errors with a summary, per-field details and a fix; the CLI renders them without tracebacks."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One broken rule: where (field path) and what."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class GovcloudError(Exception):
+    """Base for every error shown to a user. ``exit_code`` is what the CLI returns."""
+
+    exit_code = 1
+
+    def __init__(self, summary: str, issues: list[Issue] | None = None, fix: str | None = None,
+                 changed_nothing: bool = True):
+        super().__init__(summary)
+        self.summary = summary
+        self.issues = list(issues or [])
+        self.fix = fix
+        self.changed_nothing = changed_nothing
+
+    def to_dict(self) -> dict:
+        return {
+            "error": self.summary,
+            "issues": [{"path": i.path, "message": i.message} for i in self.issues],
+            "fix": self.fix,
+            "changed_nothing": self.changed_nothing,
+        }
+
+
+class InputError(GovcloudError):
+    """Invalid approval, catalog, profile or config. Raised before anything is touched."""
+
+    def __init__(self, file: str, issues: list[Issue], fix: str | None = None):
+        super().__init__(f"invalid {file}", issues, fix)
+        self.file = file
+
+
+@dataclass
+class InputErrors:
+    """Collects InputErrors of many files so that one run reports all of them."""
+
+    errors: list[InputError] = field(default_factory=list)
+
+    def add(self, err: InputError) -> None:
+        self.errors.append(err)
+
+    def raise_if_any(self) -> None:
+        if not self.errors:
+            return
+        if len(self.errors) == 1:
+            raise self.errors[0]
+        issues = [Issue(e.file + (": " + i.path if i.path else ""), i.message)
+                  for e in self.errors for i in e.issues]
+        raise GovcloudError(f"{len(self.errors)} invalid input files", issues)
+
+
+class PlanRefused(GovcloudError):
+    """A saved plan that may not be applied (stale, altered, other workspace)."""
+
+
+class LockError(GovcloudError):
+    """The state lock is held by someone else."""
+
+
+class StateError(GovcloudError):
+    """The state store cannot be read or written."""

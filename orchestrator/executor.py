@@ -1,0 +1,251 @@
+"""Walks a saved plan, calls drivers, records each result: the only code that mutates.
+
+State is written after every resource and an audit entry appended for every change. Steps run
+in parallel where the dependency graph allows; a failed step skips what depends on it and the
+rest goes on. Transient driver errors are retried with jittered backoff under a deadline; a
+create always looks for an object with its address tag first, so a retry or a re-run after a
+crash adopts instead of duplicating.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from tenacity import (Retrying, retry_if_exception, stop_after_attempt, stop_after_delay,
+                      wait_exponential_jitter)
+
+from drivers.base import (ADDRESS_TAG, APPROVAL_TAG, DEPARTMENT_TAG, OWNER_TAG, STACK_TAG, ZONE_TAG,
+                          CreateFailed, Driver, DriverError, NotFound)
+
+from .errors import StateError
+from .graph import Step, build
+from .models.cloud import Observed, Request
+from .models.plan import Action, Plan
+from .models.state import StateRecord
+from .state.base import StateStore
+
+
+@dataclass(frozen=True)
+class StepResult:
+    address: str
+    phase: str
+    action: str
+    outcome: str          # "ok" | "failed" | "skipped"
+    detail: str = ""
+    seconds: float = 0.0
+
+
+class Executor:
+    def __init__(self, plan: Plan, drivers: dict[str, Driver], store: StateStore, actor: str,
+                 owner: str, parallelism: int = 4, recovery_file: Path | None = None,
+                 on_event: Callable[[str, Step, StepResult | None], None] | None = None,
+                 retry_deadline: float = 120.0, sleep: Callable[[float], None] = time.sleep):
+        self.plan = plan
+        self.drivers = drivers
+        self.store = store
+        self.actor = actor
+        self.owner = owner
+        self.parallelism = max(1, parallelism)
+        self.recovery_file = recovery_file
+        self.on_event = on_event or (lambda *a: None)
+        self.retry_deadline = retry_deadline
+        self.sleep = sleep
+        self.actions = {a.address: a for a in plan.actions}
+        self.ids: dict[str, str] = {}
+        self._ids_lock = threading.Lock()
+        for rec in store.read().records.values():
+            if rec.cloud_id:
+                self.ids[rec.address] = rec.cloud_id
+
+    # --- scheduling ---------------------------------------------------------------------
+    def run(self) -> list[StepResult]:
+        graph = build(self.plan.actions)
+        waiting = {s: set(d) for s, d in graph.deps.items()}
+        dependents: dict[Step, list[Step]] = {s: [] for s in graph.steps}
+        for s, ds in graph.deps.items():
+            for d in ds:
+                dependents[d].append(s)
+        results: list[StepResult] = []
+        failed: set[Step] = set()
+        ready = [s for s in graph.steps if not waiting[s]]
+        running: dict[Future, Step] = {}
+        with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
+            while ready or running:
+                while ready and len(running) < self.parallelism:
+                    step = ready.pop(0)
+                    self.on_event("start", step, None)
+                    running[pool.submit(self._run_step, step)] = step
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    step = running.pop(fut)
+                    res = fut.result()
+                    results.append(res)
+                    self.on_event("done", step, res)
+                    blocked = res.outcome != "ok"
+                    if blocked:
+                        failed.add(step)
+                    for nxt in dependents[step]:
+                        if blocked:
+                            self._skip(nxt, step, waiting, dependents, failed, results)
+                        elif nxt not in failed:
+                            waiting[nxt].discard(step)
+                            if not waiting[nxt]:
+                                ready.append(nxt)
+        return results
+
+    def _skip(self, step, cause, waiting, dependents, failed, results):
+        if step in failed:
+            return
+        failed.add(step)
+        waiting.pop(step, None)
+        res = StepResult(step[0], step[1], self.actions[step[0]].action, "skipped",
+                         f"depends on {cause[0]} ({cause[1]}), which did not complete")
+        results.append(res)
+        self.on_event("done", step, res)
+        for nxt in dependents[step]:
+            self._skip(nxt, step, waiting, dependents, failed, results)
+
+    # --- one step ---------------------------------------------------------------------------
+    def _run_step(self, step: Step) -> StepResult:
+        address, phase = step
+        action = self.actions[address]
+        t0 = time.monotonic()
+        try:
+            detail = self._destroy(action) if phase == "destroy" else self._apply(action)
+            return StepResult(address, phase, action.action, "ok", detail, time.monotonic() - t0)
+        except (DriverError, StateError) as exc:
+            return StepResult(address, phase, action.action, "failed", f"{type(exc).__name__}: {exc}",
+                              time.monotonic() - t0)
+        except Exception as exc:  # a driver bug must not kill the other workers
+            return StepResult(address, phase, action.action, "failed",
+                              f"unexpected {type(exc).__name__}: {exc}", time.monotonic() - t0)
+
+    def _retry(self, fn: Callable[[], Any]) -> Any:
+        for attempt in Retrying(
+                retry=retry_if_exception(lambda e: isinstance(e, DriverError) and e.transient),
+                wait=wait_exponential_jitter(initial=0.5, max=10),
+                stop=stop_after_attempt(6) | stop_after_delay(self.retry_deadline),
+                sleep=self.sleep, reraise=True):
+            with attempt:
+                return fn()
+
+    def _driver(self, action: Action) -> Driver:
+        return self.drivers[action.target]
+
+    def _record(self, rec: StateRecord) -> None:
+        try:
+            self.store.put(rec)
+        except StateError:
+            self._dump(rec)
+            raise
+        if rec.cloud_id:
+            with self._ids_lock:
+                self.ids[rec.address] = rec.cloud_id
+
+    def _dump(self, rec: StateRecord) -> None:
+        if self.recovery_file is None:
+            return
+        self.recovery_file.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.recovery_file, "a", encoding="utf-8") as f:
+            f.write(json.dumps(rec.__dict__, ensure_ascii=False) + "\n")
+
+    def _audit(self, action: Action, what: str, detail: dict[str, Any]) -> None:
+        approval = (action.desired or {}).get("approval")
+        self.store.append_audit(self.actor, what, action.address, approval,
+                                {"kind": action.kind, "target": action.target, **detail})
+
+    def _destroy(self, action: Action) -> str:
+        prior = action.prior or {}
+        cloud_id = prior.get("cloud_id")
+        address = action.address.split("#", 1)[0]
+        if cloud_id:
+            current = Observed(address, action.kind, cloud_id, prior.get("properties", {}), {}, {})
+            try:
+                self._retry(lambda: self._driver(action).delete(current))
+                gone = "deleted"
+            except NotFound:
+                gone = "already gone"
+        else:
+            gone = "had no cloud object"
+        if "#" not in action.address:  # a duplicate's key is not a state address
+            self.store.remove(address)
+            with self._ids_lock:
+                self.ids.pop(address, None)
+        self._audit(action, "delete" if action.action == "delete" else "replace-destroy",
+                    {"cloud_id": cloud_id, "result": gone, "reason": action.reason})
+        return f"{gone} ({cloud_id})"
+
+    def _request(self, action: Action) -> Request:
+        d = action.desired
+        refs = {}
+        for field, addr in d["refs"].items():
+            with self._ids_lock:
+                cid = self.ids.get(addr)
+            if cid is None:
+                raise DriverError(f"{field} {addr} has no cloud id (was it created?)")
+            refs[field] = cid
+        tags = {OWNER_TAG: self.owner, ADDRESS_TAG: d["address"]}
+        for tag, value in ((STACK_TAG, d.get("stack")), (ZONE_TAG, d.get("zone")),
+                           (APPROVAL_TAG, d.get("approval")),
+                           (DEPARTMENT_TAG, d["address"].split(":", 1)[1].split("/")[1])):
+            if value:
+                tags[tag] = value
+        return Request(d["address"], d["kind"], d["name"], d["properties"], refs, tags)
+
+    def _state(self, action: Action, cloud_id: str | None, status: str = "ok") -> StateRecord:
+        d = action.desired
+        return StateRecord(d["address"], d["kind"], d["target"], cloud_id, status, d.get("stack"),
+                           d.get("approval"), d["properties"], d["refs"])
+
+    def _apply(self, action: Action) -> str:
+        driver = self._driver(action)
+        req = self._request(action)
+        fields = {f for f in action.changes if f in req.properties}
+        if action.action in ("create", "replace"):
+            found = self._retry(lambda: driver.find(req.address))
+            if found is not None and found.status != "ERROR" and \
+                    (action.action == "create" or found.cloud_id != (action.prior or {}).get("cloud_id")):
+                obj = found
+                if fields:
+                    obj = self._retry(lambda: driver.update(found, req, fields))
+                self._record(self._state(action, obj.cloud_id))
+                self._audit(action, "adopt", {"cloud_id": obj.cloud_id, "reason": "found by tags"})
+                return f"adopted existing {obj.cloud_id}"
+            attempts = []
+            try:
+                obj = self._retry(lambda: self._create_once(driver, req, attempts))
+            except CreateFailed as exc:
+                self._record(self._state(action, exc.cloud_id, "tainted"))
+                self._audit(action, "create-failed", {"cloud_id": exc.cloud_id, "error": str(exc)})
+                raise
+            self._record(self._state(action, obj.cloud_id))
+            self._audit(action, "create", {"cloud_id": obj.cloud_id, "reason": action.reason})
+            return f"created {obj.cloud_id}"
+        prior = action.prior or {}
+        current = Observed(req.address, action.kind, prior["cloud_id"], prior.get("properties", {}),
+                           {}, {})
+        if action.action == "adopt":
+            if fields:
+                self._retry(lambda: driver.update(current, req, fields))
+            self._record(self._state(action, current.cloud_id))
+            self._audit(action, "adopt", {"cloud_id": current.cloud_id, "changes": action.changes})
+            return f"adopted {current.cloud_id}"
+        obj = self._retry(lambda: driver.update(current, req, fields))
+        self._record(self._state(action, obj.cloud_id))
+        self._audit(action, "update", {"cloud_id": obj.cloud_id, "changes": action.changes})
+        return f"updated {obj.cloud_id}"
+
+    @staticmethod
+    def _create_once(driver: Driver, req: Request, attempts: list):
+        # A retried create looks first: the failed attempt may have made the object.
+        if attempts:
+            found = driver.find(req.address)
+            if found is not None and found.status != "ERROR":
+                return found
+        attempts.append(1)
+        return driver.create(req)

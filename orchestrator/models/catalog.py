@@ -1,0 +1,97 @@
+"""The service catalog (服务目录): what can be approved, at what price, provisioning what."""
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import Field, PositiveInt, model_validator
+
+from .base import Frozen, Money, NonEmptyStr
+
+Category = Literal[
+    "compute", "block_storage", "object_storage", "network", "bandwidth", "public_ip",
+    "security_service", "database", "middleware", "backup",
+]
+ZoneName = Literal["internet", "extranet"]
+
+
+class FlavorProvision(Frozen):
+    kind: Literal["flavor"]
+    vcpus: PositiveInt
+    ram_gb: PositiveInt
+    arch: Literal["x86_64", "aarch64"] = "x86_64"
+
+
+class VolumeProvision(Frozen):
+    kind: Literal["volume"]
+    volume_type: NonEmptyStr
+    max_gb: PositiveInt = 32768
+
+
+class BandwidthProvision(Frozen):
+    kind: Literal["bandwidth"]
+    zone: ZoneName
+
+
+class PublicIPProvision(Frozen):
+    kind: Literal["public_ip"]
+    zone: ZoneName
+
+
+class ServiceProvision(Frozen):
+    """Billed, not provisioned by govcloud's drivers (WAF, bastion, DB licences...)."""
+
+    kind: Literal["service"]
+    service: NonEmptyStr
+    dengbao_level: int | None = Field(default=None, ge=1, le=3)
+
+
+Provision = Annotated[
+    Union[FlavorProvision, VolumeProvision, BandwidthProvision, PublicIPProvision, ServiceProvision],
+    Field(discriminator="kind"),
+]
+
+
+class CatalogItem(Frozen):
+    code: Annotated[str, Field(pattern=r"^[a-z][a-z0-9]*(\.[a-z0-9-]+)+$")]
+    name_zh: NonEmptyStr
+    name_en: NonEmptyStr
+    category: Category
+    unit: Literal["台·月", "GB·月", "Mbps·月", "个·月", "套·月", "核·月"]
+    unit_price: Money
+    price_ceiling: Money
+    provisions: Provision
+
+    @model_validator(mode="after")
+    def _within_ceiling(self) -> "CatalogItem":
+        if self.unit_price > self.price_ceiling:
+            raise ValueError(
+                f"unit_price {self.unit_price} exceeds the price ceiling (限价) {self.price_ceiling}")
+        return self
+
+
+class Catalog(Frozen):
+    version: PositiveInt
+    currency: Literal["CNY"] = "CNY"
+    revised_on: str | None = None
+    items: list[CatalogItem] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_codes(self) -> "Catalog":
+        seen: set[str] = set()
+        for i, item in enumerate(self.items):
+            if item.code in seen:
+                raise ValueError(f"items[{i}].code: duplicate catalog code {item.code!r}")
+            seen.add(item.code)
+        return self
+
+    def by_code(self) -> dict[str, CatalogItem]:
+        return {i.code: i for i in self.items}
+
+    def codes_of(self, kind: str) -> list[str]:
+        return [i.code for i in self.items if i.provisions.kind == kind]
+
+    def zone_item(self, kind: str, zone: str) -> CatalogItem | None:
+        for item in self.items:
+            if item.provisions.kind == kind and getattr(item.provisions, "zone", None) == zone:
+                return item
+        return None

@@ -1,0 +1,87 @@
+"""govcloud.toml: workspace identity, policy profile, state URL, zones and their cloud targets."""
+from __future__ import annotations
+
+import ipaddress
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from .base import Frozen, NonEmptyStr
+from .catalog import ZoneName
+
+
+class WorkspaceSection(Frozen):
+    id: str = Field(pattern=r"^ws-[0-9a-f]{12}$")
+    name: NonEmptyStr
+    profile: NonEmptyStr
+
+
+class StateSection(Frozen):
+    url: str = "sqlite:///.govcloud/state.db"
+
+    @field_validator("url")
+    @classmethod
+    def _scheme(cls, v: str) -> str:
+        if not v.startswith(("sqlite:///", "postgresql://")):
+            raise ValueError(f"unsupported state URL {v!r}: use sqlite:///PATH")
+        if v.startswith("postgresql://"):
+            raise ValueError("the PostgreSQL state backend is not built yet: use sqlite:///PATH")
+        return v
+
+
+class ZoneSection(Frozen):
+    target: NonEmptyStr = "local"
+    external_network: NonEmptyStr
+    tenant_pool: str
+    subnet_prefix: int = Field(default=24, ge=16, le=28)
+    # The zone's own address range, what `source: zone:<name>` in an inbound rule means.
+    source_cidr: str
+
+    @field_validator("tenant_pool", "source_cidr")
+    @classmethod
+    def _cidr(cls, v: str) -> str:
+        try:
+            return str(ipaddress.ip_network(v, strict=True))
+        except ValueError as exc:
+            raise ValueError(f"{v!r} is not a CIDR ({exc})")
+
+
+class TargetSection(Frozen):
+    model_config = Frozen.model_config | {"extra": "allow"}
+    driver: Literal["local", "openstack", "libcloud"]
+
+
+def _default_zones() -> dict[str, ZoneSection]:
+    return {
+        "internet": ZoneSection(external_network="internet", tenant_pool="10.64.0.0/10",
+                                source_cidr="0.0.0.0/0"),
+        "extranet": ZoneSection(external_network="extranet", tenant_pool="10.128.0.0/10",
+                                source_cidr="59.192.0.0/10"),
+    }
+
+
+class WorkspaceConfig(Frozen):
+    workspace: WorkspaceSection
+    state: StateSection = StateSection()
+    zones: dict[ZoneName, ZoneSection] = Field(default_factory=_default_zones)
+    targets: dict[str, TargetSection] = Field(
+        default_factory=lambda: {"local": TargetSection(driver="local")})
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "WorkspaceConfig":
+        for zone, z in self.zones.items():
+            if z.target not in self.targets:
+                raise ValueError(f"zones.{zone}.target: unknown target {z.target!r} "
+                                 f"(defined: {', '.join(sorted(self.targets))})")
+        pools = {zone: ipaddress.ip_network(z.tenant_pool) for zone, z in self.zones.items()}
+        names = sorted(pools)
+        for i, a in enumerate(names):
+            for b in names[i + 1:]:
+                if (self.zones[a].target == self.zones[b].target and pools[a].overlaps(pools[b])):
+                    raise ValueError(f"zones.{b}.tenant_pool: {pools[b]} overlaps zones.{a}.tenant_pool "
+                                     f"{pools[a]} on the same target")
+                if self.zones[a].external_network == self.zones[b].external_network and \
+                        self.zones[a].target == self.zones[b].target:
+                    raise ValueError(f"zones.{b}.external_network: both zones use "
+                                     f"{self.zones[a].external_network!r}; zones must not share a path")
+        return self

@@ -1,0 +1,76 @@
+"""A plan is a value: the actions to take, why, and the state it was made against.
+
+JSON shape (``govcloud plan -o FILE`` / ``--output json``), format ``govcloud-plan/1``:
+
+    {"format": "govcloud-plan/1", "workspace_id": "ws-...", "created_at": "...",
+     "state": {"lineage": "...", "serial": 7}, "inputs_digest": "sha256:...",
+     "summary": {"create": 3, "update": 1, "replace": 0, "delete": 0, "adopt": 0, "no-op": 40},
+     "actions": [{"address": "server:local/edu/edu-portal-internet/web-1", "kind": "server",
+                  "target": "local", "action": "create", "reason": "new in stack spec",
+                  "changes": {"flavor": {"old": null, "new": "ecs.s2m4"}},
+                  "desired": {...ResourceSpec...} | null,
+                  "prior": {"cloud_id": "...", "status": "ok", "refs": {...}} | null}],
+     "digest": "hmac-sha256:..."}
+
+``digest`` covers everything but ``created_at`` and itself, keyed by a secret kept in the state
+store, so an edited plan file is refused; same inputs and state give the same digest.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+ACTIONS = ("create", "update", "replace", "delete", "adopt", "no-op")
+CHANGING = frozenset({"create", "update", "replace", "delete", "adopt"})
+PLAN_FORMAT = "govcloud-plan/1"
+
+
+@dataclass(frozen=True)
+class Action:
+    address: str
+    kind: str
+    target: str
+    action: str
+    reason: str
+    changes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    desired: dict[str, Any] | None = None
+    prior: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Plan:
+    workspace_id: str
+    lineage: str
+    serial: int
+    inputs_digest: str
+    actions: list[Action]
+    created_at: str = ""
+    digest: str = ""
+
+    @property
+    def summary(self) -> dict[str, int]:
+        counts = {a: 0 for a in ACTIONS}
+        for act in self.actions:
+            counts[act.action] += 1
+        return counts
+
+    @property
+    def has_changes(self) -> bool:
+        return any(a.action in CHANGING for a in self.actions)
+
+    def body(self) -> dict[str, Any]:
+        """Everything the digest covers."""
+        return {
+            "format": PLAN_FORMAT,
+            "workspace_id": self.workspace_id,
+            "state": {"lineage": self.lineage, "serial": self.serial},
+            "inputs_digest": self.inputs_digest,
+            "summary": self.summary,
+            "actions": [a.to_dict() for a in self.actions],
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.body(), "created_at": self.created_at, "digest": self.digest}

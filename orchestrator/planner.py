@@ -1,0 +1,185 @@
+"""Desired specs x recorded state x observed cloud -> a plan. Pure and deterministic.
+
+Per address: create what is desired and absent; adopt what the cloud holds with our tags but the
+state lost (an apply killed between create and state write); replace what is tainted or differs
+in a field that cannot change in place (and everything that points at a replaced object);
+update what differs in updatable fields; delete what we own and no spec wants. Each action says
+why. Objects without this workspace's ownership tag never reach the planner.
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Iterable
+
+from .errors import GovcloudError, Issue
+from .models.cloud import Observed
+from .models.plan import Action
+from .models.spec import ResourceSpec
+from .resources import KIND_ORDER, KINDS
+from .models.state import StateRecord
+
+
+def _order(address: str, kind: str) -> tuple[int, str]:
+    return (KIND_ORDER.get(kind, 99), address)
+
+
+def collect_desired(resources: Iterable[ResourceSpec]) -> dict[str, ResourceSpec]:
+    """Union of all specs' resources; shared ones (a department's domain) must agree."""
+    want: dict[str, ResourceSpec] = {}
+    for r in resources:
+        prev = want.get(r.address)
+        if prev is None:
+            want[r.address] = r
+        elif prev.properties != r.properties or prev.refs != r.refs:
+            raise GovcloudError(f"two stack specs disagree about {r.address}",
+                                [Issue(r.address, f"{prev.properties} vs {r.properties}")],
+                                fix="recompile: run `govcloud compile`")
+    return want
+
+
+def make_actions(desired: dict[str, ResourceSpec], records: dict[str, StateRecord],
+                 observed: list[Observed], capabilities: dict[str, frozenset[str]],
+                 today: date | None = None) -> list[Action]:
+    missing = sorted({f"{r.target}: {r.kind}" for r in desired.values()
+                      if r.kind not in capabilities.get(r.target, frozenset())})
+    if missing:
+        raise GovcloudError("the cloud target cannot hold what the specs need",
+                            [Issue("targets", f"no support for {m}") for m in missing],
+                            fix="point the zone at a target whose driver supports these kinds")
+    obs: dict[str, Observed] = {}
+    extras: list[Observed] = []
+    for o in sorted(observed, key=lambda o: o.cloud_id):
+        if not o.address:
+            continue
+        keep = obs.get(o.address)
+        rec = records.get(o.address)
+        if keep is None:
+            obs[o.address] = o
+        elif rec is not None and rec.cloud_id == o.cloud_id:
+            extras.append(keep)
+            obs[o.address] = o
+        else:
+            extras.append(o)
+    id_to_addr = {o.cloud_id: o.address for o in obs.values()}
+
+    scheduled: dict[str, str] = {}
+    if today is not None:
+        for addr, r in list(desired.items()):
+            if r.not_before and today < r.not_before:
+                scheduled[addr] = f"scheduled: its window starts {r.not_before}"
+                del desired[addr]
+            elif r.expires_on and today >= r.expires_on:
+                scheduled[addr] = f"expired on {r.expires_on}"
+                del desired[addr]
+
+    actions: dict[str, Action] = {}
+    addresses = set(desired) | set(records) | set(obs) | set(scheduled)
+    for addr in sorted(addresses, key=lambda a: _order(a, _kind(a, desired, records, obs))):
+        d, s, o = desired.get(addr), records.get(addr), obs.get(addr)
+        if d is None:
+            if s is None and o is None:
+                actions[addr] = _noop_scheduled(addr, scheduled[addr])
+                continue
+            why = scheduled.get(addr) or ("no longer in any stack spec" if s else
+                                          "owned by this workspace (tags) but in no spec or state")
+            actions[addr] = _delete(addr, s, o, id_to_addr, why)
+            continue
+        dd = d.model_dump(mode="json")
+        if o is None:
+            if s is None:
+                why = "new in stack spec"
+            elif s.status == "tainted":
+                why = "tainted (its create failed) and gone from the cloud"
+            else:
+                why = "recorded in state but missing from the cloud (deleted outside govcloud)"
+            actions[addr] = Action(addr, d.kind, d.target, "create", why,
+                                   {f: {"old": None, "new": v} for f, v in sorted(d.properties.items())},
+                                   dd, _prior(s, None))
+            continue
+        changes, needs_replace = _diff(d, o, id_to_addr)
+        prior = _prior(s, o)
+        if (s is not None and s.status == "tainted") or o.status == "ERROR":
+            actions[addr] = Action(addr, d.kind, d.target, "replace",
+                                   f"tainted: its create failed (cloud status {o.status})",
+                                   changes, dd, prior)
+        elif needs_replace:
+            fields = ", ".join(f for f in changes if changes[f].get("forces_replacement"))
+            actions[addr] = Action(addr, d.kind, d.target, "replace",
+                                   f"{fields} cannot change in place", changes, dd, prior)
+        elif s is None:
+            why = "found in the cloud by its ownership tags but not in state (interrupted apply)"
+            actions[addr] = Action(addr, d.kind, d.target, "adopt",
+                                   why + (": adopt and update" if changes else ": adopt"),
+                                   changes, dd, prior)
+        elif changes:
+            actions[addr] = Action(addr, d.kind, d.target, "update",
+                                   f"{', '.join(changes)} changed", changes, dd, prior)
+        else:
+            actions[addr] = Action(addr, d.kind, d.target, "no-op", "up to date", {}, dd, prior)
+
+    # A replaced object gets a new cloud id: whatever points at it is replaced too.
+    for addr in sorted(actions, key=lambda a: _order(a, actions[a].kind)):
+        act = actions[addr]
+        if act.action not in ("update", "no-op", "adopt") or act.desired is None:
+            continue
+        moved = [f for f, ref in act.desired["refs"].items()
+                 if ref in actions and actions[ref].action == "replace"]
+        if moved:
+            actions[addr] = Action(addr, act.kind, act.target, "replace",
+                                   f"{', '.join(moved)} is replaced", act.changes, act.desired, act.prior)
+    result = [actions[a] for a in sorted(actions, key=lambda a: _order(a, actions[a].kind))]
+    for o in extras:
+        result.append(_delete(o.address, None, o, id_to_addr,
+                              f"duplicate of {o.address} (an extra object with the same tags)",
+                              key=f"{o.address}#{o.cloud_id}"))
+    return result
+
+
+def _kind(addr, desired, records, obs) -> str:
+    for src in (desired, records, obs):
+        if addr in src:
+            return src[addr].kind
+    return addr.split(":", 1)[0]
+
+
+def _noop_scheduled(addr: str, why: str) -> Action:
+    return Action(addr, addr.split(":", 1)[0], addr.split(":", 1)[1].split("/", 1)[0], "no-op", why)
+
+
+def _prior(s: StateRecord | None, o: Observed | None) -> dict[str, Any] | None:
+    if s is None and o is None:
+        return None
+    return {"cloud_id": o.cloud_id if o else s.cloud_id,
+            "status": s.status if s else "untracked",
+            "refs": dict(s.refs) if s else {},
+            "properties": dict(o.properties) if o else dict(s.properties)}
+
+
+def _delete(addr, s, o, id_to_addr, why, key=None) -> Action:
+    kind = (s or o).kind
+    target = s.target if s else addr.split(":", 1)[1].split("/", 1)[0]
+    prior = _prior(s, o)
+    if o is not None and not prior["refs"]:
+        prior["refs"] = {f: id_to_addr.get(i, i) for f, i in o.refs.items()}
+    if o is None:
+        why += "; already gone from the cloud, only the state record is removed"
+    return Action(key or addr, kind, target, "delete", why, {}, None, prior)
+
+
+def _diff(d: ResourceSpec, o: Observed, id_to_addr: dict[str, str]) -> tuple[dict, bool]:
+    kind = KINDS[d.kind]
+    changes: dict[str, dict[str, Any]] = {}
+    replace = False
+    for f in sorted(kind.fields & d.properties.keys()):
+        new, old = d.properties[f], o.properties.get(f)
+        if new == old:
+            continue
+        forces = f in kind.replace or (f in kind.grow_only and old is not None and new < old)
+        changes[f] = {"old": old, "new": new, **({"forces_replacement": True} if forces else {})}
+        replace |= forces
+    for f in kind.refs:
+        want, have = d.refs.get(f), id_to_addr.get(o.refs.get(f, ""), o.refs.get(f))
+        if want != have:
+            changes[f] = {"old": have, "new": want, "forces_replacement": True}
+            replace = True
+    return changes, replace

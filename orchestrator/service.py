@@ -1,0 +1,297 @@
+"""Use cases behind the CLI: one function per command, returning values for the renderer.
+
+This is where the pure core meets the edges: files (workspace), the state store and drivers.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import secrets
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+from drivers.base import Driver, DriverError, driver_class
+
+from . import ipam as ipam_mod
+from .audit import ChainBreak, verify_chain
+from .compile import compile_all, needed_blocks
+from .errors import GovcloudError, InputError, InputErrors, Issue, PlanRefused
+from .executor import Executor, StepResult
+from .models.approval import Approval
+from .models.plan import PLAN_FORMAT, Action, Plan
+from .planner import collect_desired, make_actions
+from .state import open_store
+from .state.base import StateStore, default_actor
+from .validate import check_all
+from .workspace import GENERATED_HEADER, SHIPPED_CATALOG, Workspace, available_profiles
+
+# --- init ---------------------------------------------------------------------------------
+
+CONFIG_TEMPLATE = """\
+# govcloud workspace. Docs: README.md, section "File formats".
+[workspace]
+id = "{ws_id}"            # ownership tag on every cloud object; never change it
+name = "{name}"
+profile = "{profile}"      # policy profile: bazhong, datong, chongqing, bozhou, sichuan
+
+[state]
+url = "sqlite:///.govcloud/state.db"
+
+# Each zone may point at its own cloud target (a separate resource pool, region or cloud).
+[zones.internet]            # 互联网区
+target = "local"
+external_network = "internet"
+tenant_pool = "10.64.0.0/10"
+source_cidr = "0.0.0.0/0"   # what `source: zone:internet` admits
+
+[zones.extranet]            # 电子政务外网区
+target = "local"
+external_network = "extranet"
+tenant_pool = "10.128.0.0/10"
+source_cidr = "59.192.0.0/10"   # the e-government extranet's address range (set yours)
+
+[targets.local]
+driver = "local"            # the embedded cloud: .govcloud/local-cloud
+"""
+
+
+def init_workspace(directory: Path, profile: str, examples: bool = True) -> dict[str, Any]:
+    if profile not in available_profiles():
+        from .workspace import load_profile
+        load_profile(profile, where="--profile: profile")  # raises with a suggestion
+    directory.mkdir(parents=True, exist_ok=True)
+    cfg = directory / "govcloud.toml"
+    if cfg.exists():
+        raise GovcloudError(f"{cfg} already exists", fix="use another directory, or remove it first")
+    ws_id = "ws-" + secrets.token_hex(6)
+    cfg.write_text(CONFIG_TEMPLATE.format(ws_id=ws_id, name=directory.resolve().name,
+                                          profile=profile), encoding="utf-8")
+    (directory / "catalog").mkdir(exist_ok=True)
+    shutil.copyfile(SHIPPED_CATALOG / "services.yaml", directory / "catalog" / "services.yaml")
+    (directory / "approvals").mkdir(exist_ok=True)
+    created = ["govcloud.toml", "catalog/services.yaml"]
+    if examples:
+        for src in sorted((SHIPPED_CATALOG / "examples" / "approvals").glob("*.yaml")):
+            shutil.copyfile(src, directory / "approvals" / src.name)
+            created.append(f"approvals/{src.name}")
+    (directory / ".gitignore").write_text(".govcloud/\n*.plan.json\n", encoding="utf-8")
+    created.append(".gitignore")
+    return {"workspace": str(directory.resolve()), "id": ws_id, "profile": profile,
+            "files": created}
+
+
+# --- validate and compile -----------------------------------------------------------------
+
+def validate(ws: Workspace) -> dict[str, Approval]:
+    """Every input checked; raises with all problems; touches nothing."""
+    errors = InputErrors()
+    for load in (lambda: ws.config, lambda: ws.catalog, lambda: ws.profile):
+        try:
+            load()
+        except InputError as exc:
+            errors.add(exc)
+    errors.raise_if_any()
+    approvals = ws.load_approvals()
+    for err in check_all(approvals, ws.catalog, ws.profile, ws.config):
+        errors.add(err)
+    errors.raise_if_any()
+    return approvals
+
+
+@dataclass
+class CompileReport:
+    written: list[str]
+    unchanged: list[str]
+    removed: list[str]
+    stacks: int
+    monthly_fee: str
+
+
+def _dump(data: Any) -> str:
+    return yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False,
+                     default_flow_style=False, width=100)
+
+
+try:
+    _Dumper = yaml.CSafeDumper
+except AttributeError:  # pragma: no cover
+    _Dumper = yaml.SafeDumper
+
+
+def _write_if_changed(path: Path, text: str) -> bool:
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return True
+
+
+def compile_workspace(ws: Workspace) -> CompileReport:
+    approvals = validate(ws)
+    config = ws.config
+    pools = {z: (zc.tenant_pool, zc.subnet_prefix) for z, zc in config.zones.items()}
+    alloc = ipam_mod.allocate(ws.load_ipam(), needed_blocks(list(approvals.values())), pools)
+    result = compile_all(list(approvals.values()), ws.catalog, ws.profile, config, alloc)
+    written, unchanged = [], []
+    keep = set()
+    for stack, spec in result.specs.items():
+        path = ws.spec_path(stack)
+        keep.add(path)
+        sources = sorted(f for f, a in approvals.items() if a.stack == stack)
+        text = GENERATED_HEADER + f"# Sources: {', '.join(sources)}\n" + \
+            _dump(spec.model_dump(mode="json"))
+        (written if _write_if_changed(path, text) else unchanged).append(ws.rel(path))
+    ipam_text = GENERATED_HEADER + _dump({"zones": result.ipam})
+    _write_if_changed(ws.stacks_dir / "ipam.yaml", ipam_text)
+    removed = []
+    for path in ws.spec_files():  # specs of systems no longer approved (generated files only)
+        if path not in keep and path.read_text(encoding="utf-8").startswith(GENERATED_HEADER):
+            path.unlink()
+            removed.append(ws.rel(path))
+            if not any(path.parent.iterdir()):
+                path.parent.rmdir()
+    fee = sum((s.monthly_fee for s in result.specs.values()), start=0)
+    return CompileReport(written, unchanged, removed, len(result.specs), f"{fee:.2f}")
+
+
+# --- drivers and state ---------------------------------------------------------------------
+
+def open_state(ws: Workspace) -> StateStore:
+    return open_store(ws.config.state.url, ws.root)
+
+
+def open_drivers(ws: Workspace, targets: set[str]) -> dict[str, Driver]:
+    drivers = {}
+    for name in sorted(targets):
+        section = ws.config.targets.get(name)
+        if section is None:
+            raise GovcloudError(f"target {name!r} is used by the state or specs but not defined",
+                                [Issue(f"targets.{name}", "missing section in govcloud.toml")])
+        options = section.model_dump()
+        kind = options.pop("driver")
+        try:
+            drivers[name] = driver_class(kind)(name, options, ws.root, ws.config.workspace.id)
+        except DriverError as exc:
+            raise GovcloudError(f"cannot open cloud target {name!r}: {exc}") from None
+    return drivers
+
+
+def close_all(drivers: dict[str, Driver]) -> None:
+    for d in drivers.values():
+        d.close()
+
+
+# --- plan ------------------------------------------------------------------------------------
+
+def _inputs_digest(ws: Workspace) -> str:
+    h = hashlib.sha256()
+    for path in ws.spec_files():
+        h.update(ws.rel(path).encode() + b"\0" + path.read_bytes() + b"\0")
+    return "sha256:" + h.hexdigest()
+
+
+def sign(plan: Plan, key: str) -> str:
+    body = json.dumps(plan.body(), sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                      default=str)
+    return "hmac-sha256:" + hmac.new(key.encode(), body.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def compute_plan(ws: Workspace, store: StateStore, drivers_factory=open_drivers,
+                 today: dt.date | None = None) -> tuple[Plan, dict[str, Driver]]:
+    specs = ws.load_specs()
+    if not specs and not ws.approval_files():
+        pass
+    elif not specs:
+        raise GovcloudError("no stack specs under stacks/", fix="run `govcloud compile` first")
+    snapshot = store.read()
+    desired = collect_desired(r for s in specs for r in s.resources)
+    targets = {r.target for r in desired.values()} | {r.target for r in snapshot.records.values()}
+    drivers = drivers_factory(ws, targets)
+    observed = []
+    for name, drv in drivers.items():
+        try:
+            observed.extend(drv.observe())
+        except DriverError as exc:
+            close_all(drivers)
+            raise GovcloudError(f"cannot read cloud target {name!r}: {exc}") from None
+    caps = {name: drv.kinds for name, drv in drivers.items()}
+    try:
+        actions = make_actions(desired, snapshot.records, observed, caps, today)
+    except GovcloudError:
+        close_all(drivers)
+        raise
+    plan = Plan(ws.config.workspace.id, snapshot.lineage, snapshot.serial, _inputs_digest(ws),
+                actions, created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+    plan.digest = sign(plan, store.get_meta("plan_key"))
+    return plan, drivers
+
+
+def save_plan(plan: Plan, path: Path) -> None:
+    path.write_text(json.dumps(plan.to_dict(), ensure_ascii=False, indent=1, default=str),
+                    encoding="utf-8")
+
+
+def load_plan(path: Path, ws: Workspace, store: StateStore) -> Plan:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PlanRefused(f"plan file {path} not found", fix="run `govcloud plan -o FILE` first")
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise PlanRefused(f"{path} is not a govcloud plan file ({exc})")
+    if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
+        raise PlanRefused(f"{path} is not a {PLAN_FORMAT} plan file")
+    try:
+        plan = Plan(data["workspace_id"], data["state"]["lineage"], data["state"]["serial"],
+                    data["inputs_digest"], [Action(**a) for a in data["actions"]],
+                    data.get("created_at", ""), data.get("digest", ""))
+    except (KeyError, TypeError) as exc:
+        raise PlanRefused(f"{path} is damaged: {exc}", fix="run `govcloud plan -o FILE` again")
+    if plan.workspace_id != ws.config.workspace.id:
+        raise PlanRefused(f"{path} was made for workspace {plan.workspace_id}, this is "
+                          f"{ws.config.workspace.id}")
+    expected = sign(plan, store.get_meta("plan_key"))
+    if not hmac.compare_digest(expected, plan.digest) or data.get("summary") != plan.summary:
+        raise PlanRefused(f"{path} was altered after it was made (its digest does not match)",
+                          fix="run `govcloud plan -o FILE` again and apply the new file")
+    return plan
+
+
+def check_fresh(plan: Plan, store: StateStore) -> None:
+    snap = store.read()
+    if snap.lineage != plan.lineage:
+        raise PlanRefused("the plan was made against a different state (lineage "
+                          f"{plan.lineage}, state is {snap.lineage})",
+                          fix="run `govcloud plan` again")
+    if snap.serial != plan.serial:
+        raise PlanRefused(f"the plan is stale: state serial {snap.serial}, plan made at "
+                          f"{plan.serial}", fix="run `govcloud plan` again")
+
+
+def execute(ws: Workspace, plan: Plan, store: StateStore, drivers: dict[str, Driver],
+            parallelism: int, on_event: Callable | None = None) -> list[StepResult]:
+    missing = {a.target for a in plan.actions if a.action != "no-op"} - set(drivers)
+    drivers = {**drivers, **open_drivers(ws, missing)} if missing else drivers
+    actor = default_actor()
+    store.append_audit(actor, "apply-start", ws.config.workspace.id, None,
+                       {"plan_digest": plan.digest, "summary": plan.summary})
+    ex = Executor(plan, drivers, store, actor, ws.config.workspace.id, parallelism,
+                  recovery_file=ws.data_dir / "state-recovery.jsonl", on_event=on_event)
+    results = ex.run()
+    failed = [r for r in results if r.outcome != "ok"]
+    store.append_audit(actor, "apply-end", ws.config.workspace.id, None,
+                       {"plan_digest": plan.digest, "steps": len(results), "failed": len(failed)})
+    close_all(drivers)
+    return results
+
+
+def verify_audit(store: StateStore) -> tuple[int, ChainBreak | None]:
+    entries = store.audit_entries()
+    return len(entries), verify_chain(entries, store.audit_head())

@@ -1,0 +1,85 @@
+"""The state store contract: resources, serial/lineage, locks and the audit log."""
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+from abc import ABC, abstractmethod
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from ..audit import AuditEntry
+from ..models.state import StateRecord, StateSnapshot  # noqa: F401  (part of the contract)
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    id: str
+    holder: str          # user@host
+    pid: int
+    operation: str
+    created_at: str
+
+    def describe(self) -> str:
+        return (f"lock {self.id} held by {self.holder} (pid {self.pid}) for "
+                f"'{self.operation}' since {self.created_at}")
+
+
+def default_actor() -> str:
+    user = os.environ.get("GOVCLOUD_ACTOR")
+    if user:
+        return user
+    try:
+        name = getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        name = str(os.getuid())
+    return f"{name}@{socket.gethostname()}"
+
+
+class StateStore(ABC):
+    @abstractmethod
+    def read(self) -> StateSnapshot: ...
+
+    @abstractmethod
+    def put(self, record: StateRecord) -> int:
+        """Insert or replace one record; bumps and returns the serial."""
+
+    @abstractmethod
+    def remove(self, address: str) -> int: ...
+
+    @abstractmethod
+    def acquire(self, operation: str, timeout: float) -> LockInfo: ...
+
+    @abstractmethod
+    def release(self, lock: LockInfo) -> None: ...
+
+    @abstractmethod
+    def current_lock(self) -> LockInfo | None: ...
+
+    @abstractmethod
+    def force_unlock(self, lock_id: str) -> LockInfo: ...
+
+    @abstractmethod
+    def append_audit(self, actor: str, action: str, target: str, approval: str | None,
+                     detail: dict[str, Any]) -> AuditEntry: ...
+
+    @abstractmethod
+    def audit_entries(self) -> list[AuditEntry]: ...
+
+    @abstractmethod
+    def audit_head(self) -> tuple[int, str] | None: ...
+
+    @abstractmethod
+    def get_meta(self, key: str) -> str | None: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @contextmanager
+    def locked(self, operation: str, timeout: float) -> Iterator[LockInfo]:
+        lock = self.acquire(operation, timeout)
+        try:
+            yield lock
+        finally:
+            self.release(lock)

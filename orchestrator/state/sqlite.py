@@ -1,0 +1,214 @@
+"""SQLite state store: one database file per workspace, a lock file beside it.
+
+The lock is an OS file lock (flock) on ``<db>.lock`` plus a row naming its holder: the OS frees
+the lock when the holder dies (kill -9 included), so a crashed apply never leaves the workspace
+locked, and a waiting process can always say who holds it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import json
+import os
+import secrets
+import sqlite3
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from ..audit import GENESIS, AuditEntry, entry_hash
+from ..errors import LockError, StateError
+from .base import LockInfo, StateRecord, StateSnapshot, StateStore, default_actor
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS resources (
+  address TEXT PRIMARY KEY, kind TEXT NOT NULL, target TEXT NOT NULL, cloud_id TEXT,
+  status TEXT NOT NULL, stack TEXT, approval TEXT, properties TEXT NOT NULL, refs TEXT NOT NULL,
+  serial INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, id TEXT NOT NULL, holder TEXT NOT NULL,
+  pid INTEGER NOT NULL, operation TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, ts TEXT NOT NULL, actor TEXT NOT NULL,
+  action TEXT NOT NULL, target TEXT NOT NULL, approval TEXT, detail TEXT NOT NULL,
+  prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+"""
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+class SQLiteStateStore(StateStore):
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._mutex = threading.Lock()   # one writer thread at a time inside this process
+        try:
+            self._db = sqlite3.connect(path, timeout=60, isolation_level=None,
+                                       check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(SCHEMA)
+            with self._tx() as db:
+                db.execute("INSERT OR IGNORE INTO meta VALUES ('lineage', ?)", (str(uuid.uuid4()),))
+                db.execute("INSERT OR IGNORE INTO meta VALUES ('serial', '0')")
+                db.execute("INSERT OR IGNORE INTO meta VALUES ('plan_key', ?)", (secrets.token_hex(32),))
+        except sqlite3.Error as exc:
+            raise StateError(f"cannot open the state database {path}: {exc}") from None
+        self._lock_fd: int | None = None
+
+    def _tx(self):
+        store = self
+
+        class _T:
+            def __enter__(self):
+                store._mutex.acquire()
+                store._db.execute("BEGIN IMMEDIATE")
+                return store._db
+
+            def __exit__(self, et, ev, tb):
+                try:
+                    store._db.execute("ROLLBACK" if et else "COMMIT")
+                finally:
+                    store._mutex.release()
+                return False
+        return _T()
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    # --- resources --------------------------------------------------------------------
+    def read(self) -> StateSnapshot:
+        with self._mutex:
+            rows = self._db.execute("SELECT address, kind, target, cloud_id, status, stack, "
+                                    "approval, properties, refs FROM resources").fetchall()
+            lineage, serial = self.get_meta("lineage"), int(self.get_meta("serial"))
+        records = {r[0]: StateRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7]),
+                                     json.loads(r[8])) for r in rows}
+        return StateSnapshot(lineage, serial, records)
+
+    def _bump(self, db) -> int:
+        db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='serial'")
+        return int(db.execute("SELECT value FROM meta WHERE key='serial'").fetchone()[0])
+
+    def put(self, record: StateRecord) -> int:
+        try:
+            with self._tx() as db:
+                serial = self._bump(db)
+                db.execute("INSERT OR REPLACE INTO resources VALUES (?,?,?,?,?,?,?,?,?,?)", (
+                    record.address, record.kind, record.target, record.cloud_id, record.status,
+                    record.stack, record.approval, json.dumps(record.properties, sort_keys=True,
+                                                              ensure_ascii=False),
+                    json.dumps(record.refs, sort_keys=True), serial))
+                return serial
+        except sqlite3.Error as exc:
+            raise StateError(f"cannot write state for {record.address}: {exc}") from None
+
+    def remove(self, address: str) -> int:
+        try:
+            with self._tx() as db:
+                serial = self._bump(db)
+                db.execute("DELETE FROM resources WHERE address=?", (address,))
+                return serial
+        except sqlite3.Error as exc:
+            raise StateError(f"cannot remove {address} from state: {exc}") from None
+
+    # --- locking ----------------------------------------------------------------------
+    @property
+    def lock_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".lock")
+
+    def current_lock(self) -> LockInfo | None:
+        row = self._db.execute("SELECT id, holder, pid, operation, created_at FROM locks "
+                               "WHERE name='workspace'").fetchone()
+        return LockInfo(*row) if row else None
+
+    def _try_flock(self) -> int | None:
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            os.close(fd)
+            return None
+
+    def acquire(self, operation: str, timeout: float) -> LockInfo:
+        deadline = time.monotonic() + timeout
+        while True:
+            fd = self._try_flock()
+            if fd is not None:
+                break
+            if time.monotonic() >= deadline:
+                holder = self.current_lock()
+                who = holder.describe() if holder else "another process"
+                raise LockError(f"the workspace state is locked: {who}",
+                                fix=f"wait for it to finish, or retry with a longer --lock-timeout "
+                                    f"(waited {timeout:g}s)")
+            time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+        info = LockInfo(uuid.uuid4().hex[:12], default_actor(), os.getpid(), operation, _now())
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO locks VALUES ('workspace',?,?,?,?,?)",
+                       (info.id, info.holder, info.pid, info.operation, info.created_at))
+        self._lock_fd = fd
+        return info
+
+    def release(self, lock: LockInfo) -> None:
+        try:
+            with self._tx() as db:
+                db.execute("DELETE FROM locks WHERE name='workspace' AND id=?", (lock.id,))
+        finally:
+            if self._lock_fd is not None:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+                os.close(self._lock_fd)
+                self._lock_fd = None
+
+    def force_unlock(self, lock_id: str) -> LockInfo:
+        info = self.current_lock()
+        if info is None or info.id != lock_id:
+            raise LockError(f"no lock with id {lock_id!r}" + (f"; the current one is {info.id}"
+                                                               if info else "; the state is not locked"))
+        fd = self._try_flock()
+        if fd is None:
+            raise LockError(f"{info.describe()} is still alive; the lock frees itself when that "
+                            f"process ends", fix=f"stop process {info.pid} first")
+        try:
+            with self._tx() as db:
+                db.execute("DELETE FROM locks WHERE name='workspace' AND id=?", (lock_id,))
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+        return info
+
+    # --- audit ------------------------------------------------------------------------
+    def append_audit(self, actor: str, action: str, target: str, approval: str | None,
+                     detail: dict[str, Any]) -> AuditEntry:
+        detail = json.loads(json.dumps(detail, default=str))
+        with self._tx() as db:
+            row = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+            seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
+            ts = _now()
+            h = entry_hash(seq, ts, actor, action, target, approval, detail, prev)
+            db.execute("INSERT INTO audit VALUES (?,?,?,?,?,?,?,?,?)",
+                       (seq, ts, actor, action, target, approval,
+                        json.dumps(detail, sort_keys=True, ensure_ascii=False), prev, h))
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('audit_head', ?)", (f"{seq}:{h}",))
+        return AuditEntry(seq, ts, actor, action, target, approval, detail, prev, h)
+
+    def audit_entries(self) -> list[AuditEntry]:
+        rows = self._db.execute("SELECT seq, ts, actor, action, target, approval, detail, "
+                                "prev_hash, hash FROM audit ORDER BY rowid").fetchall()
+        return [AuditEntry(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8])
+                for r in rows]
+
+    def audit_head(self) -> tuple[int, str] | None:
+        head = self.get_meta("audit_head")
+        if not head:
+            return None
+        n, h = head.split(":", 1)
+        return int(n), h
+
+    def close(self) -> None:
+        self._db.close()
