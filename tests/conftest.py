@@ -1,0 +1,65 @@
+"""Shared fixtures: fresh workspaces on the embedded local cloud, and a CLI runner."""
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from orchestrator.cli.app import app
+from orchestrator.service import init_workspace
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Result:
+    exit_code: int
+    output: str
+
+    def json(self):
+        return json.loads(self.output)
+
+
+def run_cli(*args: str, env: dict | None = None) -> Result:
+    r = CliRunner(env=env).invoke(app, [str(a) for a in args], catch_exceptions=False)
+    return Result(r.exit_code, r.output)
+
+
+@pytest.fixture
+def cli():
+    return run_cli
+
+
+@pytest.fixture
+def ws(tmp_path) -> Path:
+    """A workspace with the shipped catalog and the two example approvals."""
+    path = tmp_path / "ws"
+    init_workspace(path, "bazhong")
+    return path
+
+
+@pytest.fixture
+def applied_ws(ws, cli) -> Path:
+    assert cli("compile", "-C", ws).exit_code == 0
+    r = cli("apply", "-C", ws, "--auto-approve")
+    assert r.exit_code == 0, r.output
+    return ws
+
+
+def cloud_rows(ws: Path, where: str = "1=1") -> list[tuple]:
+    db = sqlite3.connect(ws / ".govcloud" / "local-cloud" / "cloud.db")
+    try:
+        return db.execute(f"SELECT id, kind, address, status, props FROM objects WHERE {where}").fetchall()
+    finally:
+        db.close()
+
+
+def edit_yaml(path: Path, fn) -> None:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    fn(data)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
