@@ -128,7 +128,7 @@ class Executor:
     def _retry(self, fn: Callable[[], Any]) -> Any:
         for attempt in Retrying(
                 retry=retry_if_exception(lambda e: isinstance(e, DriverError) and e.transient),
-                wait=wait_exponential_jitter(initial=0.5, max=10),
+                wait=wait_exponential_jitter(multiplier=0.5, max=10),
                 stop=stop_after_attempt(6) | stop_after_delay(self.retry_deadline),
                 sleep=self.sleep, reraise=True):
             with attempt:
