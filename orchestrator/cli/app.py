@@ -30,6 +30,7 @@ app.add_typer(audit_app, name="audit")
 class Output(str, enum.Enum):
     text = "text"
     json = "json"
+    markdown = "markdown"   # plan only: a summary for a GitOps merge request
 
 
 Dir = Annotated[Path, typer.Option("-C", "--dir", help="Workspace directory.", show_default=".")]
@@ -149,6 +150,8 @@ def plan(directory: Dir = Path("."),
         save_plan(p, out)
     if output == Output.json:
         render.emit_json(p.to_dict())
+    elif output == Output.markdown:
+        sys.stdout.write(render.plan_markdown(p))
     else:
         render.plan_text(p, show_noop)
         if out:

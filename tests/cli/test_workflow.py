@@ -227,3 +227,14 @@ def test_errors_are_messages_not_tracebacks(tmp_path, cli):
 def test_plan_before_compile_says_what_to_do(ws, cli):
     r = cli("plan", "-C", ws)
     assert r.exit_code == 1 and "govcloud compile" in r.output
+
+
+def test_plan_markdown_for_a_merge_request(applied_ws, cli):
+    edit_yaml(applied_ws / "approvals" / "BZ-2026-0012.yaml",
+              lambda d: d["zones"]["internet"]["servers"][0].update(count=3))
+    cli("compile", "-C", applied_ws)
+    r = cli("plan", "-C", applied_ws, "--output", "markdown")
+    assert r.exit_code == 0
+    assert "**3** to create, **1** to update" in r.output
+    assert "| + | create | `server:local/edu/edu-portal-internet/web-3` | new in stack spec |" in r.output
+    assert "`instances`: 2 → 3" in r.output
