@@ -1,0 +1,157 @@
+"""Loading the working-day calendar from ``cn-<year>.yaml`` files (see :mod:`orchestrator.workdays`).
+
+File schema (one year per file, named after its year)::
+
+    year: 2026
+    source: "国务院办公厅关于2026年部分节假日安排的通知 (国办发明电〔2025〕7号)"
+    holidays:            # days off, weekend days inside a block included; from/to inclusive
+      - {name: 元旦, en: New Year's Day, from: 2026-01-01, to: 2026-01-03}
+    makeup_workdays:     # 调休: weekend days that are worked ([] when there are none)
+      - {date: 2026-01-04, for: 元旦}
+
+Directories are read in order and a later directory's file replaces an earlier one's for the
+same year, so a workspace can add next year's schedule (or correct one) without touching the
+shipped ``catalog/calendar``.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Iterable
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from .errors import InputError, Issue
+from .inputs import issues_from, read_yaml
+from .workdays import HolidayBlock, MakeupDay, WorkCalendar, YearCalendar, validate_year
+
+FILE_RE = re.compile(r"^cn-(\d{4})\.yaml$")
+# Files that look meant as calendar files but are misnamed (cn-27.yaml, cn-2027.yml, CN-2027.yaml).
+_NEAR_MISS_RE = re.compile(r"^cn[-_].*\.ya?ml$", re.I)
+
+
+class CalendarFileError(InputError):
+    """A calendar file cannot be used; ``errors`` are "field: message" strings."""
+
+    def __init__(self, path: Path | str, errors: list[str]):
+        self.path = Path(path)
+        self.errors = list(errors)
+        super().__init__(str(path), [_issue(e) for e in self.errors],
+                         fix="correct the file against the State Council notice it cites")
+
+
+def _issue(text: str) -> Issue:
+    field_path, sep, message = text.partition(": ")
+    if sep and " " not in field_path:
+        return Issue(field_path, message)
+    return Issue("", text)
+
+
+def _strict_date(v: Any) -> Any:
+    """A YAML date (2026-01-04) or an ISO string "2026-01-04"; never a number or a timestamp."""
+    if isinstance(v, date) and not hasattr(v, "hour"):
+        return v
+    if isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", v.strip()):
+        try:
+            return date.fromisoformat(v.strip())
+        except ValueError as exc:
+            raise ValueError(f"{v!r} is not a valid date: {exc}") from None
+    raise ValueError(f"expected a date written YYYY-MM-DD, got {v!r}")
+
+
+Day = Annotated[date, BeforeValidator(_strict_date)]
+Text = Annotated[str, Field(min_length=1)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HolidayBlockModel(_Model):
+    name: Text
+    en: str = ""
+    from_: Day = Field(alias="from")
+    to: Day
+
+
+class MakeupDayModel(_Model):
+    date: Day
+    for_: Text = Field(alias="for")
+
+
+class CalendarFileModel(_Model):
+    year: int = Field(ge=1949, le=9999)
+    source: Text
+    holidays: list[HolidayBlockModel] = Field(min_length=1)
+    makeup_workdays: list[MakeupDayModel]
+
+
+def default_calendar_dir() -> Path:
+    """The shipped ``catalog/calendar`` directory of this checkout / installation."""
+    return Path(__file__).resolve().parent.parent / "catalog" / "calendar"
+
+
+def parse_calendar_file(data: Any, path: Path | str) -> YearCalendar:
+    """Validate already-read YAML data of ``path`` (its name gives the expected year)."""
+    path = Path(path)
+    m = FILE_RE.match(path.name)
+    if not m:
+        raise CalendarFileError(path, [f"file name must be cn-<4-digit year>.yaml, got {path.name!r}"])
+    if not isinstance(data, dict):
+        got = "an empty file" if data is None else type(data).__name__
+        raise CalendarFileError(path, [f"expected a mapping at the top level, got {got}"])
+    try:
+        model = CalendarFileModel.model_validate(data)
+    except ValidationError as exc:
+        raise CalendarFileError(path, [str(i) for i in issues_from(exc, CalendarFileModel)]) from None
+    file_year = int(m.group(1))
+    if model.year != file_year:
+        raise CalendarFileError(path, [f"year: {model.year} does not match the file name "
+                                       f"{path.name} (expected year: {file_year})"])
+    blocks = [HolidayBlock(name=h.name, en=h.en, start=h.from_, end=h.to) for h in model.holidays]
+    makeup = [MakeupDay(date=w.date, for_=w.for_) for w in model.makeup_workdays]
+    errors = validate_year(model.year, blocks, makeup)
+    if errors:
+        raise CalendarFileError(path, errors)
+    return YearCalendar.from_blocks(model.year, blocks, makeup, source=model.source)
+
+
+def load_calendar_file(path: Path) -> YearCalendar:
+    try:
+        data = read_yaml(path, str(path))
+    except InputError as exc:  # not found / not UTF-8 / not YAML
+        raise CalendarFileError(path, [str(i) for i in exc.issues]) from None
+    return parse_calendar_file(data, path)
+
+
+def calendar_files(directory: Path) -> list[Path]:
+    """The ``cn-<year>.yaml`` files of one directory, sorted; raises on misnamed look-alikes."""
+    found = []
+    for p in sorted(directory.iterdir()):
+        if not p.is_file():
+            continue
+        if FILE_RE.match(p.name):
+            found.append(p)
+        elif _NEAR_MISS_RE.match(p.name):
+            raise CalendarFileError(p, [f"file name must be cn-<4-digit year>.yaml (e.g. cn-2027.yaml), "
+                                        f"got {p.name!r}"])
+    return found
+
+
+def load_calendar(dirs: Iterable[Path | str]) -> WorkCalendar:
+    """Read every ``cn-<year>.yaml`` in ``dirs``; a later directory overrides an earlier one for
+    the same year. A directory that does not exist is skipped (a workspace need not have one);
+    a path that exists but is not a directory is an error. The first unusable file raises
+    :class:`CalendarFileError` naming the file and the field."""
+    by_year: dict[int, YearCalendar] = {}
+    for d in dirs:
+        d = Path(d)
+        if not d.exists():
+            continue
+        if not d.is_dir():
+            raise CalendarFileError(d, ["not a directory (expected a directory of cn-<year>.yaml files)"])
+        for path in calendar_files(d):
+            year = load_calendar_file(path)
+            by_year[year.year] = year
+    return WorkCalendar(tuple(by_year.values()))

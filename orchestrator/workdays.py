@@ -1,0 +1,326 @@
+"""PRC working days (工作日): official holidays off, 调休 make-up weekend days on.
+
+Pure: no file I/O, no drivers, no state. The data comes from the State Council's yearly notice
+(国务院办公厅关于<year>年部分节假日安排的通知), kept as ``catalog/calendar/cn-<year>.yaml`` and read by
+:mod:`orchestrator.calendar_files`. A date in a year without data raises
+:class:`CalendarMissingYear`; nothing here ever guesses a schedule.
+
+Counting conventions (民法典 第二百零一、二百零二、二百零三条; docs/regulations.md "Reading conventions"):
+
+* The start day is not counted. ``add_workdays(d, n)`` is the n-th working day *after* ``d``,
+  whether or not ``d`` itself is a working day (an approval given on a holiday starts the count
+  at the next working day; it does not count itself).
+* ``workdays_between(a, b)`` counts the working days in the half-open interval ``(a, b]``:
+  ``a`` excluded, ``b`` included. It is the inverse of ``add_workdays``:
+  ``workdays_between(d, add_workdays(d, n)) == n`` for every ``n >= 0``.
+* 日 / 个月 without 工作 are calendar days / months, and "a period ending on a holiday ends on the
+  next working day": ``roll_forward`` applies that rule, ``deadline_days`` / ``deadline_months``
+  combine it with calendar-day and calendar-month arithmetic.
+* ``add_months`` follows 第二百零二条: the period ends on the corresponding day of the final month,
+  or on that month's last day when it has no corresponding day (2026-01-31 + 1 month = 2026-02-28).
+
+Only the days actually examined need data: ``add_workdays(date(2026, 12, 30), 1)`` is 2026-12-31
+without any 2027 data, while ``add_workdays(date(2026, 12, 31), 1)`` needs 2027 and raises.
+"""
+from __future__ import annotations
+
+import calendar as _stdcal
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from types import MappingProxyType
+from typing import Iterable, Mapping, Sequence
+
+from .errors import GovcloudError
+
+_ONE_DAY = timedelta(days=1)
+_WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+CALENDAR_DIR_HINT = "catalog/calendar"
+
+
+class CalendarMissingYear(GovcloudError):
+    """A date falls in a year for which no official schedule has been loaded."""
+
+    def __init__(self, year: int):
+        self.year = year
+        super().__init__(
+            f"no working-day calendar for {year}: add {CALENDAR_DIR_HINT}/cn-{year}.yaml "
+            "(the State Council publishes the schedule each November/December)")
+
+    def __reduce__(self):  # keep it picklable (multiprocessing, caching)
+        return (type(self), (self.year,))
+
+
+class CalendarDataError(ValueError):
+    """A year's data is inconsistent; ``errors`` are "field: message" strings."""
+
+    def __init__(self, year: int, errors: Sequence[str]):
+        self.year = year
+        self.errors = list(errors)
+        super().__init__(f"invalid working-day calendar for {year}: " + "; ".join(self.errors))
+
+
+@dataclass(frozen=True)
+class HolidayBlock:
+    """Consecutive days off as the notice states them, weekend days inside the block included
+    (e.g. 春节 2026-02-15..2026-02-23). ``start``/``end`` are both inclusive; they are ``from``/``to``
+    in the YAML file."""
+
+    name: str
+    start: date
+    end: date
+    en: str = ""
+
+    def days(self) -> list[date]:
+        if self.end < self.start:
+            return []
+        return [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]
+
+
+@dataclass(frozen=True)
+class MakeupDay:
+    """A Saturday or Sunday that is worked (调休上班), for the holiday block named ``for_``."""
+
+    date: date
+    for_: str = ""
+
+
+def validate_year(year: int, holidays: Sequence[HolidayBlock],
+                  makeup: Sequence[MakeupDay]) -> list[str]:
+    """Every inconsistency in one year's data, as "field: message" strings (empty when valid).
+
+    Field paths use the YAML names: ``holidays[i].from``, ``holidays[i].to``,
+    ``makeup_workdays[k].date``, ``makeup_workdays[k].for``.
+    """
+    errors: list[str] = []
+    owner: dict[date, int] = {}  # day off -> index of the first block holding it
+    overlaps: dict[tuple[int, int], list[date]] = {}
+
+    for i, b in enumerate(holidays):
+        where = f"holidays[{i}]"
+        if not b.name.strip():
+            errors.append(f"{where}.name: must not be empty")
+        if b.end < b.start:
+            errors.append(f"{where}.to: {b.end} is before from {b.start}")
+        for key, d in (("from", b.start), ("to", b.end)):
+            if d.year != year:
+                errors.append(f"{where}.{key}: {d} is outside {year}; this file holds {year} only "
+                              f"(put {d.year} dates into cn-{d.year}.yaml)")
+        for d in b.days():
+            if d.year != year:
+                continue
+            if d in owner:
+                overlaps.setdefault((i, owner[d]), []).append(d)
+            else:
+                owner[d] = i
+    for (i, j), days in overlaps.items():
+        listed = ", ".join(str(d) for d in days)
+        errors.append(f"holidays[{i}]: duplicate date(s) {listed}, already in holidays[{j}] "
+                      f"({holidays[j].name})")
+
+    names = {b.name for b in holidays}
+    seen: dict[date, int] = {}
+    for k, m in enumerate(makeup):
+        where = f"makeup_workdays[{k}]"
+        d = m.date
+        if d.year != year:
+            errors.append(f"{where}.date: {d} is outside {year}; this file holds {year} only "
+                          f"(put {d.year} dates into cn-{d.year}.yaml)")
+        if d.weekday() < 5:
+            errors.append(f"{where}.date: {d} is a {_WEEKDAY_NAMES[d.weekday()]}; a make-up working "
+                          "day (调休) is a Saturday or Sunday that is worked")
+        if d in owner:
+            b = holidays[owner[d]]
+            errors.append(f"{where}.date: {d} is inside holidays[{owner[d]}] "
+                          f"({b.name}, {b.start}..{b.end}); a day cannot be both off and worked")
+        if d in seen:
+            errors.append(f"{where}.date: duplicate date {d}, already makeup_workdays[{seen[d]}]")
+        else:
+            seen[d] = k
+        if m.for_ and m.for_ not in names:
+            errors.append(f"{where}.for: {m.for_!r} is not the name of a holiday block in this "
+                          f"year (names: {', '.join(b.name for b in holidays) or 'none'})")
+    return errors
+
+
+@dataclass(frozen=True)
+class YearCalendar:
+    """One year's official schedule: days off on weekdays and weekends alike (``holidays``) and
+    weekend days that are worked (``makeup``). Build it with :meth:`from_blocks` to validate
+    the notice's blocks; direct construction checks only that the sets fit the year."""
+
+    year: int
+    holidays: frozenset[date]
+    makeup: frozenset[date]
+    source: str = ""
+    blocks: tuple[HolidayBlock, ...] = ()
+    makeup_days: tuple[MakeupDay, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "holidays", frozenset(self.holidays))
+        object.__setattr__(self, "makeup", frozenset(self.makeup))
+        errors = [f"holidays: {d} is outside {self.year}"
+                  for d in sorted(self.holidays) if d.year != self.year]
+        errors += [f"makeup: {d} is outside {self.year}"
+                   for d in sorted(self.makeup) if d.year != self.year]
+        errors += [f"makeup: {d} is also a holiday" for d in sorted(self.holidays & self.makeup)]
+        if errors:
+            raise CalendarDataError(self.year, errors)
+
+    @classmethod
+    def from_blocks(cls, year: int, holidays: Sequence[HolidayBlock],
+                    makeup: Sequence[MakeupDay], source: str = "") -> "YearCalendar":
+        """Validate with :func:`validate_year` (raising :class:`CalendarDataError`) and expand."""
+        errors = validate_year(year, holidays, makeup)
+        if errors:
+            raise CalendarDataError(year, errors)
+        days = frozenset(d for b in holidays for d in b.days())
+        return cls(year=year, holidays=days, makeup=frozenset(m.date for m in makeup),
+                   source=source, blocks=tuple(holidays), makeup_days=tuple(makeup))
+
+    def is_workday(self, d: date) -> bool:
+        if d.year != self.year:
+            raise ValueError(f"{d} is not in {self.year}")
+        if d in self.makeup:
+            return True
+        return d.weekday() < 5 and d not in self.holidays
+
+    def holiday_name(self, d: date) -> str | None:
+        """Name of the block containing ``d`` (e.g. "国庆节"), or None."""
+        for b in self.blocks:
+            if b.start <= d <= b.end:
+                return b.name
+        return None
+
+    def workday_count(self) -> int:
+        start = date(self.year, 1, 1)
+        n = (date(self.year + 1, 1, 1) - start).days
+        return sum(self.is_workday(start + timedelta(days=i)) for i in range(n))
+
+
+@dataclass(frozen=True)
+class WorkCalendar:
+    """Working-day arithmetic over the years that have data. Immutable and hashable."""
+
+    years: tuple[YearCalendar, ...] = ()
+    _by_year: Mapping[int, YearCalendar] = field(init=False, repr=False, compare=False,
+                                                 hash=False)
+
+    def __post_init__(self) -> None:
+        ordered = tuple(sorted(self.years, key=lambda y: y.year))
+        seen = [y.year for y in ordered]
+        dupes = sorted({y for y in seen if seen.count(y) > 1})
+        if dupes:
+            raise ValueError(f"more than one calendar for year(s) {dupes}")
+        object.__setattr__(self, "years", ordered)
+        object.__setattr__(self, "_by_year", MappingProxyType({y.year: y for y in ordered}))
+
+    @classmethod
+    def of(cls, years: Iterable[YearCalendar]) -> "WorkCalendar":
+        """A calendar from years given in override order: a later entry replaces an earlier
+        one of the same year."""
+        merged: dict[int, YearCalendar] = {}
+        for y in years:
+            merged[y.year] = y
+        return cls(tuple(merged.values()))
+
+    # --- data ----------------------------------------------------------------------------
+    @property
+    def known_years(self) -> tuple[int, ...]:
+        return tuple(self._by_year)
+
+    def has_year(self, year: int) -> bool:
+        return year in self._by_year
+
+    def year(self, year: int) -> YearCalendar:
+        """The data for ``year``; raises :class:`CalendarMissingYear` when there is none."""
+        try:
+            return self._by_year[year]
+        except KeyError:
+            raise CalendarMissingYear(year) from None
+
+    def holiday_name(self, d: date) -> str | None:
+        return self.year(d.year).holiday_name(d)
+
+    # --- days ----------------------------------------------------------------------------
+    def is_workday(self, d: date) -> bool:
+        """True on Monday-Friday outside a holiday block, and on make-up (调休) weekend days."""
+        return self.year(d.year).is_workday(d)
+
+    def next_workday(self, d: date) -> date:
+        """The first working day strictly after ``d`` (``d`` itself is never returned)."""
+        d += _ONE_DAY
+        while not self.is_workday(d):
+            d += _ONE_DAY
+        return d
+
+    def previous_workday(self, d: date) -> date:
+        """The last working day strictly before ``d``."""
+        d -= _ONE_DAY
+        while not self.is_workday(d):
+            d -= _ONE_DAY
+        return d
+
+    def roll_forward(self, d: date) -> date:
+        """``d`` if it is a working day, else the next one: a period ending on a holiday or
+        rest day ends on the next working day (民法典 第二百零三条)."""
+        return d if self.is_workday(d) else self.next_workday(d)
+
+    def add_workdays(self, d: date, n: int) -> date:
+        """The n-th working day after ``d``; the start day is not counted, whatever it is.
+
+        ``add_workdays(date(2026, 9, 30), 2) == date(2026, 10, 9)`` (国庆节 10-01..10-07 off).
+        ``n == 0`` returns ``d`` unchanged. ``n < 0`` walks backwards: the |n|-th working day
+        before ``d`` (for "at least N 工作日 before" rules; ``workdays_between(result, d) == |n|``
+        when ``d`` is itself a working day).
+        """
+        if isinstance(n, bool) or not isinstance(n, int):
+            raise TypeError(f"n must be an int, got {type(n).__name__}")
+        step = self.next_workday if n > 0 else self.previous_workday
+        for _ in range(abs(n)):
+            d = step(d)
+        return d
+
+    def workdays_between(self, a: date, b: date) -> int:
+        """Number of working days in ``(a, b]``: ``a`` not counted, ``b`` counted.
+
+        ``workdays_between(d, add_workdays(d, n)) == n``. ``a == b`` gives 0; ``b < a`` gives the
+        negative of ``workdays_between(b, a)``. The days of the whole 2026 year:
+        ``workdays_between(date(2025, 12, 31), date(2026, 12, 31)) == 248``.
+        """
+        if b < a:
+            return -self.workdays_between(b, a)
+        count = 0
+        d = a + _ONE_DAY
+        while d <= b:
+            if self.is_workday(d):
+                count += 1
+            d += _ONE_DAY
+        return count
+
+    def deadline_days(self, start: date, days: int) -> date:
+        """End of a period of ``days`` calendar days (日) from ``start`` (start not counted),
+        moved to the next working day when it falls on a holiday or rest day."""
+        return self.roll_forward(start + timedelta(days=days))
+
+    def deadline_months(self, start: date, months: int) -> date:
+        """End of a period of ``months`` calendar months (个月) from ``start`` (see
+        :func:`add_months`), moved to the next working day when it falls on a day off."""
+        return self.roll_forward(add_months(start, months))
+
+
+def add_months(d: date, n: int) -> date:
+    """Calendar-month arithmetic (民法典 第二百零二条): the corresponding day of the month ``n``
+    months later, or that month's last day when it has none.
+
+    2026-01-31 + 1 = 2026-02-28; 2026-03-31 + 1 = 2026-04-30; 2024-02-29 + 12 = 2025-02-28;
+    2026-05-31 - 3 = 2026-02-28. No working-day data is needed; combine with
+    :meth:`WorkCalendar.roll_forward` (or use :meth:`WorkCalendar.deadline_months`) for periods.
+    """
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"n must be an int, got {type(n).__name__}")
+    months = d.year * 12 + (d.month - 1) + n
+    year, month = divmod(months, 12)
+    month += 1
+    last = _stdcal.monthrange(year, month)[1]
+    return date(year, month, min(d.day, last))
