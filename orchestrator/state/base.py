@@ -73,6 +73,21 @@ class StateStore(ABC):
     @abstractmethod
     def get_meta(self, key: str) -> str | None: ...
 
+    # Lifecycle events (approved, provisioned, delivery-confirmed, changed, expired, exit...),
+    # keyed by a subject such as an approval number or a stack.
+    @abstractmethod
+    def record_event(self, subject: str, kind: str, on: str, detail: dict[str, Any]) -> int: ...
+
+    @abstractmethod
+    def events(self, subject: str | None = None) -> list[dict[str, Any]]: ...
+
+    # Resumable multi-step workflows (decommissioning...): one JSON document per name.
+    @abstractmethod
+    def put_workflow(self, name: str, data: dict[str, Any]) -> None: ...
+
+    @abstractmethod
+    def get_workflow(self, name: str) -> dict[str, Any] | None: ...
+
     @abstractmethod
     def close(self) -> None: ...
 

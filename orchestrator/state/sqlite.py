@@ -33,6 +33,10 @@ CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, id TEXT NOT NULL, holde
 CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, ts TEXT NOT NULL, actor TEXT NOT NULL,
   action TEXT NOT NULL, target TEXT NOT NULL, approval TEXT, detail TEXT NOT NULL,
   prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, subject TEXT NOT NULL, kind TEXT NOT NULL,
+  on_date TEXT NOT NULL, detail TEXT NOT NULL, recorded_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS events_subject ON events(subject);
+CREATE TABLE IF NOT EXISTS workflows (name TEXT PRIMARY KEY, data TEXT NOT NULL, updated_at TEXT NOT NULL);
 """
 
 
@@ -209,6 +213,30 @@ class SQLiteStateStore(StateStore):
             return None
         n, h = head.split(":", 1)
         return int(n), h
+
+    # --- lifecycle events and workflows ----------------------------------------------
+    def record_event(self, subject: str, kind: str, on: str, detail: dict[str, Any]) -> int:
+        with self._tx() as db:
+            cur = db.execute("INSERT INTO events(subject, kind, on_date, detail, recorded_at) "
+                             "VALUES (?,?,?,?,?)", (subject, kind, on, json.dumps(
+                                 detail, sort_keys=True, ensure_ascii=False, default=str), _now()))
+            return cur.lastrowid
+
+    def events(self, subject: str | None = None) -> list[dict[str, Any]]:
+        q = "SELECT id, subject, kind, on_date, detail, recorded_at FROM events"
+        rows = self._db.execute(q + (" WHERE subject=? ORDER BY id" if subject else " ORDER BY id"),
+                                (subject,) if subject else ()).fetchall()
+        return [{"id": r[0], "subject": r[1], "kind": r[2], "on": r[3], "detail": json.loads(r[4]),
+                 "recorded_at": r[5]} for r in rows]
+
+    def put_workflow(self, name: str, data: dict[str, Any]) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO workflows VALUES (?,?,?)",
+                       (name, json.dumps(data, sort_keys=True, ensure_ascii=False, default=str), _now()))
+
+    def get_workflow(self, name: str) -> dict[str, Any] | None:
+        row = self._db.execute("SELECT data FROM workflows WHERE name=?", (name,)).fetchone()
+        return json.loads(row[0]) if row else None
 
     def close(self) -> None:
         self._db.close()
