@@ -23,6 +23,12 @@ class ProfileRules(Frozen):
     max_dengbao_level: Rule[int]
     classified_allowed: Rule[bool]
     provision_deadline_workdays: Rule[int] | None = None
+    # Exit (退出): what decommissioning must do. value: the requirement in the regulation's words.
+    data_clearing: Rule[str] | None = None
+    # Months between taking a system offline and wiping/reclaiming it (巴中: 3-month 过渡期).
+    exit_transition_months: Rule[int] | None = None
+    # Working days from the exit approval to reclaim (大同: 2).
+    reclaim_deadline_workdays: Rule[int] | None = None
 
 
 class Profile(Frozen):
