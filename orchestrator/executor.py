@@ -27,6 +27,7 @@ from .graph import Step, build
 from .models.cloud import Observed, Request
 from .models.plan import Action, Plan
 from .models.state import StateRecord
+from .resources import KINDS
 from .state.base import StateStore
 
 
@@ -44,7 +45,8 @@ class Executor:
     def __init__(self, plan: Plan, drivers: dict[str, Driver], store: StateStore, actor: str,
                  owner: str, parallelism: int = 4, recovery_file: Path | None = None,
                  on_event: Callable[[str, Step, StepResult | None], None] | None = None,
-                 retry_deadline: float = 120.0, sleep: Callable[[float], None] = time.sleep):
+                 retry_deadline: float = 120.0, sleep: Callable[[float], None] = time.sleep,
+                 sanitize: Callable[[Driver, Observed], dict | None] | None = None):
         self.plan = plan
         self.drivers = drivers
         self.store = store
@@ -55,6 +57,8 @@ class Executor:
         self.on_event = on_event or (lambda *a: None)
         self.retry_deadline = retry_deadline
         self.sleep = sleep
+        # Called before deleting an object that holds data; raises to stop the delete.
+        self.sanitize = sanitize
         self.actions = {a.address: a for a in plan.actions}
         self.ids: dict[str, str] = {}
         self._ids_lock = threading.Lock()
@@ -163,8 +167,14 @@ class Executor:
         prior = action.prior or {}
         cloud_id = prior.get("cloud_id")
         address = action.address.split("#", 1)[0]
+        wiped = None
         if cloud_id:
             current = Observed(address, action.kind, cloud_id, prior.get("properties", {}), {}, {})
+            if self.sanitize is not None and KINDS[action.kind].holds_data:
+                try:
+                    wiped = self.sanitize(self._driver(action), current)
+                except NotFound:
+                    wiped = None
             try:
                 self._retry(lambda: self._driver(action).delete(current))
                 gone = "deleted"
@@ -177,7 +187,8 @@ class Executor:
             with self._ids_lock:
                 self.ids.pop(address, None)
         self._audit(action, "delete" if action.action == "delete" else "replace-destroy",
-                    {"cloud_id": cloud_id, "result": gone, "reason": action.reason})
+                    {"cloud_id": cloud_id, "result": gone, "reason": action.reason,
+                     **({"sanitization": wiped} if wiped else {})})
         return f"{gone} ({cloud_id})"
 
     def _request(self, action: Action) -> Request:

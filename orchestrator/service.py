@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import yaml
 
-from drivers.base import Driver, DriverError, driver_class
+from drivers.base import STACK_TAG, Driver, DriverError, driver_class
 
 from . import ipam as ipam_mod
 from .audit import ChainBreak, verify_chain
@@ -27,7 +27,7 @@ from .models.approval import Approval
 from .models.plan import PLAN_FORMAT, Action, Plan
 from .planner import collect_desired, make_actions
 from .state import open_store
-from .state.base import StateStore, default_actor
+from .state.base import StateSnapshot, StateStore, default_actor
 from .validate import check_all
 from .workspace import GENERATED_HEADER, SHIPPED_CATALOG, Workspace, available_profiles
 
@@ -212,13 +212,20 @@ def compute_plan(ws: Workspace, store: StateStore, drivers_factory=open_drivers,
     elif not specs:
         raise GovcloudError("no stack specs under stacks/", fix="run `govcloud compile` first")
     snapshot = store.read()
+    # Systems being (or already) decommissioned are the decommission workflow's alone.
+    from .decommission import frozen_stacks
+    frozen = frozen_stacks(store)
+    if frozen:
+        specs = [s for s in specs if s.stack not in frozen]
+        snapshot = StateSnapshot(snapshot.lineage, snapshot.serial,
+                                 {a: r for a, r in snapshot.records.items() if r.stack not in frozen})
     desired = collect_desired(r for s in specs for r in s.resources)
     targets = {r.target for r in desired.values()} | {r.target for r in snapshot.records.values()}
     drivers = drivers_factory(ws, targets)
     observed = []
     for name, drv in drivers.items():
         try:
-            observed.extend(drv.observe())
+            observed.extend(o for o in drv.observe() if o.tags.get(STACK_TAG) not in frozen)
         except DriverError as exc:
             close_all(drivers)
             raise GovcloudError(f"cannot read cloud target {name!r}: {exc}") from None
@@ -282,8 +289,10 @@ def execute(ws: Workspace, plan: Plan, store: StateStore, drivers: dict[str, Dri
     actor = default_actor()
     store.append_audit(actor, "apply-start", ws.config.workspace.id, None,
                        {"plan_digest": plan.digest, "summary": plan.summary})
+    from .sanitize import wipe_and_verify
     ex = Executor(plan, drivers, store, actor, ws.config.workspace.id, parallelism,
-                  recovery_file=ws.data_dir / "state-recovery.jsonl", on_event=on_event)
+                  recovery_file=ws.data_dir / "state-recovery.jsonl", on_event=on_event,
+                  sanitize=wipe_and_verify)
     results = ex.run()
     failed = [r for r in results if r.outcome != "ok"]
     store.append_audit(actor, "apply-end", ws.config.workspace.id, None,

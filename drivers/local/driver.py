@@ -380,7 +380,47 @@ class LocalDriver(Driver):
     def _guard_delete_volume(self, db, now):
         self._guard(db, now, "volume", ("volume_attachment",))
 
-    # --- volume bytes (real files; a later issue wipes and verifies them) -------------------
+    # --- decommissioning support ------------------------------------------------------------
+    def ex_media(self, current: Observed) -> list:
+        """The files that hold this object's data (a volume's file, a server's root disk)."""
+        from drivers.media import Medium
+        if current.kind == "volume":
+            path = self.volume_path(current.cloud_id)
+            kind = "volume"
+        elif current.kind == "server":
+            path = self.volume_dir / f"{current.cloud_id}-root.img"
+            kind = "root-disk"
+        else:
+            return []
+        if not path.exists():
+            return []
+        return [Medium(current.cloud_id, kind, path, current.address, path.stat().st_size)]
+
+    def ex_set_server_state(self, current: Observed, state: str) -> None:
+        """Stop ("SHUTOFF") or start ("ACTIVE") a server; idempotent."""
+        self._call()
+        with self._tx() as db:
+            now = self._get(db, current.cloud_id, "server")
+            self._owned(now)
+            db.execute("UPDATE objects SET status=? WHERE id=?", (state, now.cloud_id))
+
+    def ex_census(self, stack: str, volume_ids: list[str]) -> list[Observed]:
+        """Everything, of any owner, that carries this stack's tag or points at its volumes."""
+        self._call()
+        rows = self._db().execute(f"SELECT {self._COLS} FROM objects").fetchall()
+        out = []
+        wanted = set(volume_ids)
+        for r in rows:
+            o = self._row(r)
+            if o.tags.get("govcloud.stack") == stack or wanted & set(o.refs.values()) \
+                    or o.cloud_id in wanted:
+                out.append(o)
+        leftovers = [p for v in volume_ids for p in (self.volume_path(v),) if p.exists()]
+        for p in leftovers:
+            out.append(Observed("", "volume-file", p.stem, {"path": str(p)}, {}, {}))
+        return out
+
+    # --- volume bytes (real files; wiped and verified before they are deleted) -------------
     def volume_path(self, cloud_id: str) -> Path:
         return self.volume_dir / f"{cloud_id}.img"
 

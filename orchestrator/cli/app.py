@@ -327,5 +327,6 @@ def main() -> None:
     app()
 
 
-if __name__ == "__main__":
-    main()
+# Command groups live in their own modules; importing them registers their commands.
+from . import cmd_decommission  # noqa: E402,F401
+

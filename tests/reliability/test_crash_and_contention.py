@@ -18,7 +18,7 @@ import pytest
 
 from tests.conftest import cloud_rows
 
-GOVCLOUD = [sys.executable, "-m", "orchestrator.cli.app"]
+GOVCLOUD = [sys.executable, "-m", "orchestrator.cli"]
 
 
 def slow(ws: Path, latency_ms: int = 25) -> None:

@@ -1,0 +1,4 @@
+"""`python -m orchestrator.cli` runs the govcloud CLI."""
+from .app import main
+
+main()

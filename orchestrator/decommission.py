@@ -1,0 +1,349 @@
+"""Decommissioning (退出) a system: plan, backup, offline, hold, wipe, verify, reclaim, census,
+certificate, billing stop.
+
+A resumable workflow: each step is recorded in the state store (a workflow document) and the
+audit log before the next starts, so a crash at any point is resumed by running the command
+again. No step repeats unsafely (backups are re-made only if unrecorded, wiping again is
+harmless, deletes tolerate NotFound), and reclaim refuses to start unless every medium's wipe
+was verified.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from drivers.base import STACK_TAG, Driver, NotFound
+from drivers.media import content_sha256, sparse_copy
+
+from . import __version__
+from .errors import GovcloudError, Issue
+from .executor import Executor
+from .models.cloud import Observed
+from .models.plan import Plan
+from .models.spec import StackSpec
+from .planner import collect_desired, make_actions
+from .resources import KIND_ORDER, KINDS
+from .sanitize import make_sanitizer, media_of, verify
+from .state.base import StateStore, default_actor
+from .workdays import add_months
+from .workspace import Workspace
+
+STEPS = ("plan", "backup", "offline", "hold", "wipe", "verify", "reclaim", "census",
+         "certificate", "billing")
+
+
+def workflow_name(stack: str) -> str:
+    return f"decommission:{stack}"
+
+
+def frozen_stacks(store: StateStore) -> dict[str, str]:
+    """Stacks under or after decommissioning: regular plans leave their objects alone."""
+    out = {}
+    for name, data in _workflows(store):
+        out[data["stack"]] = "decommissioned" if data.get("finished") else "being decommissioned"
+    return out
+
+
+def _index_of(store: StateStore) -> list[str]:
+    return (store.get_workflow("decommission-index") or {}).get("stacks", [])
+
+
+def _workflows(store: StateStore):
+    for stack in _index_of(store):
+        data = store.get_workflow(workflow_name(stack))
+        if data:
+            yield workflow_name(stack), data
+
+
+def find_stack(ws: Workspace, system: str) -> StackSpec:
+    specs = ws.load_specs()
+    matches = [s for s in specs if s.stack == system or s.system["code"] == system]
+    if not matches:
+        known = ", ".join(sorted(s.system["code"] for s in specs)) or "none"
+        raise GovcloudError(f"no compiled system {system!r} under stacks/",
+                            [Issue("SYSTEM", f"known systems: {known}")],
+                            fix="use the system code of the approval (the spec's file name)")
+    if len(matches) > 1:
+        raise GovcloudError(f"system code {system!r} exists in several departments",
+                            [Issue("SYSTEM", ", ".join(s.stack for s in matches))],
+                            fix="pass DEPARTMENT/SYSTEM")
+    return matches[0]
+
+
+@dataclass
+class Options:
+    dry_run: bool = False
+    max_deletes: int | None = None
+    now: dt.date | None = None
+    sanitizer: str = "zeros"
+    verify_mode: str = "full"
+    backup_dir: Path | None = None
+    operator: str | None = None
+    organization: str = "云服务商 (cloud service provider)"
+
+
+class Decommission:
+    def __init__(self, ws: Workspace, store: StateStore, drivers: dict[str, Driver],
+                 spec: StackSpec, opts: Options, say: Callable[[str], None] = lambda s: None):
+        self.ws, self.store, self.drivers, self.spec, self.opts = ws, store, drivers, spec, opts
+        self.say = say
+        self.stack = spec.stack
+        self.actor = opts.operator or default_actor()
+        self.today = opts.now or dt.date.today()
+        self.doc: dict[str, Any] = store.get_workflow(workflow_name(self.stack)) or {}
+
+    # --- bookkeeping -----------------------------------------------------------------------
+    def _save(self) -> None:
+        self.store.put_workflow(workflow_name(self.stack), self.doc)
+
+    def _done(self, step: str, detail: dict[str, Any]) -> None:
+        self.doc.setdefault("steps", {})[step] = {"done": True, "at": self.today.isoformat(), **detail}
+        self._save()
+        self.store.append_audit(self.actor, f"decommission-{step}", self.stack, None, detail)
+        self.say(f"  [ok] {step}: {_brief(detail)}")
+        crash = os.environ.get("GOVCLOUD_CRASH_AFTER")
+        if crash == step:  # fault injection for the kill -9 tests
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def _is_done(self, step: str) -> bool:
+        return bool(self.doc.get("steps", {}).get(step, {}).get("done"))
+
+    # --- the objects ------------------------------------------------------------------------
+    def _owned(self) -> list[tuple[str, Observed]]:
+        out = []
+        for name, drv in self.drivers.items():
+            for o in drv.observe():
+                if o.tags.get(STACK_TAG) == self.stack:
+                    out.append((name, o))
+        return sorted(out, key=lambda t: (KIND_ORDER.get(t[1].kind, 99), t[1].address))
+
+    def _media(self) -> list[dict[str, Any]]:
+        return self.doc.get("media", [])
+
+    # --- steps -------------------------------------------------------------------------------
+    def run(self) -> dict[str, Any]:
+        if self.doc.get("finished"):
+            self.say(f"{self.stack} was decommissioned on {self.doc['finished']}; nothing to do.")
+            return self.doc
+        objects = self.step_plan()
+        if self.opts.dry_run:
+            return {"stack": self.stack, "dry_run": True, "objects": objects}
+        for step in STEPS[1:]:
+            if self._is_done(step):
+                continue
+            result = getattr(self, f"step_{step}")()
+            if result == "held":
+                return self.doc
+        self.doc["finished"] = self.today.isoformat()
+        self._save()
+        return self.doc
+
+    def step_plan(self) -> list[dict[str, Any]]:
+        if self._is_done("plan"):
+            return self.doc["objects"]
+        owned = self._owned()
+        objects = []
+        media = []
+        for target, o in owned:
+            wipe = KINDS[o.kind].holds_data if o.kind in KINDS else False
+            objects.append({"address": o.address, "kind": o.kind, "cloud_id": o.cloud_id,
+                            "target": target, "actions": (["wipe"] if wipe else []) + ["delete"]})
+            if wipe:
+                found = media_of(self.drivers[target], o)
+                for m in found or []:
+                    media.append({**m.describe(), "target": target})
+        if self.opts.max_deletes is not None and len(objects) > self.opts.max_deletes:
+            raise GovcloudError(f"decommissioning {self.stack} would delete {len(objects)} objects, "
+                                f"more than --max-deletes {self.opts.max_deletes}",
+                                fix="check the list with --dry-run, then raise --max-deletes")
+        for ob in objects:
+            self.say(f"  {'wipe+delete' if 'wipe' in ob['actions'] else 'delete':<11} {ob['address']}")
+        if self.opts.dry_run:
+            self.say(f"Dry run: {len(objects)} objects, {len(media)} media to wipe. Nothing was changed.")
+            return objects
+        if not self.doc:
+            self.doc = {"stack": self.stack, "started": self.today.isoformat(),
+                        "operator": self.actor, "profile": self.spec.profile,
+                        "department": self.spec.department, "system": self.spec.system,
+                        "approvals": [a.approval_no for a in self.spec.approvals]}
+            index = _index_of(self.store)
+            if self.stack not in index:
+                self._index(index + [self.stack])
+        self.doc["objects"] = objects
+        self.doc["media"] = media
+        self._done("plan", {"objects": len(objects), "media": len(media)})
+        return objects
+
+    def _index(self, stacks: list[str]) -> None:
+        # The store's meta table is not part of the public contract: keep the index as a workflow.
+        self.store.put_workflow("decommission-index", {"stacks": sorted(stacks)})
+
+    def step_backup(self) -> None:
+        root = self.opts.backup_dir or (self.ws.root / "backups")
+        dest_dir = root / self.stack.replace("/", "__") / self.doc["started"]
+        for m in self._media():
+            if m.get("backup"):
+                continue
+            src = Path(m["path"])
+            dest = dest_dir / f"{m['kind']}-{m['id']}.img"
+            before = content_sha256(src)
+            sparse_copy(src, dest)
+            after = content_sha256(dest)
+            if after != before:
+                raise GovcloudError(f"backup of {m['id']} does not match its source (SHA-256)")
+            m["backup"] = {"uri": dest.resolve().as_uri(), "sha256": before}
+            self._save()
+        self._done("backup", {"target": str(dest_dir), "copies": len(self._media())})
+
+    def step_offline(self) -> None:
+        stopped, released = 0, 0
+        for target, o in self._owned():
+            drv = self.drivers[target]
+            if o.kind == "server" and o.status != "SHUTOFF":
+                drv.ex_set_server_state(o, "SHUTOFF") if hasattr(drv, "ex_set_server_state") else None
+                stopped += 1
+            elif o.kind == "floating_ip":
+                try:
+                    drv.delete(o)
+                except NotFound:
+                    pass
+                self.store.remove(o.address)
+                released += 1
+        for no in self.doc["approvals"]:
+            self.store.record_event(no, "offline", self.today.isoformat(), {"stack": self.stack})
+        self.doc["offline_on"] = self.today.isoformat()
+        self._done("offline", {"servers_stopped": stopped, "public_ips_released": released})
+
+    def step_hold(self) -> str | None:
+        rule = self.ws.profile.rules.exit_transition_months
+        if rule is None:
+            self._done("hold", {"months": 0, "note": "the profile sets no transition period"})
+            return None
+        until = add_months(dt.date.fromisoformat(self.doc["offline_on"]), rule.value)
+        self.doc["hold_until"] = until.isoformat()
+        self._save()
+        if self.today < until:
+            msg = (f"{self.stack} is offline and held for the {rule.value}-month transition period "
+                   f"until {until} ({self.ws.profile.name_zh} {rule.article}); run "
+                   f"`govcloud decommission {self.stack} --resume` on or after {until}")
+            if self.doc.get("hold_announced"):
+                raise GovcloudError(f"transition hold: not before {until}",
+                                    [Issue("hold_until", msg)], fix=f"resume on or after {until}")
+            self.doc["hold_announced"] = True
+            self._save()
+            self.say(f"  [hold] {msg}")
+            return "held"
+        self._done("hold", {"months": rule.value, "until": until.isoformat(), "article": rule.article})
+        return None
+
+    def _sanitizer(self):
+        return make_sanitizer(self.opts.sanitizer)
+
+    def step_wipe(self) -> None:
+        sanitizer = self._sanitizer()
+        for m in self._media():
+            if m.get("wipe", {}).get("done"):
+                continue
+            from drivers.media import Medium
+            medium = Medium(m["id"], m["kind"], Path(m["path"]), m["address"], m["size_bytes"])
+            result = sanitizer.sanitize(medium)
+            m["wipe"] = {"done": True, "method": sanitizer.name, "nist_method": sanitizer.nist_method,
+                         "technique": sanitizer.technique, **result}
+            self._save()
+        self._done("wipe", {"media": len(self._media()), "method": sanitizer.name})
+
+    def step_verify(self) -> None:
+        from drivers.media import Medium
+        sanitizer = self._sanitizer()
+        failed = []
+        for m in self._media():
+            medium = Medium(m["id"], m["kind"], Path(m["path"]), m["address"], m["size_bytes"])
+            check = verify(medium, sanitizer, self.opts.verify_mode)
+            m["verification"] = check.to_dict()
+            if not check.ok:
+                failed.append(m)
+                m["wipe"]["done"] = False  # wipe again on resume
+        self._save()
+        if failed:
+            self.doc["steps"]["wipe"]["done"] = False
+            self._save()
+            self.store.append_audit(self.actor, "decommission-verify-failed", self.stack, None,
+                                    {"media": [m["id"] for m in failed]})
+            raise GovcloudError(
+                f"wipe verification failed for {len(failed)} media of {self.stack}: nothing was deleted",
+                [Issue(f"{m['kind']} {m['id']}", f"{m['verification']['bad_range_count']} ranges "
+                       "still differ from the wipe pattern") for m in failed],
+                fix="find the cause, then run the command again: the wipe is repeated and verified",
+                changed_nothing=False)
+        self._done("verify", {"media": len(self._media()), "mode": self.opts.verify_mode,
+                              "result": "pass"})
+
+    def step_reclaim(self) -> None:
+        unverified = [m["id"] for m in self._media()
+                      if m.get("verification", {}).get("result") != "pass"]
+        if unverified:
+            raise GovcloudError("refusing to reclaim: media without a verified wipe",
+                                [Issue("media", ", ".join(unverified))])
+        others = [s for s in self.ws.load_specs() if s.stack != self.stack]
+        desired = collect_desired(r for s in others for r in s.resources)
+        snapshot = self.store.read()
+        observed = [o for d in self.drivers.values() for o in d.observe()]
+        caps = {n: d.kinds for n, d in self.drivers.items()}
+        actions = make_actions(desired, snapshot.records, observed, caps)
+        mine = {o.address for _, o in self._owned()} | \
+            {r.address for r in snapshot.records.values() if r.stack == self.stack}
+        dept = self.spec.department["code"]
+        deletes = [a for a in actions if a.action == "delete" and
+                   (a.address.split("#")[0] in mine or
+                    (a.kind == "domain" and a.address.endswith(f"/{dept}")))]
+        plan = Plan(self.ws.config.workspace.id, snapshot.lineage, snapshot.serial, "", deletes)
+        results = Executor(plan, self.drivers, self.store, self.actor, self.ws.config.workspace.id,
+                           parallelism=4).run()
+        bad = [r for r in results if r.outcome != "ok"]
+        if bad:
+            raise GovcloudError(f"reclaim of {self.stack} incomplete",
+                                [Issue(r.address, r.detail) for r in bad],
+                                fix="run the command again to retry", changed_nothing=False)
+        self._done("reclaim", {"deleted": len(results)})
+
+    def step_census(self) -> None:
+        ids = [m["id"] for m in self._media()]
+        leftovers = []
+        for name, drv in self.drivers.items():
+            census = getattr(drv, "ex_census", None)
+            found = census(self.stack, ids) if census else \
+                [o for o in drv.observe() if o.tags.get(STACK_TAG) == self.stack]
+            leftovers += [f"{name}: {o.kind} {o.cloud_id} {o.address}".rstrip() for o in found]
+        leftovers += [f"state: {r.address}" for r in self.store.read().records.values()
+                      if r.stack == self.stack]
+        if leftovers:
+            raise GovcloudError(f"census found {len(leftovers)} objects of {self.stack} left",
+                                [Issue("census", x) for x in leftovers], changed_nothing=False,
+                                fix="run the command again; if they stay, remove them by hand")
+        self._done("census", {"leftovers": 0, "checked_media": len(ids)})
+
+    def step_certificate(self) -> None:
+        from .certificate import write_certificate
+        files = write_certificate(self.ws, self.doc, self.today, self.actor, self.opts.organization,
+                                  __version__)
+        digests = {name: hashlib.sha256(Path(path).read_bytes()).hexdigest()
+                   for name, path in files.items()}
+        self.doc["certificate"] = {"files": {k: str(v) for k, v in files.items()}, "sha256": digests}
+        self._done("certificate", {"files": {k: Path(v).name for k, v in files.items()},
+                                   "sha256": digests})
+
+    def step_billing(self) -> None:
+        for no in self.doc["approvals"]:
+            self.store.record_event(no, "terminated", self.today.isoformat(),
+                                    {"stack": self.stack, "reason": "decommissioned"})
+        self._done("billing", {"terminated_on": self.today.isoformat(),
+                               "approvals": self.doc["approvals"]})
+
+
+def _brief(detail: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in detail.items() if not isinstance(v, (dict, list)))

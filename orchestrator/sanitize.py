@@ -1,0 +1,58 @@
+"""Wipe-and-verify of an object's media, used before any delete of data-holding objects
+(apply, expiry, decommission). Side effects go through the driver's media access."""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from drivers.base import Driver, DriverError
+from drivers.media import SANITIZERS, Medium, Verification, verify_full, verify_sample
+
+from .models.cloud import Observed
+
+
+class WipeFailed(DriverError):
+    """Verification found data left on a medium: nothing may be deleted."""
+
+
+def make_sanitizer(method: str = "zeros", seed: int = 0):
+    if method not in SANITIZERS:
+        raise ValueError(f"unknown sanitizer {method!r}; known: {', '.join(SANITIZERS)}")
+    kw: dict[str, Any] = {}
+    if method in ("zeros", "random"):
+        kw["seed"] = seed
+        # Fault injection for tests: overwrite only this fraction of each medium.
+        fault = os.environ.get("GOVCLOUD_WIPE_FAULT")
+        if fault:
+            kw["fault_fraction"] = float(fault)
+    return SANITIZERS[method](**kw)
+
+
+def media_of(driver: Driver, obj: Observed) -> list[Medium] | None:
+    """The media holding an object's data, or None when the driver cannot reach media."""
+    fn = getattr(driver, "ex_media", None)
+    return None if fn is None else fn(obj)
+
+
+def verify(medium: Medium, sanitizer, mode: str = "full", samples: int = 1024) -> Verification:
+    return verify_full(medium, sanitizer) if mode == "full" else \
+        verify_sample(medium, sanitizer, samples=samples)
+
+
+def wipe_and_verify(driver: Driver, obj: Observed, method: str = "zeros",
+                    mode: str = "full") -> dict[str, Any] | None:
+    media = media_of(driver, obj)
+    if media is None:
+        return {"result": "unavailable",
+                "note": f"driver {driver.name} has no media access; the cloud's own deletion applies"}
+    sanitizer = make_sanitizer(method)
+    records = []
+    for m in media:
+        done = sanitizer.sanitize(m)
+        check = verify(m, sanitizer, mode)
+        records.append({**m.describe(), "method": sanitizer.name, **done,
+                        "verification": check.to_dict()})
+        if not check.ok:
+            raise WipeFailed(f"wipe verification failed for {m.kind} {m.id}: "
+                             f"{len(check.bad_ranges)} ranges still hold other data; not deleted")
+    return {"result": "verified", "media": records}

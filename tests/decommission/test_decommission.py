@@ -1,0 +1,197 @@
+"""Decommissioning on the local cloud: markers written through the cloud are gone after the
+wipe, a partial wipe stops the workflow before any delete, kill -9 at every step resumes,
+the transition hold, restore from backup, certificates and their verification."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from drivers.base import driver_class
+from drivers.media import content_sha256, find_markers, sparse_copy
+from orchestrator.decommission import STEPS
+from orchestrator.service import init_workspace
+from orchestrator.workspace import Workspace
+from tests.conftest import cloud_rows
+
+GOVCLOUD = [sys.executable, "-m", "orchestrator.cli"]
+SYSTEM = "edu-portal"
+
+
+def gc(ws: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*GOVCLOUD, *args, "-C", str(ws)], capture_output=True, text=True,
+                          timeout=300, env={**os.environ, **(env or {})})
+
+
+def local(ws: Path):
+    return driver_class("local")("local", {}, ws, Workspace.at(ws).config.workspace.id)
+
+
+def write_markers(ws: Path, count: int = 16) -> tuple[list[bytes], dict[str, Path]]:
+    """Random markers written through the cloud across every medium of the system."""
+    drv = local(ws)
+    markers, paths = [], {}
+    for o in drv.observe():
+        if o.tags.get("govcloud.stack") != f"edu/{SYSTEM}" or o.kind not in ("volume", "server"):
+            continue
+        for m in drv.ex_media(o):
+            paths[m.id] = m.path
+            for i in range(count):
+                marker = os.urandom(24)
+                markers.append(marker)
+                offset = (m.size // count) * i + 4096 * i
+                if o.kind == "volume":
+                    drv.ex_write_volume(o.cloud_id, offset, marker * 64)
+                else:
+                    with open(m.path, "r+b") as f:
+                        f.seek(offset)
+                        f.write(marker * 64)
+    drv.close()
+    return markers, paths
+
+
+@pytest.fixture
+def dws(tmp_path) -> Path:
+    ws = tmp_path / "ws"
+    init_workspace(ws, "bozhou")
+    assert gc(ws, "compile").returncode == 0
+    assert gc(ws, "apply", "--auto-approve").returncode == 0
+    return ws
+
+
+def test_dry_run_lists_and_changes_nothing(dws):
+    before = cloud_rows(dws)
+    r = gc(dws, "decommission", SYSTEM, "--dry-run")
+    assert r.returncode == 0, r.stderr
+    assert "wipe+delete server:local/edu/edu-portal-internet/web-1" in r.stdout
+    assert "Dry run: 24 objects, 8 media to wipe. Nothing was changed." in r.stdout
+    assert cloud_rows(dws) == before
+    r = gc(dws, "decommission", SYSTEM, "--max-deletes", "10")
+    assert r.returncode == 1 and "more than --max-deletes 10" in r.stderr
+    assert cloud_rows(dws) == before
+
+
+def test_wipe_leaves_no_marker_and_backups_restore(dws):
+    markers, paths = write_markers(dws)
+    assert all(find_markers(p, markers) for p in paths.values())  # positive control
+    r = gc(dws, "decommission", SYSTEM, env={"GOVCLOUD_CRASH_AFTER": "verify"})
+    assert r.returncode == -9
+    for p in paths.values():  # verified and not yet deleted: read the media directly
+        assert find_markers(p, markers) == []
+    r = gc(dws, "decommission", SYSTEM)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert not any(p.exists() for p in paths.values())
+    assert not [r for r in cloud_rows(dws) if "/edu-portal-" in (r[2] or "")]
+    # every backup holds the original data, restorable to a new volume with the same hash
+    doc = json.loads(gc(dws, "state", "list", "--output", "json").stdout)
+    assert not [x for x in doc["resources"] if "/edu-portal-" in x["address"]]
+    backups = sorted((dws / "backups").rglob("*.img"))
+    assert len(backups) == 8
+    restored = dws / "restored.img"
+    volume_backup = next(b for b in backups if b.name.startswith("volume-"))
+    sparse_copy(volume_backup, restored)
+    assert content_sha256(restored) == content_sha256(volume_backup)
+    assert find_markers(restored, markers)
+
+
+def test_partial_wipe_fails_verification_and_deletes_nothing(dws):
+    markers, paths = write_markers(dws)
+    before = cloud_rows(dws)
+    r = gc(dws, "decommission", SYSTEM, env={"GOVCLOUD_WIPE_FAULT": "0.5"})
+    assert r.returncode == 1
+    assert "wipe verification failed" in r.stderr and "nothing was deleted" in r.stderr
+    assert len(cloud_rows(dws)) == len(before) - 1  # only the public IP was released (offline)
+    assert all(p.exists() for p in paths.values())
+    assert any(find_markers(p, markers) for p in paths.values())
+    entries = json.loads(gc(dws, "audit", "list", "--last", "0", "--output", "json").stdout)
+    assert "decommission-verify-failed" in [e["action"] for e in entries]
+    assert "decommission-reclaim" not in [e["action"] for e in entries]
+    r = gc(dws, "decommission", SYSTEM)  # fixed: the wipe is repeated and verified
+    assert r.returncode == 0, r.stderr
+    assert not any(p.exists() for p in paths.values())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("step", [s for s in STEPS if s != "billing"])
+def test_kill_9_after_each_step_resumes_safely(dws, step):
+    markers, paths = write_markers(dws, 4)
+    r = gc(dws, "decommission", SYSTEM, env={"GOVCLOUD_CRASH_AFTER": step})
+    assert r.returncode == -9, r.stderr
+    if STEPS.index(step) < STEPS.index("verify"):
+        assert all(p.exists() for p in paths.values()), "deleted before the wipe was verified"
+    r = gc(dws, "decommission", SYSTEM)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert not any(p.exists() for p in paths.values())
+    assert len(sorted((dws / "backups").rglob("*.img"))) == 8
+    certs = sorted((dws / "certificates").glob("*.json"))
+    assert len(certs) == 1
+    assert gc(dws, "certificate", "verify", str(certs[0])).returncode == 0
+    assert gc(dws, "audit", "verify").returncode == 0
+    assert gc(dws, "plan", "--detailed-exitcode").returncode == 0
+
+
+def test_certificate_fields_and_tamper_detection(dws):
+    assert gc(dws, "decommission", SYSTEM).returncode == 0
+    cert = next((dws / "certificates").glob("*.json"))
+    data = json.loads(cert.read_text())
+    assert data["standard"] == "NIST SP 800-88 Rev.1 Appendix G"
+    assert data["regulation"]["article"] == "第二十三条"
+    assert len(data["media"]) == 8
+    m = data["media"][0]
+    assert m["method_type"] == "Clear" and m["verification_result"] == "pass"
+    assert set(m) >= {"identifier", "type", "size_bytes", "technique", "verification_method",
+                      "destination", "backup"}
+    for f in (dws / "certificates").iterdir():
+        assert gc(dws, "certificate", "verify", str(f)).returncode == 0
+    html = cert.with_suffix(".html")
+    html.write_text(html.read_text().replace("pass", "PASS", 1))
+    r = gc(dws, "certificate", "verify", str(html))
+    assert r.returncode == 1 and "was changed after it was issued" in r.stderr
+    # the plan leaves the decommissioned system alone even though its approval is still there
+    r = gc(dws, "plan", "--output", "json")
+    assert not [a for a in json.loads(r.stdout)["actions"] if "/edu-portal-" in a["address"]]
+    events = None
+    from orchestrator.service import open_state
+    store = open_state(Workspace.at(dws))
+    events = store.events("BZ-2026-0012")
+    store.close()
+    assert [e["kind"] for e in events] == ["offline", "terminated"]
+
+
+def test_transition_hold_stops_and_resumes_after_the_date(tmp_path):
+    ws = tmp_path / "ws"
+    init_workspace(ws, "bazhong")  # 巴中 第二十二条: 3-month 过渡期
+    gc(ws, "compile")
+    gc(ws, "apply", "--auto-approve")
+    r = gc(ws, "decommission", SYSTEM, "--now", "2026-11-23")
+    assert r.returncode == 0
+    assert "held for the 3-month transition period until 2027-02-23" in r.stdout
+    assert "第二十二条" in r.stdout
+    assert [x for x in cloud_rows(ws) if x[1] == "volume" and "/edu-portal-" in x[2]]
+    r = gc(ws, "decommission", SYSTEM, "--resume", "--now", "2027-02-22")
+    assert r.returncode == 1 and "not before 2027-02-23" in r.stderr
+    r = gc(ws, "decommission", SYSTEM, "--resume", "--now", "2027-02-23")
+    assert r.returncode == 0, r.stderr
+    assert not [x for x in cloud_rows(ws) if "/edu-portal-" in (x[2] or "")]
+
+
+def test_apply_that_deletes_a_volume_wipes_it_first(dws):
+    from tests.conftest import edit_yaml
+    markers, paths = write_markers(dws, 2)
+    edit_yaml(dws / "approvals" / "BZ-2026-0012.yaml", lambda d: d["zones"]["extranet"].pop("volumes"))
+    assert gc(dws, "compile").returncode == 0
+    archive = [r for r in cloud_rows(dws) if r[2].endswith("/archive")][0][0]
+    path = paths[archive]
+    assert find_markers(path, markers)
+    r = gc(dws, "apply", "--auto-approve")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert not path.exists()
+    entries = json.loads(gc(dws, "audit", "list", "--last", "0", "--output", "json").stdout)
+    delete = next(e for e in entries if e["action"] == "delete" and e["target"].endswith("/archive"))
+    assert delete["detail"]["sanitization"]["result"] == "verified"
+    assert delete["detail"]["sanitization"]["media"][0]["verification"]["result"] == "pass"
