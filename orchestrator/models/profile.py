@@ -1,34 +1,127 @@
-"""Policy profiles: one per regulation (city). Rules are data with the article they come from."""
+"""Policy profiles: one per regulation (city). Rules are data with the article they come from.
+
+Every rule is ``{value, article, setting, note, word}``:
+
+* ``article`` — where the regulation says it (e.g. ``第二十二条``); messages cite it after the
+  profile's ``name_zh``.
+* ``setting: true`` — the regulation leaves the point open (no number, 及时, 原则上 without a bound,
+  silent); the value is a profile default and every message says so.
+* ``word`` — the comparison word of the regulation, kept per threshold because PRC legal usage
+  (民法典 第一千二百五十九条) makes 超过 / 高于 / 大于 / 低于 exclude the bound and 以上 / 以下 / 及以下 /
+  以内 / 未超过 / 不超过 include it. ``内`` (within N days), ``至少`` (at least) and ``提前`` (at least
+  N ahead) include it too. :func:`satisfies` is the one place that reads the words.
+
+Keys end in their unit: ``_workdays`` (工作日, PRC working days), ``_days`` (calendar days),
+``_months`` (calendar months), ``_hours``, ``_pct``.
+"""
 from __future__ import annotations
 
 from datetime import date
-from typing import Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from .base import Frozen, NonEmptyStr
 
 T = TypeVar("T")
 
+# word -> (relation, inclusive?) : "value <relation> bound"
+COMPARISON_WORDS: dict[str, tuple[str, bool]] = {
+    "超过": (">", False), "高于": (">", False), "大于": (">", False),
+    "以上": (">", True), "至少": (">", True), "不少于": (">", True), "提前": (">", True),
+    "低于": ("<", False), "少于": ("<", False),
+    "以下": ("<", True), "及以下": ("<", True), "以内": ("<", True), "内": ("<", True),
+    "未超过": ("<", True), "不超过": ("<", True),
+}
+Word = Literal["超过", "高于", "大于", "以上", "至少", "不少于", "提前", "低于", "少于", "以下",
+               "及以下", "以内", "内", "未超过", "不超过"]
+
+
+def satisfies(value: Any, bound: Any, word: str) -> bool:
+    """Does ``value`` stand in the relation ``word`` to ``bound``?
+
+    ``satisfies(3, 3, "不超过")`` is True (inclusive); ``satisfies(50, 50, "超过")`` is False
+    (exclusive); ``satisfies(7, 7, "提前")`` is True (7 working days ahead is enough).
+    Works for numbers and dates alike."""
+    rel, inclusive = COMPARISON_WORDS[word]
+    if value == bound:
+        return inclusive
+    return value > bound if rel == ">" else value < bound
+
 
 class Rule(Frozen, Generic[T]):
     value: T
-    article: NonEmptyStr  # e.g. "亳州市政务云管理办法 第三、四条"
+    article: NonEmptyStr  # e.g. "第二十二条"; the regulation's name comes from Profile.name_zh
     # True when the regulation leaves the point open and the value is a profile default.
     setting: bool = False
     note: str = ""
+    # The regulation's comparison word for this threshold (see module doc); None when not numeric.
+    word: Word | None = None
+
+
+class MajorChange(Frozen):
+    """亳州 第二十二条 "云资源变更超过已有云资源50%或者云服务费增长超过50%": a change whose resources grow
+    by more than ``resources_pct`` of the existing ones (on any of ``measures``), or whose monthly
+    fee (priced from the catalog) grows by more than ``fee_pct``, needs a full new application."""
+
+    resources_pct: int = Field(gt=0, le=1000)
+    fee_pct: int = Field(gt=0, le=1000)
+    measures: list[Literal["vcpus", "ram_gb", "disk_gb", "instances"]] = Field(
+        default_factory=lambda: ["vcpus", "ram_gb", "disk_gb"], min_length=1)
 
 
 class ProfileRules(Frozen):
+    # --- scope ------------------------------------------------------------------------------
     max_dengbao_level: Rule[int]
     classified_allowed: Rule[bool]
+    # --- deadlines (工作日 counted with orchestrator.workdays) ----------------------------------
+    # Provider provisions after the approval (巴中 3 from 资源配置申请, 大同 2 from 审核意见,
+    # 重庆 2: trial environment notified from receipt). Counted from approved_on.
     provision_deadline_workdays: Rule[int] | None = None
-    # Exit (退出): what decommissioning must do. value: the requirement in the regulation's words.
+    # Department deploys after configuration (巴中 5); closed by `govcloud confirm-delivery`.
+    deploy_deadline_workdays: Rule[int] | None = None
+    # A change (变更) applied after its approval (大同 2).
+    change_deadline_workdays: Rule[int] | None = None
+    # --- exit (退出) -----------------------------------------------------------------------
+    # What decommissioning must do. value: the requirement in the regulation's words.
     data_clearing: Rule[str] | None = None
     # Months between taking a system offline and wiping/reclaiming it (巴中: 3-month 过渡期).
     exit_transition_months: Rule[int] | None = None
     # Working days from the exit approval to reclaim (大同: 2).
     reclaim_deadline_workdays: Rule[int] | None = None
+    # Migration: the old system is kept at least this long after the cut-over (巴中, 亳州: 3).
+    old_system_keep_months: Rule[int] | None = None
+    # --- temporary expansion windows (临时扩容) and emergency resources (应急/临时资源) -------------
+    window_max_months: Rule[int] | None = None
+    window_extension_notice_workdays: Rule[int] | None = None
+    window_extension_max_months: Rule[int] | None = None
+    emergency_max_months: Rule[int] | None = None
+    emergency_extension_notice_workdays: Rule[int] | None = None
+    emergency_extension_max_months: Rule[int] | None = None
+    # Who must approve emergency resources (巴中 第十四条: 市人民政府), matched in approvers[].org.
+    emergency_approver: Rule[str] | None = None
+    # Emergency resources configured within N hours of their start (重庆 第二十五条: 24).
+    emergency_configure_hours: Rule[int] | None = None
+    # Formal resource request backfilled within N working days of the project approval (重庆: 2).
+    emergency_backfill_workdays: Rule[int] | None = None
+    # Warnings before a window or emergency term ends, in working days (profile setting).
+    expiry_warning_workdays: Rule[list[int]] | None = None
+    # --- changes ---------------------------------------------------------------------------
+    major_change: Rule[MajorChange] | None = None
+    # An expansion of one system stays with the same provider (cloud target) (四川 第十六条).
+    expansion_same_provider: Rule[bool] | None = None
+    # The provider announces planned platform changes N working days ahead (大同 第十八条: 3).
+    platform_change_notice_workdays: Rule[int] | None = None
+    # --- records -------------------------------------------------------------------------------
+    # Operation logs (the audit log) are kept at least N months (巴中 第二十九条, 四川 第三十一条: 6).
+    log_retention_months: Rule[int] | None = None
+
+    @model_validator(mode="after")
+    def _warnings(self) -> "ProfileRules":
+        w = self.expiry_warning_workdays
+        if w is not None and (not w.value or any(n < 0 for n in w.value)):
+            raise ValueError("expiry_warning_workdays.value: give one or more working-day counts >= 0")
+        return self
 
 
 class Profile(Frozen):
@@ -39,4 +132,29 @@ class Profile(Frozen):
     effective_from: date | None = None
     expires_on: date | None = None
     rules: ProfileRules
+    # Rules of the regulation that govcloud shows (profile show / diff) but does not enforce yet:
+    # reporting cadences, right-sizing thresholds, contract filing... Same shape as a rule.
+    reference: dict[str, Rule[Any]] = Field(default_factory=dict)
     notes: list[str] = Field(default_factory=list)
+
+    def cite(self, rule: Rule) -> str:
+        """"(亳州市政务云管理办法（试行） 第二十二条)" plus the setting marker when it is one."""
+        text = f"{self.name_zh} {rule.article}"
+        if rule.setting:
+            return (f"{text}; profile setting: the regulation leaves this open, the value is this "
+                    f"profile's default, not the regulation's")
+        return text
+
+    def warnings(self, today: date) -> list[str]:
+        """Why this profile may not be the law in force on ``today`` (draft, expired, not yet)."""
+        out = []
+        if self.status == "draft":
+            out.append(f"profile {self.code} is a draft (送审稿): its regulation is not in force")
+        if self.status == "expired" or (self.expires_on is not None and today > self.expires_on):
+            when = f" on {self.expires_on}" if self.expires_on else ""
+            out.append(f"profile {self.code}'s regulation expired{when} (已失效); check for its "
+                       f"successor before relying on it")
+        if self.effective_from is not None and today < self.effective_from:
+            out.append(f"profile {self.code}'s regulation takes effect on {self.effective_from} "
+                       f"(尚未施行)")
+        return out
