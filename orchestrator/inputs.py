@@ -17,9 +17,45 @@ from .errors import InputError, Issue
 M = TypeVar("M", bound=BaseModel)
 
 try:  # libyaml is ~10x faster; compile of 10,000 approvals depends on it
-    _Loader = yaml.CSafeLoader
+    _BaseLoader = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover
-    _Loader = yaml.SafeLoader
+    _BaseLoader = yaml.SafeLoader
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
+    """Safe loading that refuses what PyYAML would silently accept or crash on."""
+
+    def construct_mapping(self, node, deep=False):
+        # A repeated key would silently replace the first one (a whole zone can vanish).
+        if isinstance(node, yaml.MappingNode):
+            seen: dict = {}
+            for key_node, _ in node.value:
+                if key_node.tag == _MERGE_TAG or not isinstance(key_node, yaml.ScalarNode):
+                    continue
+                key = self.construct_object(key_node)
+                try:
+                    first = seen.setdefault(key, key_node)
+                except TypeError:  # unhashable: the base class reports it
+                    continue
+                if first is not key_node:
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping", node.start_mark,
+                        f"duplicate key {key!r} (first on line {first.start_mark.line + 1})",
+                        key_node.start_mark)
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_timestamp(self, node):
+        # 2026-13-01 looks like a date to YAML and raises a bare ValueError in datetime.
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.value!r} is not a valid date ({exc})", node.start_mark)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
 
 # Discriminator tags pydantic puts into error locations of tagged unions.
 _UNION_PARENTS = {"term", "provisions"}
@@ -29,11 +65,14 @@ _PATH_PREFIX = re.compile(r"^([a-z_]+(\[\d+\])?(\.[a-z_]+(\[\d+\])?)*): (.*)$", 
 def read_yaml(path: Path, display: str | None = None) -> Any:
     display = display or str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise InputError(display, [Issue("", "file not found")])
     except UnicodeDecodeError as exc:
-        raise InputError(display, [Issue("", f"not UTF-8 text ({exc.reason} at byte {exc.start})")])
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise InputError(display, [Issue(f"line {line}", f"not UTF-8 text ({exc.reason} at byte "
+                                         f"{exc.start}); save the file as UTF-8 (it may be GBK)")])
     try:
         return yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
@@ -55,13 +94,31 @@ def read_toml(path: Path, display: str | None = None) -> dict:
 
 
 def parse(model: type[M], data: Any, display: str) -> M:
+    if data is None:
+        raise InputError(display, [Issue("", "the file is empty: expected a mapping of fields")])
     if not isinstance(data, dict):
         raise InputError(display, [Issue("", f"expected a mapping at the top level, got "
                                              f"{type(data).__name__}")])
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise InputError(display, issues_from(exc, model)) from None
+        raise InputError(display, _name_items(issues_from(exc, model), data)) from None
+
+
+def _name_items(issues: list[Issue], data: dict) -> list[Issue]:
+    """``items[29]`` means little in a long catalog: say which item it is."""
+    items = data.get("items")
+    if not isinstance(items, list):
+        return issues
+    out = []
+    for issue in issues:
+        m = re.match(r"items\[(\d+)\]", issue.path)
+        item = items[int(m.group(1))] if m and int(m.group(1)) < len(items) else None
+        code = item.get("code") if isinstance(item, dict) else None
+        if isinstance(code, str) and code and code not in issue.message:
+            issue = Issue(issue.path, f"{issue.message} (item {code})")
+        out.append(issue)
+    return out
 
 
 def load(model: type[M], path: Path, display: str | None = None) -> M:
@@ -93,6 +150,12 @@ def issues_from(exc: ValidationError, model: type[BaseModel]) -> list[Issue]:
                 msg += f" (allowed: {', '.join(sorted(allowed))})"
         elif err["type"] == "missing":
             msg = "required field is missing"
+        elif err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            tag = err["ctx"]["discriminator"].strip("'")
+            path = f"{path}.{tag}" if path else tag
+            expected = err["ctx"].get("expected_tags", "").replace("'", "")
+            msg = ("required field is missing" if err["type"] == "union_tag_not_found" else
+                   f"{err['ctx']['tag']!r} is not a known {tag} (use one of: {expected})")
         issues.append(Issue(path, msg))
     return issues
 

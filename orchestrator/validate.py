@@ -9,7 +9,7 @@ import difflib
 import ipaddress
 
 from .errors import InputError, Issue
-from .models.approval import Approval
+from .models.approval import Approval, Server, data_disk_owner
 from .models.catalog import Catalog
 from .models.config import WorkspaceConfig
 from .models.profile import Profile
@@ -36,7 +36,8 @@ def check_approval(approval: Approval, catalog: Catalog, profile: Profile,
     rules = profile.rules
     law = f"{profile.name_zh}"
     lvl = rules.max_dengbao_level
-    if approval.system.dengbao_level > lvl.value:
+    level = approval.system.dengbao_level
+    if level > lvl.value:
         issues.append(Issue("system.dengbao_level",
             f"等保 level {approval.system.dengbao_level} exceeds the maximum level {lvl.value} this "
             f"platform accepts ({law} {lvl.article}){' [profile setting]' if lvl.setting else ''}; "
@@ -72,6 +73,16 @@ def check_approval(approval: Approval, catalog: Catalog, profile: Profile,
     for i, svc in enumerate(approval.services):
         if (msg := _ref(catalog, svc.item, "service", "billed service")):
             issues.append(Issue(f"services[{i}].item", msg))
+            continue
+        prov = catalog.by_code()[svc.item].provisions
+        # (a level the profile refuses is reported above; no second error about its package)
+        if prov.dengbao_level is not None and prov.dengbao_level != level and level <= lvl.value:
+            fit = [it.code for it in catalog.items if it.provisions.kind == "service"
+                   and it.provisions.service == prov.service and it.provisions.dengbao_level == level]
+            hint = f" (did you mean {fit[0]!r}?)" if fit else ""
+            issues.append(Issue(f"services[{i}].item",
+                f"{svc.item!r} is the 等保 level {prov.dengbao_level} package, but system "
+                f"{approval.system.code} is 等保 level {level}{hint}"))
     return issues
 
 
@@ -118,6 +129,10 @@ def check_all(approvals: dict[str, Approval], catalog: Catalog, profile: Profile
     stacks: dict[str, tuple[str, Approval]] = {}
     dept_names: dict[str, tuple[str, str]] = {}
     names: dict[tuple[str, str, str], str] = {}
+    servers: dict[tuple[str, str], list[tuple[str, Server]]] = {}
+    for f, a in sorted(approvals.items()):
+        for zone, req in a.zones.items():
+            servers.setdefault((a.stack, zone), []).extend((f, s) for s in req.servers)
     for f, a in sorted(approvals.items()):
         if a.approval_no in numbers:
             errors[f].append(Issue("approval_no", f"{a.approval_no!r} is also the number of "
@@ -129,8 +144,11 @@ def check_all(approvals: dict[str, Approval], catalog: Catalog, profile: Profile
                                    f"{d[1]!r} for department {a.department.code} in {d[0]}"))
         first = stacks.setdefault(a.stack, (f, a))
         if first[1].system != a.system:
+            diff = "; ".join(f"{k}: {getattr(a.system, k)!r} here, {getattr(first[1].system, k)!r} there"
+                             for k in type(a.system).model_fields
+                             if getattr(a.system, k) != getattr(first[1].system, k))
             errors[f].append(Issue("system", f"system {a.stack} is described differently in "
-                                             f"{first[0]}; one system, one description"))
+                                             f"{first[0]} ({diff}); one system, one description"))
         for zone, req in a.zones.items():
             for kind, items in (("server", req.servers), ("volume", req.volumes)):
                 for i, obj in enumerate(items):
@@ -139,4 +157,10 @@ def check_all(approvals: dict[str, Approval], catalog: Catalog, profile: Profile
                         errors[f].append(Issue(f"zones.{zone}.{kind}s[{i}].name",
                             f"{obj.name!r} is already requested for {a.stack} in {names[key]}"))
                     names.setdefault(key, f)
+            for i, v in enumerate(req.volumes):  # within one file the approval model checks it
+                for g, s in servers.get((a.stack, zone), []):
+                    if g != f and (disk := data_disk_owner(v.name, [s])):
+                        errors[f].append(Issue(f"zones.{zone}.volumes[{i}].name",
+                            f"{v.name!r} is already used for {a.stack} by {disk} in {g}"))
+                        break
     return [InputError(f, issues) for f, issues in sorted(errors.items()) if issues]

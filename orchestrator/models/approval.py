@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from datetime import date
 from typing import Annotated, Literal, Union
 
-from pydantic import Field, PositiveInt, field_validator, model_validator
+from pydantic import AfterValidator, Field, PositiveInt, field_validator, model_validator
 
 from .base import Frozen, NonEmptyStr, Slug
 from .catalog import ZoneName
@@ -20,8 +21,15 @@ class System(Frozen):
     code: Slug
     name: NonEmptyStr
     # GB/T 22239 has five levels; which ones a platform accepts is a profile rule, not schema.
-    dengbao_level: int = Field(ge=1, le=5)
+    dengbao_level: int
     classified: bool = False  # 涉密
+
+    @field_validator("dengbao_level")
+    @classmethod
+    def _level(cls, v: int) -> int:
+        if not 1 <= v <= 5:
+            raise ValueError(f"等保 level {v} does not exist: GB/T 22239 defines levels 1 to 5")
+        return v
 
 
 class Approver(Frozen):
@@ -44,7 +52,7 @@ class WindowTerm(Frozen):
     @model_validator(mode="after")
     def _ordered(self) -> "WindowTerm":
         if self.end <= self.start:
-            raise ValueError(f"term end {self.end} is not after term start {self.start}")
+            raise ValueError(f"end: term end {self.end} is not after term start {self.start}")
         return self
 
 
@@ -59,7 +67,7 @@ class EmergencyTerm(Frozen):
     @model_validator(mode="after")
     def _ordered(self) -> "EmergencyTerm":
         if self.end <= self.start:
-            raise ValueError(f"term end {self.end} is not after term start {self.start}")
+            raise ValueError(f"end: term end {self.end} is not after term start {self.start}")
         return self
 
 
@@ -105,11 +113,12 @@ class InboundRule(Frozen):
     def _ports(self) -> "InboundRule":
         if self.protocol == "icmp":
             if self.port is not None or self.port_max is not None:
-                raise ValueError("icmp rules take no port")
+                raise ValueError(f"{'port' if self.port is not None else 'port_max'}: "
+                                 "icmp rules take no port")
         elif self.port is None:
-            raise ValueError(f"a {self.protocol} rule needs a port")
+            raise ValueError(f"port: a {self.protocol} rule needs a port")
         if self.port_max is not None and self.port is not None and self.port_max < self.port:
-            raise ValueError(f"port_max {self.port_max} is below port {self.port}")
+            raise ValueError(f"port_max: port_max {self.port_max} is below port {self.port}")
         return self
 
     @field_validator("source")
@@ -122,7 +131,13 @@ class InboundRule(Frozen):
         try:
             return str(ipaddress.ip_network(v, strict=True))
         except ValueError as exc:
-            raise ValueError(f"source {v!r} is neither a CIDR nor zone:<internet|extranet> ({exc})")
+            try:
+                net = ipaddress.ip_network(v, strict=False)
+            except ValueError:
+                raise ValueError(f"source {v!r} is neither a CIDR nor zone:<internet|extranet> "
+                                 f"({exc})") from None
+            raise ValueError(f"source {v!r} has host bits set: the network is {net} "
+                             f"(write that, or a /{net.max_prefixlen} for one host)") from None
 
 
 class ZoneRequest(Frozen):
@@ -143,12 +158,32 @@ class ZoneRequest(Frozen):
         for i, v in enumerate(self.volumes):
             if v.name in seen:
                 raise ValueError(f"volumes[{i}].name: name {v.name!r} is already used by {seen[v.name]}")
+            if (disk := data_disk_owner(v.name, self.servers)):
+                raise ValueError(f"volumes[{i}].name: name {v.name!r} is already used by {disk}")
             seen[v.name] = f"volumes[{i}]"
         if not self.servers and not self.volumes and not self.public_ips:
             raise ValueError("a zone must request at least one server, volume or public IP")
         if self.public_ips and not self.bandwidth_mbps:
             raise ValueError("public_ips need bandwidth_mbps > 0")
+        if self.bandwidth_mbps and not self.public_ips:
+            raise ValueError(f"bandwidth_mbps: {self.bandwidth_mbps} Mbps requested but no public_ips: "
+                             "bandwidth is provisioned on public IPs and would be billed for nothing")
         return self
+
+
+_DATA_DISK_NAME = re.compile(r"^(.+)-([1-9][0-9]*)-data([1-9][0-9]*)$")
+
+
+def data_disk_owner(volume: str, servers: list[Server]) -> str | None:
+    """Which server data disk is compiled to a volume named ``volume`` (``<server>-<i>-data<k>``)."""
+    m = _DATA_DISK_NAME.match(volume)
+    if not m:
+        return None
+    name, i, k = m.group(1), int(m.group(2)), int(m.group(3))
+    for s in servers:
+        if s.name == name and i <= s.count and k <= len(s.data_disks):
+            return f"data disk {k} of server {name}-{i}"
+    return None
 
 
 class ServiceLine(Frozen):
@@ -156,17 +191,42 @@ class ServiceLine(Frozen):
     quantity: PositiveInt = 1
 
 
+_APPROVAL_NO = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{2,63}")
+
+
+def _approval_no(v: str) -> str:
+    if not _APPROVAL_NO.fullmatch(v):
+        raise ValueError(f"{v!r} is not a valid approval number: use 3 to 64 letters, digits, '.', "
+                         "'_' or '-', starting with a letter or digit (e.g. 'BZ-2026-0012')")
+    return v
+
+
 class Approval(Frozen):
-    approval_no: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$")]
+    approval_no: Annotated[str, AfterValidator(_approval_no)]
     department: Department
     system: System
-    approvers: list[Approver] = Field(min_length=1)
+    approvers: list[Approver]
     approved_on: date
     term: Term
-    zones: dict[ZoneName, ZoneRequest] = Field(min_length=1)
+    zones: dict[ZoneName, ZoneRequest]
     services: list[ServiceLine] = []
     purpose: str = ""
     contact: str = ""
+
+    @field_validator("approvers")
+    @classmethod
+    def _approved(cls, v: list[Approver]) -> list[Approver]:
+        if not v:
+            raise ValueError("an approval needs at least one approver")
+        return v
+
+    @field_validator("zones")
+    @classmethod
+    def _some_zone(cls, v: dict) -> dict:
+        if not v:
+            raise ValueError("an approval must request resources in at least one zone "
+                             "(internet or extranet)")
+        return v
 
     @model_validator(mode="after")
     def _dates(self) -> "Approval":
