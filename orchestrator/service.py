@@ -91,14 +91,16 @@ def init_workspace(directory: Path, profile: str, examples: bool = True) -> dict
 def validate(ws: Workspace) -> dict[str, Approval]:
     """Every input checked; raises with all problems; touches nothing."""
     errors = InputErrors()
-    for load in (lambda: ws.config, lambda: ws.catalog, lambda: ws.profile):
+    ws.config  # the profile's name comes from it: a broken config is reported alone
+    for load in (lambda: ws.catalog, lambda: ws.profile):
         try:
             load()
         except InputError as exc:
             errors.add(exc)
     errors.raise_if_any()
     approvals = ws.load_approvals()
-    for err in check_all(approvals, ws.catalog, ws.profile, ws.config):
+    from .lifecycle_service import policy_errors  # the profile's rules, extension files
+    for err in policy_errors(ws, approvals, check_all(approvals, ws.catalog, ws.profile, ws.config)):
         errors.add(err)
     errors.raise_if_any()
     return approvals

@@ -80,7 +80,7 @@ class Workspace:
         if not self.approvals_dir.is_dir():
             return []
         return sorted(p for p in self.approvals_dir.iterdir()
-                      if p.suffix in (".yaml", ".yml") and not p.name.startswith("."))
+                      if p.suffix.lower() in (".yaml", ".yml") and not p.name.startswith("."))
 
     def load_approvals(self) -> dict[str, Approval]:
         """Every approval file, parsed; all broken files reported together."""
@@ -138,11 +138,11 @@ def load_profile(name: str, extra_dirs: list[Path] | None = None, where: str = "
     for d in [*(extra_dirs or []), SHIPPED_CATALOG / "profiles"]:
         path = d / f"{name}.yaml"
         if path.is_file():
-            profile = load(Profile, path, str(path.relative_to(d.parent.parent))
-                           if d.parent.parent in path.parents else str(path))
+            display = "/".join(path.parts[-3:])  # catalog/profiles/<name>.yaml
+            profile = load(Profile, path, display)
             if profile.code != name:
-                raise InputError(str(path), [Issue("code", f"{profile.code!r} does not match the "
-                                                           f"file name {name!r}")])
+                raise InputError(display, [Issue("code", f"{profile.code!r} does not match the "
+                                                         f"file name {name!r}")])
             return profile
     import difflib
     known = available_profiles(extra_dirs)

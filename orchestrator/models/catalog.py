@@ -62,6 +62,15 @@ class CatalogItem(Frozen):
     provisions: Provision
 
     @model_validator(mode="after")
+    def _category_matches(self) -> "CatalogItem":
+        allowed = {"flavor": {"compute"}, "volume": {"block_storage"}, "bandwidth": {"bandwidth"},
+                   "public_ip": {"public_ip"}}.get(self.provisions.kind)
+        if allowed and self.category not in allowed:
+            raise ValueError(f"category: a {self.provisions.kind} item must be in category "
+                             f"{'/'.join(sorted(allowed))}, not {self.category}")
+        return self
+
+    @model_validator(mode="after")
     def _within_ceiling(self) -> "CatalogItem":
         if self.unit_price > self.price_ceiling:
             raise ValueError(
@@ -82,6 +91,16 @@ class Catalog(Frozen):
             if item.code in seen:
                 raise ValueError(f"items[{i}].code: duplicate catalog code {item.code!r}")
             seen.add(item.code)
+        zoned: dict[tuple[str, str], str] = {}
+        for i, item in enumerate(self.items):
+            zone = getattr(item.provisions, "zone", None)
+            if zone is None:
+                continue
+            key = (item.provisions.kind, zone)
+            if key in zoned:
+                raise ValueError(f"items[{i}].provisions: a second {key[0]} item for the {zone} "
+                                 f"zone (also {zoned[key]}); which one to bill would be a guess")
+            zoned[key] = item.code
         return self
 
     def by_code(self) -> dict[str, CatalogItem]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -11,9 +12,17 @@ from .catalog import ZoneName
 
 
 class WorkspaceSection(Frozen):
-    id: str = Field(pattern=r"^ws-[0-9a-f]{12}$")
+    id: str
     name: NonEmptyStr
     profile: NonEmptyStr
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        if not re.fullmatch(r"ws-[0-9a-f]{12}", v):
+            raise ValueError(f"{v!r} is not a workspace id (ws- and 12 hex digits, as "
+                             "`govcloud init` writes it); it is the ownership tag of every object")
+        return v
 
 
 class StateSection(Frozen):
@@ -36,6 +45,14 @@ class ZoneSection(Frozen):
     subnet_prefix: int = Field(default=24, ge=16, le=28)
     # The zone's own address range, what `source: zone:<name>` in an inbound rule means.
     source_cidr: str
+
+    @model_validator(mode="after")
+    def _prefix_fits(self) -> "ZoneSection":
+        pool = ipaddress.ip_network(self.tenant_pool)
+        if self.subnet_prefix < pool.prefixlen:
+            raise ValueError(f"subnet_prefix: /{self.subnet_prefix} subnets do not fit in the "
+                             f"tenant pool {pool}")
+        return self
 
     @field_validator("tenant_pool", "source_cidr")
     @classmethod
