@@ -13,7 +13,24 @@ def _local(tmp_path, owner):
     return driver_class("local")("local", {"data_dir": str(tmp_path / "cloud")}, tmp_path, owner)
 
 
-FACTORIES = {"local": _local}
+_fresh_for: list = []
+
+
+def _libcloud(tmp_path, owner):
+    """EC2-compatible cloud through apache-libcloud, against a real moto server on 127.0.0.1.
+
+    The suite reuses fixed workspace ids across tests, so each test starts from an empty moto
+    (the first driver a test makes resets it; ~0.5 s)."""
+    from tests.libcloud.moto_server import reset, target_options
+    if _fresh_for != [tmp_path]:
+        reset()
+        _fresh_for[:] = [tmp_path]
+    options = target_options()
+    options.pop("driver")
+    return driver_class("libcloud")("aws", options, tmp_path, owner)
+
+
+FACTORIES = {"local": _local, "libcloud": _libcloud}
 
 
 @pytest.fixture(params=sorted(FACTORIES))

@@ -1,10 +1,21 @@
-"""The driver contract: every driver must pass this suite unchanged (see conftest.FACTORIES)."""
+"""The driver contract: every driver must pass this suite unchanged (see conftest.FACTORIES).
+
+A driver declares the kinds it can hold (``driver.kinds``). The suite builds only those: a kind a
+cloud lacks (EC2 has no Keystone domains or per-project quotas) is never faked by the driver, and
+for such a driver the suite asserts instead that the planner refuses a spec needing that kind
+before anything is touched. Nothing is skipped silently.
+"""
 from __future__ import annotations
 
 import pytest
 
 from drivers.base import (ADDRESS_TAG, OWNER_TAG, Conflict, NotFound, NotOwned, QuotaExceeded,
                           Request)
+from orchestrator.errors import GovcloudError
+from orchestrator.models.spec import ResourceSpec
+from orchestrator.planner import make_actions
+
+BASE_KINDS = ("domain", "project", "quota", "network", "subnet", "router", "security_group")
 
 
 class Tenant:
@@ -18,19 +29,24 @@ class Tenant:
 
     def req(self, kind, name, props, refs=None, address=None):
         address = address or f"{kind}:{self.pre}/{name}"
-        return Request(address, kind, name, props, {f: self.ids[a] for f, a in (refs or {}).items()},
-                       {OWNER_TAG: self.d.owner, ADDRESS_TAG: address})
+        # A ref to a kind this driver does not hold (a project's domain on EC2) is left out.
+        refs = {f: self.ids[a] for f, a in (refs or {}).items()
+                if a.split(":", 1)[0] in self.d.kinds}
+        return Request(address, kind, name, props, refs, {OWNER_TAG: self.d.owner, ADDRESS_TAG: address})
 
     def make(self, kind, name, props, refs=None, address=None):
+        if kind not in self.d.kinds:
+            return None
         obj = self.d.create(self.req(kind, name, props, refs, address))
         self.ids[obj.address] = obj.cloud_id
         return obj
 
     def base(self, quota=None):
-        dom = self.make("domain", self.dept, {"name": self.dept, "description": "dept"},
-                        address=f"domain:x/{self.dept}")
-        self.make("project", self.proj, {"name": self.proj, "description": ""},
-                  {"domain": dom.address}, address=f"project:x/{self.dept}/{self.proj}")
+        self.make("domain", self.dept, {"name": self.dept, "description": "dept"},
+                  address=f"domain:x/{self.dept}")
+        # cidr: the project's address block (a VPC's CIDR where a project is a VPC).
+        self.make("project", self.proj, {"name": self.proj, "description": "", "cidr": self.cidr},
+                  {"domain": f"domain:x/{self.dept}"}, address=f"project:x/{self.dept}/{self.proj}")
         self.project = f"project:x/{self.dept}/{self.proj}"
         self.make("quota", "quota", quota or {"cores": 4, "ram_mb": 8192, "instances": 2,
                   "volumes": 4, "gigabytes": 200, "snapshots": 0, "floating_ips": 1, "networks": 1,
@@ -68,7 +84,7 @@ def test_created_objects_are_observed_in_one_batch_with_tags_and_properties(make
     calls = d.api_calls
     seen = {o.address: o for o in d.observe()}
     assert d.api_calls - calls <= 12  # batched: a handful of list calls, not one per object
-    assert len(seen) == 10
+    assert len(seen) == len(t.ids) == 3 + sum(k in d.kinds for k in BASE_KINDS)
     assert seen[srv.address].properties["vcpus"] == 2
     assert seen[srv.address].refs["network"] == t.ids[f"network:{t.pre}/net"]
     assert all(o.tags[OWNER_TAG] == d.owner for o in seen.values())
@@ -82,7 +98,7 @@ def test_observe_returns_only_this_owners_objects(make_driver, tmp_path):
     other = make_driver("ws-bbbbbbbbbbbb")
     Tenant(other, dept="d2", proj="s2-internet").base()
     assert {o.tags[OWNER_TAG] for o in mine.observe()} == {"ws-aaaaaaaaaaaa"}
-    assert len(mine.observe()) == 7
+    assert len(mine.observe()) == sum(k in mine.kinds for k in BASE_KINDS)
 
 
 def test_objects_without_our_ownership_tag_are_never_changed(make_driver):
@@ -108,8 +124,30 @@ def test_update_in_place(make_driver):
         d.update(new, t.req("volume", "v1", {"size_gb": 5}), {"size_gb"})
 
 
+def test_a_kind_the_driver_lacks_is_refused_by_the_planner_before_any_change(make_driver):
+    d = make_driver()
+    lacking = sorted(set(BASE_KINDS) - d.kinds)
+    if not lacking:
+        assert {"domain", "quota"} <= d.kinds
+        return
+    spec = [ResourceSpec(address=f"{k}:x/d1/p/{k}", kind=k, name=k, target="x", properties={})
+            for k in lacking]
+    with pytest.raises(GovcloudError) as err:
+        make_actions({r.address: r for r in spec}, {}, [], {"x": d.kinds})
+    assert [i.message for i in err.value.issues] == [f"no support for x: {k}" for k in lacking]
+    assert d.observe() == []
+
+
 def test_quota_is_enforced_by_the_cloud(make_driver):
     d = make_driver()
+    if "quota" not in d.kinds:
+        # No per-project quota on this cloud: the planner refuses quota specs (test above); the
+        # approved totals are enforced by govcloud's own validation and compile only.
+        with pytest.raises(GovcloudError, match="cannot hold"):
+            make_actions({"quota:x/d/p/quota": ResourceSpec(
+                address="quota:x/d/p/quota", kind="quota", name="quota", target="x",
+                properties={})}, {}, [], {"x": d.kinds})
+        return
     t = Tenant(d).base()
     t.server("a-1")                       # 2 of 4 cores
     t.server("a-2")                       # 4 of 4 cores
@@ -130,7 +168,8 @@ def test_not_found_and_conflict_like_a_real_cloud(make_driver):
     with pytest.raises(Conflict):
         d.delete(net)                     # still has a subnet
     with pytest.raises(Conflict):
-        t.make("project", "s1-internet", {"name": "s1-internet", "description": ""},
+        t.make("project", "s1-internet", {"name": "s1-internet", "description": "",
+                                          "cidr": "10.65.0.0/24"},
                {"domain": "domain:x/d1"}, address="project:x/d1/dup")
     with pytest.raises(NotFound):
         t.make("floating_ip", "eip", {"external_network": "nowhere", "bandwidth_mbps": 5},
@@ -153,7 +192,8 @@ def test_projects_do_not_share_networks(make_driver):
     a = Tenant(d).base()
     b = Tenant(d, proj="s1-extranet", cidr="10.128.0.0/24")
     b.ids = a.ids
-    b.make("project", "s1-extranet", {"name": "s1-extranet", "description": ""},
+    b.make("project", "s1-extranet", {"name": "s1-extranet", "description": "",
+                                      "cidr": b.cidr},
            {"domain": "domain:x/d1"}, address="project:x/d1/s1-extranet")
     b.project = "project:x/d1/s1-extranet"
     with pytest.raises(Conflict, match="another project"):

@@ -1,0 +1,115 @@
+"""Every fix govcloud needs for libcloud's stock EC2 driver against an EC2-compatible API.
+
+Measured against moto 5.2.5 with apache-libcloud 3.9.1 (see ``../shared/docs/libraries.md``).
+Each fix is one small mixin, named after what it fixes, with the error text (or the silent wrong
+answer) it works around; ``tests/libcloud/test_quirks.py`` builds the driver with each mixin left
+out in turn and shows the failure. ``FixedEC2NodeDriver`` carries all of them.
+
+1. ``NamespaceFix`` - moto answers in the XML namespace ``http://ec2.amazonaws.com/doc/2016-11-15``
+   (no trailing slash); libcloud's XPaths use ``.../2016-11-15/``. Without the fix every list is
+   silently ``[]`` and creates crash with ``IndexError: list index out of range`` (e.g. in
+   ``ex_create_network``). Error bodies carry the same namespace, which hides every API error:
+   ``BaseHTTPError('')`` instead of ``InvalidVpcID.NotFound: VpcID vpc-x does not exist.``
+2. ``TagIndexFix`` - libcloud numbers ``ResourceId.N`` / ``Tag.N.Key`` from 0; moto reads from 1
+   and answers ``MissingParameter: The request must contain the parameter resourceIdSet``. This
+   also breaks ``create_volume`` and named networks/subnets, which tag internally.
+3. ``DetachVolumeFix`` - ``DetachVolume`` with only ``VolumeId`` makes moto fail with HTTP 500
+   (``AttributeError: 'NoneType' object has no attribute ...`` in moto's handler); send
+   ``InstanceId`` too (real EC2 accepts both forms).
+4. ``BooleanReplyFix`` - several calls (``DeleteVolume``, ``CreateTags``, ``DeleteTags``...) are
+   answered by moto without ``<return>true</return>``; libcloud then returns ``False`` for a call
+   that succeeded. A 2xx reply is success (errors raise before parsing); only an explicit
+   ``<return>false</return>`` is a failure.
+"""
+from __future__ import annotations
+
+import re
+
+from libcloud.compute.drivers.ec2 import NAMESPACE, EC2Connection, EC2NodeDriver, EC2Response
+
+# moto's namespace: libcloud's without the trailing slash.
+_BARE_NAMESPACE = NAMESPACE.rstrip("/")
+_XMLNS = re.compile(r'xmlns="' + re.escape(_BARE_NAMESPACE) + r'/?"')
+
+
+class FixedEC2Response(EC2Response):
+    """Quirk 1: normalise the namespace of replies (success: libcloud's; errors: none, as AWS)."""
+
+    def parse_body(self):
+        if self.body and _BARE_NAMESPACE in self.body[:500]:
+            self.body = _XMLNS.sub(f'xmlns="{NAMESPACE}"', self.body, count=1)
+        return super().parse_body()
+
+    def parse_error(self):
+        # AWS error replies have no namespace and libcloud looks for a bare "Errors/Error".
+        if self.body:
+            self.body = _XMLNS.sub("", self.body, count=1)
+        return super().parse_error()
+
+
+class FixedEC2Connection(EC2Connection):
+    responseCls = FixedEC2Response
+
+
+class NamespaceFix:
+    """Quirk 1 (see module docstring). Attached through the connection class."""
+
+    connectionCls = FixedEC2Connection
+
+
+class TagIndexFix:
+    """Quirk 2: number ResourceId.N and Tag.N.* from 1, as the EC2 API defines them."""
+
+    def _tag_call(self, action: str, resource, tags: dict, with_values: bool) -> bool:
+        if not tags:
+            return True
+        params = {"Action": action, "ResourceId.1": resource.id}
+        for i, key in enumerate(tags, 1):
+            params[f"Tag.{i}.Key"] = key
+            if with_values and tags[key] is not None:
+                params[f"Tag.{i}.Value"] = tags[key]
+        res = self.connection.request(self.path, params=params).object
+        return self._get_boolean(res)
+
+    def ex_create_tags(self, resource, tags):
+        return self._tag_call("CreateTags", resource, tags, True)
+
+    def ex_delete_tags(self, resource, tags):
+        return self._tag_call("DeleteTags", resource, tags, True)
+
+
+class DetachVolumeFix:
+    """Quirk 3: DetachVolume names the instance too (moto answers HTTP 500 without it)."""
+
+    def detach_volume(self, volume, ex_force=False):
+        params = {"Action": "DetachVolume", "VolumeId": volume.id}
+        instance = (volume.extra or {}).get("instance_id")
+        if instance:
+            params["InstanceId"] = instance
+        if ex_force:
+            params["Force"] = 1
+        self.connection.request(self.path, params=params)
+        return True
+
+
+class BooleanReplyFix:
+    """Quirk 4: a 2xx reply without <return> is success; only <return>false</return> fails."""
+
+    def _get_boolean(self, element):
+        value = element.findtext(f"{{{NAMESPACE}}}return") if element is not None else None
+        return value != "false"
+
+
+class FixedEC2NodeDriver(NamespaceFix, TagIndexFix, DetachVolumeFix, BooleanReplyFix,
+                         EC2NodeDriver):
+    """libcloud's EC2 driver with every fix above."""
+
+
+QUIRKS = {"namespace": NamespaceFix, "tag_index": TagIndexFix, "detach_volume": DetachVolumeFix,
+          "boolean_reply": BooleanReplyFix}
+
+
+def driver_without(*names: str) -> type:
+    """The EC2 driver with every fix except ``names`` (for the tests that prove each fix)."""
+    bases = tuple(cls for name, cls in QUIRKS.items() if name not in names) + (EC2NodeDriver,)
+    return type("EC2Without_" + "_".join(names), bases, {})
