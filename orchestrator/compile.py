@@ -18,6 +18,7 @@ from .models.catalog import Catalog
 from .models.config import WorkspaceConfig
 from .models.profile import Profile
 from .models.spec import ApprovalRef, ResourceSpec, StackSpec, ZoneLayout
+from .layout import for_targets
 from .pricing import price_approval, total
 from .resources import KIND_ORDER
 
@@ -50,7 +51,7 @@ def compile_all(approvals: list[Approval], catalog: Catalog, profile: Profile,
     specs = {}
     for stack in sorted(by_stack):
         group = sorted(by_stack[stack], key=lambda a: (a.approved_on, a.approval_no))
-        specs[stack] = compile_stack(group, catalog, profile, config, ipam)
+        specs[stack] = for_targets(compile_stack(group, catalog, profile, config, ipam), config)
     return CompileResult(specs, ipam)
 
 

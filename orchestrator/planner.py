@@ -45,7 +45,10 @@ def make_actions(desired: dict[str, ResourceSpec], records: dict[str, StateRecor
     if missing:
         raise GovcloudError("the cloud target cannot hold what the specs need",
                             [Issue("targets", f"no support for {m}") for m in missing],
-                            fix="point the zone at a target whose driver supports these kinds")
+                            fix="point the zone at a target whose driver supports these kinds; "
+                                "an EC2-compatible target (driver libcloud) has no domains or "
+                                "quotas: give it layout = \"vpc\" (the default for libcloud) "
+                                "and run `govcloud compile` again")
     obs: dict[str, Observed] = {}
     extras: list[Observed] = []
     for o in sorted(observed, key=lambda o: o.cloud_id):

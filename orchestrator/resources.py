@@ -36,7 +36,7 @@ def _k(name, updatable=(), replace=(), refs=(), grow_only=(), holds_data=False) 
 
 KINDS: dict[str, Kind] = {k.name: k for k in [
     _k("domain", updatable=("description",), replace=("name",)),
-    _k("project", updatable=("description",), replace=("name",), refs=("domain",)),
+    _k("project", updatable=("description",), replace=("name", "cidr"), refs=("domain",)),
     _k("quota", updatable=QUOTA_FIELDS, refs=("project",)),
     _k("network", updatable=("name",), replace=(), refs=("project",)),
     _k("subnet", updatable=("name",), replace=("cidr", "gateway_ip"), refs=("network",)),

@@ -513,6 +513,7 @@ class LibcloudDriver(Driver):
         groups = [_t(g, "groupId") for g in _all(i, "groupSet/item")]
         state = _t(i, "instanceState/name")
         refs = {"project": _t(i, "vpcId"), "network": tags.get(REF_TAG + "network", ""),
+                "subnet": _t(i, "subnetId"),
                 "security_group": groups[0] if len(groups) == 1 else ",".join(groups)}
         status = {"stopped": "SHUTOFF", "stopping": "SHUTOFF", "pending": "BUILD"}.get(state, "ACTIVE")
         return self._obs("server", iid, tags, props, refs, status)
@@ -753,8 +754,12 @@ class LibcloudDriver(Driver):
         group = self._group(req.refs["security_group"])
         self._same_project(vpc, _t(group, "vpcId"), "security group", req.refs["security_group"])
         subnets = [_t(a, "subnetId") for a in _all(rt, "associationSet/item") if _t(a, "subnetId")]
+        if req.refs.get("subnet"):   # the vpc layout names it (orchestrator/layout.py)
+            if req.refs["subnet"] not in subnets:
+                raise Conflict(f"subnet {req.refs['subnet']} is not on network {req.refs['network']}")
+            subnets = [req.refs["subnet"]]
         if not subnets:
-            raise Conflict(f"network {req.refs['network']} has no subnet yet")
+            raise TransientError(f"network {req.refs['network']} has no subnet yet")
         itype = self._instance_type(p["flavor"], p["vcpus"], p["ram_gb"])
         ami, root_dev = self._image(p["image"])
         ebs = self._ebs_type(p["system_disk_type"])

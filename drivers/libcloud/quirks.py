@@ -20,6 +20,10 @@ out in turn and shows the failure. ``FixedEC2NodeDriver`` carries all of them.
    answered by moto without ``<return>true</return>``; libcloud then returns ``False`` for a call
    that succeeded. A 2xx reply is success (errors raise before parsing); only an explicit
    ``<return>false</return>`` is a failure.
+5. ``Utf8ReplyFix`` - moto answers ``Content-Type: text/xml`` with no charset; requests then
+   decodes the body as ISO-8859-1 (HTTP's default for text/*), and every non-ASCII tag comes back
+   as mojibake: ``市教育局`` is read as ``å¸\x82æ\x95\x99è\x82²å±\x80``, so a plan never settles
+   (each run "updates" the description again). The XML declares UTF-8: decode it as UTF-8.
 """
 from __future__ import annotations
 
@@ -32,8 +36,8 @@ _BARE_NAMESPACE = NAMESPACE.rstrip("/")
 _XMLNS = re.compile(r'xmlns="' + re.escape(_BARE_NAMESPACE) + r'/?"')
 
 
-class FixedEC2Response(EC2Response):
-    """Quirk 1: normalise the namespace of replies (success: libcloud's; errors: none, as AWS)."""
+class _NamespaceReply:
+    """Quirk 1, in the response: success bodies get libcloud's namespace, errors none (as AWS)."""
 
     def parse_body(self):
         if self.body and _BARE_NAMESPACE in self.body[:500]:
@@ -47,14 +51,35 @@ class FixedEC2Response(EC2Response):
         return super().parse_error()
 
 
-class FixedEC2Connection(EC2Connection):
-    responseCls = FixedEC2Response
+class _Utf8Reply:
+    """Quirk 5, in the response: a text/xml body without a charset is UTF-8, not ISO-8859-1."""
+
+    def _as_utf8(self) -> None:
+        if self.body and "charset" not in self.headers.get("content-type", "").lower():
+            try:
+                self.body = self.body.encode("latin-1").decode("utf-8")
+            except UnicodeError:  # really was Latin-1 (or already decoded): leave it
+                pass
+
+    def parse_body(self):
+        self._as_utf8()
+        return super().parse_body()
+
+    def parse_error(self):
+        self._as_utf8()
+        return super().parse_error()
 
 
 class NamespaceFix:
-    """Quirk 1 (see module docstring). Attached through the connection class."""
+    """Quirk 1 (see module docstring). Works through the response class (see ``compose``)."""
 
-    connectionCls = FixedEC2Connection
+    reply_fix = _NamespaceReply
+
+
+class Utf8ReplyFix:
+    """Quirk 5 (see module docstring). Works through the response class (see ``compose``)."""
+
+    reply_fix = _Utf8Reply
 
 
 class TagIndexFix:
@@ -100,16 +125,27 @@ class BooleanReplyFix:
         return value != "false"
 
 
-class FixedEC2NodeDriver(NamespaceFix, TagIndexFix, DetachVolumeFix, BooleanReplyFix,
-                         EC2NodeDriver):
-    """libcloud's EC2 driver with every fix above."""
-
-
 QUIRKS = {"namespace": NamespaceFix, "tag_index": TagIndexFix, "detach_volume": DetachVolumeFix,
-          "boolean_reply": BooleanReplyFix}
+          "boolean_reply": BooleanReplyFix, "utf8_reply": Utf8ReplyFix}
+
+
+def compose(name: str, fixes: tuple[type, ...]) -> type:
+    """libcloud's EC2 driver with these fixes: driver mixins first, the reply fixes folded into
+    the connection's response class."""
+    replies = tuple(f.reply_fix for f in (Utf8ReplyFix, NamespaceFix) if f in fixes)
+    response = type(f"{name}Response", replies + (EC2Response,), {})
+    connection = type(f"{name}Connection", (EC2Connection,), {"responseCls": response})
+    return type(name, fixes + (EC2NodeDriver,), {"connectionCls": connection})
 
 
 def driver_without(*names: str) -> type:
     """The EC2 driver with every fix except ``names`` (for the tests that prove each fix)."""
-    bases = tuple(cls for name, cls in QUIRKS.items() if name not in names) + (EC2NodeDriver,)
-    return type("EC2Without_" + "_".join(names), bases, {})
+    unknown = set(names) - set(QUIRKS)
+    if unknown:
+        raise KeyError(f"unknown quirk(s) {sorted(unknown)}; known: {sorted(QUIRKS)}")
+    return compose("EC2Without_" + "_".join(names),
+                   tuple(cls for n, cls in QUIRKS.items() if n not in names))
+
+
+FixedEC2NodeDriver = compose("FixedEC2NodeDriver", tuple(QUIRKS.values()))
+FixedEC2NodeDriver.__doc__ = "libcloud's EC2 driver with every fix above."

@@ -66,6 +66,18 @@ class ZoneSection(Frozen):
 class TargetSection(Frozen):
     model_config = Frozen.model_config | {"extra": "allow"}
     driver: Literal["local", "openstack", "libcloud"]
+    # How compile lays a zone out on this target (orchestrator/layout.py): "openstack" (domain,
+    # project, quota: Keystone and per-project quotas) or "vpc" (EC2-compatible clouds: no domain,
+    # no quota object, the project is a VPC with the system's address block). Default: "vpc" for
+    # the libcloud driver, "openstack" otherwise.
+    layout: Literal["openstack", "vpc"] = "openstack"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_layout(cls, data):
+        if isinstance(data, dict) and "layout" not in data:
+            data = {**data, "layout": "vpc" if data.get("driver") == "libcloud" else "openstack"}
+        return data
 
 
 def _default_zones() -> dict[str, ZoneSection]:
