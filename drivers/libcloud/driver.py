@@ -51,13 +51,14 @@ from xml.etree import ElementTree as ET
 
 from libcloud.common.exceptions import BaseHTTPError
 from libcloud.common.types import InvalidCredsError, LibcloudError
-from libcloud.compute.drivers.ec2 import NAMESPACE
 
 from drivers.base import (ADDRESS_TAG, APPROVAL_TAG, DEPARTMENT_TAG, OWNER_TAG, STACK_TAG,
                           ZONE_TAG, Conflict, CreateFailed, Driver,
                           DriverError, NotFound, NotOwned, Observed, QuotaExceeded, Request,
                           TransientError, Unsupported)
 
+from . import quirks
+from .ec2xml import items as _all, tags as _tags, tagspec as _tagspec, text as _t
 from .quirks import FixedEC2NodeDriver
 
 ROOT_OF_TAG = "govcloud.root-of"          # on a server's root volume: the server's address
@@ -88,8 +89,8 @@ INSTANCE_TYPES: dict[str, tuple[int, int]] = {
                                           ("4xlarge", 16), ("8xlarge", 32))},
 }
 _BY_SHAPE: dict[tuple[int, int], str] = {}
-for _t, _shape in INSTANCE_TYPES.items():
-    _BY_SHAPE.setdefault(_shape, _t)
+for _type, _shape in INSTANCE_TYPES.items():
+    _BY_SHAPE.setdefault(_shape, _type)
 _BY_SHAPE[(2, 4)] = "c5.large"
 
 DEFAULT_VOLUME_TYPES = {"standard": "standard", "ssd": "gp3", "high-io": "io2"}
@@ -103,31 +104,6 @@ _CONFLICT = ("DependencyViolation", "VolumeInUse", "InvalidPermission.Duplicate"
              "InvalidSubnet.Range", "InvalidVpc.Range", "RouteAlreadyExists",
              "InvalidGroup.InUse", "InvalidAttachment.NotFound")
 _ACTIVE_STATES = ("pending", "running", "stopping", "stopped")
-
-
-def _ns(path: str) -> str:
-    return "/".join(f"{{{NAMESPACE}}}{p}" for p in path.split("/"))
-
-
-def _t(el, path: str, default: str | None = None) -> str | None:
-    found = el.find(_ns(path))
-    return default if found is None or found.text is None else found.text
-
-
-def _all(el, path: str) -> list:
-    return el.findall(_ns(path))
-
-
-def _tags(el) -> dict[str, str]:
-    return {_t(i, "key"): _t(i, "value", "") for i in _all(el, "tagSet/item")}
-
-
-def _tagspec(resource_type: str, tags: dict[str, str], n: int = 1) -> dict[str, str]:
-    out = {f"TagSpecification.{n}.ResourceType": resource_type}
-    for i, (k, v) in enumerate(sorted(tags.items()), 1):
-        out[f"TagSpecification.{n}.Tag.{i}.Key"] = k
-        out[f"TagSpecification.{n}.Tag.{i}.Value"] = str(v)
-    return out
 
 
 class _Ref:
@@ -806,15 +782,7 @@ class LibcloudDriver(Driver):
         if vpc and vpc != _t(inst, "vpcId"):
             self._same_project(_t(inst, "vpcId"), vpc, "volume", vid)
         device = _device_name(req.properties["device_index"])
-        atts = [a for a in _all(vol, "attachmentSet/item")
-                if _t(a, "status") in ("attaching", "attached")]
-        if atts:
-            a = atts[0]
-            if _t(a, "instanceId") != iid or _t(a, "device") != device:
-                raise Conflict(f"volume {vid} is in-use (already attached to "
-                               f"{_t(a, 'instanceId')} as {_t(a, 'device')})")
-            # Already attached as asked (an interrupted create): only the tag is missing.
-        else:
+        if not quirks.check_attach(vol, iid, device):   # attached as asked: only the tag is missing
             self.call("AttachVolume", self.ec2.attach_volume, _Ref(iid), _Ref(vid), device)
         extra = {ATTACHMENT_TAG: req.address}
         extra.update({_ATT_PREFIX + k: req.tags[k] for k in (STACK_TAG, APPROVAL_TAG) if k in req.tags})
@@ -912,22 +880,11 @@ class LibcloudDriver(Driver):
         self.call("DeleteRouteTable", self.ec2.ex_delete_route_table, _Ref(rt_id))
 
     def _delete_subnet(self, sid: str, el) -> None:
-        busy = self.describe("DescribeInstances", "reservationSet/item",
-                             **self.filters({"subnet-id": sid,
-                                                "instance-state-name": list(_ACTIVE_STATES)}))
-        if busy:
-            raise Conflict(f"subnet {sid} is in use by server "
-                           f"{_t(_all(busy[0], 'instancesSet/item')[0], 'instanceId')}")
+        quirks.refuse_busy_subnet(self, sid)
         routers = self._gateways(**{f"tag:{REF_TAG}subnet": sid})
         if routers:
             raise Conflict(f"subnet {sid} is in use by router {_t(routers[0], 'internetGatewayId')}")
-        # Real EC2 drops the route table association with the subnet; moto keeps it dangling.
-        for rt in self.describe("DescribeRouteTables", "routeTableSet/item",
-                                **self.filters({"association.subnet-id": sid})):
-            for a in _all(rt, "associationSet/item"):
-                if _t(a, "subnetId") == sid and _t(a, "main") != "true":
-                    self.req("DisassociateRouteTable",
-                             AssociationId=_t(a, "routeTableAssociationId"))
+        quirks.drop_subnet_associations(self, sid)
         self.call("DeleteSubnet", self.ec2.ex_delete_subnet, _Ref(sid))
 
     def _delete_router(self, gid: str, el) -> None:
@@ -947,15 +904,16 @@ class LibcloudDriver(Driver):
         self.call("DeleteSecurityGroup", self.ec2.ex_delete_security_group_by_id, gid)
 
     def _delete_server(self, iid: str, el) -> None:
-        # Detach data volumes first, like Nova: moto 5.2.5 leaves them "in-use" on a terminated
-        # instance (and real EC2 detaches them itself).
-        for b in _all(el, "blockDeviceMapping/item"):
-            if _t(b, "ebs/deleteOnTermination") == "true":
-                continue
-            vid = _t(b, "ebs/volumeId")
-            self.call("DetachVolume", self.ec2.detach_volume, _Ref(vid, instance_id=iid))
-            self._untag(vid, _ATT_TAGS)
+        # EC2 detaches data volumes when it terminates an instance (like Nova's delete); their
+        # attachment tags go with them.
+        data = [_t(b, "ebs/volumeId") for b in _all(el, "blockDeviceMapping/item")
+                if _t(b, "ebs/deleteOnTermination") != "true"]
         self.call("TerminateInstances", self.ec2.destroy_node, _Ref(iid))
+        for vid in data:
+            try:
+                self._untag(vid, _ATT_TAGS)
+            except NotFound:
+                pass
 
     def _untag(self, rid: str, keys: Iterable[str]) -> None:
         self.call("DeleteTags", self.ec2.ex_delete_tags, _Ref(rid), {k: None for k in keys})

@@ -13,8 +13,9 @@ out in turn and shows the failure. ``FixedEC2NodeDriver`` carries all of them.
 2. ``TagIndexFix`` - libcloud numbers ``ResourceId.N`` / ``Tag.N.Key`` from 0; moto reads from 1
    and answers ``MissingParameter: The request must contain the parameter resourceIdSet``. This
    also breaks ``create_volume`` and named networks/subnets, which tag internally.
-3. ``DetachVolumeFix`` - ``DetachVolume`` with only ``VolumeId`` makes moto fail with HTTP 500
-   (``AttributeError: 'NoneType' object has no attribute ...`` in moto's handler); send
+3. ``DetachVolumeFix`` - ``DetachVolume`` with only ``VolumeId`` makes moto fail with HTTP 500 (its
+   log: ``TypeError: object of type 'NoneType' has no len()`` in moto/ec2/exceptions.py), which
+   libcloud reports as ``MalformedResponseException ... 'Failed to parse XML'``. Send
    ``InstanceId`` too (real EC2 accepts both forms).
 4. ``BooleanReplyFix`` - several calls (``DeleteVolume``, ``CreateTags``, ``DeleteTags``...) are
    answered by moto without ``<return>true</return>``; libcloud then returns ``False`` for a call
@@ -24,12 +25,31 @@ out in turn and shows the failure. ``FixedEC2NodeDriver`` carries all of them.
    decodes the body as ISO-8859-1 (HTTP's default for text/*), and every non-ASCII tag comes back
    as mojibake: ``市教育局`` is read as ``å¸\x82æ\x95\x99è\x82²å±\x80``, so a plan never settles
    (each run "updates" the description again). The XML declares UTF-8: decode it as UTF-8.
+
+moto's own behaviours that differ from EC2, worked around in the driver through the functions at
+the end of this module (each workaround is also correct against real EC2):
+
+6. ``check_attach`` - moto attaches a volume that is already attached (EC2 refuses:
+   ``VolumeInUse: vol-x is already attached to an instance``): to another instance it silently
+   moves it; to the same instance under a second device it records both, and
+   ``TerminateInstances`` then fails with ``InvalidAttachment.NotFound: Volume vol-x can not be
+   detached from i-y because it is not attached``. Look first.
+7. ``drop_subnet_associations`` - moto deletes a subnet but keeps its route table association,
+   so the route table (govcloud's network) can never be deleted: ``DependencyViolation: The
+   routeTable 'rtb-x' has dependencies and cannot be deleted.`` Disassociate first.
+8. ``refuse_busy_subnet`` - moto deletes a subnet that still has instances (EC2 answers
+   ``DependencyViolation``), stranding them. Refuse with Conflict, as EC2 does.
 """
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from libcloud.compute.drivers.ec2 import NAMESPACE, EC2Connection, EC2NodeDriver, EC2Response
+
+from drivers.base import Conflict
+
+from .ec2xml import items, text
 
 # moto's namespace: libcloud's without the trailing slash.
 _BARE_NAMESPACE = NAMESPACE.rstrip("/")
@@ -149,3 +169,41 @@ def driver_without(*names: str) -> type:
 
 FixedEC2NodeDriver = compose("FixedEC2NodeDriver", tuple(QUIRKS.values()))
 FixedEC2NodeDriver.__doc__ = "libcloud's EC2 driver with every fix above."
+
+
+# --- moto behaviours (6-8), worked around by the driver ------------------------------------
+class _Ref:
+    def __init__(self, id: str, **extra):
+        self.id, self.extra = id, extra
+
+
+def check_attach(volume, instance_id: str, device: str) -> bool:
+    """Quirk 6. ``volume``: its DescribeVolumes item. Conflict if it is attached elsewhere; True
+    if already attached exactly as asked (an interrupted create: nothing to do); False if free."""
+    live = [a for a in items(volume, "attachmentSet/item")
+            if text(a, "status") in ("attaching", "attached")]
+    if not live:
+        return False
+    a = live[0]
+    if text(a, "instanceId") != instance_id or text(a, "device") != device:
+        raise Conflict(f"volume {text(volume, 'volumeId')} is in-use (already attached to "
+                       f"{text(a, 'instanceId')} as {text(a, 'device')})")
+    return True
+
+
+def drop_subnet_associations(drv: Any, subnet_id: str) -> None:
+    """Quirk 7. Remove the subnet's route table associations before it is deleted."""
+    for rt in drv.describe("DescribeRouteTables", "routeTableSet/item",
+                           **drv.filters({"association.subnet-id": subnet_id})):
+        for a in items(rt, "associationSet/item"):
+            if text(a, "subnetId") == subnet_id and text(a, "main") != "true":
+                drv.req("DisassociateRouteTable", AssociationId=text(a, "routeTableAssociationId"))
+
+
+def refuse_busy_subnet(drv: Any, subnet_id: str) -> None:
+    """Quirk 8. Conflict while instances (not terminated) are in the subnet."""
+    busy = drv.describe("DescribeInstances", "reservationSet/item", **drv.filters(
+        {"subnet-id": subnet_id, "instance-state-name": ["pending", "running", "stopping", "stopped"]}))
+    if busy:
+        iid = text(items(busy[0], "instancesSet/item")[0], "instanceId")
+        raise Conflict(f"subnet {subnet_id} is in use by server {iid}")
