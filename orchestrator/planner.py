@@ -74,6 +74,12 @@ def make_actions(desired: dict[str, ResourceSpec], records: dict[str, StateRecor
             elif r.expires_on and today >= r.expires_on:
                 scheduled[addr] = f"expired on {r.expires_on}"
                 del desired[addr]
+    quota_notes: dict[str, str] = {}
+    for addr, r in list(desired.items()):
+        if r.windows:
+            props, note = effective_quota(r, today)
+            desired[addr] = r.model_copy(update={"properties": props})
+            quota_notes[addr] = note
 
     actions: dict[str, Action] = {}
     addresses = set(desired) | set(records) | set(obs) | set(scheduled)
@@ -116,7 +122,8 @@ def make_actions(desired: dict[str, ResourceSpec], records: dict[str, StateRecor
                                    changes, dd, prior)
         elif changes:
             actions[addr] = Action(addr, d.kind, d.target, "update",
-                                   f"{', '.join(changes)} changed", changes, dd, prior)
+                                   f"{', '.join(changes)} changed{quota_notes.get(addr, '')}",
+                                   changes, dd, prior)
         else:
             actions[addr] = Action(addr, d.kind, d.target, "no-op", "up to date", {}, dd, prior)
 
@@ -136,6 +143,25 @@ def make_actions(desired: dict[str, ResourceSpec], records: dict[str, StateRecor
                               f"duplicate of {o.address} (an extra object with the same tags)",
                               key=f"{o.address}#{o.cloud_id}"))
     return result
+
+
+def effective_quota(r: ResourceSpec, today: date | None) -> tuple[dict[str, Any], str]:
+    """A quota's limits on ``today``: the permanent ones plus every temporary window open then
+    (``start <= today < end``); all windows when ``today`` is None (no date filtering)."""
+    props = dict(r.properties)
+    open_now = [w for w in r.windows if today is None or w.start <= today < w.end]
+    for w in open_now:
+        for k, n in w.add.items():
+            props[k] = props.get(k, 0) + n
+    shut = [w for w in r.windows if w not in open_now]
+    parts = []
+    if open_now:
+        parts.append("raised for " + ", ".join(f"{w.approval} ({w.start} to {w.end})" for w in open_now))
+    if shut:
+        parts.append("without " + ", ".join(
+            f"{w.approval} ({'opens ' + str(w.start) if today < w.start else 'ended ' + str(w.end)})"
+            for w in shut))
+    return props, f" (temporary windows: {'; '.join(parts)})" if parts else ""
 
 
 def _kind(addr, desired, records, obs) -> str:

@@ -20,7 +20,7 @@ from drivers.base import STACK_TAG, Driver, DriverError, driver_class
 
 from . import ipam as ipam_mod
 from .audit import ChainBreak, verify_chain
-from .compile import compile_all, needed_blocks
+from .compile import compile_all, needed_blocks, spec_yaml
 from .errors import GovcloudError, InputError, InputErrors, Issue, PlanRefused
 from .executor import Executor, StepResult
 from .models.approval import Approval
@@ -141,15 +141,19 @@ def compile_workspace(ws: Workspace) -> CompileReport:
     config = ws.config
     pools = {z: (zc.tenant_pool, zc.subnet_prefix) for z, zc in config.zones.items()}
     alloc = ipam_mod.allocate(ws.load_ipam(), needed_blocks(list(approvals.values())), pools)
-    result = compile_all(list(approvals.values()), ws.catalog, ws.profile, config, alloc)
+    from .lifecycle_service import extension_ends  # recorded extensions move a term's end
+    result = compile_all(list(approvals.values()), ws.catalog, ws.profile, config, alloc,
+                         ends=extension_ends(ws))
     written, unchanged = [], []
     keep = set()
+    sources: dict[str, list[str]] = {}   # one pass: a scan per stack was quadratic
+    for f, a in approvals.items():
+        sources.setdefault(a.stack, []).append(f)
     for stack, spec in result.specs.items():
         path = ws.spec_path(stack)
         keep.add(path)
-        sources = sorted(f for f, a in approvals.items() if a.stack == stack)
-        text = GENERATED_HEADER + f"# Sources: {', '.join(sources)}\n" + \
-            _dump(spec.model_dump(mode="json"))
+        text = GENERATED_HEADER + f"# Sources: {', '.join(sorted(sources[stack]))}\n" + \
+            spec_yaml(spec.model_dump(mode="json"))
         (written if _write_if_changed(path, text) else unchanged).append(ws.rel(path))
     ipam_text = GENERATED_HEADER + _dump({"zones": result.ipam})
     _write_if_changed(ws.stacks_dir / "ipam.yaml", ipam_text)
@@ -299,6 +303,8 @@ def execute(ws: Workspace, plan: Plan, store: StateStore, drivers: dict[str, Dri
     failed = [r for r in results if r.outcome != "ok"]
     store.append_audit(actor, "apply-end", ws.config.workspace.id, None,
                        {"plan_digest": plan.digest, "steps": len(results), "failed": len(failed)})
+    from .lifecycle_service import after_apply
+    after_apply(ws, store, plan, results)   # lifecycle events: approved, provisioned, changed
     close_all(drivers)
     return results
 

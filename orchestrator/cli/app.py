@@ -96,9 +96,9 @@ def validate(directory: Dir = Path("."), output: Out = Output.text):
     render.console.print(f"[green]Valid:[/] {len(approvals)} approvals, catalog of "
                          f"{len(ws.catalog.items)} items, profile {ws.profile.code} "
                          f"({ws.profile.name_zh}, {ws.profile.status}).")
-    if ws.profile.status in ("draft", "expired"):
-        render.console.print(f"[yellow]Warning:[/] profile {ws.profile.code} is {ws.profile.status}: "
-                             "its regulation is not in force.")
+    from ..clock import today
+    for warning in ws.profile.warnings(today()):  # draft, expired, not yet in force
+        render.console.print(f"[yellow]Warning:[/] {warning}.")
 
 
 @app.command("compile")
@@ -120,7 +120,8 @@ def compile_cmd(directory: Dir = Path("."), output: Out = Output.text):
 
 def _today(value: Optional[str]) -> dt.date:
     if value is None:
-        return dt.date.today()
+        from ..clock import today  # China time; GOVCLOUD_TODAY / GOVCLOUD_NOW set it
+        return today()
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
@@ -329,4 +330,5 @@ def main() -> None:
 
 # Command groups live in their own modules; importing them registers their commands.
 from . import cmd_decommission  # noqa: E402,F401
+from . import cmd_lifecycle, cmd_policy  # noqa: E402,F401  (profiles, calendar, lifecycle)
 

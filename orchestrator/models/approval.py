@@ -63,6 +63,10 @@ class EmergencyTerm(Frozen):
     start: date
     end: date
     reason: NonEmptyStr
+    # 重庆 第二十五条: after the project's approval (增补申请) the formal resource request is
+    # backfilled within N working days. Both optional; `govcloud status` flags a late backfill.
+    project_approved_on: date | None = None
+    backfilled_on: date | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> "EmergencyTerm":
@@ -201,6 +205,21 @@ def _approval_no(v: str) -> str:
     return v
 
 
+class Migration(Frozen):
+    """A system migrated onto the cloud (迁移上云): which old system it replaces, and when it was
+    cut over (割接). The old system is kept for the profile's old_system_keep_months after that."""
+
+    from_approval: str | None = None   # the old system's approval number in this workspace
+    from_system: str | None = None     # or the old system outside govcloud (free text)
+    cutover_on: date | None = None
+
+    @model_validator(mode="after")
+    def _names_one(self) -> "Migration":
+        if not self.from_approval and not self.from_system:
+            raise ValueError("from_approval: name the old system (from_approval or from_system)")
+        return self
+
+
 class Approval(Frozen):
     approval_no: Annotated[str, AfterValidator(_approval_no)]
     department: Department
@@ -212,6 +231,10 @@ class Approval(Frozen):
     services: list[ServiceLine] = []
     purpose: str = ""
     contact: str = ""
+    # A change (变更申请) of the system granted by that approval: its resources are added to the
+    # system's, and the profile's change rules (major change, same provider, deadline) apply.
+    change_of: str | None = None
+    migration: Migration | None = None
 
     @field_validator("approvers")
     @classmethod

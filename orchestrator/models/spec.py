@@ -5,7 +5,19 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
+from pydantic import model_serializer
+
 from .base import Frozen
+
+
+class QuotaWindow(Frozen):
+    """Quota a temporary term adds to its project from ``start`` until ``end`` (the first day
+    without it): raised when the window opens, lowered when it ends (planner: effective quota)."""
+
+    approval: str
+    start: date
+    end: date
+    add: dict[str, int]
 
 
 class ResourceSpec(Frozen):
@@ -20,6 +32,15 @@ class ResourceSpec(Frozen):
     refs: dict[str, str] = {}  # field -> address of the object it points at
     not_before: date | None = None
     expires_on: date | None = None
+    # Quota only: the temporary terms' increments on top of ``properties`` (the permanent quota).
+    windows: list[QuotaWindow] = []
+
+    @model_serializer(mode="wrap")
+    def _omit_empty_windows(self, handler):
+        data = handler(self)
+        if not data.get("windows"):
+            data.pop("windows", None)
+        return data
 
 
 class BillingLine(Frozen):

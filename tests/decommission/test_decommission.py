@@ -160,7 +160,8 @@ def test_certificate_fields_and_tamper_detection(dws):
     store = open_state(Workspace.at(dws))
     events = store.events("BZ-2026-0012")
     store.close()
-    assert [e["kind"] for e in events] == ["offline", "terminated"]
+    # approved + provisioned come from the apply (lifecycle events, issue 5)
+    assert [e["kind"] for e in events] == ["approved", "provisioned", "offline", "terminated"]
 
 
 def test_transition_hold_stops_and_resumes_after_the_date(tmp_path):

@@ -145,4 +145,8 @@ zones:
     web = next(r for r in spec["resources"] if r["name"] == "web-1")
     assert web["not_before"] is None and web["expires_on"] is None
     q = next(r for r in spec["resources"] if r["kind"] == "quota" and r["zone"] == "internet")
-    assert q["properties"]["instances"] == 4
+    # The permanent quota, plus the window's increment for its window only (raised, then lowered).
+    assert q["properties"]["instances"] == 2
+    assert q["windows"] == [{"approval": "BZ-2026-0040", "start": "2026-06-20", "end": "2026-07-20",
+                             "add": {"cores": 8, "ram_mb": 16384, "instances": 2, "volumes": 2,
+                                     "gigabytes": 80, "ports": 2}}]

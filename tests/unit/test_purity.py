@@ -4,7 +4,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2] / "orchestrator"
 PURE = ["compile.py", "planner.py", "graph.py", "pricing.py", "ipam.py", "validate.py",
-        "resources.py", "audit.py", "models"]
+        "resources.py", "audit.py", "models",
+        # policy profiles and lifecycle clocks (issue 5)
+        "policy.py", "lifecycle.py", "expiry.py", "workdays.py", "clock.py"]
 FORBIDDEN = ("drivers", "orchestrator.state", ".state", "sqlite3", "subprocess", "socket")
 
 

@@ -1,0 +1,46 @@
+"""The clock every lifecycle command reads: China time (UTC+8), settable for tests and replays.
+
+``GOVCLOUD_NOW`` (an ISO date-time, or a date meaning its midnight) or ``GOVCLOUD_TODAY`` (a date)
+in the environment replace the system clock; explicit ``--now`` / ``--today`` / ``--date``
+options replace both. China has no daylight saving time, so a fixed +08:00 offset is exact.
+"""
+from __future__ import annotations
+
+import os
+from datetime import date, datetime, time, timedelta, timezone
+
+from .errors import GovcloudError
+
+CHINA = timezone(timedelta(hours=8), "CST")
+
+
+def parse_now(text: str, option: str = "--now") -> datetime:
+    """YYYY-MM-DD (midnight, China time) or an ISO date-time (naive means China time)."""
+    try:
+        if len(text.strip()) == 10:
+            return datetime.combine(date.fromisoformat(text.strip()), time(0), CHINA)
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise GovcloudError(f"{option} {text!r} is not a date (YYYY-MM-DD) or an ISO date-time "
+                            f"(YYYY-MM-DDTHH:MM[:SS][+08:00])") from None
+    return value.replace(tzinfo=CHINA) if value.tzinfo is None else value.astimezone(CHINA)
+
+
+def parse_date(text: str, option: str = "--date") -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise GovcloudError(f"{option} {text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def now() -> datetime:
+    if os.environ.get("GOVCLOUD_NOW"):
+        return parse_now(os.environ["GOVCLOUD_NOW"], "GOVCLOUD_NOW")
+    if os.environ.get("GOVCLOUD_TODAY"):
+        return datetime.combine(parse_date(os.environ["GOVCLOUD_TODAY"], "GOVCLOUD_TODAY"),
+                                time(0), CHINA)
+    return datetime.now(CHINA)
+
+
+def today() -> date:
+    return now().date()

@@ -1,0 +1,90 @@
+"""What `govcloud expire` may do on a given day: pick the due removals out of a plan. Pure.
+
+From a full plan made for ``today`` (the planner already turns every resource whose window has
+ended into a delete "expired on <date>" and lowers windowed quotas), keep only:
+
+* deletes of resources that a stack spec marks ``expires_on <= today`` — never a delete for any
+  other reason (an approval removed, drift, a duplicate): those wait for a reviewed apply;
+* quota updates of projects whose windows have ended, reduced to the fields that go *down*
+  (a window opening the same day is raised by the next apply, not by the expiry job);
+
+and skip deletes whose approval has a recorded extension that the specs do not show yet (the
+extension file is newer than the compiled spec: recompile first). Everything else in the plan
+is left for `govcloud apply`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Iterable
+
+from .graph import project_of
+from .models.plan import Action
+from .models.spec import ResourceSpec
+from .resources import KINDS
+
+
+@dataclass
+class Selection:
+    deletes: list[Action] = field(default_factory=list)
+    quota: list[Action] = field(default_factory=list)
+    stale: list[tuple[str, str]] = field(default_factory=list)      # (address, why skipped)
+    approvals: set[str] = field(default_factory=set)                 # approvals whose resources go
+
+    @property
+    def actions(self) -> list[Action]:
+        return self.deletes + self.quota
+
+    def data_holding(self) -> list[Action]:
+        """The deletes of objects that hold tenant data (volumes, servers' root disks)."""
+        return [a for a in self.deletes if KINDS[a.kind].holds_data]
+
+
+def select(actions: Iterable[Action], resources: dict[str, ResourceSpec], today: date,
+           extension_ends: dict[str, date] | None = None) -> Selection:
+    ends = extension_ends or {}
+    sel = Selection()
+    actions = list(actions)
+    quota_updates = []
+    for a in actions:
+        spec = resources.get(a.address)
+        if a.action == "delete":
+            if spec is None or spec.expires_on is None or spec.expires_on > today:
+                continue
+            later = ends.get(spec.approval or "")
+            if later is not None and later > spec.expires_on and later > today:
+                sel.stale.append((a.address, f"{spec.approval} was extended until {later} but "
+                                             f"the spec still says {spec.expires_on}: run "
+                                             f"`govcloud compile`"))
+                continue
+            sel.deletes.append(a)
+            if spec.approval:
+                sel.approvals.add(spec.approval)
+        elif a.action == "update" and a.kind == "quota" and spec is not None and spec.windows:
+            quota_updates.append((a, spec))
+    stale_projects = {project_of(addr) for addr, _ in sel.stale}
+    for a, spec in quota_updates:
+        if project_of(a.address) in stale_projects:
+            continue
+        ended: dict[str, int] = {}
+        for w in spec.windows:
+            if w.end <= today:
+                for f, n in w.add.items():
+                    ended[f] = ended.get(f, 0) + n
+        lowered = {}
+        for f, ch in a.changes.items():
+            old, new = ch.get("old"), ch.get("new")
+            if f in ended and isinstance(old, int) and isinstance(new, int) and new < old:
+                # never below what the ended windows added: other reductions wait for an apply
+                lowered[f] = {"old": old, "new": max(new, old - ended[f])}
+        if not lowered:
+            continue
+        desired = dict(a.desired or {})
+        props = dict(desired.get("properties", {}))
+        for f, ch in a.changes.items():      # the cloud's values for everything else
+            props[f] = lowered[f]["new"] if f in lowered else ch.get("old")
+        desired["properties"] = props
+        sel.quota.append(Action(a.address, a.kind, a.target, "update",
+                                f"lowered after temporary windows ended: "
+                                f"{', '.join(sorted(lowered))}", lowered, desired, a.prior))
+    return sel

@@ -1,0 +1,288 @@
+"""Lifecycle clocks of an approval: its state, its deadlines from the profile, warnings. Pure.
+
+Inputs are values: the approval, the profile, a working-day calendar, the approval's lifecycle
+events (as stored by the state store: ``{"kind", "on", "detail"}``), its effective end (after
+recorded extensions) and today. Event kinds:
+
+========================  =================================================================
+``approved``              from the approval (``approved_on``)
+``provisioned``           the apply that completed all of the approval's due resources
+``delivery-confirmed``    ``govcloud confirm-delivery`` (交付确认; billing starts there)
+``changed``               an apply changed a provisioned approval's resources, or a change
+                          approval (``change_of``) amending it was provisioned
+``extended``              ``govcloud extend`` accepted an extension
+``expired``               ``govcloud expire`` removed the term's resources
+``exit-requested``        ``govcloud request-exit`` (退出申请)
+``warning-sent``          an expiry warning went out through the notifiers (one per threshold)
+``offline``/``terminated``  recorded by ``govcloud decommission``
+========================  =================================================================
+
+Deadlines counted in working days use :class:`~orchestrator.workdays.WorkCalendar` (start day not
+counted); a deadline whose year has no calendar data carries the error instead of a guess.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+from typing import Any, Callable
+
+from .errors import GovcloudError
+from .models.approval import Approval, EmergencyTerm, PermanentTerm, WindowTerm
+from .models.profile import Profile
+from .workdays import WorkCalendar, add_months
+
+EVENT_KINDS = ("approved", "provisioned", "delivery-confirmed", "changed", "extended", "expired",
+               "exit-requested", "warning-sent", "offline", "terminated")
+
+
+@dataclass
+class Deadline:
+    key: str               # what it is: provision, deploy, backfill, extension-request, end, ...
+    what: str              # human text
+    due: date | None
+    rule: str = ""         # profile key ("" when it comes from the approval itself)
+    citation: str = ""
+    done_on: date | None = None
+    overdue: bool = False
+    late: bool = False      # done, but after the due date
+    workdays_left: int | None = None   # working days from today to due (negative: overdue)
+    hard: bool = True       # False: a date to know (e.g. last day to request an extension)
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        for k in ("due", "done_on"):
+            d[k] = d[k].isoformat() if d[k] else None
+        return d
+
+
+@dataclass
+class ApprovalStatus:
+    approval_no: str
+    stack: str
+    file: str
+    kind: str                    # permanent | window | emergency
+    state: str
+    start: date | None
+    end: date | None             # effective end (after extensions)
+    events: dict[str, str]       # kind -> first date
+    today: date
+    deadlines: list[Deadline] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+    end_workdays_left: int | None = None
+
+    @property
+    def next_deadline(self) -> Deadline | None:
+        open_ = [d for d in self.deadlines if d.done_on is None and d.due is not None
+                 and (d.hard or d.due >= self.today)]
+        if not open_:
+            return None
+        return sorted(open_, key=lambda d: (not d.overdue, d.due))[0]
+
+    @property
+    def overdue(self) -> bool:
+        return any(d.overdue for d in self.deadlines)
+
+    def to_dict(self) -> dict[str, Any]:
+        nd = self.next_deadline
+        return {"approval_no": self.approval_no, "stack": self.stack, "file": self.file,
+                "kind": self.kind, "state": self.state,
+                "start": self.start.isoformat() if self.start else None,
+                "end": self.end.isoformat() if self.end else None,
+                "end_workdays_left": self.end_workdays_left,
+                "events": self.events, "overdue": self.overdue,
+                "next_deadline": nd.to_dict() if nd else None,
+                "deadlines": [d.to_dict() for d in self.deadlines],
+                "warnings": self.warnings, "flags": self.flags}
+
+
+def term_kind(a: Approval) -> str:
+    return a.term.kind
+
+
+def effective_end(a: Approval, extension_ends: dict[str, date] | None = None) -> date | None:
+    if isinstance(a.term, PermanentTerm):
+        return None
+    return (extension_ends or {}).get(a.approval_no, a.term.end)
+
+
+def first_events(events: list[dict[str, Any]]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for e in events:
+        out.setdefault(e["kind"], e["on"])
+    return out
+
+
+def _d(text: str | None) -> date | None:
+    return date.fromisoformat(text[:10]) if text else None
+
+
+def _safe(fn: Callable[[], Any]) -> tuple[Any, str | None]:
+    try:
+        return fn(), None
+    except GovcloudError as exc:   # CalendarMissingYear: say which file to add
+        return None, exc.summary
+
+
+def warning_thresholds(profile: Profile) -> list[int]:
+    r = profile.rules.expiry_warning_workdays
+    return sorted(set(r.value), reverse=True) if r is not None else []
+
+
+def approval_status(a: Approval, file: str, profile: Profile, cal: WorkCalendar,
+                    events: list[dict[str, Any]], today: date,
+                    extension_ends: dict[str, date] | None = None) -> ApprovalStatus:
+    ev = first_events(events)
+    on = {k: _d(v) for k, v in ev.items()}
+    t = a.term
+    start = None if isinstance(t, PermanentTerm) else t.start
+    end = effective_end(a, extension_ends)
+    st = ApprovalStatus(a.approval_no, a.stack, file, t.kind, "approved", start, end,
+                        dict(ev), today)
+    rules = profile.rules
+    cite = profile.cite
+
+    def add(key, what, due_fn, rule_key="", done=None, hard=True):
+        rule = getattr(rules, rule_key) if rule_key else None
+        due, err = _safe(due_fn)
+        dl = Deadline(key, what, due, rule_key, cite(rule) if rule else "", done, hard=hard,
+                      error=err)
+        if due is not None:
+            if done is not None:
+                dl.late = done > due
+            else:
+                dl.overdue = hard and today > due
+                left, err2 = _safe(lambda: cal.workdays_between(today, due))
+                dl.workdays_left, dl.error = left, err2
+        st.deadlines.append(dl)
+        return dl
+
+    # --- state ------------------------------------------------------------------------------
+    temporary = not isinstance(t, PermanentTerm)
+    if "terminated" in on:
+        st.state = "terminated"
+    elif "exit-requested" in on:
+        st.state = "exit-requested"
+    elif "expired" in on:
+        st.state = "expired"
+    elif temporary and today < start:
+        st.state = "scheduled"
+    elif temporary and today >= end:
+        st.state = "ending"
+    elif "delivery-confirmed" in on:
+        st.state = "delivered"
+    elif "provisioned" in on:
+        st.state = "provisioned"
+    finished = st.state in ("terminated", "expired")
+
+    # --- provisioning -----------------------------------------------------------------------
+    if not finished and st.state != "exit-requested":
+        key = ("change_deadline_workdays" if a.change_of and rules.change_deadline_workdays
+               else "provision_deadline_workdays")
+        r = getattr(rules, key)
+        if isinstance(t, EmergencyTerm) and rules.emergency_configure_hours is not None:
+            hours = rules.emergency_configure_hours.value
+            add("provision", f"emergency resources configured within {hours} hours of the start",
+                lambda: t.start + timedelta(days=-(-hours // 24)), "emergency_configure_hours",
+                on.get("provisioned"))
+        elif r is not None:
+            what = "change applied" if key == "change_deadline_workdays" else "resources provisioned"
+            if temporary:
+                add("provision", f"{what} (at the window's start at the latest)",
+                    lambda: max(cal.add_workdays(a.approved_on, r.value), start), key,
+                    on.get("provisioned"))
+            else:
+                add("provision", f"{what} within {r.value} working days of the approval",
+                    lambda: cal.add_workdays(a.approved_on, r.value), key, on.get("provisioned"))
+        elif temporary:
+            add("provision", "resources created at the window's start", lambda: start, "",
+                on.get("provisioned"))
+
+    # --- deployment, closed by the delivery confirmation (巴中 第十八、四十三条) ----------------------
+    r = rules.deploy_deadline_workdays
+    if r is not None and "provisioned" in on and not finished:
+        add("deploy", f"system deployed within {r.value} working days of the configuration "
+            f"(closed by confirm-delivery)", lambda: cal.add_workdays(on["provisioned"], r.value),
+            "deploy_deadline_workdays", on.get("delivery-confirmed"))
+
+    # --- emergency backfill (重庆 第二十五条) --------------------------------------------------------
+    r = rules.emergency_backfill_workdays
+    if r is not None and isinstance(t, EmergencyTerm):
+        if t.project_approved_on is None:
+            st.warnings.append(f"emergency resources: the formal resource request is due within "
+                               f"{r.value} working days of the project approval (增补申请), which "
+                               f"is not recorded yet (term.project_approved_on)")
+        else:
+            dl = add("backfill", f"formal resource request backfilled within {r.value} working "
+                     f"days of the project approval ({t.project_approved_on})",
+                     lambda: cal.add_workdays(t.project_approved_on, r.value),
+                     "emergency_backfill_workdays", t.backfilled_on)
+            if dl.late or dl.overdue:
+                st.flags.append(f"backfill late: due {dl.due}"
+                                + (f", filed {t.backfilled_on}" if t.backfilled_on else ", not filed"))
+
+    # --- temporary terms: extension notice, end, warnings -----------------------------------
+    if temporary and not finished and st.state != "exit-requested":
+        notice = getattr(rules, f"{t.kind}_extension_notice_workdays")
+        if notice is not None:
+            add("extension-request", f"last day to request an extension ({notice.value} working "
+                f"days before the end)", lambda: cal.add_workdays(end, -notice.value),
+                f"{t.kind}_extension_notice_workdays", hard=False)
+        add("end", f"{t.kind} ends: resources removed by `govcloud expire`", lambda: end, "",
+            on.get("expired"))
+        left, err = _safe(lambda: cal.workdays_between(today, end))
+        st.end_workdays_left = left
+        if err:
+            st.warnings.append(err)
+        elif today < end:
+            crossed = [w for w in warning_thresholds(profile) if left <= w]
+            if crossed:
+                st.warnings.append(f"{t.kind} ends on {end}: {left} working day"
+                                   f"{'s' if left != 1 else ''} left")
+
+    # --- exit ----------------------------------------------------------------------------------
+    if "exit-requested" in on and "terminated" not in on:
+        ex = on["exit-requested"]
+        r = rules.exit_transition_months
+        if r is not None:
+            add("transition", f"{r.value}-month transition (过渡期) ends: data clearing and reclaim",
+                lambda: add_months(ex, r.value), "exit_transition_months", hard=False)
+        r = rules.reclaim_deadline_workdays
+        if r is not None:
+            add("reclaim", f"resources reclaimed within {r.value} working days of the exit",
+                lambda: cal.add_workdays(ex, r.value), "reclaim_deadline_workdays",
+                on.get("terminated"))
+
+    # --- migration: the old system is kept -------------------------------------------------------
+    r = rules.old_system_keep_months
+    m = a.migration
+    if r is not None and m is not None and m.cutover_on is not None:
+        add("keep-old-system", f"old system {m.from_approval or m.from_system} kept at least "
+            f"{r.value} months after the cut-over", lambda: add_months(m.cutover_on, r.value),
+            "old_system_keep_months", hard=False)
+
+    for dl in st.deadlines:
+        if dl.late:
+            st.flags.append(f"{dl.key} late: due {dl.due}, done {dl.done_on}")
+        if dl.error:
+            st.warnings.append(f"{dl.key}: {dl.error}")
+    if st.state == "ending":
+        st.flags.append(f"ended on {end} but not expired yet: run `govcloud expire`")
+    return st
+
+
+def warnings_to_send(st: ApprovalStatus, profile: Profile,
+                     sent: set[tuple[int, str]]) -> list[int]:
+    """Thresholds (working days before the end) reached and not yet notified for this end,
+    tightest first. ``sent`` holds (threshold, end) pairs from ``warning-sent`` events. The caller
+    sends one message for the tightest and records all of them (a short window that starts
+    inside the 7-day range gets one warning, not two)."""
+    if st.kind == "permanent" or st.end is None or st.end_workdays_left is None:
+        return []
+    if st.state not in ("provisioned", "delivered", "approved"):
+        return []
+    end = st.end.isoformat()
+    reached = [w for w in warning_thresholds(profile) if st.end_workdays_left <= w
+               and (w, end) not in sent]
+    return sorted(reached)
