@@ -970,3 +970,12 @@ def _device_index(device: str | None) -> int | None:
         return None
     m = re.search(r"(?:sd|xvd)([f-p])$", device)
     return ord(m.group(1)) - ord("f") + 1 if m else None
+
+
+def _verify(self, desired=(), alternate: dict[str, str] | None = None):
+    """See drivers/libcloud/isolation.py (the logic behind `govcloud verify-isolation`)."""
+    from .isolation import verify_isolation
+    return verify_isolation(self, desired, alternate)
+
+
+LibcloudDriver.ex_verify_isolation = _verify

@@ -36,8 +36,21 @@ def aws_config(url: str, **extra: str) -> str:
 
 
 @pytest.fixture
+def aws_ws_both(tmp_path) -> Path:
+    """The two shipped example approvals, both zones on an EC2-compatible target (moto)."""
+    return _workspace(tmp_path)
+
+
+@pytest.fixture
 def aws_ws(tmp_path) -> Path:
-    """The shipped examples with both zones on an EC2-compatible target (moto)."""
+    """One example approval (edu-portal: 2 zones, 4 servers) on an EC2-compatible target (moto):
+    small enough for a fast apply, large enough for two VPCs."""
+    path = _workspace(tmp_path)
+    (path / "approvals" / "BZ-2026-0031.yaml").unlink()
+    return path
+
+
+def _workspace(tmp_path) -> Path:
     path = tmp_path / "ws"
     init_workspace(path, "bazhong")
     cfg = path / "govcloud.toml"

@@ -10,7 +10,7 @@ from libcloud.compute.base import NodeSize
 
 from drivers.base import Conflict
 from drivers.libcloud import quirks
-from drivers.libcloud.ec2xml import items, tags, text
+from drivers.libcloud.ec2xml import items, text
 from tests.libcloud.moto_server import KEY_ID, SECRET, endpoint, raw_ec2
 
 

@@ -1,0 +1,140 @@
+"""The user's path on an EC2-compatible cloud (a real moto server): compile, plan, apply, change,
+no-op plan, removal, refusals, and credentials that never leave the environment."""
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from tests.conftest import edit_yaml
+from tests.libcloud.moto_server import KEY_ID, SECRET, raw_ec2
+
+
+def _owned(ws, kind_action="DescribeVpcs", path="vpcSet/item"):
+    from drivers.base import OWNER_TAG
+    from drivers.libcloud.driver import LibcloudDriver
+    from drivers.libcloud.ec2xml import items
+    from orchestrator.workspace import Workspace
+    owner = Workspace.at(ws).config.workspace.id
+    body = raw_ec2().connection.request("/", params={
+        "Action": kind_action, **LibcloudDriver.filters({f"tag:{OWNER_TAG}": owner})}).object
+    return items(body, path)
+
+
+def test_apply_change_then_no_op_plan(aws_ws, cli):
+    assert cli("validate", "-C", aws_ws).exit_code == 0
+    assert cli("compile", "-C", aws_ws).exit_code == 0
+    spec = (aws_ws / "stacks" / "edu" / "edu-portal.yaml").read_text(encoding="utf-8")
+    assert "kind: domain" not in spec and "kind: quota" not in spec and "cidr:" in spec
+    r = cli("plan", "-C", aws_ws, "--detailed-exitcode")
+    # No domain and no quotas in the vpc layout: 2 VPCs, their networks, subnets, routers and
+    # groups, 4 servers, 3 volumes and attachments, 1 elastic IP.
+    assert r.exit_code == 2 and "Plan: 22 to create" in r.output, r.output
+    r = cli("apply", "-C", aws_ws, "--auto-approve")
+    assert r.exit_code == 0 and "22 steps done, 0 failed" in r.output, r.output[-3000:]
+    assert len(_owned(aws_ws)) == 2                        # one VPC per system per zone
+    assert cli("plan", "-C", aws_ws, "--detailed-exitcode").exit_code == 0
+
+    edit_yaml(aws_ws / "approvals" / "BZ-2026-0012.yaml",
+              lambda d: d["zones"]["internet"]["servers"][0].update(count=3))
+    cli("compile", "-C", aws_ws)
+    plan = cli("plan", "-C", aws_ws, "--output", "json").json()
+    changing = {(a["action"], a["address"]) for a in plan["actions"] if a["action"] != "no-op"}
+    pre = "aws/edu/edu-portal-internet"
+    assert changing == {("create", f"server:{pre}/web-3"), ("create", f"volume:{pre}/web-3-data1"),
+                        ("create", f"volume_attachment:{pre}/web-3-data1")}
+    r = cli("apply", "-C", aws_ws, "--auto-approve")
+    assert r.exit_code == 0, r.output[-2000:]
+    r = cli("plan", "-C", aws_ws, "--detailed-exitcode")
+    assert r.exit_code == 0 and "No changes" in r.output, r.output[-2000:]
+
+
+def test_removed_zone_is_deleted_in_dependency_order(aws_ws, cli):
+    cli("compile", "-C", aws_ws)
+    assert cli("apply", "-C", aws_ws, "--auto-approve").exit_code == 0
+    assert len(_owned(aws_ws)) == 2
+    edit_yaml(aws_ws / "approvals" / "BZ-2026-0012.yaml", lambda d: d["zones"].pop("extranet"))
+    cli("compile", "-C", aws_ws)
+    plan = cli("plan", "-C", aws_ws, "--output", "json").json()
+    deletes = [a["address"] for a in plan["actions"] if a["action"] == "delete"]
+    assert deletes and all("edu-portal-extranet" in d for d in deletes)
+    r = cli("apply", "-C", aws_ws, "--auto-approve")
+    assert r.exit_code == 0 and "0 failed" in r.output, r.output[-3000:]
+    from drivers.libcloud.ec2xml import tags
+    vpcs = _owned(aws_ws)
+    assert [tags(v)["govcloud.address"] for v in vpcs] == ["project:aws/edu/edu-portal-internet"]
+    for action, path in (("DescribeVolumes", "volumeSet/item"),
+                         ("DescribeSubnets", "subnetSet/item"),
+                         ("DescribeRouteTables", "routeTableSet/item"),
+                         ("DescribeInternetGateways", "internetGatewaySet/item"),
+                         ("DescribeSecurityGroups", "securityGroupInfo/item"),
+                         ("DescribeAddresses", "addressesSet/item")):
+        assert not any("-extranet" in tags(i).get("govcloud.address", "") +
+                       tags(i).get("govcloud.root-of", "") for i in _owned(aws_ws, action, path))
+    assert cli("plan", "-C", aws_ws, "--detailed-exitcode").exit_code == 0
+
+
+def test_drift_outside_govcloud_is_planned_back(aws_ws, cli):
+    cli("compile", "-C", aws_ws)
+    assert cli("apply", "-C", aws_ws, "--auto-approve").exit_code == 0
+    ec2 = raw_ec2()
+    groups = _owned(aws_ws, "DescribeSecurityGroups", "securityGroupInfo/item")
+    from drivers.libcloud.ec2xml import text
+    gid = text(groups[0], "groupId")
+    ec2.ex_authorize_security_group_ingress(gid, 22, 22, ["0.0.0.0/0"])     # someone opens SSH
+    plan = cli("plan", "-C", aws_ws, "--output", "json").json()
+    upd = [a for a in plan["actions"] if a["action"] != "no-op"]
+    assert [(a["action"], a["kind"]) for a in upd] == [("update", "security_group")]
+    assert {"protocol": "tcp", "port_min": 22, "port_max": 22, "direction": "ingress",
+            "remote_ip_prefix": "0.0.0.0/0"} in upd[0]["changes"]["rules"]["old"]
+    assert cli("apply", "-C", aws_ws, "--auto-approve").exit_code == 0
+    assert cli("plan", "-C", aws_ws, "--detailed-exitcode").exit_code == 0
+
+
+def test_openstack_layout_on_an_ec2_target_is_refused_before_any_change(aws_ws, cli):
+    cfg = aws_ws / "govcloud.toml"
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace(
+        'provider = "ec2"', 'provider = "ec2"\nlayout = "openstack"'), encoding="utf-8")
+    assert cli("compile", "-C", aws_ws).exit_code == 0
+    r = cli("plan", "-C", aws_ws)
+    assert r.exit_code == 1
+    assert "cannot hold what the specs need" in r.output
+    assert "no support for aws: domain" in r.output and "no support for aws: quota" in r.output
+    assert 'layout = "vpc"' in r.output.replace("\n", " ").replace("  ", " ") or "layout" in r.output
+    r = cli("apply", "-C", aws_ws, "--auto-approve")
+    assert r.exit_code == 1
+    assert _owned(aws_ws) == []
+    assert _owned(aws_ws, "DescribeVolumes", "volumeSet/item") == []
+
+
+def test_credentials_come_from_the_environment_and_are_never_written(aws_ws, cli, monkeypatch):
+    cli("compile", "-C", aws_ws)
+    outputs = []
+    for args in (("plan", "-o", aws_ws / "p.plan.json"), ("plan", "--output", "json"),
+                 ("apply", aws_ws / "p.plan.json"), ("plan", "--output", "markdown"),
+                 ("state", "list"), ("audit", "list")):
+        r = cli(*args, "-C", aws_ws)
+        assert r.exit_code == 0, r.output[-2000:]
+        outputs.append(r.output)
+    blobs = [p.read_bytes() for p in aws_ws.rglob("*") if p.is_file()]
+    db = sqlite3.connect(aws_ws / ".govcloud" / "state.db")
+    blobs += [json.dumps(row, default=str).encode() for table in ("resources", "audit")
+              for row in db.execute(f"SELECT * FROM {table}")]
+    assert len(db.execute("SELECT * FROM audit").fetchall()) > 10
+    for secret in (SECRET, KEY_ID):
+        assert not any(secret.encode() in b for b in blobs), f"{secret} written to a file"
+        assert not any(secret in o for o in outputs), f"{secret} in CLI output"
+    # Without the environment variables the target does not open, and says which ones to set.
+    monkeypatch.delenv("GOVCLOUD_TEST_EC2_SECRET")
+    r = cli("plan", "-C", aws_ws)
+    assert r.exit_code == 1 and "GOVCLOUD_TEST_EC2_SECRET" in r.output
+    assert "Traceback" not in r.output
+
+
+def test_a_credential_in_govcloud_toml_is_refused(aws_ws, cli):
+    cfg = aws_ws / "govcloud.toml"
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace(
+        'provider = "ec2"', 'provider = "ec2"\nsecret_key = "hunter2"'), encoding="utf-8")
+    cli("compile", "-C", aws_ws)
+    r = cli("plan", "-C", aws_ws)
+    assert r.exit_code == 1 and "credentials never go in govcloud.toml" in r.output
+    assert "hunter2" not in r.output
