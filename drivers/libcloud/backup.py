@@ -121,10 +121,10 @@ class S3Backup:
             os.unlink(f.name)
 
     def _object(self, name: str):
-        from libcloud.storage.types import ObjectDoesNotExistError
+        from libcloud.storage.types import ContainerDoesNotExistError, ObjectDoesNotExistError
         try:
             return self.s3.get_object(self.bucket, self._key(name))
-        except ObjectDoesNotExistError:
+        except (ObjectDoesNotExistError, ContainerDoesNotExistError):
             raise NotFound(f"backup {self.uri(name)} not found") from None
         except Exception as exc:
             raise translate(exc, f"read {self.uri(name)}") from None

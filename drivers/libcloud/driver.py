@@ -474,10 +474,11 @@ class LibcloudDriver(Driver):
         tags = _tags(i)
         iid, itype = _t(i, "instanceId"), _t(i, "instanceType")
         flavor = tags.get(FLAVOR_TAG, "")
-        vcpus, ram = INSTANCE_TYPES.get(itype, (None, None))
-        if vcpus is None:  # a type from the instance_types option: trust what we recorded
-            vcpus, ram = int(tags.get("govcloud.vcpus", 0)), int(tags.get("govcloud.ram-gb", 0))
-        if flavor and self._instance_type(flavor, vcpus, ram, strict=False) != itype:
+        rec_vcpus, rec_ram = int(tags.get("govcloud.vcpus", 0)), int(tags.get("govcloud.ram-gb", 0))
+        # The shape is the instance type's; a type from the instance_types option that the table
+        # does not know keeps the shape govcloud recorded.
+        vcpus, ram = INSTANCE_TYPES.get(itype, (rec_vcpus, rec_ram))
+        if flavor and self._instance_type(flavor, rec_vcpus, rec_ram, strict=False) != itype:
             flavor = f"ec2:{itype}"          # changed outside govcloud: the plan puts it back
         root = roots.get(tags.get(ADDRESS_TAG))
         sys_gb = int(_t(root, "size")) if root is not None else None

@@ -26,8 +26,8 @@ def test_apply_change_then_no_op_plan(aws_ws, cli):
     spec = (aws_ws / "stacks" / "edu" / "edu-portal.yaml").read_text(encoding="utf-8")
     assert "kind: domain" not in spec and "kind: quota" not in spec and "cidr:" in spec
     r = cli("plan", "-C", aws_ws, "--detailed-exitcode")
-    # No domain and no quotas in the vpc layout: 2 VPCs, their networks, subnets, routers and
-    # groups, 4 servers, 3 volumes and attachments, 1 elastic IP.
+    # The vpc layout has no domain and no quotas: 2 VPCs with their networks, subnets, routers
+    # and groups (10), then the servers, volumes, attachments and the elastic IP (12).
     assert r.exit_code == 2 and "Plan: 22 to create" in r.output, r.output
     r = cli("apply", "-C", aws_ws, "--auto-approve")
     assert r.exit_code == 0 and "22 steps done, 0 failed" in r.output, r.output[-3000:]
