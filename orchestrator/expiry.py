@@ -9,8 +9,9 @@ ended into a delete "expired on <date>" and lowers windowed quotas), keep only:
   (a window opening the same day is raised by the next apply, not by the expiry job);
 
 and skip deletes whose approval has a recorded extension that the specs do not show yet (the
-extension file is newer than the compiled spec: recompile first). Everything else in the plan
-is left for `govcloud apply`.
+extension file is newer than the compiled spec: recompile first), and deletes of objects that
+something staying still refers to (a network whose other servers wait for a reviewed apply).
+Everything else in the plan is left for `govcloud apply`.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ class Selection:
     deletes: list[Action] = field(default_factory=list)
     quota: list[Action] = field(default_factory=list)
     stale: list[tuple[str, str]] = field(default_factory=list)      # (address, why skipped)
+    held: list[tuple[str, str]] = field(default_factory=list)       # (address, still used by)
     approvals: set[str] = field(default_factory=set)                 # approvals whose resources go
 
     @property
@@ -62,7 +64,8 @@ def select(actions: Iterable[Action], resources: dict[str, ResourceSpec], today:
                 sel.approvals.add(spec.approval)
         elif a.action == "update" and a.kind == "quota" and spec is not None and spec.windows:
             quota_updates.append((a, spec))
-    stale_projects = {project_of(addr) for addr, _ in sel.stale}
+    _hold_referenced(actions, sel)
+    stale_projects = {project_of(addr) for addr, _ in sel.stale + sel.held}
     for a, spec in quota_updates:
         if project_of(a.address) in stale_projects:
             continue
@@ -88,3 +91,25 @@ def select(actions: Iterable[Action], resources: dict[str, ResourceSpec], today:
                                 f"lowered after temporary windows ended: "
                                 f"{', '.join(sorted(lowered))}", lowered, desired, a.prior))
     return sel
+
+
+def _refs(a: Action) -> dict[str, str]:
+    return dict((a.prior or {}).get("refs") or (a.desired or {}).get("refs") or {})
+
+
+def _hold_referenced(actions: list[Action], sel: Selection) -> None:
+    """Drop deletes of objects that an object staying in the cloud refers to (until stable)."""
+    going = {a.address for a in sel.deletes}
+    while True:
+        staying = [a for a in actions if a.address not in going and a.prior is not None]
+        users: dict[str, str] = {}
+        for a in staying:
+            for ref in _refs(a).values():
+                users.setdefault(ref, a.address)
+        held = [a for a in sel.deletes if a.address in users]
+        if not held:
+            return
+        for a in held:
+            sel.held.append((a.address, f"still used by {users[a.address]}"))
+            going.discard(a.address)
+        sel.deletes = [a for a in sel.deletes if a.address in going]

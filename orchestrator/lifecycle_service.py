@@ -402,6 +402,7 @@ class ExpireReport:
     deletes: list[dict[str, Any]] = field(default_factory=list)
     quota: list[dict[str, Any]] = field(default_factory=list)
     stale: list[dict[str, str]] = field(default_factory=list)
+    held: list[dict[str, str]] = field(default_factory=list)
     results: list[dict[str, Any]] = field(default_factory=list)
     failed: int = 0
     expired: list[str] = field(default_factory=list)
@@ -462,6 +463,7 @@ def _expire_locked(ws: Workspace, store, now: dt.datetime, report: ExpireReport,
                            "cloud_id": (a.prior or {}).get("cloud_id")} for a in sel.deletes]
         report.quota = [{"address": a.address, "changes": a.changes} for a in sel.quota]
         report.stale = [{"address": addr, "why": why} for addr, why in sel.stale]
+        report.held = [{"address": addr, "why": why} for addr, why in sel.held]
         report.data_holding = [a.address for a in sel.data_holding()]
         if len(sel.deletes) > max_deletes:
             raise GovcloudError(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Iterable
 
 from .errors import GovcloudError, InputError, Issue
@@ -144,7 +144,7 @@ def _pct(new: Decimal | int, old: Decimal | int) -> Decimal | None:
     """Growth in percent of ``new`` over ``old``; None when nothing existed."""
     if old == 0:
         return None
-    return (Decimal(new) * 100 / Decimal(old)).quantize(Decimal("0.1"))
+    return (Decimal(new) * 100 / Decimal(old)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
 def _existing(change: Approval, approvals: Iterable[Approval]) -> list[Approval]:

@@ -196,6 +196,8 @@ def expire(directory: Dir = Path("."),
             c.print(f"  {'would lower' if dry_run else 'lower'} {escape(q['address'])}: {ch}")
         for s in rep.stale:
             c.print(f"  [yellow]skipped[/] {escape(s['address'])}: {escape(s['why'])}")
+        for s in rep.held:
+            c.print(f"  [dim]kept[/] {escape(s['address'])}: {escape(s['why'])} (an apply decides)")
         for n in rep.notices:
             c.print(f"  {'would notify' if dry_run else 'notice'}: {escape(n['message'])}")
         for f in rep.notify_failures:

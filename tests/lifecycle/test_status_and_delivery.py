@@ -1,0 +1,92 @@
+"""`govcloud status` (deadlines from the profile, working days left, overdue highlighted, JSON)
+and `govcloud confirm-delivery`, on the shipped examples (巴中: 3 wd to provision, 5 to deploy)."""
+from __future__ import annotations
+
+from tests.policy.builders import approval, kinds, workspace
+
+
+def rows(cli, ws, *args):
+    r = cli("status", "-C", ws, "--output", "json", *args)
+    assert r.exit_code == 0, r.output
+    return r.json(), {a["approval_no"]: a for a in r.json()["approvals"]}
+
+
+def test_overdue_provisioning_is_highlighted(ws, cli):
+    # BZ-2026-0012 approved 2026-03-02 (Mon): provisioned within 3 wd, by 2026-03-05.
+    data, by = rows(cli, ws, "--today", "2026-03-05")
+    nd = by["BZ-2026-0012"]["next_deadline"]
+    assert (nd["key"], nd["due"], nd["workdays_left"], nd["overdue"]) == ("provision", "2026-03-05", 0, False)
+    assert "第十八条" in nd["citation"]
+    data, by = rows(cli, ws, "--today", "2026-03-06")
+    nd = by["BZ-2026-0012"]["next_deadline"]
+    assert nd["overdue"] and nd["workdays_left"] == -1 and data["overdue"] == 1
+    assert any("draft" in w for w in data["profile_warnings"])          # 巴中 is a 送审稿
+    r = cli("status", "-C", ws, "--today", "2026-03-06")
+    assert "OVERDUE" in r.output and "1 overdue" in r.output
+    r = cli("status", "-C", ws, "--today", "2026-03-06", "--overdue")
+    assert r.exit_code == 3 and "BZ-2026-0012" in r.output and "BZ-2026-0031" not in r.output
+
+
+def test_provisioned_then_delivery_confirmed(ws, cli, monkeypatch):
+    cli("compile", "-C", ws)
+    r = cli("confirm-delivery", "BZ-2026-0012", "-C", ws, "--date", "2026-03-04")
+    assert r.exit_code == 1 and "not provisioned yet" in r.output
+    monkeypatch.setenv("GOVCLOUD_TODAY", "2026-03-04")
+    assert cli("apply", "-C", ws, "--auto-approve").exit_code == 0
+    assert kinds(ws, "BZ-2026-0012") == ["approved", "provisioned"]
+    data, by = rows(cli, ws)
+    a = by["BZ-2026-0012"]
+    assert a["state"] == "provisioned" and a["events"]["provisioned"] == "2026-03-04"
+    prov = next(d for d in a["deadlines"] if d["key"] == "provision")
+    assert prov["done_on"] == "2026-03-04" and not prov["late"]
+    # 巴中 第十八条: deployed within 5 wd of the configuration: 2026-03-11
+    assert a["next_deadline"]["key"] == "deploy" and a["next_deadline"]["due"] == "2026-03-11"
+    monkeypatch.setenv("GOVCLOUD_TODAY", "2026-03-11")
+    r = cli("confirm-delivery", "BZ-2026-0012", "-C", ws)
+    assert r.exit_code == 0 and "confirmed on 2026-03-11" in r.output
+    assert cli("confirm-delivery", "BZ-2026-0012", "-C", ws).exit_code == 0      # same again: no-op
+    r = cli("confirm-delivery", "BZ-2026-0012", "-C", ws, "--date", "2026-03-10")
+    assert r.exit_code == 1 and "already confirmed on 2026-03-11" in r.output
+    data, by = rows(cli, ws)
+    a = by["BZ-2026-0012"]
+    assert a["state"] == "delivered" and not a["overdue"] and a["next_deadline"] is None
+    assert kinds(ws, "BZ-2026-0012").count("delivery-confirmed") == 1
+    audit = cli("audit", "list", "-C", ws, "--output", "json").json()
+    assert [e for e in audit if e["action"] == "delivery-confirmed"]
+
+
+def test_a_changed_approval_records_changed(ws, cli, monkeypatch):
+    from tests.conftest import edit_yaml
+    cli("compile", "-C", ws)
+    monkeypatch.setenv("GOVCLOUD_TODAY", "2026-04-20")
+    cli("apply", "-C", ws, "--auto-approve")
+    edit_yaml(ws / "approvals" / "BZ-2026-0012.yaml",
+              lambda d: d["zones"]["internet"]["servers"][0].update(count=3))
+    cli("compile", "-C", ws)
+    assert cli("apply", "-C", ws, "--auto-approve").exit_code == 0
+    assert kinds(ws, "BZ-2026-0012") == ["approved", "provisioned", "changed"]
+    assert kinds(ws, "BZ-2026-0031") == ["approved", "provisioned"]
+
+
+def test_a_deadline_in_a_year_without_calendar_names_the_file(tmp_path, cli):
+    ws = workspace(tmp_path, "bazhong", approval("BZ-L", approved_on="2026-12-30"))
+    data, by = rows(cli, ws, "--today", "2026-12-30")
+    nd = [d for d in by["BZ-L"]["deadlines"] if d["key"] == "provision"][0]
+    assert nd["due"] is None and "cn-2027.yaml" in nd["error"]
+    assert any("cn-2027.yaml" in w for w in by["BZ-L"]["warnings"])
+    # the operator adds next year's schedule to the workspace: the deadline appears
+    cal = ws / "catalog" / "calendar"
+    cal.mkdir(parents=True)
+    (cal / "cn-2027.yaml").write_text(CN_2027, encoding="utf-8")
+    data, by = rows(cli, ws, "--today", "2026-12-30")
+    nd = by["BZ-L"]["next_deadline"]
+    assert nd["due"] == "2027-01-05" and nd["error"] is None   # 12-31, (元旦 01-01..03), 01-04, 01-05
+
+
+# Test data shaped like a State Council notice (NOT the official 2027 schedule).
+CN_2027 = """year: 2027
+source: "test fixture, not an official schedule"
+holidays:
+  - {name: 元旦, from: 2027-01-01, to: 2027-01-03}
+makeup_workdays: []
+"""
