@@ -326,13 +326,15 @@ def platform_change(ws: Workspace, change_on: dt.date, notified_on: dt.date,
 
 
 # --- the apply hook: provisioned / changed ------------------------------------------------------
-def after_apply(ws: Workspace, store, plan: Plan, results: list) -> None:
+def after_apply(ws: Workspace, store, plan: Plan, results: list,
+                owners: dict[str, str | None] | None = None) -> None:
     """Called by service.execute after the executor ran: records ``approved`` for new approvals,
     ``provisioned`` for every approval this apply completed, ``changed`` for provisioned
     approvals whose resources it changed (and for the approval a provisioned change amends).
+    ``owners``: address -> approval of the state records before the apply (for deletes).
     Bookkeeping must never fail an apply: problems become an audit entry."""
     try:
-        _after_apply(ws, store, plan, results)
+        _after_apply(ws, store, plan, results, owners or {})
     except Exception as exc:  # noqa: BLE001 - reported, not raised
         try:
             _audit(store, ws, "lifecycle-error", None, {"error": f"{type(exc).__name__}: {exc}"})
@@ -340,27 +342,29 @@ def after_apply(ws: Workspace, store, plan: Plan, results: list) -> None:
             pass
 
 
-def _due(r, today: dt.date) -> bool:
-    return not ((r.not_before and today < r.not_before) or (r.expires_on and today >= r.expires_on))
-
-
-def _after_apply(ws: Workspace, store, plan: Plan, results: list) -> None:
+def _after_apply(ws: Workspace, store, plan: Plan, results: list,
+                 owners: dict[str, str | None]) -> None:
+    # The plan was made for today: what it wants of an approval (actions with a desired value)
+    # is exactly that approval's due resources; scheduled and expired ones carry none.
     today = clock.today()
-    approvals = {a.approval_no: a for a in ws.load_approvals().values()}
-    sync_approved(store, {a.approval_no: a for a in approvals.values()})
-    specs = ws.load_specs()
-    resources = {r.address: r for s in specs for r in s.resources}
+    due: dict[str, list[str]] = {}
     touched: set[str] = set()
     changed: dict[str, list[str]] = {}
     for act in plan.actions:
-        spec = resources.get(act.address)
-        if act.action == "no-op" or spec is None or not spec.approval:
+        no = (act.desired or {}).get("approval")
+        if no:
+            due.setdefault(no, []).append(act.address)
+        else:
+            no = owners.get(act.address)
+        if act.action == "no-op" or not no:
             continue
-        touched.add(spec.approval)
-        if act.kind != "quota" and not act.reason.startswith(("expired on", "scheduled")):
-            changed.setdefault(spec.approval, []).append(f"{act.action} {act.address}")
+        touched.add(no)
+        if act.kind != "quota" and not act.reason.startswith("expired on"):
+            changed.setdefault(no, []).append(f"{act.action} {act.address}")
     if not touched:
         return
+    approvals = {a.approval_no: a for a in ws.load_approvals().values()}
+    sync_approved(store, approvals)
     records = store.read().records
     events = _events_by_subject(store)
     on = today.isoformat()
@@ -371,10 +375,10 @@ def _after_apply(ws: Workspace, store, plan: Plan, results: list) -> None:
                 store.record_event(no, "changed", on, {"plan_digest": plan.digest,
                                                        "actions": changed[no][:100]})
             continue
-        due = [r.address for r in resources.values() if r.approval == no and _due(r, today)]
-        if due and all(addr in records and records[addr].status == "ok" for addr in due):
+        if due.get(no) and all(addr in records and records[addr].status == "ok"
+                               for addr in due[no]):
             store.record_event(no, "provisioned", on, {"plan_digest": plan.digest,
-                                                       "resources": len(due)})
+                                                       "resources": len(due[no])})
             a = approvals.get(no)
             if a is not None and a.change_of:
                 store.record_event(a.change_of, "changed", on, {"change": no,

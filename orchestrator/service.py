@@ -299,12 +299,13 @@ def execute(ws: Workspace, plan: Plan, store: StateStore, drivers: dict[str, Dri
     ex = Executor(plan, drivers, store, actor, ws.config.workspace.id, parallelism,
                   recovery_file=ws.data_dir / "state-recovery.jsonl", on_event=on_event,
                   sanitize=wipe_and_verify)
+    owners = {a: r.approval for a, r in store.read().records.items()}  # for lifecycle events
     results = ex.run()
     failed = [r for r in results if r.outcome != "ok"]
     store.append_audit(actor, "apply-end", ws.config.workspace.id, None,
                        {"plan_digest": plan.digest, "steps": len(results), "failed": len(failed)})
     from .lifecycle_service import after_apply
-    after_apply(ws, store, plan, results)   # lifecycle events: approved, provisioned, changed
+    after_apply(ws, store, plan, results, owners)   # lifecycle: approved, provisioned, changed
     close_all(drivers)
     return results
 

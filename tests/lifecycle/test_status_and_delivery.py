@@ -66,6 +66,33 @@ def test_a_changed_approval_records_changed(ws, cli, monkeypatch):
     assert cli("apply", "-C", ws, "--auto-approve").exit_code == 0
     assert kinds(ws, "BZ-2026-0012") == ["approved", "provisioned", "changed"]
     assert kinds(ws, "BZ-2026-0031") == ["approved", "provisioned"]
+    edit_yaml(ws / "approvals" / "BZ-2026-0031.yaml",          # a reduction is a change too
+              lambda d: d["zones"]["internet"]["servers"][0].update(count=1))
+    cli("compile", "-C", ws)
+    assert cli("apply", "-C", ws, "--auto-approve").exit_code == 0
+    assert kinds(ws, "BZ-2026-0031") == ["approved", "provisioned", "changed"]
+
+
+def test_a_change_approval_provisioned_marks_its_base_changed(tmp_path, cli, monkeypatch):
+    base = approval("BZ-A", approved_on="2026-03-02")
+    more = approval("BZ-C", approved_on="2026-05-06", change_of="BZ-A", servers=[{
+        "name": "more", "flavor": "ecs.s2m4", "image": "kylin-v10-sp3",
+        "system_disk": {"type": "blk.ssd", "gb": 40}, "count": 1}])
+    ws = workspace(tmp_path, "datong", base)
+    cli("compile", "-C", ws)
+    monkeypatch.setenv("GOVCLOUD_TODAY", "2026-03-03")
+    cli("apply", "-C", ws, "--auto-approve")
+    from tests.policy.builders import write
+    write(ws, more)
+    assert cli("compile", "-C", ws).exit_code == 0
+    monkeypatch.setenv("GOVCLOUD_TODAY", "2026-05-07")     # 大同 第十五条: within 2 wd of 05-06
+    assert cli("apply", "-C", ws, "--auto-approve").exit_code == 0
+    assert kinds(ws, "BZ-C") == ["approved", "provisioned"]
+    assert kinds(ws, "BZ-A") == ["approved", "provisioned", "changed"]
+    by = {a["approval_no"]: a for a in cli("status", "-C", ws, "--output", "json").json()["approvals"]}
+    d = next(x for x in by["BZ-C"]["deadlines"] if x["key"] == "provision")
+    assert (d["rule"], d["due"], d["done_on"], d["late"]) == (
+        "change_deadline_workdays", "2026-05-08", "2026-05-07", False)
 
 
 def test_a_deadline_in_a_year_without_calendar_names_the_file(tmp_path, cli):
