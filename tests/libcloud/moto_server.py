@@ -71,3 +71,22 @@ def reset() -> None:
     url = endpoint()
     requests.post(f"{url}/moto-api/reset", timeout=30).raise_for_status()
     _register_images(url)
+
+
+def aws_config(url: str) -> str:
+    """A govcloud.toml section for a target on the moto server (credentials: env names only)."""
+    return "\n".join([
+        "", "[targets.aws]", 'driver = "libcloud"', 'provider = "ec2"', f'endpoint = "{url}"',
+        'region = "us-east-1"', f'access_key_env = "{KEY_ENV}"', f'secret_key_env = "{SECRET_ENV}"',
+        "poll_seconds = 0.01", ""])
+
+
+def workspace(tmp_path):
+    """The shipped examples (init) with every zone on the moto target ``aws``."""
+    from orchestrator.service import init_workspace
+    path = tmp_path / "ws"
+    init_workspace(path, "bazhong")
+    cfg = path / "govcloud.toml"
+    text = cfg.read_text(encoding="utf-8").replace('target = "local"', 'target = "aws"')
+    cfg.write_text(text + aws_config(endpoint()), encoding="utf-8")
+    return path

@@ -10,13 +10,12 @@ import pytest
 from drivers.libcloud.ec2xml import tags, text
 from orchestrator.workspace import Workspace
 from tests.conftest import run_cli
-from tests.libcloud.moto_server import KEY_ID, SECRET, endpoint, raw_ec2
+from tests.libcloud.moto_server import KEY_ID, SECRET, endpoint, raw_ec2, workspace
 
 
 @pytest.fixture(scope="module")
 def applied(tmp_path_factory):
-    from tests.libcloud.conftest import _workspace
-    ws = _workspace(tmp_path_factory.mktemp("iso"))
+    ws = workspace(tmp_path_factory.mktemp("iso"))
     (ws / "approvals" / "BZ-2026-0031.yaml").unlink()
     assert run_cli("compile", "-C", ws).exit_code == 0
     r = run_cli("apply", "-C", ws, "--auto-approve")
