@@ -1,4 +1,5 @@
-"""Lifecycle commands: status, confirm-delivery, extend, request-exit, platform-change, expire."""
+"""Lifecycle commands: status, confirm-delivery, extend, request-exit, platform-change, expire,
+and `schedule show` (cron / systemd / Kubernetes files for the expiry job)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,6 +10,9 @@ from rich.markup import escape
 
 from . import render
 from .app import Dir, Out, Output, app, handled
+
+schedule_app = typer.Typer(no_args_is_help=True, help="Run `govcloud expire` on a schedule.")
+app.add_typer(schedule_app, name="schedule")
 
 Today = Annotated[Optional[str], typer.Option("--today", help="Evaluate as of this date (default: "
                                                "today in China, or GOVCLOUD_TODAY).")]
@@ -210,3 +214,38 @@ def expire(directory: Dir = Path("."),
             c.print(f"Recorded as expired: {', '.join(rep.expired)}.")
     if not rep.ok:
         raise typer.Exit(1)
+
+
+@schedule_app.command("show")
+@handled
+def schedule_show(kind: Annotated[str, typer.Argument(help="cron | systemd | kubernetes")],
+                  directory: Dir = Path("."),
+                  every: Annotated[int, typer.Option("--every", help="Minutes between runs.")] = 5,
+                  notify: Annotated[Optional[list[str]], typer.Option("--notify",
+                      help="Notifier for the job (repeatable).")] = None,
+                  user: Annotated[Optional[str], typer.Option(help="User the job runs as.")] = None,
+                  image: Annotated[str, typer.Option(help="Container image (kubernetes).")] =
+                      "registry.example.gov.cn/govcloud:latest",
+                  pvc: Annotated[str, typer.Option(help="Workspace volume claim (kubernetes).")] =
+                      "govcloud-workspace",
+                  write: Annotated[Optional[Path], typer.Option("--write",
+                      help="Write the files into this directory instead of printing them.")] = None,
+                  output: Out = Output.text):
+    """Print (or write) the unit files that run the expiry job for this workspace."""
+    from ..schedule import render as render_files
+    ws = _ws(directory)
+    files = render_files(kind, ws.root, every, notify, user, image=image, pvc=pvc)
+    if write is not None:
+        write.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            (write / name).write_text(text, encoding="utf-8")
+    if output == Output.json:
+        return render.emit_json({"files": files, "written_to": str(write) if write else None})
+    if write is not None:
+        for name in files:
+            render.console.print(f"wrote {write / name}")
+        return
+    for name, text in files.items():
+        if len(files) > 1:
+            render.console.print(f"# ---- {name}")
+        render.console.print(text, end="", markup=False)
