@@ -28,10 +28,10 @@ QUOTA_MAP = {  # govcloud field -> (service, OpenStack key)
     "cores": ("compute", "cores"), "ram_mb": ("compute", "ram"),
     "instances": ("compute", "instances"), "volumes": ("volume", "volumes"),
     "gigabytes": ("volume", "gigabytes"), "snapshots": ("volume", "snapshots"),
-    "floating_ips": ("network", "floatingip"), "networks": ("network", "network"),
-    "subnets": ("network", "subnet"), "routers": ("network", "router"),
-    "ports": ("network", "port"), "security_groups": ("network", "security_group"),
-    "security_group_rules": ("network", "security_group_rule"),
+    "floating_ips": ("network", "floating_ips"), "networks": ("network", "networks"),
+    "subnets": ("network", "subnets"), "routers": ("network", "routers"),
+    "ports": ("network", "ports"), "security_groups": ("network", "security_groups"),
+    "security_group_rules": ("network", "security_group_rules"),
 }
 DOMAIN_MARK = re.compile(r"\s*\[govcloud:(ws-[0-9a-f]{12})\]$")
 
@@ -143,6 +143,20 @@ class OpenStackDriver(Driver):
             self._scoped[project_id] = conn
         return conn
 
+    def _wait(self, get, done, what: str, interval: float = 1.0):
+        """Poll until ``done(get())``; bounded by wait_timeout with a message saying what for."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            with self._api():
+                obj = get()
+            if done(obj):
+                return obj
+            if getattr(obj, "status", "") in ("error", "ERROR"):
+                raise DriverError(f"{what}: went to status {obj.status}")
+            if time.monotonic() >= deadline:
+                raise DriverError(f"timed out after {self.timeout:g}s waiting for {what}")
+            time.sleep(interval)
+
     def _tags(self, req: Request) -> list[str]:
         return sorted(enc(k, v) for k, v in req.tags.items())
 
@@ -249,10 +263,15 @@ class OpenStackDriver(Driver):
         addr = tags.get(ADDRESS_TAG, "")
         if not addr:
             return None
-        with self._api():
-            sets = {"compute": self.conn.get_compute_quotas(p.id),
-                    "volume": self.conn.get_volume_quotas(p.id),
-                    "network": self.conn.get_network_quotas(p.id)}
+        try:
+            with self._api():
+                sets = {"compute": self.conn.compute.get_quota_set(p.id),
+                        "volume": self.conn.block_storage.get_quota_set(p.id),
+                        "network": self.conn.network.get_quota(p.id)}
+        except DriverError:
+            # e.g. a project in a disabled domain: services refuse to read its quota. The
+            # project itself is still observed (and can be deleted); its quota is unknown.
+            return None
         self.api_calls += 2
         props = {f: int(_get(sets[svc], key)) for f, (svc, key) in QUOTA_MAP.items()}
         qaddr = "quota:" + addr.split(":", 1)[1] + "/quota"
@@ -447,12 +466,15 @@ class OpenStackDriver(Driver):
         for f, (svc, key) in QUOTA_MAP.items():
             if f in props:
                 per[svc][key] = props[f]
-        with self._api():
-            self.conn.set_compute_quotas(project_id, **per["compute"])
-        with self._api():
-            self.conn.set_volume_quotas(project_id, **per["volume"])
-        with self._api():
-            self.conn.set_network_quotas(project_id, **per["network"])
+        if per["compute"]:
+            with self._api():
+                self.conn.compute.update_quota_set(project_id, **per["compute"])
+        if per["volume"]:
+            with self._api():
+                self.conn.block_storage.update_quota_set(project_id, **per["volume"])
+        if per["network"]:
+            with self._api():
+                self.conn.network.update_quota(project_id, **per["network"])
 
     def _create_quota(self, req):
         self._set_quota(req.refs["project"], req.properties)
@@ -472,8 +494,8 @@ class OpenStackDriver(Driver):
 
     def _delete_quota(self, cur):
         project_id = cur.cloud_id.split("/")[0]
-        for fn in (self.conn.delete_compute_quotas, self.conn.delete_volume_quotas,
-                   self.conn.delete_network_quotas):
+        for fn in (self.conn.compute.revert_quota_set, self.conn.block_storage.revert_quota_set,
+                   self.conn.network.delete_quota):
             with self._api():
                 fn(project_id)
 
@@ -539,7 +561,7 @@ class OpenStackDriver(Driver):
                                                 external_gateway_info={"network_id": ext})
             self.conn.network.set_tags(r, self._tags(req))
         with self._api():
-            self.conn.network.add_interface_to_router(r, subnet_id=sub.id)
+            self.conn.network.add_interface_to_router(r, subnet=sub.id)
         with self._api():
             r = self.conn.network.get_router(r.id)
         return self._router(r, {ext: req.properties["external_network"]}, {r.id: [sub.id]})
@@ -556,7 +578,7 @@ class OpenStackDriver(Driver):
         for port in ports:
             for ip in port.fixed_ips or []:
                 with self._api():
-                    c.network.remove_interface_from_router(cur.cloud_id, subnet_id=ip["subnet_id"])
+                    c.network.remove_interface_from_router(cur.cloud_id, subnet=ip["subnet_id"])
         with self._api():
             c.network.delete_router(cur.cloud_id, ignore_missing=False)
 
@@ -713,7 +735,9 @@ class OpenStackDriver(Driver):
             with self._api():
                 v = self.conn.block_storage.get_volume(cur.cloud_id)
                 self.conn.block_storage.extend_volume(v, req.properties["size_gb"])
-                v = self.conn.block_storage.wait_for_status(v, v.status, wait=self.timeout)
+            self._wait(lambda: self.conn.block_storage.get_volume(cur.cloud_id),
+                       lambda v: v.size == req.properties["size_gb"] and v.status in ("available", "in-use"),
+                       f"volume {cur.cloud_id} to reach {req.properties['size_gb']} GB")
         with self._api():
             return self._volume(self.conn.block_storage.get_volume(cur.cloud_id))
 
@@ -740,7 +764,7 @@ class OpenStackDriver(Driver):
             self.conn.block_storage.set_volume_metadata(v, **{
                 "govcloud.attachment.address": req.address,
                 "govcloud.attachment.device_index": str(req.properties["device_index"])})
-            self.conn.compute.create_volume_attachment(server, volume_id=volume)
+            self.conn.compute.create_volume_attachment(server, volume=volume)
             v = self.conn.block_storage.wait_for_status(v, "in-use", failures=["error"],
                                                         wait=self.timeout)
         return self._attachment(v)
@@ -760,7 +784,7 @@ class OpenStackDriver(Driver):
 
 
 def _get(obj: Any, key: str) -> Any:
-    value = obj[key] if isinstance(obj, dict) else getattr(obj, key, None)
+    value = getattr(obj, key, None)
     if isinstance(value, dict):  # network quotas with details
         value = value.get("limit")
     return -1 if value is None else value

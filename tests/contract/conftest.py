@@ -30,7 +30,13 @@ def _libcloud(tmp_path, owner):
     return driver_class("libcloud")("aws", options, tmp_path, owner)
 
 
-FACTORIES = {"local": _local, "libcloud": _libcloud}
+def _openstack(tmp_path, owner):
+    """The real OpenStack test cloud (scripts/openstack/up.sh); fails when it is not running."""
+    from tests.openstack.cloud import require_cloud
+    return driver_class("openstack")("x", {"cloud": require_cloud()}, tmp_path, owner)
+
+
+FACTORIES = {"local": _local, "libcloud": _libcloud, "openstack": _openstack}
 
 
 @pytest.fixture(params=sorted(FACTORIES))
@@ -43,4 +49,7 @@ def make_driver(request, tmp_path):
         return d
     yield make
     for d in made:
+        if request.param == "openstack":
+            from tests.openstack.cloud import purge
+            purge(d)
         d.close()

@@ -1,0 +1,40 @@
+"""The OpenStack test cloud for the tests: found, or a failure that says how to start it."""
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+OSBOX_DIR = Path(os.environ.get("OSBOX_DIR", "/var/tmp/govcloud-osbox"))
+CLOUD = "govcloud-admin"
+START = "bash scripts/openstack/up.sh   (about 3 minutes cold, 30 s warm)"
+
+
+def require_cloud() -> str:
+    """Point openstacksdk at the test cloud's clouds.yaml; fail (never skip) when it is down."""
+    clouds = Path(os.environ.get("OS_CLIENT_CONFIG_FILE", OSBOX_DIR / "clouds.yaml"))
+    if not clouds.is_file():
+        pytest.fail(f"OpenStack test cloud not set up: no {clouds}. Start it with: {START}",
+                    pytrace=False)
+    os.environ["OS_CLIENT_CONFIG_FILE"] = str(clouds)
+    for port in (5000, 9696, 8774, 8776, 9292):
+        with socket.socket() as s:
+            s.settimeout(2)
+            if s.connect_ex(("127.0.0.1", port)) != 0:
+                pytest.fail(f"OpenStack test cloud is not running (nothing on 127.0.0.1:{port}). "
+                            f"Start it with: {START}", pytrace=False)
+    return CLOUD
+
+
+def purge(driver) -> None:
+    """Delete everything a test's driver owns, children first (keeps the shared cloud clean)."""
+    order = ["volume_attachment", "floating_ip", "server", "volume", "security_group", "router",
+             "subnet", "network", "quota", "project", "domain"]
+    for kind in order:
+        for o in [o for o in driver.observe() if o.kind == kind]:
+            try:
+                driver.delete(o)
+            except Exception:  # best effort: a later kind's delete reports what is left
+                pass
