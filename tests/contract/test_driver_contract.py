@@ -100,7 +100,7 @@ def test_observe_returns_only_this_owners_objects(make_driver, tmp_path):
     mine = make_driver("ws-aaaaaaaaaaaa")
     Tenant(mine).base()
     other = make_driver("ws-bbbbbbbbbbbb")
-    Tenant(other, dept="d2", proj="s2-internet").base()
+    Tenant(other, proj="s2-internet").base()
     assert {o.tags[OWNER_TAG] for o in mine.observe()} == {"ws-aaaaaaaaaaaa"}
     assert len(mine.observe()) == sum(k in mine.kinds for k in BASE_KINDS)
 
