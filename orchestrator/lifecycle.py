@@ -189,14 +189,14 @@ def approval_status(a: Approval, file: str, profile: Profile, cal: WorkCalendar,
         elif r is not None:
             what = "change applied" if key == "change_deadline_workdays" else "resources provisioned"
             if temporary:
-                add("provision", f"{what} (at the window's start at the latest)",
+                add("provision", f"{what} (at the {t.kind}'s start at the latest)",
                     lambda: max(cal.add_workdays(a.approved_on, r.value), start), key,
                     on.get("provisioned"))
             else:
                 add("provision", f"{what} within {r.value} working days of the approval",
                     lambda: cal.add_workdays(a.approved_on, r.value), key, on.get("provisioned"))
         elif temporary:
-            add("provision", "resources created at the window's start", lambda: start, "",
+            add("provision", f"resources created at the {t.kind}'s start", lambda: start, "",
                 on.get("provisioned"))
 
     # --- deployment, closed by the delivery confirmation (巴中 第十八、四十三条) ----------------------
