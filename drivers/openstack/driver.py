@@ -351,6 +351,48 @@ class OpenStackDriver(Driver):
                         {"server": server, "volume": v.id},
                         {OWNER_TAG: self.owner, ADDRESS_TAG: addr})
 
+    # --- isolation evidence (verify-isolation) ----------------------------------------------
+    def ex_isolation_facts(self) -> dict[str, Any]:
+        """RBAC grants of the external networks and every share of a network."""
+        ext_by_id = {v: k for k, v in self._ext_nets().items()}
+        grants, shared = [], []
+        with self._api():
+            policies = list(self.conn.network.rbac_policies(object_type="network"))
+        for pol in policies:
+            if pol.action == "access_as_external" and pol.object_id in ext_by_id:
+                grants.append({"network": ext_by_id[pol.object_id],
+                               "target_project": pol.target_project_id})
+            elif pol.action == "access_as_shared":
+                shared.append((pol.object_id, pol.target_project_id))
+        with self._api():
+            for n in self.conn.network.networks(tags=self.owner_tag):
+                if n.is_shared:
+                    shared.append((n.id, "* (shared flag)"))
+        return {"external_grants": grants, "shared": shared}
+
+    def ex_probes(self, project_ids: list[str]) -> "_Probes":
+        return _Probes(self, project_ids)
+
+    def ex_ports_of(self, project_id: str) -> list[Observed]:
+        with self._api():
+            ports = list(self.conn.network.ports(project_id=project_id))
+        return [Observed(f"port:{p.id}", "port", p.id, {}, {}, {}) for p in ports]
+
+    def ex_probe_visibility(self, conn, objects: list[Observed]) -> list[tuple[Observed, bool]]:
+        from openstack import exceptions as ox
+        getters = {"server": conn.compute.get_server, "volume": conn.block_storage.get_volume,
+                   "network": conn.network.get_network,
+                   "security_group": conn.network.get_security_group, "port": conn.network.get_port}
+        out = []
+        for o in objects:
+            self.api_calls += 1
+            try:
+                getters[o.kind](o.cloud_id)
+                out.append((o, True))
+            except (ox.NotFoundException, ox.ForbiddenException):
+                out.append((o, False))
+        return out
+
     # --- writes -------------------------------------------------------------------------------
     def create(self, req: Request) -> Observed:
         return getattr(self, f"_create_{req.kind}")(req)
@@ -781,6 +823,43 @@ class OpenStackDriver(Driver):
                                                     wait=self.timeout)
             self.conn.block_storage.delete_volume_metadata(
                 v, keys=["govcloud.attachment.address", "govcloud.attachment.device_index"])
+
+
+class _Probes:
+    """Temporary member users, one per project, for Tempest-style primary/alternate probes."""
+
+    def __init__(self, drv: "OpenStackDriver", project_ids: list[str]):
+        self.drv, self.project_ids = drv, project_ids
+        self.users: list[Any] = []
+
+    def __enter__(self) -> dict[str, Any]:
+        import secrets
+
+        import openstack
+        c = self.drv.conn
+        auth_url = c.config.auth["auth_url"]
+        with self.drv._api():
+            member = c.identity.find_role("member")
+        conns = {}
+        for pid in self.project_ids:
+            with self.drv._api():
+                project = c.identity.get_project(pid)
+                password = secrets.token_urlsafe(24)   # never logged, deleted with the user
+                user = c.identity.create_user(name=f"govcloud-probe-{secrets.token_hex(4)}",
+                                              domain_id=project.domain_id, password=password,
+                                              description="govcloud verify-isolation probe")
+                self.users.append(user)
+                c.identity.assign_project_role_to_user(project, user, member)
+                conns[pid] = openstack.connect(auth_url=auth_url, username=user.name,
+                                               password=password, user_domain_id=project.domain_id,
+                                               project_id=pid, region_name=c.config.region_name)
+        return conns
+
+    def __exit__(self, *exc):
+        for user in self.users:
+            with contextlib.suppress(Exception):
+                self.drv.conn.identity.delete_user(user)
+        return False
 
 
 def _get(obj: Any, key: str) -> Any:

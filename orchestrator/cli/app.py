@@ -329,6 +329,6 @@ def main() -> None:
 
 
 # Command groups live in their own modules; importing them registers their commands.
-from . import cmd_decommission  # noqa: E402,F401
+from . import cmd_decommission, cmd_isolation  # noqa: E402,F401
 from . import cmd_lifecycle, cmd_policy  # noqa: E402,F401  (profiles, calendar, lifecycle)
 from . import cmd_pulumi  # noqa: E402,F401  (the optional Pulumi engine)
