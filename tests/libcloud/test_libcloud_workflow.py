@@ -138,3 +138,25 @@ def test_a_credential_in_govcloud_toml_is_refused(aws_ws, cli):
     r = cli("plan", "-C", aws_ws)
     assert r.exit_code == 1 and "credentials never go in govcloud.toml" in r.output
     assert "hunter2" not in r.output
+
+
+def test_decommission_on_moto_leaves_nothing_owned(aws_ws, cli):
+    """The decommission workflow (another issue's command) end to end on the EC2 target."""
+    cli("compile", "-C", aws_ws)
+    assert cli("apply", "-C", aws_ws, "--auto-approve").exit_code == 0
+    r = cli("decommission", "edu-portal", "-C", aws_ws, "--operator", "tester")
+    assert r.exit_code == 0 and "servers_stopped=4" in r.output, r.output[-2000:]
+    r = cli("decommission", "edu-portal", "-C", aws_ws, "--resume", "--now", "2027-06-01",
+            "--operator", "tester")
+    assert r.exit_code == 0 and "Decommissioned edu/edu-portal" in r.output, r.output[-2000:]
+    for action, path in (("DescribeVpcs", "vpcSet/item"), ("DescribeVolumes", "volumeSet/item"),
+                         ("DescribeSubnets", "subnetSet/item"),
+                         ("DescribeSecurityGroups", "securityGroupInfo/item"),
+                         ("DescribeInternetGateways", "internetGatewaySet/item"),
+                         ("DescribeRouteTables", "routeTableSet/item"),
+                         ("DescribeAddresses", "addressesSet/item")):
+        assert _owned(aws_ws, action, path) == [], action
+    from drivers.libcloud.ec2xml import items, text
+    live = [i for res in _owned(aws_ws, "DescribeInstances", "reservationSet/item")
+            for i in items(res, "instancesSet/item") if text(i, "instanceState/name") != "terminated"]
+    assert live == []
