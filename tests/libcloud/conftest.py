@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.libcloud.moto_server import target_options, workspace
+from tests.libcloud.moto_server import reset, target_options, workspace
 
 
 @pytest.fixture
@@ -29,6 +29,7 @@ def new_driver(tmp_path):
 @pytest.fixture
 def aws_ws_both(tmp_path) -> Path:
     """The two shipped example approvals, both zones on an EC2-compatible target (moto)."""
+    reset()   # an empty moto per workflow test keeps its listings (and the test) fast
     return workspace(tmp_path)
 
 
@@ -36,6 +37,7 @@ def aws_ws_both(tmp_path) -> Path:
 def aws_ws(tmp_path) -> Path:
     """One example approval (edu-portal: 2 zones, 4 servers) on an EC2-compatible target (moto):
     small enough for a fast apply, large enough for two VPCs."""
+    reset()   # an empty moto per workflow test keeps its listings (and the test) fast
     path = workspace(tmp_path)
     (path / "approvals" / "BZ-2026-0031.yaml").unlink()
     return path
