@@ -101,6 +101,9 @@ def verify(specs: list[StackSpec], drivers: dict[str, Driver], probe: bool = Tru
             if not any(c.check == "no-shared-network" and c.status == "FAIL" for c in out):
                 out.append(Check("no-shared-network", target, "PASS",
                                  f"none of {len(ours)} networks is shared"))
+        more = getattr(drv, "ex_isolation_checks", None)   # a driver's own (EC2: routes, peerings)
+        if more is not None:
+            out += [Check(*row) for row in more(list(desired.values()), probe)]
         out += _probe(drv, observed, projects, project_of) if probe else []
     return out
 

@@ -975,4 +975,31 @@ def _verify(self, desired=(), alternate: dict[str, str] | None = None):
     return verify_isolation(self, desired, alternate)
 
 
+def _isolation_rows(self, desired=(), probe: bool = True) -> list[tuple[str, str, str, str]]:
+    """verify_isolation as rows for `govcloud verify-isolation` (check, subject, status, detail).
+    Security groups are left to the command's own check; alternate credentials are probed when
+    the target names them (``alternate_access_key_env`` / ``alternate_secret_key_env`` /
+    ``alternate_session_token_env``)."""
+    names = {k[len("alternate_"):]: v for k, v in self.options.items()
+             if k in ("alternate_access_key_env", "alternate_secret_key_env",
+                      "alternate_session_token_env")}
+    rep = self.ex_verify_isolation(desired, names if probe and names else None)
+    rows = []
+    for check, label in (("routes", "vpc-routes"), ("peerings", "vpc-peerings"),
+                         ("placement", "vpc-placement"), ("alternate_credentials",
+                                                          "alternate-credentials")):
+        if check not in rep.checked:
+            if check == "alternate_credentials" and probe:
+                rows.append((label, self.target, "N/A", "set alternate_access_key_env and "
+                             "alternate_secret_key_env on the target to probe with another "
+                             "principal's credentials"))
+            continue
+        found = [f for f in rep.findings if f.check == check]
+        rows += [(label, f.object, "FAIL", f.message) for f in found]
+        if not found:
+            rows.append((label, self.target, "PASS", f"{rep.checked[check]} checked"))
+    return rows
+
+
 LibcloudDriver.ex_verify_isolation = _verify
+LibcloudDriver.ex_isolation_checks = _isolation_rows

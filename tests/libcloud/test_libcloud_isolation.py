@@ -130,3 +130,26 @@ def test_alternate_credentials_of_another_account_see_nothing(check, monkeypatch
     bad = check(alternate=alternate)
     seen = {f.object.split("-")[0] for f in bad.findings if f.check == "alternate_credentials"}
     assert seen == {"vpc", "i", "vol"} and not bad.ok
+
+
+def test_the_verify_isolation_command_runs_the_ec2_checks(applied, monkeypatch):
+    r = run_cli("verify-isolation", "-C", applied, "--output", "json")
+    assert r.exit_code == 0, r.output[-2000:]
+    rows = {(c["check"], c["status"]) for c in r.json()["checks"]}
+    assert {("vpc-routes", "PASS"), ("vpc-peerings", "PASS"), ("vpc-placement", "PASS"),
+            ("router-gateway", "PASS"), ("router-interfaces", "PASS"),
+            ("security-groups", "PASS"), ("alternate-credentials", "N/A")} <= rows
+    assert not any(s == "FAIL" for _, s in rows)
+    # A peering between the system's two zones fails the command.
+    from orchestrator.service import open_drivers
+    drv = open_drivers(Workspace.at(applied), {"aws"})["aws"]
+    vpcs = _vpcs(drv)
+    pcx = text(_req(Action="CreateVpcPeeringConnection",
+                    VpcId=text(vpcs["edu-portal-internet"], "vpcId"),
+                    PeerVpcId=text(vpcs["edu-portal-extranet"], "vpcId")),
+               "vpcPeeringConnection/vpcPeeringConnectionId")
+    try:
+        r = run_cli("verify-isolation", "-C", applied)
+        assert r.exit_code == 1 and "vpc-peerings" in r.output and pcx in r.output
+    finally:
+        _req(Action="DeleteVpcPeeringConnection", VpcPeeringConnectionId=pcx)
