@@ -266,3 +266,24 @@ def test_a_cli_that_vanishes_mid_call_is_reported_the_same_way(compiled, tmp_pat
     monkeypatch.setattr(auto, "create_or_select_stack", missing)
     with pytest.raises(GovcloudError, match="the Pulumi CLI is not installed"):
         engine.run(ws, "preview", which=lambda name: "/usr/local/bin/pulumi")
+
+
+def test_the_program_entry_point_reads_the_workspace_from_config(tmp_path):
+    """What `pulumi up` runs (drivers/pulumi/__main__.py -> program.main), under mocks."""
+    from drivers.pulumi.program import main
+    from orchestrator.service import init_workspace
+    ws = tmp_path / "ws"
+    init_workspace(ws, "bazhong")
+    run_cli("compile", "-C", ws)
+    mocks = Mocks()
+    pulumi.runtime.set_mocks(mocks, project="govcloud", stack="test", preview=False)
+    pulumi.runtime.set_config("govcloud:workspace", str(ws))
+    pulumi.runtime.set_config("govcloud:today", "2026-06-01")
+
+    @pulumi.runtime.test
+    def program():
+        out = main()
+        return pulumi.Output.all(*[r.urn for r in out.resources.values()])
+    program()
+    assert "server:local/edu/edu-portal-internet/web-1" in mocks.made
+    assert "domain:local/hrss" in mocks.made
