@@ -1,9 +1,10 @@
-"""Every fix govcloud needs for libcloud's stock EC2 driver against an EC2-compatible API.
+"""Every fix govcloud needs for libcloud's EC2 driver and moto's EC2 API, in one place.
 
 Measured against moto 5.2.5 with apache-libcloud 3.9.1 (see ``../shared/docs/libraries.md``).
-Each fix is one small mixin, named after what it fixes, with the error text (or the silent wrong
-answer) it works around; ``tests/libcloud/test_quirks.py`` builds the driver with each mixin left
-out in turn and shows the failure. ``FixedEC2NodeDriver`` carries all of them.
+Fixes 1-5 are small mixins on libcloud's driver, each named after what it fixes, with the error
+text (or the silent wrong answer) it works around: ``FixedEC2NodeDriver`` carries all of them and
+``driver_without(name)`` leaves one out. Fixes 6-8 are guards the driver calls where moto behaves
+unlike EC2. ``tests/libcloud/test_libcloud_quirks.py`` shows each failure without its fix.
 
 1. ``NamespaceFix`` - moto answers in the XML namespace ``http://ec2.amazonaws.com/doc/2016-11-15``
    (no trailing slash); libcloud's XPaths use ``.../2016-11-15/``. Without the fix every list is
