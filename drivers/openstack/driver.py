@@ -138,6 +138,8 @@ class OpenStackDriver(Driver):
         if conn is None:
             with self._api():
                 project = self.conn.identity.get_project(project_id)
+            self._grant(project)  # idempotent: also repairs a project adopted after a crash
+            with self._api():
                 conn = self.conn.connect_as(project_id=project_id,
                                             project_domain_id=project.domain_id)
             self._scoped[project_id] = conn
@@ -483,9 +485,18 @@ class OpenStackDriver(Driver):
             c.identity.assign_project_role_to_user(p, me, admin)
         dept_user = f"{p.name.rsplit('-', 1)[0]}-ops"
         with self._api():
-            user = c.identity.find_user(dept_user, domain_id=p.domain_id) or \
-                c.identity.create_user(name=dept_user, domain_id=p.domain_id,
-                                       description=f"govcloud department operator [{self.owner}]")
+            user = c.identity.find_user(dept_user, domain_id=p.domain_id)
+        if user is None:
+            try:
+                with self._api():
+                    user = c.identity.create_user(
+                        name=dept_user, domain_id=p.domain_id,
+                        description=f"govcloud department operator [{self.owner}]")
+            except Conflict:  # the system's other zone made it at the same moment
+                with self._api():
+                    user = c.identity.find_user(dept_user, domain_id=p.domain_id,
+                                                ignore_missing=False)
+        with self._api():
             c.identity.assign_project_role_to_user(p, user, member)
 
     def _update_project(self, cur, req, fields):

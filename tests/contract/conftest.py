@@ -32,8 +32,15 @@ def _libcloud(tmp_path, owner):
 
 def _openstack(tmp_path, owner):
     """The real OpenStack test cloud (scripts/openstack/up.sh); fails when it is not running."""
-    from tests.openstack.cloud import require_cloud
-    return driver_class("openstack")("x", {"cloud": require_cloud()}, tmp_path, owner)
+    from tests.openstack.cloud import purge_stale, require_cloud
+    cloud = require_cloud()
+    if not _swept:  # once per session: what an interrupted earlier run left behind
+        purge_stale(("ctd", "d"))
+        _swept.append(True)
+    return driver_class("openstack")("x", {"cloud": cloud}, tmp_path, owner)
+
+
+_swept: list = []
 
 
 FACTORIES = {"local": _local, "libcloud": _libcloud, "openstack": _openstack}

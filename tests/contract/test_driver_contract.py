@@ -25,7 +25,7 @@ class Tenant:
 
     def __init__(self, driver, dept=None, proj="s1-internet", cidr="10.64.0.0/24"):
         # Domain names are global in a real cloud: each test gets its own department.
-        dept = dept or f"d{uuid.uuid4().hex[:8]}"
+        dept = dept or f"ctd{uuid.uuid4().hex[:8]}"
         self.d = driver
         self.pre = f"x/{dept}/{proj}"
         self.ids = {}

@@ -28,7 +28,7 @@ def require_cloud() -> str:
     return CLOUD
 
 
-def purge(driver) -> None:
+def purge(driver, errors: list | None = None) -> None:
     """Delete everything a test's driver owns, children first (keeps the shared cloud clean)."""
     order = ["volume_attachment", "floating_ip", "server", "volume", "security_group", "router",
              "subnet", "network", "quota", "project", "domain"]
@@ -36,5 +36,29 @@ def purge(driver) -> None:
         for o in [o for o in driver.observe() if o.kind == kind]:
             try:
                 driver.delete(o)
-            except Exception:  # best effort: a later kind's delete reports what is left
-                pass
+            except Exception as exc:  # best effort: a later kind's delete reports what is left
+                if errors is not None:
+                    errors.append(f"{o.kind} {o.address}: {type(exc).__name__}: {exc}")
+
+
+def purge_stale(name_prefixes: tuple[str, ...]) -> list[str]:
+    """Remove what an earlier, interrupted test run left: every workspace owning a domain
+    whose name starts with one of the prefixes (test departments only)."""
+    import tempfile
+
+    from drivers.base import driver_class
+    from drivers.openstack.driver import DOMAIN_MARK, OpenStackDriver
+    require_cloud()
+    probe = driver_class("openstack")("x", {"cloud": CLOUD}, Path(tempfile.gettempdir()), "ws-000000000000")
+    owners = set()
+    for d in probe.conn.identity.domains():
+        m = DOMAIN_MARK.search(d.description or "")
+        if m and d.name.startswith(name_prefixes):
+            owners.add(m.group(1))
+    probe.close()
+    errors: list[str] = []
+    for owner in sorted(owners):
+        drv: OpenStackDriver = driver_class("openstack")("x", {"cloud": CLOUD}, Path(tempfile.gettempdir()), owner)
+        purge(drv, errors)
+        drv.close()
+    return errors

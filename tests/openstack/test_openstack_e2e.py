@@ -1,0 +1,170 @@
+"""End to end on the real OpenStack test cloud (scripts/openstack/up.sh): two departments, each
+with one system in both zones -> compile -> apply -> verify-isolation -> change -> exact plan ->
+apply -> no-op; deliberate isolation breaks are caught; quotas refuse usage beyond approval;
+credentials never reach plans, state, audit or output. Fails (not skips) without the cloud."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from orchestrator.service import init_workspace
+from tests.openstack.cloud import purge_stale, require_cloud
+
+GOVCLOUD = [sys.executable, "-m", "orchestrator.cli"]
+
+
+def approval(no, dept, dept_name, system):
+    zone = lambda flavor, port, source: {  # noqa: E731
+        "servers": [{"name": "app", "flavor": flavor, "image": "kylin-v10-sp3",
+                     "system_disk": {"type": "blk.ssd", "gb": 1},
+                     "data_disks": [{"type": "blk.ssd", "gb": 1}]}],
+        "public_ips": 1, "bandwidth_mbps": 5,
+        "inbound": [{"protocol": "tcp", "port": port, "source": source}]}
+    return {"approval_no": no, "department": {"code": dept, "name": dept_name},
+            "system": {"code": system, "name": system, "dengbao_level": 2},
+            "approvers": [{"name": "王敏", "org": "大数据局"}], "approved_on": "2026-03-02",
+            "term": {"kind": "permanent"},
+            "zones": {"internet": zone("ecs.s1m2", 443, "0.0.0.0/0"),
+                      "extranet": zone("ecs.s1m2", 8443, "zone:extranet")}}
+
+
+@pytest.fixture(scope="module")
+def osws(tmp_path_factory):
+    require_cloud()
+    purge_stale(("ose2e-",))
+    ws = tmp_path_factory.mktemp("os") / "ws"
+    init_workspace(ws, "bazhong", examples=False)
+    cfg = ws / "govcloud.toml"
+    cfg.write_text(cfg.read_text().replace('target = "local"', 'target = "os"') +
+                   '\n[targets.os]\ndriver = "openstack"\ncloud = "govcloud-admin"\n')
+    for a in (approval("OS-E2E-0001", "ose2e-edu", "市教育局", "portal"),
+              approval("OS-E2E-0002", "ose2e-hr", "市人社局", "hrsys")):
+        (ws / "approvals" / f"{a['approval_no']}.yaml").write_text(
+            yaml.safe_dump(a, allow_unicode=True), encoding="utf-8")
+    yield ws
+    # leave the shared test cloud clean: remove the approvals and let govcloud delete it all
+    for f in (ws / "approvals").glob("*.yaml"):
+        f.unlink()
+    gc(ws, "compile")
+    gc(ws, "apply", "--auto-approve", "--parallelism", "4")
+
+
+def gc(ws: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*GOVCLOUD, *args, "-C", str(ws)], capture_output=True, text=True,
+                          timeout=900, env=os.environ.copy())
+
+
+def test_apply_verify_change_noop(osws):
+    ws = osws
+    assert gc(ws, "compile").returncode == 0
+    r = gc(ws, "apply", "--auto-approve", "--parallelism", "4")
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = gc(ws, "plan", "--detailed-exitcode")
+    assert r.returncode == 0, r.stdout
+    r = gc(ws, "verify-isolation", "--output", "json")
+    assert r.returncode == 0, r.stdout
+    checks = json.loads(r.stdout)["checks"]
+    kinds = {c["check"] for c in checks}
+    assert {"router-gateway", "router-interfaces", "external-access", "no-shared-network",
+            "security-groups", "cross-project"} <= kinds
+    probes = [c for c in checks if c["check"] == "cross-project"]
+    assert len(probes) == 4 * 4  # 4 projects: a positive control and 3 alternates each
+    # change: one more server in one zone -> exactly that change
+    f = ws / "approvals" / "OS-E2E-0001.yaml"
+    data = yaml.safe_load(f.read_text())
+    data["zones"]["internet"]["servers"][0]["count"] = 2
+    f.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert gc(ws, "compile").returncode == 0
+    plan = json.loads(gc(ws, "plan", "--output", "json").stdout)
+    changes = sorted((a["action"], a["address"].split("/", 3)[-1]) for a in plan["actions"]
+                     if a["action"] != "no-op")
+    assert changes == [("create", "app-2"), ("create", "app-2-data1"), ("create", "app-2-data1"),
+                       ("update", "quota")]
+    r = gc(ws, "apply", "--auto-approve")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert gc(ws, "plan", "--detailed-exitcode").returncode == 0
+
+
+def _admin():
+    import openstack
+    return openstack.connect(cloud="govcloud-admin")
+
+
+def _projects(conn):
+    return {p.name: p for p in conn.identity.projects() if p.name.startswith(("portal-", "hrsys-"))}
+
+
+def test_verify_isolation_catches_each_deliberate_break(osws):
+    ws = osws
+    conn = _admin()
+    projects = _projects(conn)
+    edu_int, hr_ext = projects["portal-internet"], projects["hrsys-extranet"]
+    net = next(n for n in conn.network.networks(project_id=edu_int.id) if n.name == "portal-internet-net")
+    breaks = []
+    # 1. an extra RBAC share of one department's network to another department
+    breaks.append(("no-shared-network", conn.network.create_rbac_policy(
+        object_type="network", object_id=net.id, action="access_as_shared",
+        target_project_id=hr_ext.id)))
+    # 2. the internet zone's external network offered to an extranet project
+    ext = conn.network.find_network("internet")
+    breaks.append(("external-access", conn.network.create_rbac_policy(
+        object_type="network", object_id=ext.id, action="access_as_external",
+        target_project_id=hr_ext.id)))
+    try:
+        r = gc(ws, "verify-isolation", "--no-probe", "--output", "json")
+        assert r.returncode == 1
+        failed = {c["check"] for c in json.loads(r.stdout)["checks"] if c["status"] == "FAIL"}
+        assert failed == {"no-shared-network", "external-access"}
+    finally:
+        for _, pol in breaks:
+            conn.network.delete_rbac_policy(pol)
+    # 3. a router interface into the other zone's subnet
+    router = next(iter(conn.network.routers(project_id=edu_int.id)))
+    sub = next(iter(conn.network.subnets(project_id=projects["portal-extranet"].id)))
+    port = conn.network.create_port(network_id=sub.network_id, fixed_ips=[{"subnet_id": sub.id}])
+    conn.network.add_interface_to_router(router, port_id=port.id)
+    # 4. an inbound rule nobody approved
+    sg = next(g for g in conn.network.security_groups(project_id=hr_ext.id) if g.name == "hrsys-extranet-sg")
+    rule = conn.network.create_security_group_rule(security_group_id=sg.id, direction="ingress",
+                                                   protocol="tcp", port_range_min=22,
+                                                   port_range_max=22, remote_ip_prefix="0.0.0.0/0")
+    try:
+        r = gc(ws, "verify-isolation", "--no-probe", "--output", "json")
+        assert r.returncode == 1
+        bad = [c for c in json.loads(r.stdout)["checks"] if c["status"] == "FAIL"]
+        assert {c["check"] for c in bad} == {"router-interfaces", "security-groups"}
+        assert any("portal-extranet/subnet" in c["detail"] for c in bad)
+        assert any("'port_min': 22" in c["detail"] for c in bad)
+    finally:
+        conn.network.remove_interface_from_router(router, port_id=port.id)
+        conn.network.delete_security_group_rule(rule)
+    assert gc(ws, "verify-isolation", "--no-probe").returncode == 0
+
+
+def test_the_cloud_refuses_usage_beyond_the_approval(osws):
+    conn = _admin()
+    project = _projects(conn)["hrsys-extranet"]
+    pc = conn.connect_as(project_id=project.id, project_domain_id=project.domain_id)
+    from openstack import exceptions as ox
+    with pytest.raises(ox.HttpException) as exc:   # quota: volumes = approved count exactly
+        pc.block_storage.create_volume(size=1, name="not-approved")
+    assert exc.value.status_code == 413 or "quota" in str(exc.value).lower()
+
+
+def test_credentials_never_reach_plans_state_audit_or_output(osws, tmp_path):
+    ws = osws
+    secret = yaml.safe_load(Path(os.environ["OS_CLIENT_CONFIG_FILE"]).read_text())[
+        "clouds"]["govcloud-admin"]["auth"]["password"]
+    plan = tmp_path / "p.json"
+    outputs = [gc(ws, "plan", "-o", str(plan)), gc(ws, "state", "list", "--output", "json"),
+               gc(ws, "audit", "list", "--last", "0", "--output", "json")]
+    blobs = [o.stdout + o.stderr for o in outputs] + [plan.read_text()]
+    blobs.append((ws / ".govcloud" / "state.db").read_bytes().decode("utf-8", "replace"))
+    assert len(secret) >= 5
+    assert not [b for b in blobs if secret in b]
