@@ -35,7 +35,7 @@ def _openstack(tmp_path, owner):
     from tests.openstack.cloud import purge_stale, require_cloud
     cloud = require_cloud()
     if not _swept:  # once per session: what an interrupted earlier run left behind
-        purge_stale(("ctd", "d"))
+        purge_stale(r"ctd[0-9a-f]{8}|d[0-9a-f]{8}")
         _swept.append(True)
     return driver_class("openstack")("x", {"cloud": cloud}, tmp_path, owner)
 

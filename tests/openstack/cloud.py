@@ -41,9 +41,10 @@ def purge(driver, errors: list | None = None) -> None:
                     errors.append(f"{o.kind} {o.address}: {type(exc).__name__}: {exc}")
 
 
-def purge_stale(name_prefixes: tuple[str, ...]) -> list[str]:
+def purge_stale(pattern: str) -> list[str]:
     """Remove what an earlier, interrupted test run left: every workspace owning a domain
-    whose name starts with one of the prefixes (test departments only)."""
+    whose whole name matches ``pattern`` (test departments only)."""
+    import re
     import tempfile
 
     from drivers.base import driver_class
@@ -53,7 +54,7 @@ def purge_stale(name_prefixes: tuple[str, ...]) -> list[str]:
     owners = set()
     for d in probe.conn.identity.domains():
         m = DOMAIN_MARK.search(d.description or "")
-        if m and d.name.startswith(name_prefixes):
+        if m and re.fullmatch(pattern, d.name):
             owners.add(m.group(1))
     probe.close()
     errors: list[str] = []

@@ -37,7 +37,7 @@ def approval(no, dept, dept_name, system):
 @pytest.fixture(scope="module")
 def osws(tmp_path_factory):
     require_cloud()
-    purge_stale(("ose2e-",))
+    purge_stale(r"ose2e-(edu|hr)")
     ws = tmp_path_factory.mktemp("os") / "ws"
     init_workspace(ws, "bazhong", examples=False)
     cfg = ws / "govcloud.toml"
