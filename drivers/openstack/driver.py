@@ -179,9 +179,13 @@ class OpenStackDriver(Driver):
                     out.append(self._domain(d))
         with self._api():
             projects = list(c.identity.projects(tags=self.owner_tag))
+        net_quotas = None
+        if projects:  # Neutron lists every project's quota in one call; Nova and Cinder cannot
+            with self._api():
+                net_quotas = {q.project_id: q for q in c.network.quotas()}
         for p in projects:
             out.append(self._project(p))
-            q = self._quota(p)
+            q = self._quota(p, net_quotas)
             if q is not None:
                 out.append(q)
         with self._api():
@@ -260,7 +264,7 @@ class OpenStackDriver(Driver):
                         {"name": p.name, "description": p.description or ""},
                         {"domain": p.domain_id}, tags)
 
-    def _quota(self, p) -> Observed | None:
+    def _quota(self, p, net_quotas: dict | None = None) -> Observed | None:
         tags = dec(p.tags)
         addr = tags.get(ADDRESS_TAG, "")
         if not addr:
@@ -268,13 +272,17 @@ class OpenStackDriver(Driver):
         try:
             with self._api():
                 sets = {"compute": self.conn.compute.get_quota_set(p.id),
-                        "volume": self.conn.block_storage.get_quota_set(p.id),
-                        "network": self.conn.network.get_quota(p.id)}
+                        "volume": self.conn.block_storage.get_quota_set(p.id)}
+            self.api_calls += 1
+            if net_quotas is not None and p.id in net_quotas:
+                sets["network"] = net_quotas[p.id]
+            else:
+                with self._api():
+                    sets["network"] = self.conn.network.get_quota(p.id)
         except DriverError:
             # e.g. a project in a disabled domain: services refuse to read its quota. The
             # project itself is still observed (and can be deleted); its quota is unknown.
             return None
-        self.api_calls += 2
         props = {f: int(_get(sets[svc], key)) for f, (svc, key) in QUOTA_MAP.items()}
         qaddr = "quota:" + addr.split(":", 1)[1] + "/quota"
         return Observed(qaddr, "quota", f"{p.id}/quota", props, {"project": p.id},
