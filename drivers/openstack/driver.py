@@ -506,6 +506,44 @@ class OpenStackDriver(Driver):
                                                 ignore_missing=False)
         with self._api():
             c.identity.assign_project_role_to_user(p, user, member)
+        self._app_credential(p, user, member)
+
+    def _app_credential(self, p, user, member) -> None:
+        """One application credential per project for the department, written once to
+        .govcloud/credentials/<domain>__<project>.json (0600): never to state, plans or logs."""
+        import json
+        import os
+        import secrets
+
+        import openstack
+        path = self.workspace_root / ".govcloud" / "credentials" / f"{p.domain_id}__{p.name}.json"
+        if path.exists():
+            return
+        password = secrets.token_urlsafe(24)
+        with self._api():  # a fresh password, known only for the next call
+            self.conn.identity.update_user(user, password=password)
+        with self._api():
+            as_user = openstack.connect(auth_url=self.conn.config.auth["auth_url"],
+                                        username=user.name, password=password,
+                                        user_domain_id=p.domain_id, project_id=p.id,
+                                        region_name=self.conn.config.region_name)
+            name = f"govcloud-{p.name}"
+            for old in as_user.identity.application_credentials(user=as_user.current_user_id):
+                if old.name == name:  # its secret is lost with the file: issue a new one
+                    as_user.identity.delete_application_credential(as_user.current_user_id, old)
+            cred = as_user.identity.create_application_credential(
+                as_user.current_user_id, name=name, roles=[{"id": member.id}],
+                description=f"department access to {p.name} [{self.owner}]")
+            as_user.close()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump({"auth_type": "v3applicationcredential",
+                       "auth": {"auth_url": self.conn.config.auth["auth_url"],
+                                "application_credential_id": cred.id,
+                                "application_credential_secret": cred.secret},
+                       "project_id": p.id, "project_name": p.name,
+                       "region_name": self.conn.config.region_name}, f, indent=1)
 
     def _update_project(self, cur, req, fields):
         with self._api():

@@ -168,3 +168,22 @@ def test_credentials_never_reach_plans_state_audit_or_output(osws, tmp_path):
     blobs.append((ws / ".govcloud" / "state.db").read_bytes().decode("utf-8", "replace"))
     assert len(secret) >= 5
     assert not [b for b in blobs if secret in b]
+
+
+def test_each_project_gets_an_application_credential_for_its_department(osws):
+    import openstack
+    creds = sorted((osws / ".govcloud" / "credentials").glob("*.json"))
+    assert len(creds) == 4
+    assert all((c.stat().st_mode & 0o777) == 0o600 for c in creds)
+    seen = {}
+    for c in creds:
+        data = json.loads(c.read_text())
+        conn = openstack.connect(auth_type=data["auth_type"], auth=data["auth"],
+                                 region_name=data["region_name"])
+        assert conn.current_project_id == data["project_id"]  # scoped to its own project
+        seen[data["project_name"]] = {v.name for v in conn.block_storage.volumes()}
+        conn.close()
+    # each department's credential sees its own volumes and nobody else's
+    assert seen["portal-internet"] and seen["hrsys-extranet"]
+    assert not seen["portal-internet"] & seen["hrsys-extranet"]
+    assert all(name.startswith("app-") for name in seen["portal-internet"])
