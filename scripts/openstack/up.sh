@@ -354,7 +354,24 @@ SHARE_MNT=$DATA/cinder/mnt/$(printf '%s' "127.0.0.1:/osbox-cinder" | md5sum | cu
 mkdir -p "$SHARE_MNT"
 grep -q " $SHARE_MNT " /proc/mounts || mount --bind "$DATA/cinder/share" "$SHARE_MNT"
 
-cat > "$OSBOX_DIR/clouds.yaml" <<EOF
+# the recipe's admin cloud 'osbox' and the one govcloud.toml names, 'govcloud-admin'
+{
+  echo "clouds:"
+  for cloud in osbox govcloud-admin; do
+    cat <<EOF
+  $cloud:
+    auth:
+      auth_url: $KS/v3
+      username: admin
+      password: $PW
+      project_name: admin
+      user_domain_name: Default
+      project_domain_name: Default
+    region_name: RegionOne
+    identity_api_version: 3
+EOF
+  done
+} > "$OSBOX_DIR/clouds.yaml"
 clouds:
   osbox:
     auth:
