@@ -309,7 +309,12 @@ class Decommission:
             raise GovcloudError(f"reclaim of {self.stack} incomplete",
                                 [Issue(r.address, r.detail) for r in bad],
                                 fix="run the command again to retry", changed_nothing=False)
-        self._done("reclaim", {"deleted": len(results)})
+        orphans = []
+        for name, drv in self.drivers.items():
+            fn = getattr(drv, "ex_reclaim_orphans", None)
+            if fn is not None:  # only media whose wipe was verified reach this list
+                orphans += fn([m["path"] for m in self._media() if m.get("target") == name])
+        self._done("reclaim", {"deleted": len(results), "orphan_files_removed": orphans})
 
     def step_census(self) -> None:
         ids = [m["id"] for m in self._media()]

@@ -68,6 +68,10 @@ class OpenStackDriver(Driver):
                               f"({type(exc).__name__}); check clouds.yaml / OS_CLIENT_CONFIG_FILE "
                               "and that the cloud is up (scripts/openstack/up.sh)") from None
         self.owner_tag = enc(OWNER_TAG, owner)
+        # Where the Cinder file backend (NFS share) is visible to govcloud: volumes and their
+        # snapshot overlays are files there, which decommissioning wipes and verifies.
+        vf = options.get("volume_files")
+        self.volume_files = Path(vf) if vf else None
         self._scoped: dict[str, Any] = {}
         self._ext: dict[str, str] | None = None
         self._admin_role = None
@@ -361,6 +365,78 @@ class OpenStackDriver(Driver):
                         {"server": server, "volume": v.id},
                         {OWNER_TAG: self.owner, ADDRESS_TAG: addr})
 
+    # --- media and census (decommissioning) -------------------------------------------------
+    def ex_media(self, current: Observed) -> list | None:
+        """The backing files of a volume (and of its snapshots), or of a server's boot volume.
+        None when govcloud has no access to the volume backend (option volume_files)."""
+        from drivers.media import Medium
+        if self.volume_files is None:
+            return None
+        if current.kind == "volume":
+            ids = [(current.cloud_id, "volume")]
+        elif current.kind == "server":
+            with self._api():
+                server = self.conn.compute.get_server(current.cloud_id)
+            ours = {o.cloud_id for o in self._observe_one("volume")}
+            ids = [(_field(v, "id"), "root-disk") for v in server.attached_volumes or []
+                   if _field(v, "id") not in ours]
+        else:
+            return []
+        media = []
+        for vid, kind in ids:
+            for path in sorted(self.volume_files.glob(f"volume-{vid}*")):
+                if path.suffix == ".info":  # the NFS driver's snapshot bookkeeping, no data
+                    continue
+                media.append(Medium(vid if path.name == f"volume-{vid}" else path.name.split(".", 1)[1],
+                                    kind if path.name == f"volume-{vid}" else "snapshot",
+                                    path, current.address, path.stat().st_size))
+        return media
+
+    def ex_reclaim_orphans(self, paths: list[str]) -> list[str]:
+        """Backing files Cinder left behind after deleting their volume (a snapshot overlay that
+        was wiped can no longer be merged, so the base file stays). Only files of volumes that
+        Cinder no longer knows are removed; the caller passes media already wiped and verified."""
+        removed = []
+        for raw in paths:
+            path = Path(raw)
+            if self.volume_files is None or path.parent != self.volume_files or not path.exists():
+                continue
+            vid = path.name[len("volume-"):].split(".", 1)[0]
+            with self._api():
+                alive = self.conn.block_storage.find_volume(vid, all_projects=True)
+            if alive is None:
+                path.unlink()
+                removed.append(path.name)
+        return removed
+
+    def ex_census(self, stack: str, volume_ids: list[str]) -> list[Observed]:
+        """Everything in Keystone, Nova, Cinder and Neutron that carries the stack's tag or
+        refers to its volumes, plus backing files still on the share."""
+        c, wanted, out = self.conn, set(volume_ids), []
+        tag = enc("govcloud.stack", stack)
+        with self._api():
+            out += [self._project(p) for p in c.identity.projects(tags=tag)]
+        for lister in (c.network.networks, c.network.subnets, c.network.routers,
+                       c.network.security_groups, c.network.ips, c.network.ports):
+            with self._api():
+                out += [Observed(dec(x.tags).get(ADDRESS_TAG, ""), type(x).__name__.lower(), x.id,
+                                 {}, {}, dec(x.tags)) for x in lister(tags=tag)]
+        with self._api():
+            out += [self._server(x) for x in c.compute.servers(details=True, all_projects=True)
+                    if (x.metadata or {}).get("govcloud.stack") == stack]
+        with self._api():
+            out += [self._volume(v) for v in c.block_storage.volumes(details=True, all_projects=True)
+                    if v.id in wanted or (v.metadata or {}).get("govcloud.stack") == stack]
+        with self._api():
+            out += [Observed("", "snapshot", x.id, {"volume": x.volume_id}, {}, {})
+                    for x in c.block_storage.snapshots(details=True, all_projects=True)
+                    if x.volume_id in wanted]
+        if self.volume_files is not None:
+            out += [Observed("", "volume-file", p.name, {"path": str(p)}, {}, {})
+                    for v in wanted for p in self.volume_files.glob(f"volume-{v}*")
+                    if p.suffix != ".info" or p.exists()]
+        return out
+
     # --- isolation evidence (verify-isolation) ----------------------------------------------
     def ex_isolation_facts(self) -> dict[str, Any]:
         """RBAC grants of the external networks and every share of a network."""
@@ -522,11 +598,22 @@ class OpenStackDriver(Driver):
         password = secrets.token_urlsafe(24)
         with self._api():  # a fresh password, known only for the next call
             self.conn.identity.update_user(user, password=password)
+        # Keystone revokes the user's tokens on a password change with one-second precision: a
+        # token issued in that same second is refused (HTTP 401). Authenticate a moment later.
+        for attempt in range(5):
+            time.sleep(1.1)
+            try:
+                with self._api():
+                    as_user = openstack.connect(auth_url=self.conn.config.auth["auth_url"],
+                                                username=user.name, password=password,
+                                                user_domain_id=p.domain_id, project_id=p.id,
+                                                region_name=self.conn.config.region_name)
+                    as_user.authorize()
+                break
+            except DriverError:
+                if attempt == 4:
+                    raise
         with self._api():
-            as_user = openstack.connect(auth_url=self.conn.config.auth["auth_url"],
-                                        username=user.name, password=password,
-                                        user_domain_id=p.domain_id, project_id=p.id,
-                                        region_name=self.conn.config.region_name)
             name = f"govcloud-{p.name}"
             for old in as_user.identity.application_credentials(user=as_user.current_user_id):
                 if old.name == name:  # its secret is lost with the file: issue a new one
@@ -632,6 +719,19 @@ class OpenStackDriver(Driver):
         return self._subnet(s)
 
     def _delete_subnet(self, cur):
+        # Nova releases a deleted server's port a moment after the server is gone, and Neutron
+        # refuses the subnet until then ("One or more ports have an IP allocation").
+        def ports():
+            return [p for p in self.conn.network.ports(fixed_ips=f"subnet_id={cur.cloud_id}")
+                    if (p.device_owner or "").startswith(("compute:", "network:router_interface"))
+                    or not p.device_owner]
+        deadline = time.monotonic() + min(self.timeout, 120)
+        while True:
+            with self._api():
+                left = ports()
+            if not left or time.monotonic() >= deadline:
+                break
+            time.sleep(2)
         with self._api():
             self.conn.network.delete_subnet(cur.cloud_id, ignore_missing=False)
 
@@ -797,10 +897,18 @@ class OpenStackDriver(Driver):
 
     def _delete_server(self, cur):
         with self._api():
+            s = self.conn.compute.get_server(cur.cloud_id)
+        boot = [_field(v, "id") for v in s.attached_volumes or [] if _field(v, "delete_on_termination")]
+        with self._api():
             self.conn.compute.delete_server(cur.cloud_id, ignore_missing=False)
         with self._api():
-            s = self.conn.compute.get_server(cur.cloud_id)
             self.conn.compute.wait_for_delete(s, wait=self.timeout)
+        for vid in boot:  # Cinder deletes the boot volume after the server: wait for it too
+            with self._api():
+                v = self.conn.block_storage.find_volume(vid, all_projects=True)
+            if v is not None:
+                with self._api():
+                    self.conn.block_storage.wait_for_delete(v, wait=self.timeout)
 
     def ex_set_server_state(self, current: Observed, state: str) -> None:
         with self._api():
@@ -841,6 +949,14 @@ class OpenStackDriver(Driver):
             return self._volume(self.conn.block_storage.get_volume(cur.cloud_id))
 
     def _delete_volume(self, cur):
+        # Its snapshots go first (Cinder refuses otherwise); their data was wiped with the
+        # volume's media when a sanitizer ran before this delete.
+        with self._api():
+            snaps = list(self.conn.block_storage.snapshots(volume_id=cur.cloud_id, all_projects=True))
+        for snap in snaps:
+            with self._api():
+                self.conn.block_storage.delete_snapshot(snap)
+                self.conn.block_storage.wait_for_delete(snap, wait=self.timeout)
         with self._api():
             v = self.conn.block_storage.get_volume(cur.cloud_id)
         if v.status == "detaching" or (v.status == "in-use" and not v.attachments):
@@ -917,6 +1033,10 @@ class _Probes:
             with contextlib.suppress(Exception):
                 self.drv.conn.identity.delete_user(user)
         return False
+
+
+def _field(obj: Any, key: str) -> Any:
+    return obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
 
 
 def _get(obj: Any, key: str) -> Any:
