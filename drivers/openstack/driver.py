@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import threading
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -73,6 +74,8 @@ class OpenStackDriver(Driver):
         vf = options.get("volume_files")
         self.volume_files = Path(vf) if vf else None
         self._scoped: dict[str, Any] = {}
+        self._user_locks: dict[str, threading.Lock] = {}
+        self._user_locks_guard = threading.Lock()
         self._ext: dict[str, str] | None = None
         self._admin_role = None
 
@@ -595,6 +598,18 @@ class OpenStackDriver(Driver):
         path = self.workspace_root / ".govcloud" / "credentials" / f"{p.domain_id}__{p.name}.json"
         if path.exists():
             return
+        # Both zone projects of a system share the department user: one password at a time.
+        with self._user_locks_guard:
+            lock = self._user_locks.setdefault(user.id, threading.Lock())
+        with lock:
+            self._issue_app_credential(p, user, member, path)
+
+    def _issue_app_credential(self, p, user, member, path: Path) -> None:
+        import json
+        import os
+        import secrets
+
+        import openstack
         password = secrets.token_urlsafe(24)
         with self._api():  # a fresh password, known only for the next call
             self.conn.identity.update_user(user, password=password)

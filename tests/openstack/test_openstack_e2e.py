@@ -181,9 +181,12 @@ def test_each_project_gets_an_application_credential_for_its_department(osws):
         conn = openstack.connect(auth_type=data["auth_type"], auth=data["auth"],
                                  region_name=data["region_name"])
         assert conn.current_project_id == data["project_id"]  # scoped to its own project
-        seen[data["project_name"]] = {v.name for v in conn.block_storage.volumes()}
+        seen[data["project_name"]] = {(v.id, v.project_id) for v in conn.block_storage.volumes()}
         conn.close()
-    # each department's credential sees its own volumes and nobody else's
-    assert seen["portal-internet"] and seen["hrsys-extranet"]
-    assert not seen["portal-internet"] & seen["hrsys-extranet"]
-    assert all(name.startswith("app-") for name in seen["portal-internet"])
+    # each department's credential sees its own project's volumes and nobody else's
+    projects = {json.loads(c.read_text())["project_name"]: json.loads(c.read_text())["project_id"]
+                for c in creds}
+    for name, vols in seen.items():
+        assert vols, name
+        assert {pid for _, pid in vols} == {projects[name]}
+    assert not {v for v, _ in seen["portal-internet"]} & {v for v, _ in seen["hrsys-extranet"]}
