@@ -184,21 +184,34 @@ class Decommission:
         self.store.put_workflow("decommission-index", {"stacks": sorted(stacks)})
 
     def step_backup(self) -> None:
-        root = self.opts.backup_dir or (self.ws.root / "backups")
-        dest_dir = root / self.stack.replace("/", "__") / self.doc["started"]
+        cfg = self.ws.config.backup
+        folder = f"{self.stack.replace('/', '__')}/{self.doc['started']}"
+        s3 = None
+        if cfg.kind == "s3" and self.opts.backup_dir is None:
+            from drivers.libcloud.backup import S3Backup  # only when object storage is configured
+            s3 = S3Backup(cfg.model_dump(exclude={"kind", "path"}))
+            target = s3.uri(folder)
+        else:
+            root = self.opts.backup_dir or (Path(cfg.path) if cfg.path else self.ws.root / "backups")
+            root = root if root.is_absolute() else self.ws.root / root
+            target = str(root / folder)
         for m in self._media():
             if m.get("backup"):
                 continue
             src = Path(m["path"])
-            dest = dest_dir / f"{m['kind']}-{m['id']}.img"
+            name = f"{m['kind']}-{m['id']}.img"
             before = content_sha256(src)
-            sparse_copy(src, dest)
-            after = content_sha256(dest)
-            if after != before:
-                raise GovcloudError(f"backup of {m['id']} does not match its source (SHA-256)")
-            m["backup"] = {"uri": dest.resolve().as_uri(), "sha256": before}
+            if s3 is not None:  # put_file reads the object back and compares its SHA-256
+                rec = s3.put_file(src, f"{folder}/{name}")
+                m["backup"] = {"uri": rec.uri, "sha256": before, "object_sha256": rec.sha256}
+            else:
+                dest = Path(target) / name
+                sparse_copy(src, dest)
+                if content_sha256(dest) != before:
+                    raise GovcloudError(f"backup of {m['id']} does not match its source (SHA-256)")
+                m["backup"] = {"uri": dest.resolve().as_uri(), "sha256": before}
             self._save()
-        self._done("backup", {"target": str(dest_dir), "copies": len(self._media())})
+        self._done("backup", {"target": target, "copies": len(self._media())})
 
     def step_offline(self) -> None:
         stopped, released = 0, 0

@@ -80,6 +80,16 @@ class TargetSection(Frozen):
         return data
 
 
+class BackupSection(Frozen):
+    """Where decommissioning writes backups: a directory (default: <workspace>/backups) or
+    S3-compatible object storage through libcloud (bucket, endpoint, region, prefix and the
+    names of the environment variables holding the credentials: access_key_env, secret_key_env)."""
+
+    model_config = Frozen.model_config | {"extra": "allow"}
+    kind: Literal["directory", "s3"] = "directory"
+    path: str | None = None
+
+
 def _default_zones() -> dict[str, ZoneSection]:
     return {
         "internet": ZoneSection(external_network="internet", tenant_pool="10.64.0.0/10",
@@ -95,6 +105,7 @@ class WorkspaceConfig(Frozen):
     zones: dict[ZoneName, ZoneSection] = Field(default_factory=_default_zones)
     targets: dict[str, TargetSection] = Field(
         default_factory=lambda: {"local": TargetSection(driver="local")})
+    backup: BackupSection = BackupSection()
 
     @model_validator(mode="after")
     def _consistent(self) -> "WorkspaceConfig":
