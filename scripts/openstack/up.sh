@@ -372,28 +372,6 @@ grep -q " $SHARE_MNT " /proc/mounts || mount --bind "$DATA/cinder/share" "$SHARE
 EOF
   done
 } > "$OSBOX_DIR/clouds.yaml"
-clouds:
-  osbox:
-    auth:
-      auth_url: $KS/v3
-      username: admin
-      password: $PW
-      project_name: admin
-      user_domain_name: Default
-      project_domain_name: Default
-    region_name: RegionOne
-    identity_api_version: 3
-  govcloud-admin:             # what govcloud.toml names: cloud = "govcloud-admin"
-    auth:
-      auth_url: $KS/v3
-      username: admin
-      password: $PW
-      project_name: admin
-      user_domain_name: Default
-      project_domain_name: Default
-    region_name: RegionOne
-    identity_api_version: 3
-EOF
 
 # ---------------------------------------------------------------- db sync (parallel)
 phase db-sync
