@@ -149,12 +149,16 @@ def compile_workspace(ws: Workspace) -> CompileReport:
     sources: dict[str, list[str]] = {}   # one pass: a scan per stack was quadratic
     for f, a in approvals.items():
         sources.setdefault(a.stack, []).append(f)
+    cache: dict[str, tuple[str, dict]] = {}
     for stack, spec in result.specs.items():
         path = ws.spec_path(stack)
         keep.add(path)
+        data = spec.model_dump(mode="json")
         text = GENERATED_HEADER + f"# Sources: {', '.join(sorted(sources[stack]))}\n" + \
-            spec_yaml(spec.model_dump(mode="json"))
+            spec_yaml(data)
         (written if _write_if_changed(path, text) else unchanged).append(ws.rel(path))
+        cache[ws.rel(path)] = (text, data)
+    ws.write_spec_cache(cache)
     ipam_text = GENERATED_HEADER + _dump({"zones": result.ipam})
     _write_if_changed(ws.stacks_dir / "ipam.yaml", ipam_text)
     removed = []

@@ -105,16 +105,46 @@ class Workspace:
             return []
         return sorted(p for p in self.stacks_dir.glob("*/*.yaml"))
 
+    @property
+    def spec_cache_path(self) -> Path:
+        return self.data_dir / "spec-cache.json"
+
     def load_specs(self) -> list[StackSpec]:
+        """The compiled specs. Parsing thousands of YAML files dominated a no-op plan, so
+        `compile` also leaves their data in .govcloud/spec-cache.json keyed by each file's
+        SHA-256: a file whose bytes match is read from there, any other is parsed as YAML."""
+        import hashlib
+        import json
+        try:
+            cache = json.loads(self.spec_cache_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            cache = {}
         errors = InputErrors()
         specs = []
         for path in self.spec_files():
+            rel = self.rel(path)
             try:
-                specs.append(parse(StackSpec, read_yaml(path), self.rel(path)))
+                entry = cache.get(rel)
+                if entry and entry.get("sha256") == hashlib.sha256(path.read_bytes()).hexdigest():
+                    data = entry["data"]
+                else:
+                    data = read_yaml(path, rel)
+                specs.append(parse(StackSpec, data, rel))
             except InputError as exc:
                 errors.add(exc)
         errors.raise_if_any()
         return specs
+
+    def write_spec_cache(self, entries: dict[str, tuple[str, dict]]) -> None:
+        """``entries``: relative path -> (file text, the data it holds)."""
+        import hashlib
+        import json
+        cache = {rel: {"sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(), "data": data}
+                 for rel, (text, data) in entries.items()}
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.spec_cache_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(cache, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(self.spec_cache_path)
 
     def load_ipam(self) -> dict[str, dict[str, str]]:
         path = self.stacks_dir / "ipam.yaml"
