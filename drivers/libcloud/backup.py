@@ -20,11 +20,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
-from urllib.parse import urlparse
 
 from drivers.base import DriverError, NotFound
 
-from .driver import Credentials, check_options, translate
+from .driver import Credentials, check_options, endpoint_kwargs, translate
 
 CHUNK = 4 << 20
 META_KEY = "sha256"
@@ -61,12 +60,7 @@ class S3Backup:
         self.prefix = options.get("prefix", "").strip("/")
         region = options.get("region", "us-east-1")
         key, secret, token = Credentials(options).values()
-        kw: dict[str, Any] = {"region": region, "token": token}
-        endpoint = options.get("endpoint")
-        if endpoint:
-            url = urlparse(endpoint if "://" in endpoint else f"https://{endpoint}")
-            kw.update(host=url.hostname, port=url.port or (443 if url.scheme == "https" else 80),
-                      secure=url.scheme == "https")
+        kw: dict[str, Any] = {"region": region, "token": token, **endpoint_kwargs(options)}
         try:
             self.s3 = S3StorageDriver(key, secret, **kw)
         except ValueError as exc:

@@ -187,6 +187,16 @@ def check_options(options: dict[str, Any]) -> None:
                           "of environment variables that hold them")
 
 
+
+def endpoint_kwargs(options: dict[str, Any]) -> dict[str, Any]:
+    """libcloud's host/port/secure arguments from an ``endpoint`` URL option (none: the default)."""
+    endpoint = options.get("endpoint")
+    if not endpoint:
+        return {}
+    url = urlparse(endpoint if "://" in endpoint else f"https://{endpoint}")
+    return {"host": url.hostname, "port": url.port or (443 if url.scheme == "https" else 80),
+            "secure": url.scheme == "https"}
+
 def connect(options: dict[str, Any], credentials: Credentials | None = None):
     """A libcloud EC2 driver (with every quirk fixed) for these target options."""
     check_options(options)
@@ -198,11 +208,7 @@ def connect(options: dict[str, Any], credentials: Credentials | None = None):
     region = options.get("region", "us-east-1")
     kw: dict[str, Any] = {"region": region, "token": token, "signature_version": "4",
                           "timeout": float(options.get("timeout", 60))}
-    endpoint = options.get("endpoint")
-    if endpoint:
-        url = urlparse(endpoint if "://" in endpoint else f"https://{endpoint}")
-        kw.update(host=url.hostname, port=url.port or (443 if url.scheme == "https" else 80),
-                  secure=url.scheme == "https")
+    kw.update(endpoint_kwargs(options))
     try:
         return FixedEC2NodeDriver(key, secret, **kw)
     except ValueError as exc:  # an unknown region
