@@ -225,7 +225,8 @@ def _first_host(cidr: str) -> str:
 # PyYAML's representer (Python even with libyaml's emitter) was most of `govcloud compile`'s
 # time at 10,000 approvals. This one builds the same node tree for the plain data of
 # ``model_dump(mode="json")`` (dict, list, str, int, bool, None) with one type check per value and
-# hands anything else to PyYAML's; the C emitter then writes exactly the same bytes.
+# hands anything else to PyYAML's; the C emitter then writes exactly the same bytes. The emitter's
+# calls back into the resolver are memoised per document.
 _SafeDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 _STR, _INT, _BOOL, _NULL = ("tag:yaml.org,2002:" + t for t in ("str", "int", "bool", "null"))
 _MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
@@ -276,6 +277,18 @@ class _SpecDumper(_SafeDumper):  # type: ignore[misc,valid-type]
                 values.append(n)
         node.flow_style = self.default_flow_style if self.default_flow_style is not None else best
         return node
+
+    def resolve(self, kind, value, implicit):
+        # libyaml's emitter asks twice per scalar whether its text would read back as another
+        # type; with no path resolvers the answer depends on (value, implicit) only.
+        if kind is not ScalarNode or self.yaml_path_resolvers:
+            return super().resolve(kind, value, implicit)
+        cache = self.__dict__.setdefault("_resolved", {})
+        key = (value, implicit)
+        tag = cache.get(key)
+        if tag is None:
+            tag = cache[key] = super().resolve(kind, value, implicit)
+        return tag
 
 
 def spec_yaml(data) -> str:
