@@ -34,6 +34,17 @@ def record(ws: Workspace, doc: dict[str, Any], today: dt.date, actor: str, organ
             "detection_probability": check.get("detection_probability"),
             "destination": "deleted; storage returned to the pool",
         })
+    for u in doc.get("media_unreachable", []):
+        media.append({
+            "identifier": u["id"], "type": u["kind"], "object": u["address"],
+            "make_model": f"cloud-managed storage (target {u['target']})", "location": "",
+            "size_bytes": None, "backup": None, "method_type": "N/A", "method": None,
+            "technique": "not sanitized by govcloud: the cloud gives no block access; "
+                         "deleted through the cloud's API",
+            "bytes_overwritten": None, "verification_method": "none",
+            "verification_result": "n/a", "detection_probability": None,
+            "destination": "deleted through the cloud's API",
+        })
     return {
         "certificate": "Certificate of Sanitization (数据清除证明)",
         "standard": "NIST SP 800-88 Rev.1 Appendix G",

@@ -149,12 +149,16 @@ class Decommission:
         owned = self._owned()
         objects = []
         media = []
+        unreachable: list[dict[str, Any]] = []
         for target, o in owned:
             wipe = KINDS[o.kind].holds_data if o.kind in KINDS else False
             objects.append({"address": o.address, "kind": o.kind, "cloud_id": o.cloud_id,
                             "target": target, "actions": (["wipe"] if wipe else []) + ["delete"]})
             if wipe:
                 found = media_of(self.drivers[target], o)
+                if found is None:  # the cloud gives no block access: say so, never "pass"
+                    unreachable.append({"address": o.address, "kind": o.kind, "id": o.cloud_id,
+                                        "target": target})
                 for m in found or []:
                     media.append({**m.describe(), "target": target})
         if self.opts.max_deletes is not None and len(objects) > self.opts.max_deletes:
@@ -176,6 +180,7 @@ class Decommission:
                 self._index(index + [self.stack])
         self.doc["objects"] = objects
         self.doc["media"] = media
+        self.doc["media_unreachable"] = unreachable
         self._done("plan", {"objects": len(objects), "media": len(media)})
         return objects
 

@@ -241,3 +241,18 @@ zones: {internet: {volumes: [{name: data, type: blk.ssd, gb: 1}]}}
     s3.get_file(key, restored, expected_sha256=backup["object_sha256"])
     assert content_sha256(restored) == original == backup["sha256"]
     assert find_markers(restored, [marker])
+
+
+def test_media_a_cloud_gives_no_access_to_are_n_a_never_pass(tmp_path):
+    import datetime as dt
+    from orchestrator.certificate import record
+    ws = tmp_path / "ws"
+    init_workspace(ws, "bozhou", examples=False)
+    doc = {"stack": "d/s", "department": {"code": "d", "name": "D"},
+           "system": {"code": "s", "name": "S", "dengbao_level": 2}, "approvals": ["A-1"],
+           "started": "2026-11-23", "media": [],
+           "media_unreachable": [{"address": "volume:aws/d/s-internet/v", "kind": "volume",
+                                  "id": "vol-1", "target": "aws"}]}
+    cert = record(Workspace.at(ws), doc, dt.date(2026, 11, 23), "op", "org", "0")
+    assert [(m["identifier"], m["verification_result"], m["method_type"]) for m in cert["media"]] \
+        == [("vol-1", "n/a", "N/A")]
