@@ -32,6 +32,7 @@ import os
 import platform
 import random
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -314,62 +315,118 @@ def cloud_objects(ws: Path) -> int:
         db.close()
 
 
-def bench_size(n: int, base: Path, args, today: dt.date, log) -> dict:
+def tree_bytes(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def best_of(k: int, fn) -> dict:
+    """Run a measured step ``k`` times; keep the fastest (wall), note every wall time."""
+    runs = [fn() for _ in range(max(1, k))]
+    r = min(runs, key=lambda x: x["wall_s"])
+    r["runs_wall_s"] = [round(x["wall_s"], 3) for x in runs]
+    return r
+
+
+def bench_size(n: int, base: Path, args, today: dt.date, log, reuse: bool = False) -> dict:
     ws = base / f"ws-{n}"
+    setup_file = base / f"ws-{n}.setup.json"
     rec: dict = {"n": n, "phases": {}}
     ph = rec["phases"]
-    t0 = time.perf_counter()
-    rc, _ = spawn([sys.executable, "-m", "orchestrator.cli", "init", "--no-examples", str(ws)],
-                  base / f"init-{n}.log")
-    if rc:
-        raise BenchFailure(f"govcloud init failed: {(base / f'init-{n}.log').read_text()}")
-    rec["generated"] = generate(ws / "approvals", n, today, args.seed)
-    ph["generate"] = {"wall_s": time.perf_counter() - t0, "setup": True}
-    log(f"  generated {n} approvals in {ph['generate']['wall_s']:.1f} s")
+    k = args.repeat
+    if reuse:   # generated and applied by an earlier run with --keep
+        if not setup_file.is_file():
+            raise BenchFailure(f"{setup_file} not found: --reuse takes a directory that an earlier "
+                               f"run of the same sizes kept (--keep)")
+        saved = json.loads(setup_file.read_text())
+        today = dt.date.fromisoformat(saved["today"])   # the day its windows were applied for
+        rec["generated"], rec["reused_setup"] = saved["generated"], str(base)
+        ph["generate"], ph["apply"] = saved["generate"], saved["apply"]
+        log(f"  reusing {ws} (generated and applied for {today})")
+    else:
+        t0 = time.perf_counter()
+        rc, _ = spawn([sys.executable, "-m", "orchestrator.cli", "init", "--no-examples", str(ws)],
+                      base / f"init-{n}.log")
+        if rc:
+            raise BenchFailure(f"govcloud init failed: {(base / f'init-{n}.log').read_text()}")
+        rec["generated"] = generate(ws / "approvals", n, today, args.seed)
+        ph["generate"] = {"wall_s": time.perf_counter() - t0, "setup": True}
+        log(f"  generated {n} approvals in {ph['generate']['wall_s']:.1f} s")
 
-    ph["yaml_approvals"] = run_phase("yaml-approvals", ws, args, today)
+    ph["yaml_approvals"] = best_of(k, lambda: run_phase("yaml-approvals", ws, args, today))
     log(f"  baseline yaml.load approvals: {ph['yaml_approvals']['phase_s']:.2f} s")
-    ph["compile"] = r = run_phase("compile", ws, args, today)
-    if r["written"] != r["stacks"] or r["stacks"] == 0:
-        raise BenchFailure(f"compile wrote {r['written']} of {r['stacks']} specs into an empty stacks/")
-    log(f"  compile: {r['wall_s']:.2f} s, {r['peak_rss_mib']:.0f} MiB, {r['stacks']} specs")
 
-    before = stacks_listing(ws)
-    ph["recompile"] = r = run_phase("recompile", ws, args, today)
-    after = stacks_listing(ws)
-    if r["written"] or r["removed"] or before != after:
-        changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
-        raise BenchFailure(f"the second compile changed files: report {r['written']} written, "
-                           f"{r['removed']} removed; on disk: {changed[:10]}")
-    log(f"  compile again: {r['wall_s']:.2f} s, wrote nothing")
-    rec["spec_files"] = len(after) - 1
-    rec["spec_mib"] = sum(size for _, size in after.values()) / MIB
+    def compile_fresh() -> dict:
+        stacks, prev = ws / "stacks", ws / "stacks.prev"
+        if prev.exists():
+            shutil.rmtree(prev)
+        if stacks.exists():   # a repeat (or --reuse): compile into an empty stacks/ again
+            stacks.rename(prev)
+        r = run_phase("compile", ws, args, today)
+        if r["written"] != r["stacks"] or r["stacks"] == 0:
+            raise BenchFailure(f"compile wrote {r['written']} of {r['stacks']} specs into an "
+                               f"empty stacks/")
+        if prev.exists():
+            old, new = tree_bytes(prev), tree_bytes(stacks)
+            if old != new:
+                diff = sorted(f for f in old.keys() | new.keys() if old.get(f) != new.get(f))
+                raise BenchFailure(f"compiling the same inputs again gave other bytes: {diff[:10]}")
+            shutil.rmtree(prev)
+        log(f"  compile: {r['wall_s']:.2f} s, {r['peak_rss_mib']:.0f} MiB, {r['stacks']} specs")
+        return r
 
-    ph["apply"] = r = run_phase("apply", ws, args, today)
-    r["setup"] = True
-    if r["failed"]:
-        raise BenchFailure(f"setup apply: {r['failed']} steps failed: " + "\n".join(r["examples"]))
+    def recompile_nothing() -> dict:
+        before = stacks_listing(ws)
+        r = run_phase("recompile", ws, args, today)
+        after = stacks_listing(ws)
+        if r["written"] or r["removed"] or before != after:
+            changed = sorted(f for f in before.keys() | after.keys() if before.get(f) != after.get(f))
+            raise BenchFailure(f"the second compile changed files: report {r['written']} written, "
+                               f"{r['removed']} removed; on disk: {changed[:10]}")
+        log(f"  compile again: {r['wall_s']:.2f} s, wrote nothing")
+        return r
+
+    ph["compile"] = best_of(k, compile_fresh)
+    ph["recompile"] = best_of(k, recompile_nothing)
+    listing = stacks_listing(ws)
+    rec["spec_files"] = len(listing) - 1   # minus stacks/ipam.yaml
+    rec["spec_mib"] = sum(size for _, size in listing.values()) / MIB
+
+    if not reuse:
+        ph["apply"] = r = run_phase("apply", ws, args, today)
+        r["setup"] = True
+        if r["failed"]:
+            raise BenchFailure(f"setup apply: {r['failed']} steps failed: " + "\n".join(r["examples"]))
+        log(f"  setup apply: {r['wall_s']:.1f} s, {r['steps']} steps")
+        setup_file.write_text(json.dumps({"today": today.isoformat(), "generated": rec["generated"],
+                                          "generate": ph["generate"], "apply": ph["apply"]}))
     rec["objects"] = cloud_objects(ws)
-    log(f"  setup apply: {r['wall_s']:.1f} s, {r['steps']} steps, {rec['objects']} objects")
 
-    ph["yaml_specs"] = run_phase("yaml-specs", ws, args, today)
-    ph["plan"] = r = run_phase("plan", ws, args, today)
-    if r["has_changes"]:
-        raise BenchFailure(f"the plan after apply is not a no-op: {r['summary']}\n"
-                           + "\n".join(r["examples"]))
-    if r["summary"]["no-op"] != rec["objects"]:
-        raise BenchFailure(f"the plan covers {r['summary']['no-op']} objects, the cloud holds "
-                           f"{rec['objects']}")
-    log(f"  plan: {r['wall_s']:.2f} s, {r['peak_rss_mib']:.0f} MiB, no changes")
+    ph["yaml_specs"] = best_of(k, lambda: run_phase("yaml-specs", ws, args, today))
 
-    rc, usage = spawn([sys.executable, "-m", "orchestrator.cli", "plan", "-C", str(ws),
-                       "--detailed-exitcode", "--today", today.isoformat()],
-                      base / f"cli-plan-{n}.log")
-    if rc != 0:
-        raise BenchFailure(f"`govcloud plan --detailed-exitcode` exited {rc} (2 = changes):\n"
-                           + (base / f"cli-plan-{n}.log").read_text()[-3000:])
-    ph["cli_plan"] = usage
-    log(f"  govcloud plan (CLI): {usage['wall_s']:.2f} s, {usage['peak_rss_mib']:.0f} MiB, exit 0")
+    def plan_noop() -> dict:
+        r = run_phase("plan", ws, args, today)
+        if r["has_changes"]:
+            raise BenchFailure(f"the plan after apply is not a no-op: {r['summary']}\n"
+                               + "\n".join(r["examples"]))
+        if r["summary"]["no-op"] != rec["objects"]:
+            raise BenchFailure(f"the plan covers {r['summary']['no-op']} objects, the cloud holds "
+                               f"{rec['objects']}")
+        log(f"  plan: {r['wall_s']:.2f} s, {r['peak_rss_mib']:.0f} MiB, no changes "
+            f"({rec['objects']} objects)")
+        return r
+
+    def cli_plan_noop() -> dict:
+        log_file = base / f"cli-plan-{n}.log"
+        rc, usage = spawn([sys.executable, "-m", "orchestrator.cli", "plan", "-C", str(ws),
+                           "--detailed-exitcode", "--today", today.isoformat()], log_file)
+        if rc != 0:
+            raise BenchFailure(f"`govcloud plan --detailed-exitcode` exited {rc} (2 = changes):\n"
+                               + log_file.read_text()[-3000:])
+        log(f"  govcloud plan (CLI): {usage['wall_s']:.2f} s, {usage['peak_rss_mib']:.0f} MiB, exit 0")
+        return usage
+
+    ph["plan"] = best_of(k, plan_noop)
+    ph["cli_plan"] = best_of(k, cli_plan_noop)
     return rec
 
 
@@ -396,6 +453,10 @@ def report(runs: list[dict], args) -> dict:
                    f"approvals ({g['window_terms']:,} temporary windows)")
         out.append(f"  {rec['objects']:,} objects in the cloud; {rec['spec_files']:,} spec files, "
                    f"{rec['spec_mib']:.1f} MiB of YAML")
+        if rec.get("reused_setup"):
+            out.append(f"  (setup rows: from the run that prepared {rec['reused_setup']})")
+        if args.repeat > 1:
+            out.append(f"  (measured steps: fastest of {args.repeat} runs)")
         out.append(f"  {'step':<38}{'wall s':>9}{'CPU s':>9}{'in-phase s':>12}{'peak RSS MiB':>14}"
                    f"{'ms/approval':>13}{'load':>6}")
         for key, label, _ in ROWS:
@@ -434,7 +495,7 @@ def report(runs: list[dict], args) -> dict:
             r_wall = b["wall_s"] / a["wall_s"]
             entry = {"wall": r_wall}
             line = f"  {label:<38} wall x{r_wall:6.2f}"
-            if "cpu_s" in a and a["cpu_s"] > 0:
+            if "cpu_s" in a and "cpu_s" in b and a["cpu_s"] > 0:
                 entry["cpu"] = b["cpu_s"] / a["cpu_s"]
                 line += f"   CPU x{entry['cpu']:6.2f}"
             if "phase_s" in a and a["phase_s"] > 0:
@@ -479,6 +540,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", action="store_true",
                     help="also profile compile and plan of the largest size (cProfile)")
     ap.add_argument("--keep", action="store_true", help="keep the workspaces (prints where)")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="run each measured step this many times and report the fastest")
+    ap.add_argument("--reuse", type=Path, default=None, metavar="DIR",
+                    help="measure again in workspaces an earlier run kept (skips generating and "
+                         "applying; DIR is never deleted)")
     ap.add_argument("--_phase", help=argparse.SUPPRESS)
     ap.add_argument("--_ws", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--_today", help=argparse.SUPPRESS)
@@ -496,16 +562,19 @@ def main(argv: list[str] | None = None) -> int:
         (lambda msg: print(msg, flush=True))
     if args.workdir:
         args.workdir.mkdir(parents=True, exist_ok=True)
-    base = Path(tempfile.mkdtemp(prefix="bench-scale-", dir=args.workdir))
+    base = args.reuse.resolve() if args.reuse else \
+        Path(tempfile.mkdtemp(prefix="bench-scale-", dir=args.workdir))
+    # A SIGTERM still runs the clean-up below.
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
     machine = {"cpus": os.cpu_count(), "python": platform.python_version(),
                "platform": platform.platform(), "today": today.isoformat()}
     log(f"bench_scale: sizes {sizes}, data in {base}, {machine['cpus']} CPUs, "
-        f"Python {machine['python']}")
+        f"Python {machine['python']}, load average {os.getloadavg()[0]:.1f}")
     runs, profiles = [], ""
     try:
         for n in sorted(sizes):
             log(f"N = {n:,}")
-            runs.append(bench_size(n, base, args, today, log))
+            runs.append(bench_size(n, base, args, today, log, reuse=args.reuse is not None))
         if args.profile and runs:
             ws = base / f"ws-{runs[-1]['n']}"
             for phase in ("recompile", "plan"):
@@ -516,7 +585,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench_scale: FAILED: {exc}", file=sys.stderr)
         return 1
     finally:
-        if args.keep:
+        if args.keep or args.reuse:
             log(f"kept {base}")
         else:
             shutil.rmtree(base, ignore_errors=True)
