@@ -151,22 +151,25 @@ class Decommission:
         media = []
         unreachable: list[dict[str, Any]] = []
         for target, o in owned:
-            wipe = KINDS[o.kind].holds_data if o.kind in KINDS else False
+            kind = KINDS.get(o.kind)
+            found = media_of(self.drivers[target], o) if kind and kind.wiped_before_delete else []
+            wipe = found is None or bool(found) or (kind is not None and kind.holds_data)
             objects.append({"address": o.address, "kind": o.kind, "cloud_id": o.cloud_id,
                             "target": target, "actions": (["wipe"] if wipe else []) + ["delete"]})
-            if wipe:
-                found = media_of(self.drivers[target], o)
-                if found is None:  # the cloud gives no block access: say so, never "pass"
-                    unreachable.append({"address": o.address, "kind": o.kind, "id": o.cloud_id,
-                                        "target": target})
-                for m in found or []:
-                    media.append({**m.describe(), "target": target})
+            if found is None:  # the cloud gives no access to the data's media: say so, never "pass"
+                unreachable.append({"address": o.address, "kind": o.kind, "id": o.cloud_id,
+                                    "target": target})
+            for m in found or []:
+                media.append({**m.describe(), "target": target})
+                if m.kind == "image":  # a copy the cloud keeps under the object: show it too
+                    objects[-1].setdefault("copies", []).append(f"image {m.id}")
         if self.opts.max_deletes is not None and len(objects) > self.opts.max_deletes:
             raise GovcloudError(f"decommissioning {self.stack} would delete {len(objects)} objects, "
                                 f"more than --max-deletes {self.opts.max_deletes}",
                                 fix="check the list with --dry-run, then raise --max-deletes")
         for ob in objects:
-            self.say(f"  {'wipe+delete' if 'wipe' in ob['actions'] else 'delete':<11} {ob['address']}")
+            self.say(f"  {'wipe+delete' if 'wipe' in ob['actions'] else 'delete':<11} {ob['address']}"
+                     + (f" (with {', '.join(ob['copies'])})" if ob.get("copies") else ""))
         if self.opts.dry_run:
             self.say(f"Dry run: {len(objects)} objects, {len(media)} media to wipe. Nothing was changed.")
             return objects
@@ -336,6 +339,9 @@ class Decommission:
 
     def step_census(self) -> None:
         ids = [m["id"] for m in self._media()]
+        # ...and its projects' ids: they find whatever the cloud still keeps under them (images).
+        ids += [o["cloud_id"] for o in self.doc.get("objects", [])
+                if o["kind"] == "project" and o.get("cloud_id")]
         leftovers = []
         for name, drv in self.drivers.items():
             census = getattr(drv, "ex_census", None)

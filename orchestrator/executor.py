@@ -170,7 +170,7 @@ class Executor:
         wiped = None
         if cloud_id:
             current = Observed(address, action.kind, cloud_id, prior.get("properties", {}), {}, {})
-            if self.sanitize is not None and KINDS[action.kind].holds_data:
+            if self.sanitize is not None and KINDS[action.kind].wiped_before_delete:
                 try:
                     wiped = self.sanitize(self._driver(action), current)
                 except NotFound:

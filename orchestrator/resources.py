@@ -23,20 +23,29 @@ class Kind:
     grow_only: frozenset[str] = frozenset()
     # Does it hold tenant data that a later issue must wipe before delete?
     holds_data: bool = False
+    # Does the cloud keep copies of tenant data under it that govcloud does not list as objects
+    # (a project's images uploaded from its volumes)? The driver's media access finds them.
+    owns_copies: bool = False
 
     @property
     def fields(self) -> frozenset[str]:
         return self.updatable | self.replace
 
+    @property
+    def wiped_before_delete(self) -> bool:
+        return self.holds_data or self.owns_copies
 
-def _k(name, updatable=(), replace=(), refs=(), grow_only=(), holds_data=False) -> Kind:
+
+def _k(name, updatable=(), replace=(), refs=(), grow_only=(), holds_data=False,
+       owns_copies=False) -> Kind:
     return Kind(name, frozenset(updatable), frozenset(replace), tuple(refs), frozenset(grow_only),
-                holds_data)
+                holds_data, owns_copies)
 
 
 KINDS: dict[str, Kind] = {k.name: k for k in [
     _k("domain", updatable=("description",), replace=("name",)),
-    _k("project", updatable=("description",), replace=("name", "cidr"), refs=("domain",)),
+    _k("project", updatable=("description",), replace=("name", "cidr"), refs=("domain",),
+       owns_copies=True),
     _k("quota", updatable=QUOTA_FIELDS, refs=("project",)),
     _k("network", updatable=("name",), replace=(), refs=("project",)),
     _k("subnet", updatable=("name",), replace=("cidr", "gateway_ip"), refs=("network",)),

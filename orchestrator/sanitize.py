@@ -9,6 +9,7 @@ from drivers.base import Driver, DriverError
 from drivers.media import SANITIZERS, Medium, Verification, verify_full, verify_sample
 
 from .models.cloud import Observed
+from .resources import KINDS
 
 
 class WipeFailed(DriverError):
@@ -29,9 +30,12 @@ def make_sanitizer(method: str = "zeros", seed: int = 0):
 
 
 def media_of(driver: Driver, obj: Observed) -> list[Medium] | None:
-    """The media holding an object's data, or None when the driver cannot reach media."""
+    """The media holding an object's data, or None when the data exists (or may: a data-holding
+    kind on a driver without media access) but govcloud cannot reach it."""
     fn = getattr(driver, "ex_media", None)
-    return None if fn is None else fn(obj)
+    if fn is None:
+        return None if KINDS[obj.kind].holds_data else []
+    return fn(obj)
 
 
 def verify(medium: Medium, sanitizer, mode: str = "full", samples: int = 1024) -> Verification:
@@ -42,6 +46,8 @@ def verify(medium: Medium, sanitizer, mode: str = "full", samples: int = 1024) -
 def wipe_and_verify(driver: Driver, obj: Observed, method: str = "zeros",
                     mode: str = "full") -> dict[str, Any] | None:
     media = media_of(driver, obj)
+    if media == [] and not KINDS[obj.kind].holds_data:
+        return None  # e.g. a project without images: nothing to wipe, nothing to record
     if media is None:
         return {"result": "unavailable",
                 "note": f"driver {driver.name} has no media access; the cloud's own deletion applies"}

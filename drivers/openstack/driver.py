@@ -73,6 +73,10 @@ class OpenStackDriver(Driver):
         # snapshot overlays are files there, which decommissioning wipes and verifies.
         vf = options.get("volume_files")
         self.volume_files = Path(vf) if vf else None
+        # Where Glance's file store keeps image data (filesystem_store_datadir): images the
+        # department uploaded from its volumes are copies of its data and are wiped the same way.
+        imf = options.get("image_files")
+        self.image_files = Path(imf) if imf else None
         self._scoped: dict[str, Any] = {}
         self._user_locks: dict[str, threading.Lock] = {}
         self._user_locks_guard = threading.Lock()
@@ -370,21 +374,25 @@ class OpenStackDriver(Driver):
 
     # --- media and census (decommissioning) -------------------------------------------------
     def ex_media(self, current: Observed) -> list | None:
-        """The backing files of a volume (and of its snapshots), or of a server's boot volume.
-        None when govcloud has no access to the volume backend (option volume_files)."""
-        from drivers.media import Medium
+        """The files that hold an object's data: a volume's backing file (and its snapshot
+        overlays), a server's boot volume, and for a project the Glance images it owns (uploaded
+        from its volumes). None when the data exists but govcloud has no access to the backend
+        that holds it (options volume_files / image_files)."""
+        if current.kind == "project":
+            return self._image_media(current)
+        if current.kind not in ("volume", "server"):
+            return []
         if self.volume_files is None:
             return None
         if current.kind == "volume":
             ids = [(current.cloud_id, "volume")]
-        elif current.kind == "server":
+        else:
             with self._api():
                 server = self.conn.compute.get_server(current.cloud_id)
             ours = {o.cloud_id for o in self._observe_one("volume")}
             ids = [(_field(v, "id"), "root-disk") for v in server.attached_volumes or []
                    if _field(v, "id") not in ours]
-        else:
-            return []
+        from drivers.media import Medium
         media = []
         for vid, kind in ids:
             for path in sorted(self.volume_files.glob(f"volume-{vid}*")):
@@ -393,6 +401,24 @@ class OpenStackDriver(Driver):
                 media.append(Medium(vid if path.name == f"volume-{vid}" else path.name.split(".", 1)[1],
                                     kind if path.name == f"volume-{vid}" else "snapshot",
                                     path, current.address, path.stat().st_size))
+        return media
+
+    def _project_images(self, project_id: str) -> list:
+        with self._api():
+            return [i for i in self.conn.image.images(owner=project_id) if i.owner == project_id]
+
+    def _image_media(self, project: Observed) -> list | None:
+        from drivers.media import Medium
+        images = self._project_images(project.cloud_id)
+        if not images:
+            return []
+        if self.image_files is None:
+            return None
+        media = []
+        for img in sorted(images, key=lambda i: i.id):
+            path = self.image_files / img.id
+            if path.exists():  # an image still queued/uploading has no data in the store yet
+                media.append(Medium(img.id, "image", path, project.address, path.stat().st_size))
         return media
 
     def ex_reclaim_orphans(self, paths: list[str]) -> list[str]:
@@ -412,10 +438,11 @@ class OpenStackDriver(Driver):
                 removed.append(path.name)
         return removed
 
-    def ex_census(self, stack: str, volume_ids: list[str]) -> list[Observed]:
-        """Everything in Keystone, Nova, Cinder and Neutron that carries the stack's tag or
-        refers to its volumes, plus backing files still on the share."""
-        c, wanted, out = self.conn, set(volume_ids), []
+    def ex_census(self, stack: str, ids: list[str]) -> list[Observed]:
+        """Everything in Keystone, Nova, Cinder, Glance and Neutron that carries the stack's tag,
+        refers to its volumes or belongs to its projects (``ids``: the cloud ids of its objects
+        and media), plus backing files still on the Cinder share or in the Glance store."""
+        c, wanted, out = self.conn, set(ids), []
         tag = enc("govcloud.stack", stack)
         with self._api():
             out += [self._project(p) for p in c.identity.projects(tags=tag)]
@@ -434,10 +461,16 @@ class OpenStackDriver(Driver):
             out += [Observed("", "snapshot", x.id, {"volume": x.volume_id}, {}, {})
                     for x in c.block_storage.snapshots(details=True, all_projects=True)
                     if x.volume_id in wanted]
+        with self._api():
+            out += [Observed("", "image", i.id, {"owner": i.owner, "name": i.name}, {}, {})
+                    for i in c.image.images() if i.id in wanted or i.owner in wanted]
         if self.volume_files is not None:
             out += [Observed("", "volume-file", p.name, {"path": str(p)}, {}, {})
                     for v in wanted for p in self.volume_files.glob(f"volume-{v}*")
                     if p.suffix != ".info" or p.exists()]
+        if self.image_files is not None:
+            out += [Observed("", "image-file", v, {"path": str(self.image_files / v)}, {}, {})
+                    for v in wanted if (self.image_files / v).is_file()]
         return out
 
     # --- isolation evidence (verify-isolation) ----------------------------------------------
@@ -654,6 +687,14 @@ class OpenStackDriver(Driver):
 
     def _delete_project(self, cur):
         c = self.conn
+        # Images the project owns (uploaded from its volumes) go with it, or Glance keeps them
+        # under an owner that no longer exists; their data was wiped with the project's media
+        # when a sanitizer ran before this delete.
+        for img in self._project_images(cur.cloud_id):
+            with self._api():
+                if img.is_protected:  # the project is going: its images cannot stay protected
+                    c.image.update_image(img, is_protected=False)
+                c.image.delete_image(img, ignore_missing=True)
         with self._api():
             for rbac in c.network.rbac_policies(target_project_id=cur.cloud_id):
                 c.network.delete_rbac_policy(rbac)
