@@ -139,6 +139,15 @@ def neutron():
                 network_id=exts[n].id, ip_version=4, cidr=c, enable_dhcp=False, name=f"{n}-subnet"))
     ext = exts["internet"]
     assert ext.provider_network_type == "flat" and ext.provider_physical_network == "internet"
+    # govcloud's bootstrap removes Neutron's wildcard access_as_external policy: the smoke
+    # project then needs its own targeted grant to use `internet` as a router gateway.
+    if not any(p.target_project_id in ("*", proj.id)
+               for p in net.rbac_policies(object_id=ext.id, action="access_as_external")):
+        grant = step(2, "targeted access_as_external on 'internet' for the smoke project",
+                     lambda: net.create_rbac_policy(object_type="network", object_id=ext.id,
+                                                    action="access_as_external",
+                                                    target_project_id=proj.id))
+        CLEANUP.append(("rbac internet", lambda: net.delete_rbac_policy(grant)))
 
     tnet = step(2, "tenant network (vxlan) as app-cred user", lambda: acon.network.create_network(name=f"smoke-net-{SFX}"))
     CLEANUP.append(("tenant net", lambda: net.delete_network(tnet)))
