@@ -9,9 +9,11 @@ For each N, in a fresh workspace (`govcloud init --no-examples`) under a tempora
             internet-only, extranet-only and two-zone systems; temporary windows; mixed
             flavors, disks, volumes, public IPs and inbound rules)
   baseline  yaml.load of the N approval files with libyaml's CSafeLoader, and nothing else
-  (a)       compile: validate + compile + write every spec (stacks/ is empty before)
+  (a)       compile: validate + compile + write every spec (stacks/ is empty before, and there is
+            no approval parse cache: every file is parsed as YAML)
   (b)       compile again: nothing changed, so it must write nothing (checked: file list, sizes
-            and mtimes of stacks/ are identical before and after, and the report says 0 written)
+            and mtimes of stacks/ are identical before and after, and the report says 0 written);
+            the approvals come from the parse cache (a) left, and are all validated again
   setup     apply everything (service.compute_plan + service.execute, --parallelism workers)
   baseline  yaml.load of the compiled spec files with CSafeLoader, and nothing else
   (c)       plan: a no-op plan; it must report zero changes, or the run stops with an error
@@ -361,6 +363,8 @@ def bench_size(n: int, base: Path, args, today: dt.date, log, reuse: bool = Fals
             shutil.rmtree(prev)
         if stacks.exists():   # a repeat (or --reuse): compile into an empty stacks/ again
             stacks.rename(prev)
+        # (a) stays a first compile: no approval parse cache either (compile leaves one)
+        (ws / ".govcloud" / "approval-parse-cache.json").unlink(missing_ok=True)
         r = run_phase("compile", ws, args, today)
         if r["written"] != r["stacks"] or r["stacks"] == 0:
             raise BenchFailure(f"compile wrote {r['written']} of {r['stacks']} specs into an "

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
+import json
 import re
 import tomllib
 import types
 import typing
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar, Union, get_args, get_origin
 
@@ -62,10 +65,19 @@ _UNION_PARENTS = {"term", "provisions"}
 _PATH_PREFIX = re.compile(r"^([a-z_]+(\[\d+\])?(\.[a-z_]+(\[\d+\])?)*): (.*)$", re.S)
 
 
-def read_yaml(path: Path, display: str | None = None) -> Any:
+def read_yaml(path: Path, display: str | None = None, cache: "ParseCache | None" = None) -> Any:
+    """The YAML document in ``path``. With ``cache``, bytes parsed before (the same SHA-256)
+    give the data they gave then, without parsing; only what parsed cleanly is remembered, so
+    every error is found and reported by the parser as without it."""
     display = display or str(path)
     try:
         raw = path.read_bytes()
+        key = None
+        if cache is not None:
+            key = hashlib.sha256(raw).hexdigest()
+            hit = cache.get(key)
+            if hit is not _MISS:
+                return hit
         text = raw.decode("utf-8")
     except FileNotFoundError:
         raise InputError(display, [Issue("", "file not found")])
@@ -74,12 +86,95 @@ def read_yaml(path: Path, display: str | None = None) -> Any:
         raise InputError(display, [Issue(f"line {line}", f"not UTF-8 text ({exc.reason} at byte "
                                          f"{exc.start}); save the file as UTF-8 (it may be GBK)")])
     try:
-        return yaml.load(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise InputError(display, [Issue(where, f"not valid YAML: {problem}")])
+    if key is not None:
+        cache.put(key, data)
+    return data
+
+
+_MISS = object()
+_DATE_TAG = "$date"
+
+
+class _Uncachable(Exception):
+    pass
+
+
+def _encode(v: Any) -> Any:
+    t = type(v)
+    if t is dict:
+        if _DATE_TAG in v:
+            raise _Uncachable
+        out = {}
+        for k, x in v.items():
+            if type(k) is not str:
+                raise _Uncachable
+            out[k] = _encode(x)
+        return out
+    if t is list:
+        return [_encode(x) for x in v]
+    if t is str or t is int or t is bool or v is None:
+        return v
+    if t is date:
+        return {_DATE_TAG: v.isoformat()}
+    raise _Uncachable   # floats, datetimes, binary, sets...: parsed each time
+
+
+def _decode_object(d: dict) -> Any:
+    if len(d) == 1 and _DATE_TAG in d:
+        return date.fromisoformat(d[_DATE_TAG])
+    return d
+
+
+class ParseCache:
+    """What YAML files parsed to, by the SHA-256 of their bytes, kept in one JSON file (dates
+    tagged). Reading 10,000 approvals with the YAML parser took longer than everything else
+    `govcloud compile` does once its output is known; unchanged files are not parsed again.
+    Entries not used by a run are dropped when it saves."""
+
+    FORMAT = "govcloud-parse-cache/1"
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.entries: dict[str, Any] = {}
+        self.used: dict[str, Any] = {}
+        self.dirty = False
+        try:
+            raw = json.loads(path.read_bytes(), object_hook=_decode_object)
+            if isinstance(raw, dict) and raw.get("format") == self.FORMAT and \
+                    isinstance(raw.get("entries"), dict):
+                self.entries = raw["entries"]
+        except (OSError, ValueError, TypeError):
+            pass
+
+    def get(self, key: str) -> Any:
+        data = self.entries.get(key, _MISS)
+        if data is not _MISS:
+            self.used[key] = data
+        return data
+
+    def put(self, key: str, data: Any) -> None:
+        try:
+            _encode(data)
+        except (_Uncachable, RecursionError):
+            return
+        self.used[key] = data
+        self.dirty = True
+
+    def save(self) -> None:
+        if not self.dirty and len(self.used) == len(self.entries):
+            return
+        body = {"format": self.FORMAT, "entries": {k: _encode(v) for k, v in self.used.items()}}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+                       encoding="utf-8")
+        tmp.replace(self.path)
 
 
 def read_toml(path: Path, display: str | None = None) -> dict:

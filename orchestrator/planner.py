@@ -39,7 +39,11 @@ def collect_desired(resources: Iterable[ResourceSpec]) -> dict[str, ResourceSpec
 
 def make_actions(desired: dict[str, ResourceSpec], records: dict[str, StateRecord],
                  observed: list[Observed], capabilities: dict[str, frozenset[str]],
-                 today: date | None = None) -> list[Action]:
+                 today: date | None = None,
+                 serialized: dict[str, tuple[ResourceSpec, dict]] | None = None) -> list[Action]:
+    """``serialized`` (optional): address -> (resource, its ``model_dump(mode="json")``) known
+    already (Workspace.load_specs fills it from the spec cache); used when the resource is the
+    very object desired, instead of serialising it again."""
     missing = sorted({f"{r.target}: {r.kind}" for r in desired.values()
                       if r.kind not in capabilities.get(r.target, frozenset())})
     if missing:
@@ -93,7 +97,8 @@ def make_actions(desired: dict[str, ResourceSpec], records: dict[str, StateRecor
                                           "owned by this workspace (tags) but in no spec or state")
             actions[addr] = _delete(addr, s, o, id_to_addr, why)
             continue
-        dd = d.model_dump(mode="json")
+        pre = serialized.get(addr) if serialized else None
+        dd = pre[1] if pre is not None and pre[0] is d else d.model_dump(mode="json")
         if o is None:
             if s is None:
                 why = "new in stack spec"

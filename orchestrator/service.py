@@ -5,11 +5,13 @@ This is where the pure core meets the edges: files (workspace), the state store 
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import hmac
 import json
 import secrets
 import shutil
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -19,10 +21,12 @@ import yaml
 from drivers.base import STACK_TAG, Driver, DriverError, driver_class
 
 from . import ipam as ipam_mod
+from . import yaml_emit
 from .audit import ChainBreak, verify_chain
 from .compile import compile_all, needed_blocks, spec_yaml
 from .errors import GovcloudError, InputError, InputErrors, Issue, PlanRefused
 from .executor import Executor, StepResult
+from .inputs import ParseCache
 from .models.approval import Approval
 from .models.plan import PLAN_FORMAT, Action, Plan
 from .planner import collect_desired, make_actions
@@ -88,8 +92,25 @@ def init_workspace(directory: Path, profile: str, examples: bool = True) -> dict
 
 # --- validate and compile -----------------------------------------------------------------
 
-def validate(ws: Workspace) -> dict[str, Approval]:
-    """Every input checked; raises with all problems; touches nothing."""
+@contextmanager
+def gc_paused():
+    """No cyclic garbage collection inside: compile and plan build millions of small objects
+    (parsed YAML, models, state rows) that all stay alive, so the collector's repeated scans
+    of them found nothing and were over half of a 1,000-approval no-op plan. Their data holds
+    no reference cycles; whatever cycles arise are collected once the collector is back on."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def validate(ws: Workspace, parse_cache: ParseCache | None = None) -> dict[str, Approval]:
+    """Every input checked; raises with all problems; touches nothing (``parse_cache``: see
+    Workspace.load_approvals)."""
     errors = InputErrors()
     ws.config  # the profile's name comes from it: a broken config is reported alone
     for load in (lambda: ws.catalog, lambda: ws.profile):
@@ -98,7 +119,7 @@ def validate(ws: Workspace) -> dict[str, Approval]:
         except InputError as exc:
             errors.add(exc)
     errors.raise_if_any()
-    approvals = ws.load_approvals()
+    approvals = ws.load_approvals(parse_cache)
     from .lifecycle_service import policy_errors  # the profile's rules, extension files
     for err in policy_errors(ws, approvals, check_all(approvals, ws.catalog, ws.profile, ws.config)):
         errors.add(err)
@@ -116,6 +137,9 @@ class CompileReport:
 
 
 def _dump(data: Any) -> str:
+    text = yaml_emit.dump(data)   # the same bytes, faster (orchestrator/yaml_emit.py)
+    if text is not None:
+        return text
     return yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False,
                      default_flow_style=False, width=100)
 
@@ -137,7 +161,13 @@ def _write_if_changed(path: Path, text: str) -> bool:
 
 
 def compile_workspace(ws: Workspace) -> CompileReport:
-    approvals = validate(ws)
+    with gc_paused():
+        return _compile_workspace(ws)
+
+
+def _compile_workspace(ws: Workspace) -> CompileReport:
+    parse_cache = ParseCache(ws.parse_cache_path)
+    approvals = validate(ws, parse_cache)
     config = ws.config
     pools = {z: (zc.tenant_pool, zc.subnet_prefix) for z, zc in config.zones.items()}
     alloc = ipam_mod.allocate(ws.load_ipam(), needed_blocks(list(approvals.values())), pools)
@@ -149,16 +179,15 @@ def compile_workspace(ws: Workspace) -> CompileReport:
     sources: dict[str, list[str]] = {}   # one pass: a scan per stack was quadratic
     for f, a in approvals.items():
         sources.setdefault(a.stack, []).append(f)
-    cache: dict[str, tuple[str, dict]] = {}
-    for stack, spec in result.specs.items():
-        path = ws.spec_path(stack)
-        keep.add(path)
-        data = spec.model_dump(mode="json")
-        text = GENERATED_HEADER + f"# Sources: {', '.join(sorted(sources[stack]))}\n" + \
-            spec_yaml(data)
-        (written if _write_if_changed(path, text) else unchanged).append(ws.rel(path))
-        cache[ws.rel(path)] = (text, data)
-    ws.write_spec_cache(cache)
+    with ws.spec_cache_writer() as cache:   # streamed: 10,000 approvals' data is large
+        for stack, spec in result.specs.items():
+            path = ws.spec_path(stack)
+            keep.add(path)
+            data = spec.model_dump(mode="json")
+            text = GENERATED_HEADER + f"# Sources: {', '.join(sorted(sources[stack]))}\n" + \
+                spec_yaml(data)
+            (written if _write_if_changed(path, text) else unchanged).append(ws.rel(path))
+            cache(ws.rel(path), text, data)
     ipam_text = GENERATED_HEADER + _dump({"zones": result.ipam})
     _write_if_changed(ws.stacks_dir / "ipam.yaml", ipam_text)
     removed = []
@@ -168,6 +197,10 @@ def compile_workspace(ws: Workspace) -> CompileReport:
             removed.append(ws.rel(path))
             if not any(path.parent.iterdir()):
                 path.parent.rmdir()
+    try:
+        parse_cache.save()   # only now: the inputs were valid and the specs are written
+    except OSError:
+        pass
     fee = sum((s.monthly_fee for s in result.specs.values()), start=0)
     return CompileReport(written, unchanged, removed, len(result.specs), f"{fee:.2f}")
 
@@ -216,7 +249,14 @@ def sign(plan: Plan, key: str) -> str:
 
 def compute_plan(ws: Workspace, store: StateStore, drivers_factory=open_drivers,
                  today: dt.date | None = None) -> tuple[Plan, dict[str, Driver]]:
-    specs = ws.load_specs()
+    with gc_paused():
+        return _compute_plan(ws, store, drivers_factory, today)
+
+
+def _compute_plan(ws: Workspace, store: StateStore, drivers_factory=open_drivers,
+                  today: dt.date | None = None) -> tuple[Plan, dict[str, Driver]]:
+    serialized: dict[str, tuple] = {}   # address -> (resource, its JSON data) from the cache
+    specs = ws.load_specs(serialized)
     if not specs and not ws.approval_files():
         pass
     elif not specs:
@@ -241,7 +281,7 @@ def compute_plan(ws: Workspace, store: StateStore, drivers_factory=open_drivers,
             raise GovcloudError(f"cannot read cloud target {name!r}: {exc}") from None
     caps = {name: drv.kinds for name, drv in drivers.items()}
     try:
-        actions = make_actions(desired, snapshot.records, observed, caps, today)
+        actions = make_actions(desired, snapshot.records, observed, caps, today, serialized)
     except GovcloudError:
         close_all(drivers)
         raise

@@ -11,12 +11,14 @@ Layout:
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Callable, Iterator
 
 from .errors import GovcloudError, InputError, InputErrors, Issue
-from .inputs import load, parse, read_yaml
+from .inputs import ParseCache, load, parse, read_yaml
 from .models.approval import Approval
 from .models.catalog import Catalog
 from .models.config import WorkspaceConfig
@@ -82,14 +84,23 @@ class Workspace:
         return sorted(p for p in self.approvals_dir.iterdir()
                       if p.suffix.lower() in (".yaml", ".yml") and not p.name.startswith("."))
 
-    def load_approvals(self) -> dict[str, Approval]:
-        """Every approval file, parsed; all broken files reported together."""
+    @property
+    def parse_cache_path(self) -> Path:
+        return self.data_dir / "approval-parse-cache.json"
+
+    def load_approvals(self, parse_cache: ParseCache | None = None) -> dict[str, Approval]:
+        """Every approval file, parsed and validated; all broken files reported together.
+        Files whose bytes parsed before are not parsed again (inputs.ParseCache; the
+        workspace's own, read-only, unless ``parse_cache`` is given: `compile` saves its cache
+        after a successful run, a failing command leaves the workspace as it was); every one
+        is validated."""
         errors = InputErrors()
         out: dict[str, Approval] = {}
+        cache = parse_cache if parse_cache is not None else ParseCache(self.parse_cache_path)
         for path in self.approval_files():
             display = self.rel(path)
             try:
-                out[display] = parse(Approval, read_yaml(path, display), display)
+                out[display] = parse(Approval, read_yaml(path, display, cache), display)
             except InputError as exc:
                 errors.add(exc)
         errors.raise_if_any()
@@ -109,10 +120,15 @@ class Workspace:
     def spec_cache_path(self) -> Path:
         return self.data_dir / "spec-cache.json"
 
-    def load_specs(self) -> list[StackSpec]:
+    def load_specs(self, resource_data: dict[str, tuple] | None = None) -> list[StackSpec]:
         """The compiled specs. Parsing thousands of YAML files dominated a no-op plan, so
         `compile` also leaves their data in .govcloud/spec-cache.json keyed by each file's
-        SHA-256: a file whose bytes match is read from there, any other is parsed as YAML."""
+        SHA-256: a file whose bytes match is read from there, any other is parsed as YAML.
+
+        ``resource_data``, when given, receives address -> (resource, its JSON data) for the
+        resources read from the cache, whose data is what compile serialised
+        (``model_dump(mode="json")``): the planner reuses it instead of serialising again. The
+        first resource of an address wins, as in planner.collect_desired."""
         import hashlib
         import json
         try:
@@ -125,11 +141,14 @@ class Workspace:
             rel = self.rel(path)
             try:
                 entry = cache.get(rel)
-                if entry and entry.get("sha256") == hashlib.sha256(path.read_bytes()).hexdigest():
-                    data = entry["data"]
-                else:
-                    data = read_yaml(path, rel)
-                specs.append(parse(StackSpec, data, rel))
+                cached = bool(entry) and \
+                    entry.get("sha256") == hashlib.sha256(path.read_bytes()).hexdigest()
+                data = entry["data"] if cached else read_yaml(path, rel)
+                spec = parse(StackSpec, data, rel)
+                specs.append(spec)
+                if cached and resource_data is not None:
+                    for r, d in zip(spec.resources, data["resources"]):
+                        resource_data.setdefault(r.address, (r, d))
             except InputError as exc:
                 errors.add(exc)
         errors.raise_if_any()
@@ -137,13 +156,31 @@ class Workspace:
 
     def write_spec_cache(self, entries: dict[str, tuple[str, dict]]) -> None:
         """``entries``: relative path -> (file text, the data it holds)."""
+        with self.spec_cache_writer() as add:
+            for rel, (text, data) in entries.items():
+                add(rel, text, data)
+
+    @contextmanager
+    def spec_cache_writer(self) -> Iterator[Callable[[str, str, dict], None]]:
+        """Yields ``add(rel, text, data)``; each entry goes to the file at once (the same bytes
+        as one json.dumps of them all, without holding every spec's data and text until the
+        end). The cache is replaced only when the block ends without an exception."""
         import hashlib
         import json
-        cache = {rel: {"sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(), "data": data}
-                 for rel, (text, data) in entries.items()}
         self.data_dir.mkdir(parents=True, exist_ok=True)
         tmp = self.spec_cache_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(cache, ensure_ascii=False), encoding="utf-8")
+        with open(tmp, "w", encoding="utf-8") as out:
+            sep = "{"
+
+            def add(rel: str, text: str, data: dict) -> None:
+                nonlocal sep
+                entry = {"sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(), "data": data}
+                out.write(sep + json.dumps(rel, ensure_ascii=False) + ": "
+                          + json.dumps(entry, ensure_ascii=False))
+                sep = ", "
+
+            yield add
+            out.write("}" if sep == ", " else "{}")
         tmp.replace(self.spec_cache_path)
 
     def load_ipam(self) -> dict[str, dict[str, str]]:

@@ -67,14 +67,24 @@ def _plain_allowed(s: str) -> bool:
     return True
 
 
+_CACHE_MAX = 200_000
+_VALUES: dict[str, tuple[str, bool]] = {}   # str -> (text, may fold when long)
+_KEYS: dict[tuple[str, str], str] = {}     # (indentation, key) -> "indentation key:"
+
+
 class _Writer:
     __slots__ = ("out", "seen", "values", "keys")
 
     def __init__(self) -> None:
         self.out: list[str] = []        # lines, without their line breaks
         self.seen: set[int] = set()     # ids of the dicts and lists written
-        self.values: dict[str, tuple[str, bool]] = {}   # str -> (text, may fold when long)
-        self.keys: dict[tuple[str, str], str] = {}     # (indentation, key) -> 'indentation key:'
+        # Shared by all documents (kinds, keys, targets, dates repeat across thousands of
+        # specs); emptied when large.
+        if len(_VALUES) > _CACHE_MAX or len(_KEYS) > _CACHE_MAX:
+            _VALUES.clear()
+            _KEYS.clear()
+        self.values = _VALUES
+        self.keys = _KEYS
 
     def string(self, v: str) -> tuple[str, bool]:
         """(text, folds): ``folds`` when libyaml could break the text at a space past WIDTH."""

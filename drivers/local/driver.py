@@ -52,6 +52,11 @@ _PROJECT_FROM = {"project": None, "domain": None, "quota": "project", "network":
                  "floating_ip": "project"}
 
 
+def _loads_all(docs) -> list:
+    """Many JSON documents (each a complete value, as stored) decoded in one call."""
+    return json.loads("[" + ",".join(docs) + "]")
+
+
 class LocalDriver(Driver):
     name = "local"
     kinds = frozenset(_PROJECT_FROM)
@@ -140,8 +145,14 @@ class LocalDriver(Driver):
     # --- reads --------------------------------------------------------------------------
     def observe(self) -> list[Observed]:
         self._call()
-        rows = self._db().execute(f"SELECT {self._COLS} FROM objects WHERE owner=?", (self.owner,))
-        return [self._row(r) for r in rows]
+        rows = self._db().execute(f"SELECT {self._COLS} FROM objects WHERE owner=?",
+                                  (self.owner,)).fetchall()
+        # One json.loads per column for all rows: per-row calls were most of a no-op plan's
+        # observe at 10,000 approvals (three small documents per object).
+        props, refs, tags = (_loads_all(r[i] for r in rows) for i in (4, 5, 6))
+        return [Observed(address=t.get(ADDRESS_TAG, ""), kind=r[1], cloud_id=r[0], properties=p,
+                         refs=f, tags=t, status=r[7])
+                for r, p, f, t in zip(rows, props, refs, tags)]
 
     def find(self, address: str) -> Observed | None:
         self._call()

@@ -1,0 +1,84 @@
+"""The approval parse cache skips YAML parsing of unchanged bytes, and never hides a change or
+an error: every file is still validated, and broken files are parsed (and reported) each time."""
+import datetime as dt
+import json
+
+import pytest
+
+from orchestrator.errors import GovcloudError, InputError
+from orchestrator.inputs import ParseCache, read_yaml
+from orchestrator.service import compile_workspace, validate
+from orchestrator.workspace import Workspace
+
+
+def test_second_read_comes_from_the_cache_and_equals_the_parse(ws):
+    w = Workspace.at(ws)
+    first = w.load_approvals()
+    assert not w.parse_cache_path.exists()   # only compile writes it
+    compile_workspace(w)
+    assert w.parse_cache_path.is_file()
+    cache = json.loads(w.parse_cache_path.read_text())
+    assert len(cache["entries"]) == len(first)
+    again = Workspace.at(ws).load_approvals()
+    assert again == first
+    w.parse_cache_path.unlink()
+    assert Workspace.at(ws).load_approvals() == first
+
+
+def test_dates_and_types_round_trip(tmp_path):
+    f = tmp_path / "a.yaml"
+    f.write_text("d: 2026-01-31\nn: 3\nb: true\nz: null\ns: '2026-01-31'\nl: [1, x, {k: v}]\n"
+                 "u: 政务\n", encoding="utf-8")
+    cache = ParseCache(tmp_path / "c.json")
+    parsed = read_yaml(f, "a.yaml", cache)
+    cache.save()
+    hit = read_yaml(f, "a.yaml", ParseCache(tmp_path / "c.json"))
+    assert hit == parsed
+    assert hit["d"] == dt.date(2026, 1, 31) and hit["s"] == "2026-01-31"
+    assert [type(v) for v in hit.values()] == [type(v) for v in parsed.values()]
+
+
+def test_uncachable_values_are_parsed_each_time(tmp_path):
+    f = tmp_path / "a.yaml"
+    f.write_text("x: 1.5\nt: 2026-01-31 10:00:00\n$date: no\n", encoding="utf-8")
+    cache = ParseCache(tmp_path / "c.json")
+    assert read_yaml(f, "a.yaml", cache)["x"] == 1.5
+    cache.save()
+    assert not (tmp_path / "c.json").exists() or \
+        json.loads((tmp_path / "c.json").read_text())["entries"] == {}
+
+
+def test_an_edited_file_is_parsed_again(ws):
+    w = Workspace.at(ws)
+    compile_workspace(w)
+    path = sorted((ws / "approvals").glob("*.yaml"))[0]
+    path.write_text(path.read_text(encoding="utf-8") + "\nunknown_field: 1\n", encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        validate(Workspace.at(ws))
+    assert "unknown field 'unknown_field'" in exc.value.issues[0].message
+
+
+def test_broken_files_report_the_same_errors_with_a_cache(ws):
+    path = ws / "approvals" / "dup.yaml"
+    path.write_text("approval_no: X-1\napproval_no: X-2\n", encoding="utf-8")
+    messages = []
+    for warm in (False, True):   # without, then with a cache of the good files
+        if warm:
+            path.rename(path.with_suffix(".off"))
+            compile_workspace(Workspace.at(ws))
+            path.with_suffix(".off").rename(path)
+        with pytest.raises(GovcloudError) as exc:
+            Workspace.at(ws).load_approvals()
+        messages.append((str(exc.value), [(i.path, i.message) for i in exc.value.issues]))
+    assert messages[0] == messages[1]
+    assert "duplicate key 'approval_no'" in messages[0][1][0][1]
+
+
+def test_a_damaged_cache_is_ignored(ws):
+    w = Workspace.at(ws)
+    compile_workspace(w)
+    first = w.load_approvals()
+    w.parse_cache_path.write_text("{not json", encoding="utf-8")
+    assert Workspace.at(ws).load_approvals() == first
+    w.parse_cache_path.write_text(json.dumps({"format": "other", "entries": {}}), encoding="utf-8")
+    assert Workspace.at(ws).load_approvals() == first
