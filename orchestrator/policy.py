@@ -377,10 +377,12 @@ def approval_findings(approvals: dict[str, Approval], catalog: Catalog, profile:
     """Profile rules over every approval, by file. Assumes the catalog references were checked
     (change rules price approvals from the catalog)."""
     out: dict[str, list[Finding]] = {}
-    all_approvals = list(approvals.values())
+    by_stack: dict[str, list[Approval]] = {}   # a change looks at its own system's approvals
+    for a in approvals.values():               # only (a scan of all per change was quadratic)
+        by_stack.setdefault(a.stack, []).append(a)
     for f, a in sorted(approvals.items()):
         found = term_findings(a, profile)
-        found += change_findings(a, all_approvals, catalog, profile, config)
+        found += change_findings(a, by_stack[a.stack], catalog, profile, config)
         if found:
             out[f] = found
     for f, found in migration_findings(approvals, profile, today).items():

@@ -242,9 +242,19 @@ def _inputs_digest(ws: Workspace) -> str:
 
 
 def sign(plan: Plan, key: str) -> str:
-    body = json.dumps(plan.body(), sort_keys=True, ensure_ascii=False, separators=(",", ":"),
-                      default=str)
-    return "hmac-sha256:" + hmac.new(key.encode(), body.encode("utf-8"), hashlib.sha256).hexdigest()
+    """HMAC-SHA256 of ``json.dumps(plan.body(), sort_keys=True, ensure_ascii=False,
+    separators=(",", ":"), default=str)``, fed to the MAC in pieces of 1,000 actions: the same
+    bytes without the whole text in memory at once (~160 MB for 10,000 approvals)."""
+    encode = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                              default=str).encode
+    mac = hmac.new(key.encode(), digestmod=hashlib.sha256)
+    mac.update(b'{"actions":[')   # "actions" sorts before every other key of the body
+    acts = plan.actions
+    for i in range(0, len(acts), 1000):
+        piece = encode([a.to_dict() for a in acts[i:i + 1000]])
+        mac.update((("," if i else "") + piece[1:-1]).encode("utf-8"))
+    mac.update(("]," + encode(plan.body(actions=False))[1:]).encode("utf-8"))
+    return "hmac-sha256:" + mac.hexdigest()
 
 
 def compute_plan(ws: Workspace, store: StateStore, drivers_factory=open_drivers,

@@ -1,6 +1,7 @@
 """The service catalog (服务目录): what can be approved, at what price, provisioning what."""
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Annotated, Literal, Union
 
 from pydantic import Field, PositiveInt, model_validator
@@ -103,8 +104,15 @@ class Catalog(Frozen):
             zoned[key] = item.code
         return self
 
-    def by_code(self) -> dict[str, CatalogItem]:
+    @cached_property
+    def items_by_code(self) -> dict[str, CatalogItem]:
+        """code -> item, built once (not a field: equality and dumps ignore it)."""
         return {i.code: i for i in self.items}
+
+    def by_code(self) -> dict[str, CatalogItem]:
+        """code -> item (compile and validate ask per approval and stack): read it, do not
+        change it."""
+        return self.items_by_code
 
     def codes_of(self, kind: str) -> list[str]:
         return [i.code for i in self.items if i.provisions.kind == kind]

@@ -65,16 +65,18 @@ class Plan:
     def has_changes(self) -> bool:
         return any(a.action in CHANGING for a in self.actions)
 
-    def body(self) -> dict[str, Any]:
-        """Everything the digest covers."""
-        return {
+    def body(self, actions: bool = True) -> dict[str, Any]:
+        """Everything the digest covers (without the actions when ``actions`` is false)."""
+        out: dict[str, Any] = {
             "format": PLAN_FORMAT,
             "workspace_id": self.workspace_id,
             "state": {"lineage": self.lineage, "serial": self.serial},
             "inputs_digest": self.inputs_digest,
             "summary": self.summary,
-            "actions": [a.to_dict() for a in self.actions],
         }
+        if actions:
+            out["actions"] = [a.to_dict() for a in self.actions]
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.body(), "created_at": self.created_at, "digest": self.digest}
