@@ -234,13 +234,6 @@ def close_all(drivers: dict[str, Driver]) -> None:
 
 # --- plan ------------------------------------------------------------------------------------
 
-def _inputs_digest(ws: Workspace) -> str:
-    h = hashlib.sha256()
-    for path in ws.spec_files():
-        h.update(ws.rel(path).encode() + b"\0" + path.read_bytes() + b"\0")
-    return "sha256:" + h.hexdigest()
-
-
 def sign(plan: Plan, key: str) -> str:
     """HMAC-SHA256 of ``json.dumps(plan.body(), sort_keys=True, ensure_ascii=False,
     separators=(",", ":"), default=str)``, fed to the MAC in pieces of 1,000 actions: the same
@@ -266,7 +259,8 @@ def compute_plan(ws: Workspace, store: StateStore, drivers_factory=open_drivers,
 def _compute_plan(ws: Workspace, store: StateStore, drivers_factory=open_drivers,
                   today: dt.date | None = None) -> tuple[Plan, dict[str, Driver]]:
     serialized: dict[str, tuple] = {}   # address -> (resource, its JSON data) from the cache
-    specs = ws.load_specs(serialized)
+    files = hashlib.sha256()            # the plan's inputs_digest, from the same reads
+    specs = ws.load_specs(serialized, files)
     if not specs and not ws.approval_files():
         pass
     elif not specs:
@@ -295,9 +289,10 @@ def _compute_plan(ws: Workspace, store: StateStore, drivers_factory=open_drivers
     except GovcloudError:
         close_all(drivers)
         raise
-    plan = Plan(ws.config.workspace.id, snapshot.lineage, snapshot.serial, _inputs_digest(ws),
+    plan = Plan(ws.config.workspace.id, snapshot.lineage, snapshot.serial, "sha256:" + files.hexdigest(),
                 actions, created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
-    plan.digest = sign(plan, store.get_meta("plan_key"))
+    key = store.get_meta("plan_key")
+    plan.sign_with(lambda p: sign(p, key))   # computed when first read (Plan.sign_with)
     return plan, drivers
 
 

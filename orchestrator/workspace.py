@@ -120,7 +120,8 @@ class Workspace:
     def spec_cache_path(self) -> Path:
         return self.data_dir / "spec-cache.json"
 
-    def load_specs(self, resource_data: dict[str, tuple] | None = None) -> list[StackSpec]:
+    def load_specs(self, resource_data: dict[str, tuple] | None = None,
+                   files_digest=None) -> list[StackSpec]:
         """The compiled specs. Parsing thousands of YAML files dominated a no-op plan, so
         `compile` also leaves their data in .govcloud/spec-cache.json keyed by each file's
         SHA-256: a file whose bytes match is read from there, any other is parsed as YAML.
@@ -128,7 +129,9 @@ class Workspace:
         ``resource_data``, when given, receives address -> (resource, its JSON data) for the
         resources read from the cache, whose data is what compile serialised
         (``model_dump(mode="json")``): the planner reuses it instead of serialising again. The
-        first resource of an address wins, as in planner.collect_desired."""
+        first resource of an address wins, as in planner.collect_desired. ``files_digest``, a
+        hashlib object, is updated with each spec file's relative path and bytes (in order,
+        each followed by a NUL byte)."""
         import hashlib
         import json
         try:
@@ -141,8 +144,10 @@ class Workspace:
             rel = self.rel(path)
             try:
                 entry = cache.get(rel)
-                cached = bool(entry) and \
-                    entry.get("sha256") == hashlib.sha256(path.read_bytes()).hexdigest()
+                raw = path.read_bytes() if entry or files_digest is not None else None
+                if files_digest is not None:
+                    files_digest.update(rel.encode() + b"\0" + raw + b"\0")
+                cached = bool(entry) and entry.get("sha256") == hashlib.sha256(raw).hexdigest()
                 data = entry["data"] if cached else read_yaml(path, rel)
                 spec = parse(StackSpec, data, rel)
                 specs.append(spec)
