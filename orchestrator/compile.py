@@ -63,6 +63,11 @@ def compile_all(approvals: list[Approval], catalog: Catalog, profile: Profile,
     return CompileResult(specs, ipam)
 
 
+def _rule_dicts(rules: list[tuple]) -> list[dict]:
+    return [{"direction": "ingress", "protocol": p, "port_min": lo or None, "port_max": hi or None,
+             "remote_ip_prefix": src} for p, lo, hi, src in rules]
+
+
 def _window(a: Approval, ends: dict[str, date] | None = None) -> tuple[date | None, date | None]:
     if isinstance(a.term, PermanentTerm):
         return None, None
@@ -122,9 +127,10 @@ def compile_stack(group: list[Approval], catalog: Catalog, profile: Profile,
             {"project": proj, "subnet": sub})
 
         totals = defaultdict(int)
-        rules: set[tuple] = set()
+        rules: set[tuple] = set()                       # permanently approved inbound rules
+        window_rules: dict[str, set[tuple]] = {}        # approval -> rules of its window only
         eip_no = 0
-        quota_windows: list[QuotaWindow] = []
+        pending_windows: list[tuple[str, date, date, dict[str, int]]] = []
         for a in group:
             req = a.zones.get(zone)
             if req is None:
@@ -169,23 +175,35 @@ def compile_stack(group: list[Approval], catalog: Catalog, profile: Profile,
                 res("floating_ip", f"eip-{eip_no}", {"external_network": zc.external_network,
                     "bandwidth_mbps": req.bandwidth_mbps}, {"project": proj}, no, window)
                 totals["floating_ips"] += 1
+            # A temporary term's inbound rules open only for its window (the expiry job closes
+            # them again); a permanent term's rules stay.
+            into = rules if window[0] is None else window_rules.setdefault(no, set())
             for r in req.inbound:
                 source = zc.source_cidr if r.source.startswith("zone:") else r.source
                 lo = r.port
                 hi = r.port_max if r.port_max is not None else r.port
-                rules.add((r.protocol, lo or 0, hi or 0, source))
+                into.add((r.protocol, lo or 0, hi or 0, source))
             if window[0] is not None:
                 add = {k: totals[k] for k in _WINDOWED_QUOTA if k != "ports" and totals[k]}
                 if totals["instances"]:
                     add["ports"] = totals["instances"]
-                quota_windows.append(QuotaWindow(approval=no, start=window[0], end=window[1],
-                                                 add=add))
+                pending_windows.append((no, window[0], window[1], add))
                 totals = permanent
-        sg_rules = [{"direction": "ingress", "protocol": p, "port_min": lo or None,
-                     "port_max": hi or None, "remote_ip_prefix": src}
-                    for p, lo, hi, src in sorted(rules)]
+        # Known only now: which of a window's rules no permanent approval grants anyway.
+        extra_rules = {no: sorted(rs - rules) for no, rs in window_rules.items()}
+        quota_windows: list[QuotaWindow] = []
+        rule_windows: list[QuotaWindow] = []
+        for no, start, end, add in pending_windows:
+            if extra_rules.get(no):
+                add = {**add, "security_group_rules": len(extra_rules[no])}
+                rule_windows.append(QuotaWindow(approval=no, start=start, end=end,
+                                                rules=_rule_dicts(extra_rules[no])))
+            quota_windows.append(QuotaWindow(approval=no, start=start, end=end, add=add))
+        sg_rules = _rule_dicts(sorted(rules))
         res("security_group", "sg", {"name": f"{proj_name}-sg", "rules": sg_rules,
             "description": "govcloud: inbound denied except approved rules"}, {"project": proj})
+        if rule_windows:
+            resources[-1] = resources[-1].model_copy(update={"windows": rule_windows})
         quota = {
             "cores": totals["cores"], "ram_mb": totals["ram_mb"], "instances": totals["instances"],
             "volumes": totals["volumes"], "gigabytes": totals["gigabytes"], "snapshots": 0,

@@ -7,6 +7,8 @@ ended into a delete "expired on <date>" and lowers windowed quotas), keep only:
   other reason (an approval removed, drift, a duplicate): those wait for a reviewed apply;
 * quota updates of projects whose windows have ended, reduced to the fields that go *down*
   (a window opening the same day is raised by the next apply, not by the expiry job);
+* security-group updates that close the inbound rules only an ended window approved (a rule
+  that a permanent or still-open approval grants stays; nothing is ever added here);
 
 and skip deletes whose approval has a recorded extension that the specs do not show yet (the
 extension file is newer than the compiled spec: recompile first), and deletes of objects that
@@ -22,7 +24,7 @@ from typing import Iterable
 from .graph import project_of
 from .models.plan import Action
 from .models.spec import ResourceSpec
-from .resources import KINDS
+from .resources import KINDS, rule_key
 
 
 @dataclass
@@ -33,9 +35,11 @@ class Selection:
     held: list[tuple[str, str]] = field(default_factory=list)       # (address, still used by)
     approvals: set[str] = field(default_factory=set)                 # approvals whose resources go
 
+    rules: list[Action] = field(default_factory=list)                # inbound rules closed
+
     @property
     def actions(self) -> list[Action]:
-        return self.deletes + self.quota
+        return self.deletes + self.quota + self.rules
 
     def data_holding(self) -> list[Action]:
         """The deletes of objects that hold tenant data (volumes, servers' root disks)."""
@@ -64,6 +68,12 @@ def select(actions: Iterable[Action], resources: dict[str, ResourceSpec], today:
                 sel.approvals.add(spec.approval)
         elif a.action == "update" and a.kind == "quota" and spec is not None and spec.windows:
             quota_updates.append((a, spec))
+        elif a.action == "update" and a.kind == "security_group" and spec is not None \
+                and spec.windows and "rules" in a.changes:
+            closed = _close_ended_rules(a, spec, today)
+            if closed is not None:
+                sel.rules.append(closed)
+                sel.approvals.update(w.approval for w in spec.windows if w.end <= today)
     _hold_referenced(actions, sel)
     stale_projects = {project_of(addr) for addr, _ in sel.stale + sel.held}
     for a, spec in quota_updates:
@@ -91,6 +101,25 @@ def select(actions: Iterable[Action], resources: dict[str, ResourceSpec], today:
                                 f"lowered after temporary windows ended: "
                                 f"{', '.join(sorted(lowered))}", lowered, desired, a.prior))
     return sel
+
+
+def _close_ended_rules(a: Action, spec: ResourceSpec, today: date) -> Action | None:
+    """The cloud's rules minus those only ended windows approved, or None if none is there."""
+    keep = {rule_key(r) for r in spec.properties.get("rules", [])}
+    for w in spec.windows:
+        if w.start <= today < w.end:
+            keep |= {rule_key(r) for r in w.rules}
+    ended = {rule_key(r) for w in spec.windows if w.end <= today for r in w.rules} - keep
+    have = a.changes["rules"].get("old") or []
+    left = [r for r in have if rule_key(r) not in ended]
+    if len(left) == len(have):
+        return None
+    desired = dict(a.desired or {})
+    desired["properties"] = {**desired.get("properties", {}), "rules": left}
+    ended_by = sorted(w.approval for w in spec.windows if w.end <= today and w.rules)
+    return Action(a.address, a.kind, a.target, "update",
+                  f"inbound rules closed after temporary windows ended: {', '.join(ended_by)}",
+                  {"rules": {"old": have, "new": left}}, desired, a.prior)
 
 
 def _refs(a: Action) -> dict[str, str]:

@@ -405,6 +405,7 @@ class ExpireReport:
     skipped: str | None = None
     deletes: list[dict[str, Any]] = field(default_factory=list)
     quota: list[dict[str, Any]] = field(default_factory=list)
+    rules: list[dict[str, Any]] = field(default_factory=list)     # inbound rules closed
     stale: list[dict[str, str]] = field(default_factory=list)
     held: list[dict[str, str]] = field(default_factory=list)
     results: list[dict[str, Any]] = field(default_factory=list)
@@ -466,6 +467,9 @@ def _expire_locked(ws: Workspace, store, now: dt.datetime, report: ExpireReport,
                            "expires_on": str(resources[a.address].expires_on),
                            "cloud_id": (a.prior or {}).get("cloud_id")} for a in sel.deletes]
         report.quota = [{"address": a.address, "changes": a.changes} for a in sel.quota]
+        report.rules = [{"address": a.address, "reason": a.reason,
+                         "closed": [r for r in a.changes["rules"]["old"]
+                                    if r not in a.changes["rules"]["new"]]} for a in sel.rules]
         report.stale = [{"address": addr, "why": why} for addr, why in sel.stale]
         report.held = [{"address": addr, "why": why} for addr, why in sel.held]
         report.data_holding = [a.address for a in sel.data_holding()]
@@ -484,7 +488,8 @@ def _expire_locked(ws: Workspace, store, now: dt.datetime, report: ExpireReport,
             store.append_audit(default_actor(), "expire-start", ws.config.workspace.id, None,
                                {"now": report.now, "plan_digest": sub.digest,
                                 "deletes": [d["address"] for d in report.deletes],
-                                "quota": [q["address"] for q in report.quota]})
+                                "quota": [q["address"] for q in report.quota],
+                                "rules": [r["address"] for r in report.rules]})
             before_data_delete(ws, sel.data_holding())
             results = execute(ws, sub, store, drivers, parallelism)
             drivers = {}
@@ -540,7 +545,7 @@ def _expire_locked(ws: Workspace, store, now: dt.datetime, report: ExpireReport,
                 store.record_event(no, "warning-sent", today.isoformat(),
                                    {"threshold": w, "end": st.end.isoformat(),
                                     "workdays_left": left, "to": [n.name for n in notifiers]})
-    if not report.dry_run and (report.deletes or report.quota or report.expired):
+    if not report.dry_run and (report.deletes or report.quota or report.rules or report.expired):
         store.append_audit(default_actor(), "expire-end", ws.config.workspace.id, None, {
             "now": report.now, "deleted": len(report.deletes) - report.failed,
             "failed": report.failed, "expired": report.expired,

@@ -15,7 +15,7 @@ from .errors import GovcloudError, Issue
 from .models.cloud import Observed
 from .models.plan import Action
 from .models.spec import ResourceSpec
-from .resources import KIND_ORDER, KINDS
+from .resources import KIND_ORDER, KINDS, rule_key
 from .models.state import StateRecord
 
 
@@ -81,7 +81,7 @@ def make_actions(desired: dict[str, ResourceSpec], records: dict[str, StateRecor
     quota_notes: dict[str, str] = {}
     for addr, r in list(desired.items()):
         if r.windows:
-            props, note = effective_quota(r, today)
+            props, note = effective_properties(r, today)
             desired[addr] = r.model_copy(update={"properties": props})
             quota_notes[addr] = note
 
@@ -150,18 +150,25 @@ def make_actions(desired: dict[str, ResourceSpec], records: dict[str, StateRecor
     return result
 
 
-def effective_quota(r: ResourceSpec, today: date | None) -> tuple[dict[str, Any], str]:
-    """A quota's limits on ``today``: the permanent ones plus every temporary window open then
-    (``start <= today < end``); all windows when ``today`` is None (no date filtering)."""
+def effective_properties(r: ResourceSpec, today: date | None) -> tuple[dict[str, Any], str]:
+    """A quota's limits, or a security group's rules, on ``today``: the permanent ones plus
+    every temporary window open then (``start <= today < end``); all windows when ``today`` is
+    None (no date filtering)."""
     props = dict(r.properties)
     open_now = [w for w in r.windows if today is None or w.start <= today < w.end]
     for w in open_now:
         for k, n in w.add.items():
             props[k] = props.get(k, 0) + n
+    if any(w.rules for w in open_now):
+        merged = {rule_key(x): x for x in props.get("rules", [])}
+        for w in open_now:
+            merged.update((rule_key(x), x) for x in w.rules)
+        props["rules"] = [merged[k] for k in sorted(merged)]
     shut = [w for w in r.windows if w not in open_now]
     parts = []
     if open_now:
-        parts.append("raised for " + ", ".join(f"{w.approval} ({w.start} to {w.end})" for w in open_now))
+        verb = "opened" if r.kind == "security_group" else "raised"
+        parts.append(f"{verb} for " + ", ".join(f"{w.approval} ({w.start} to {w.end})" for w in open_now))
     if shut:
         parts.append("without " + ", ".join(
             f"{w.approval} ({'opens ' + str(w.start) if today < w.start else 'ended ' + str(w.end)})"

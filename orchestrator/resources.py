@@ -62,3 +62,9 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
 
 # Creation order when nothing else decides (also the display order).
 KIND_ORDER = {name: i for i, name in enumerate(KINDS)}
+
+
+def rule_key(rule: dict) -> tuple:
+    """The canonical order of security-group rules (compile, planner and drivers agree on it)."""
+    return (rule.get("protocol") or "", rule.get("port_min") or 0, rule.get("port_max") or 0,
+            rule.get("remote_ip_prefix") or "")

@@ -189,7 +189,7 @@ def expire(directory: Dir = Path("."),
             c.print(f"Skipped at {rep.now}: {escape(rep.skipped)}. The next run will act.")
             return
         head = "Would remove" if dry_run else "Removed"
-        if not rep.deletes and not rep.quota:
+        if not rep.deletes and not rep.quota and not rep.rules:
             c.print(f"Nothing to expire at {rep.now}"
                     + (f"; {len(rep.stale)} due objects skipped:" if rep.stale else "."))
         for d in rep.deletes:
@@ -198,6 +198,11 @@ def expire(directory: Dir = Path("."),
         for q in rep.quota:
             ch = ", ".join(f"{k} {v['old']}->{v['new']}" for k, v in q["changes"].items())
             c.print(f"  {'would lower' if dry_run else 'lower'} {escape(q['address'])}: {ch}")
+        for r in rep.rules:
+            closed = ", ".join(f"{x['protocol']}/{x['port_min'] or '*'} from {x['remote_ip_prefix']}"
+                               for x in r["closed"])
+            c.print(f"  {'would close' if dry_run else 'close'} {escape(r['address'])}: "
+                    f"{escape(closed)}  [dim]{escape(r['reason'])}[/]")
         for s in rep.stale:
             c.print(f"  [yellow]skipped[/] {escape(s['address'])}: {escape(s['why'])}")
         for s in rep.held:
@@ -206,8 +211,9 @@ def expire(directory: Dir = Path("."),
             c.print(f"  {'would notify' if dry_run else 'notice'}: {escape(n['message'])}")
         for f in rep.notify_failures:
             c.print(f"  [red]notification failed:[/] {escape(f)}")
-        if rep.deletes or rep.quota:
-            c.print(f"{head} {len(rep.deletes)} objects, lowered {len(rep.quota)} quotas"
+        if rep.deletes or rep.quota or rep.rules:
+            c.print(f"{head} {len(rep.deletes)} objects, lowered {len(rep.quota)} quotas, "
+                    f"closed the rules of {len(rep.rules)} security groups"
                     + (f", {rep.failed} failed" if rep.failed else "")
                     + (f"; expired: {', '.join(rep.expired)}" if rep.expired else "") + ".")
         elif rep.expired:

@@ -11,13 +11,23 @@ from .base import Frozen
 
 
 class QuotaWindow(Frozen):
-    """Quota a temporary term adds to its project from ``start`` until ``end`` (the first day
-    without it): raised when the window opens, lowered when it ends (planner: effective quota)."""
+    """What a temporary term adds from ``start`` until ``end`` (the first day without it): on a
+    quota, limits (``add``) raised when the window opens and lowered when it ends; on a security
+    group, the inbound ``rules`` only that term approved, present only while it is open
+    (planner: effective properties; expiry: removed when it ends)."""
 
     approval: str
     start: date
     end: date
-    add: dict[str, int]
+    add: dict[str, int] = {}
+    rules: list[dict[str, Any]] = []
+
+    @model_serializer(mode="wrap")
+    def _omit_empty_rules(self, handler):
+        data = handler(self)
+        if not data.get("rules"):
+            data.pop("rules", None)
+        return data
 
 
 class ResourceSpec(Frozen):
@@ -32,7 +42,8 @@ class ResourceSpec(Frozen):
     refs: dict[str, str] = {}  # field -> address of the object it points at
     not_before: date | None = None
     expires_on: date | None = None
-    # Quota only: the temporary terms' increments on top of ``properties`` (the permanent quota).
+    # Quota and security group: the temporary terms' additions on top of ``properties`` (the
+    # permanent quota / the permanently approved rules).
     windows: list[QuotaWindow] = []
 
     @model_serializer(mode="wrap")

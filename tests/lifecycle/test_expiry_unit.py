@@ -7,7 +7,7 @@ from datetime import date
 from orchestrator.expiry import select
 from orchestrator.models.plan import Action
 from orchestrator.models.spec import ResourceSpec
-from orchestrator.planner import effective_quota
+from orchestrator.planner import effective_properties
 
 Q = "quota:local/edu/p/quota"
 WINDOWS = [{"approval": "W1", "start": "2026-06-20", "end": "2026-07-20", "add": {"cores": 8}},
@@ -16,13 +16,13 @@ QUOTA = ResourceSpec(address=Q, kind="quota", name="quota", target="local",
                      properties={"cores": 2, "instances": 1}, windows=WINDOWS)
 
 
-def test_effective_quota_follows_the_windows():
-    assert effective_quota(QUOTA, date(2026, 6, 19))[0]["cores"] == 2
-    props, note = effective_quota(QUOTA, date(2026, 6, 20))
+def test_effective_properties_follows_the_windows():
+    assert effective_properties(QUOTA, date(2026, 6, 19))[0]["cores"] == 2
+    props, note = effective_properties(QUOTA, date(2026, 6, 20))
     assert props["cores"] == 10 and "raised for W1" in note and "W2 (opens 2026-07-20)" in note
-    assert effective_quota(QUOTA, date(2026, 7, 20))[0]["cores"] == 6       # W1 ended, W2 opened
-    assert effective_quota(QUOTA, date(2026, 8, 20))[0]["cores"] == 2
-    assert effective_quota(QUOTA, None)[0]["cores"] == 14                   # no date: all windows
+    assert effective_properties(QUOTA, date(2026, 7, 20))[0]["cores"] == 6       # W1 ended, W2 opened
+    assert effective_properties(QUOTA, date(2026, 8, 20))[0]["cores"] == 2
+    assert effective_properties(QUOTA, None)[0]["cores"] == 14                   # no date: all windows
 
 
 def _server(addr, expires):

@@ -158,3 +158,53 @@ def test_expire_never_touches_objects_it_does_not_own(tmp_path, cli, monkeypatch
     assert r.exit_code == 0
     assert not [x for x in r.json()["deletes"] if "decoy" in x["address"]]
     assert [r for r in cloud_rows(ws) if r[2] == "domain:local/decoy"]
+
+
+def sg_ports(ws) -> list[int]:
+    row = [r for r in cloud_rows(ws) if r[1] == "security_group"][0]
+    return sorted(x["port_min"] for x in json.loads(row[4])["rules"])
+
+
+def test_window_inbound_rules_open_with_it_and_close_when_it_ends(tmp_path, cli, monkeypatch):
+    https = {"protocol": "tcp", "port": 443, "source": "0.0.0.0/0"}
+    permanent = approval("BZ-P", approved_on="2026-06-01")
+    permanent["zones"]["internet"]["inbound"] = [https]
+    window = approval("BZ-W", approved_on="2026-06-01",
+                      term={"kind": "window", "start": "2026-06-20", "end": "2026-07-20"},
+                      servers=[{"name": "burst", "flavor": "ecs.s2m4", "image": "kylin-v10-sp3",
+                                "system_disk": {"type": "blk.ssd", "gb": 40}, "count": 1}])
+    # the window's own port, and one the permanent approval grants anyway (it must stay)
+    window["zones"]["internet"]["inbound"] = [{"protocol": "tcp", "port": 8443,
+                                               "source": "0.0.0.0/0"}, https]
+    ws = workspace(tmp_path, "bozhou", permanent, window)
+    assert cli("compile", "-C", ws).exit_code == 0
+
+    monkeypatch.setenv("GOVCLOUD_TODAY", "2026-06-10")
+    assert cli("apply", "-C", ws, "--auto-approve").exit_code == 0
+    assert sg_ports(ws) == [443]                        # not open before the window
+    base_rules = quota(ws)["security_group_rules"]
+
+    monkeypatch.setenv("GOVCLOUD_TODAY", "2026-06-20")
+    sg = plan(cli, ws, "2026-06-20")[f"security_group:{PRE}/sg"]
+    assert sg["action"] == "update" and "opened for BZ-W (2026-06-20 to 2026-07-20)" in sg["reason"]
+    assert cli("apply", "-C", ws, "--auto-approve").exit_code == 0
+    assert sg_ports(ws) == [443, 8443]
+    assert quota(ws)["security_group_rules"] == base_rules + 1
+    assert cli("plan", "-C", ws, "--detailed-exitcode").exit_code == 0
+
+    # The day the window ends: the expiry job closes the window's port, keeps the permanent one.
+    monkeypatch.setenv("GOVCLOUD_TODAY", "2026-07-20")
+    r = cli("expire", "-C", ws, "--now", "2026-07-20T00:05", "--dry-run", "--output", "json")
+    assert r.exit_code == 0, r.output
+    closing = r.json()["rules"]
+    assert [x["address"] for x in closing] == [f"security_group:{PRE}/sg"]
+    assert [x["port_min"] for x in closing[0]["closed"]] == [8443] and sg_ports(ws) == [443, 8443]
+    r = cli("expire", "-C", ws, "--now", "2026-07-20T00:05")
+    assert r.exit_code == 0, r.output
+    assert "close security_group:" in r.output and "tcp/8443 from 0.0.0.0/0" in r.output
+    assert sg_ports(ws) == [443]
+    assert quota(ws)["security_group_rules"] == base_rules
+    assert "expired" in kinds(ws, "BZ-W")
+    assert cli("plan", "-C", ws, "--detailed-exitcode").exit_code == 0
+    r = cli("expire", "-C", ws, "--now", "2026-07-20T00:10")
+    assert r.exit_code == 0 and "Nothing to expire" in r.output
