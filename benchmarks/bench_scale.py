@@ -13,7 +13,11 @@ For each N, in a fresh workspace (`govcloud init --no-examples`) under a tempora
             no approval parse cache: every file is parsed as YAML)
   (b)       compile again: nothing changed, so it must write nothing (checked: file list, sizes
             and mtimes of stacks/ are identical before and after, and the report says 0 written);
-            the approvals come from the parse cache (a) left, and are all validated again
+            it is skipped: its inputs (every file validate and compile read, the code, the day)
+            hash to what the last compile recorded in .govcloud/compile-index.json, and its
+            outputs are as that compile left them
+  (b')      compile with one approval file touched (a comment appended): everything is validated
+            and compiled again, the other files' data comes from the parse cache; writes nothing
   setup     apply everything (service.compute_plan + service.execute, --parallelism workers)
   baseline  yaml.load of the compiled spec files with CSafeLoader, and nothing else
   (c)       plan: a no-op plan; it must report zero changes, or the run stops with an error
@@ -22,8 +26,9 @@ For each N, in a fresh workspace (`govcloud init --no-examples`) under a tempora
 Every timed step runs in a fresh child Python, so peak RSS is that step's own (os.wait4's
 ru_maxrss of the child). "wall" is the child process from spawn to exit (interpreter start and
 imports included: what a user waits for); "in-phase" is the service call alone, timed inside
-the child. With --profile the largest N's compile (b) and plan (c) are run once more under
-cProfile and the top functions printed. Everything is deleted at the end unless --keep.
+the child. With --profile the largest N's compile (as (b) without its index: a full compile
+with the parse cache warm) and plan (c) are run once more under cProfile and the top functions
+printed. Everything is deleted at the end unless --keep.
 """
 from __future__ import annotations
 
@@ -390,7 +395,25 @@ def bench_size(n: int, base: Path, args, today: dt.date, log, reuse: bool = Fals
         return r
 
     ph["compile"] = best_of(k, compile_fresh)
+    def recompile_touched() -> dict:
+        """One approval file gets a comment: its bytes change, its data does not. The whole
+        workspace is validated and compiled again (only that file is parsed as YAML)."""
+        victim = sorted((ws / "approvals").glob("*.yaml"))[n // 2]
+        original = victim.read_bytes()
+        victim.write_bytes(original + b"# touched by bench_scale.py\n")
+        try:
+            before = stacks_listing(ws)
+            r = run_phase("recompile", ws, args, today)
+            after = stacks_listing(ws)
+        finally:
+            victim.write_bytes(original)
+        if r["written"] or r["removed"] or before != after:
+            raise BenchFailure(f"a comment in {victim.name} changed specs: {r['written']} written")
+        log(f"  compile, one file touched: {r['wall_s']:.2f} s, wrote nothing")
+        return r
+
     ph["recompile"] = best_of(k, recompile_nothing)
+    ph["touched"] = best_of(k, recompile_touched)
     listing = stacks_listing(ws)
     rec["spec_files"] = len(listing) - 1   # minus stacks/ipam.yaml
     rec["spec_mib"] = sum(size for _, size in listing.values()) / MIB
@@ -439,6 +462,7 @@ ROWS = [  # key, label, is it a headline step
     ("yaml_approvals", "baseline: yaml.load approvals (C)", False),
     ("compile", "(a) compile, writing all specs", True),
     ("recompile", "(b) compile again, no change", True),
+    ("touched", "(b') compile, one file touched", True),
     ("apply", "setup: apply everything", False),
     ("yaml_specs", "baseline: yaml.load specs (C)", False),
     ("plan", "(c) plan, no-op", True),
@@ -582,6 +606,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.profile and runs:
             ws = base / f"ws-{runs[-1]['n']}"
             for phase in ("recompile", "plan"):
+                if phase == "recompile":   # profile a compile that runs (not the skip)
+                    (ws / ".govcloud" / "compile-index.json").unlink(missing_ok=True)
                 out = str(base / f"{phase}.prof")
                 run_phase(phase, ws, args, today, profile_out=out)
                 profiles += print_profile(out, f"{phase}, N={runs[-1]['n']:,}", 30)

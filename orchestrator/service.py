@@ -162,7 +162,92 @@ def _write_if_changed(path: Path, text: str) -> bool:
 
 def compile_workspace(ws: Workspace) -> CompileReport:
     with gc_paused():
-        return _compile_workspace(ws)
+        inputs = _compile_inputs_digest(ws)
+        report = _unchanged_since_last_compile(ws, inputs)
+        if report is not None:
+            return report
+        ws.compile_index_path.unlink(missing_ok=True)
+        report = _compile_workspace(ws)
+        _write_compile_index(ws, inputs, report)
+        return report
+
+
+# A compile whose inputs are byte for byte those of the last successful one, on the same day
+# (profile rules read the date), with the same code, and whose outputs are as it left them,
+# would validate the same and write the same bytes: it is skipped (.govcloud/compile-index.json).
+_INDEX_FORMAT = "govcloud-compile-index/1"
+
+
+def _compile_inputs_digest(ws: Workspace) -> str:
+    """SHA-256 over everything validate and compile read: govcloud.toml, approvals/,
+    catalog/ (the workspace's and the shipped one), extensions/, the orchestrator's code, the
+    library versions and today's date. stacks/ipam.yaml is read too, but compile rewrites it:
+    it is checked as an output (allocation keeps existing blocks, so what compile left gives
+    the same specs again)."""
+    import sys
+    import pydantic
+    from . import clock
+    from .lifecycle_service import EXTENSIONS_DIR
+    from .workspace import PACKAGE_ROOT
+    h = hashlib.sha256()
+    h.update(f"{clock.today().isoformat()}|{sys.version}|{yaml.__version__}|"
+             f"{pydantic.VERSION}\0".encode())
+    roots = [ws.root / "govcloud.toml", ws.approvals_dir, ws.root / "catalog",
+             ws.root / EXTENSIONS_DIR, SHIPPED_CATALOG,
+             PACKAGE_ROOT / "orchestrator"]
+    for root in roots:
+        h.update(str(root).encode() + b"\0")
+        if root.is_file():
+            h.update(root.read_bytes() + b"\0")
+            continue
+        if not root.is_dir():
+            h.update(b"-\0")
+            continue
+        for p in sorted(root.rglob("*")):
+            if "__pycache__" in p.parts or not p.is_file():
+                continue
+            h.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _stat(path: Path) -> list[int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
+def _unchanged_since_last_compile(ws: Workspace, inputs: str) -> CompileReport | None:
+    try:
+        index = json.loads(ws.compile_index_path.read_text(encoding="utf-8"))
+        if index.get("format") != _INDEX_FORMAT or index.get("inputs") != inputs:
+            return None
+        outputs: dict[str, list[int]] = index["outputs"]
+        on_disk = {ws.rel(p) for p in ws.spec_files()}
+        if on_disk != set(outputs) - {"stacks/ipam.yaml"} or \
+                _stat(ws.spec_cache_path) != index["spec_cache"] or \
+                any(_stat(ws.root / rel) != st for rel, st in outputs.items()):
+            return None
+        in_stack_order = sorted(on_disk, key=lambda rel: rel[len("stacks/"):-len(".yaml")])
+        return CompileReport([], in_stack_order, [], index["stacks"], index["monthly_fee"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _write_compile_index(ws: Workspace, inputs: str, report: CompileReport) -> None:
+    rels = [*report.written, *report.unchanged, "stacks/ipam.yaml"]
+    index = {"format": _INDEX_FORMAT, "inputs": inputs, "stacks": report.stacks,
+             "monthly_fee": report.monthly_fee, "spec_cache": _stat(ws.spec_cache_path),
+             "outputs": {rel: _stat(ws.root / rel) for rel in sorted(rels)}}
+    if None in index["outputs"].values() or index["spec_cache"] is None:
+        return
+    try:
+        tmp = ws.compile_index_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(index), encoding="utf-8")
+        tmp.replace(ws.compile_index_path)
+    except OSError:
+        pass
 
 
 def _compile_workspace(ws: Workspace) -> CompileReport:

@@ -85,6 +85,10 @@ class Workspace:
                       if p.suffix.lower() in (".yaml", ".yml") and not p.name.startswith("."))
 
     @property
+    def compile_index_path(self) -> Path:
+        return self.data_dir / "compile-index.json"
+
+    @property
     def parse_cache_path(self) -> Path:
         return self.data_dir / "approval-parse-cache.json"
 
