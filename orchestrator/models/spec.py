@@ -10,6 +10,13 @@ from pydantic import model_serializer
 from .base import Frozen
 
 
+def _omit_empty(data: dict, key: str) -> dict:
+    """Leave an empty optional list out of the spec file (older specs stay byte-identical)."""
+    if not data.get(key):
+        data.pop(key, None)
+    return data
+
+
 class QuotaWindow(Frozen):
     """What a temporary term adds from ``start`` until ``end`` (the first day without it): on a
     quota, limits (``add``) raised when the window opens and lowered when it ends; on a security
@@ -24,10 +31,7 @@ class QuotaWindow(Frozen):
 
     @model_serializer(mode="wrap")
     def _omit_empty_rules(self, handler):
-        data = handler(self)
-        if not data.get("rules"):
-            data.pop("rules", None)
-        return data
+        return _omit_empty(handler(self), "rules")
 
 
 class ResourceSpec(Frozen):
@@ -48,10 +52,7 @@ class ResourceSpec(Frozen):
 
     @model_serializer(mode="wrap")
     def _omit_empty_windows(self, handler):
-        data = handler(self)
-        if not data.get("windows"):
-            data.pop("windows", None)
-        return data
+        return _omit_empty(handler(self), "windows")
 
 
 class BillingLine(Frozen):
