@@ -130,7 +130,7 @@ class _Writer:
             raise _Fallback
         self.seen.add(id(d))
         pad = " " * indent
-        keys, out = self.keys, self.out
+        keys, out, values = self.keys, self.out, self.values
         for k, v in d.items():
             if first is None:
                 prefix = keys.get((pad, k)) or self.key(pad, k)
@@ -138,7 +138,13 @@ class _Writer:
                 prefix = first + self.key("", k)
                 first = None
             t = type(v)
-            if t is dict:
+            if t is str:   # the common case, inline (scalar_line does the same)
+                text, folds = values.get(v) or self.string(v)
+                line = prefix + " " + text
+                if folds and len(line) > WIDTH:
+                    raise _Fallback
+                out.append(line)
+            elif t is dict:
                 if v:
                     out.append(prefix)
                     self.mapping(v, indent + 2)
