@@ -293,7 +293,7 @@ def _compile_workspace(ws: Workspace) -> CompileReport:
 # --- drivers and state ---------------------------------------------------------------------
 
 def open_state(ws: Workspace) -> StateStore:
-    return open_store(ws.config.state.url, ws.root)
+    return open_store(ws.config.state.url, ws.root, ws.config.workspace.id)
 
 
 def open_drivers(ws: Workspace, targets: set[str]) -> dict[str, Driver]:

@@ -14,6 +14,7 @@ from orchestrator.cli.app import app
 from orchestrator.service import init_workspace
 
 REPO = Path(__file__).resolve().parent.parent
+pytest_plugins = ["tests.pg_support"]   # the pg_url fixture: a fresh PostgreSQL database
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, field_validator, model_validator
 
@@ -25,16 +26,40 @@ class WorkspaceSection(Frozen):
         return v
 
 
+def redact_url(url: str) -> str:
+    """The URL with any password replaced by ***."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return re.sub(r"//([^/@:]*):[^/@]*@", r"//\1:***@", url)
+    if parts.password is None:
+        # also ?password=... in the query string
+        return re.sub(r"(password=)[^&]*", r"\1***", url)
+    user = parts.username or ""
+    host = parts.netloc.rsplit("@", 1)[1]
+    query = re.sub(r"(password=)[^&]*", r"\1***", parts.query)
+    return urlunsplit((parts.scheme, f"{user}:***@{host}", parts.path, query, parts.fragment))
+
+
 class StateSection(Frozen):
     url: str = "sqlite:///.govcloud/state.db"
 
     @field_validator("url")
     @classmethod
     def _scheme(cls, v: str) -> str:
-        if not v.startswith(("sqlite:///", "postgresql://")):
-            raise ValueError(f"unsupported state URL {v!r}: use sqlite:///PATH")
-        if v.startswith("postgresql://"):
-            raise ValueError("the PostgreSQL state backend is not built yet: use sqlite:///PATH")
+        if v.startswith(("postgresql://", "postgres://")):
+            try:
+                urlsplit(v).port
+            except ValueError:
+                raise ValueError(f"bad PostgreSQL state URL {redact_url(v)!r}: use "
+                                 "postgresql://USER@HOST:PORT/DBNAME") from None
+            return v
+        if not v.startswith("sqlite:///"):
+            shown = v
+            if "://" in v:
+                shown = redact_url(v)
+            raise ValueError(f"unsupported state URL {shown!r}: use sqlite:///PATH or "
+                             "postgresql://USER@HOST:PORT/DBNAME")
         return v
 
 

@@ -1,0 +1,438 @@
+"""PostgreSQL state store: many workspaces may share one database, each keyed by its workspace id.
+
+Same contract and semantics as the SQLite store (orchestrator/state/sqlite.py).
+
+Tables (created on first use; ``govcloud_schema`` holds the schema version, migrations run
+under a transaction-level advisory lock so that two first uses at once do not race):
+
+    govcloud_schema      (id=1, version)
+    govcloud_workspaces  (ws PK, created_at)                    -- the per-workspace "head" row
+    govcloud_meta        (ws, key) -> value                      -- lineage, serial, plan_key, audit_head
+    govcloud_resources   (ws, address) -> record, serial
+    govcloud_locks       (ws PK) -> id, holder, pid, operation, created_at, backend_pid
+    govcloud_audit       (ws, seq) -> ts, actor, action, target, approval, detail, prev_hash, hash
+    govcloud_events      (ws, id) -> subject, kind, on_date, detail, recorded_at
+    govcloud_workflows   (ws, name) -> data, updated_at
+
+Every write runs in one transaction that first takes ``SELECT ... FOR UPDATE`` on the
+workspace's row in ``govcloud_workspaces``: one writer per workspace at a time (like SQLite's
+``BEGIN IMMEDIATE``), so the serial never skips or repeats and the audit chain never forks,
+whatever the number of processes; workspaces sharing the database do not block each other.
+
+The lock is a session-level ``pg_advisory_lock`` on a 64-bit key derived from the workspace id,
+taken on a connection of its own that stays open while the lock is held, plus a row in
+``govcloud_locks`` naming the holder. When the holder dies (kill -9 included) PostgreSQL ends
+its session and frees the advisory lock; the stale row is replaced by the next holder, and
+``force_unlock`` removes it once the advisory lock is free. The row also keeps the backend pid
+of the lock's session, so a waiter names the holder only when that session still holds the lock.
+
+Passwords: use libpq's PGPASSWORD or ~/.pgpass; a password written in the URL works but is
+replaced by ``***`` in every message.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import secrets
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from typing import Any, Iterator
+from urllib.parse import unquote, urlsplit
+
+from ..audit import GENESIS, AuditEntry, entry_hash
+from ..errors import LockError, StateError
+from ..models.config import redact_url
+from .base import LockInfo, StateRecord, StateSnapshot, StateStore, default_actor
+
+SCHEMA_VERSION = 1
+
+# Each migration brings the schema from version i to i+1 (index i). Never edit a released one.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE IF NOT EXISTS govcloud_workspaces (
+      ws TEXT PRIMARY KEY, created_at TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS govcloud_meta (
+      ws TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (ws, key));
+    CREATE TABLE IF NOT EXISTS govcloud_resources (
+      ws TEXT NOT NULL, address TEXT NOT NULL, kind TEXT NOT NULL, target TEXT NOT NULL,
+      cloud_id TEXT, status TEXT NOT NULL, stack TEXT, approval TEXT, properties TEXT NOT NULL,
+      refs TEXT NOT NULL, serial BIGINT NOT NULL, PRIMARY KEY (ws, address));
+    CREATE TABLE IF NOT EXISTS govcloud_locks (
+      ws TEXT PRIMARY KEY, id TEXT NOT NULL, holder TEXT NOT NULL, pid INTEGER NOT NULL,
+      operation TEXT NOT NULL, created_at TEXT NOT NULL, backend_pid INTEGER NOT NULL);
+    CREATE TABLE IF NOT EXISTS govcloud_audit (
+      ws TEXT NOT NULL, seq BIGINT NOT NULL, ts TEXT NOT NULL, actor TEXT NOT NULL,
+      action TEXT NOT NULL, target TEXT NOT NULL, approval TEXT, detail TEXT NOT NULL,
+      prev_hash TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (ws, seq));
+    CREATE TABLE IF NOT EXISTS govcloud_events (
+      ws TEXT NOT NULL, id BIGINT NOT NULL, subject TEXT NOT NULL, kind TEXT NOT NULL,
+      on_date TEXT NOT NULL, detail TEXT NOT NULL, recorded_at TEXT NOT NULL,
+      PRIMARY KEY (ws, id));
+    CREATE INDEX IF NOT EXISTS govcloud_events_subject ON govcloud_events (ws, subject);
+    CREATE TABLE IF NOT EXISTS govcloud_workflows (
+      ws TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL, updated_at TEXT NOT NULL,
+      PRIMARY KEY (ws, name));
+    """,
+]
+assert len(MIGRATIONS) == SCHEMA_VERSION
+
+# The key of the transaction-level advisory lock that serializes migrations.
+_SCHEMA_LOCK_KEY = int.from_bytes(hashlib.sha256(b"govcloud-state-schema").digest()[:8], "big",
+                                  signed=True)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def lock_key(workspace_id: str) -> int:
+    """The 64-bit advisory-lock key of a workspace (stable across versions: never change it)."""
+    digest = hashlib.sha256(b"govcloud-state-lock:" + workspace_id.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _secrets_in(url: str) -> list[str]:
+    out = []
+    try:
+        parts = urlsplit(url)
+        if parts.password:
+            out += [parts.password, unquote(parts.password)]
+    except ValueError:
+        pass
+    out += re.findall(r"password=([^&]+)", url)
+    return [s for s in out if s]
+
+
+class PostgresStateStore(StateStore):
+    def __init__(self, url: str, workspace_id: str, connect_timeout: float = 10):
+        try:
+            import psycopg
+        except ImportError:
+            raise StateError("the PostgreSQL state backend needs psycopg 3",
+                             fix='pip install "psycopg[binary]" (or: pip install -e ".[postgres]")'
+                             ) from None
+        self._psycopg = psycopg
+        self.url = url
+        self.shown_url = redact_url(url)
+        self._secrets = _secrets_in(url)
+        self.workspace_id = workspace_id
+        self._key = lock_key(workspace_id)
+        self._connect_timeout = connect_timeout
+        self._mutex = threading.RLock()   # one statement/transaction at a time on the connection
+        self._lock_conn = None            # the dedicated session holding the advisory lock
+        self._conn = None
+        with self._errors("cannot open the state database"):
+            self._conn = self._connect()
+            self._migrate()
+            with self._tx() as cur:
+                ws, now = self.workspace_id, _now()
+                cur.execute("INSERT INTO govcloud_workspaces VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                            (ws, now))
+                for key, value in (("lineage", str(uuid.uuid4())), ("serial", "0"),
+                                   ("plan_key", secrets.token_hex(32))):
+                    cur.execute("INSERT INTO govcloud_meta VALUES (%s, %s, %s) "
+                                "ON CONFLICT DO NOTHING", (ws, key, value))
+
+    # --- plumbing ---------------------------------------------------------------------
+    def _connect(self):
+        kwargs: dict[str, Any] = {"autocommit": True, "application_name": "govcloud"}
+        if "connect_timeout" not in self.url and not os.environ.get("PGCONNECT_TIMEOUT"):
+            kwargs["connect_timeout"] = max(1, int(self._connect_timeout))
+        return self._psycopg.connect(self.url, **kwargs)
+
+    def _redact(self, text: str) -> str:
+        text = text.replace(self.url, self.shown_url)
+        for s in self._secrets:
+            text = text.replace(s, "***")
+        return text
+
+    @contextmanager
+    def _errors(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except self._psycopg.Error as exc:
+            msg = " ".join(str(exc).split()) or type(exc).__name__
+            raise StateError(self._redact(f"{what} ({self.shown_url}, workspace "
+                                          f"{self.workspace_id}): {msg}"),
+                             fix="check that PostgreSQL is running and the [state] url in "
+                                 "govcloud.toml (a password goes in PGPASSWORD or ~/.pgpass)"
+                             ) from None
+
+    @contextmanager
+    def _tx(self) -> Iterator[Any]:
+        """A write transaction holding this workspace's head row: one writer per workspace."""
+        with self._mutex, self._conn.transaction(), self._conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM govcloud_workspaces WHERE ws = %s FOR UPDATE",
+                        (self.workspace_id,))
+            yield cur
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[Any]:
+        """A read-only transaction that sees one consistent snapshot."""
+        with self._mutex, self._conn.transaction(), self._conn.cursor() as cur:
+            cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield cur
+
+    def _query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        with self._mutex, self._conn.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchall()
+
+    def _migrate(self) -> None:
+        conn = self._conn
+        with self._mutex, conn.cursor() as cur:
+            cur.execute("SELECT to_regclass('govcloud_schema') IS NOT NULL")
+            if cur.fetchone()[0]:
+                cur.execute("SELECT version FROM govcloud_schema WHERE id = 1")
+                row = cur.fetchone()
+                if row and row[0] == SCHEMA_VERSION:
+                    return                        # the common case: nothing to do, no lock taken
+            with conn.transaction():
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK_KEY,))
+                cur.execute("CREATE TABLE IF NOT EXISTS govcloud_schema ("
+                            "id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)")
+                cur.execute("INSERT INTO govcloud_schema VALUES (1, 0) ON CONFLICT DO NOTHING")
+                cur.execute("SELECT version FROM govcloud_schema WHERE id = 1 FOR UPDATE")
+                version = cur.fetchone()[0]
+                if version > SCHEMA_VERSION:
+                    raise StateError(f"the state database {self.shown_url} has schema version "
+                                     f"{version}; this govcloud knows up to {SCHEMA_VERSION}",
+                                     fix="upgrade govcloud")
+                for i in range(version, SCHEMA_VERSION):
+                    cur.execute(MIGRATIONS[i])
+                cur.execute("UPDATE govcloud_schema SET version = %s WHERE id = 1",
+                            (SCHEMA_VERSION,))
+
+    def get_meta(self, key: str) -> str | None:
+        with self._errors("cannot read the state"):
+            rows = self._query("SELECT value FROM govcloud_meta WHERE ws = %s AND key = %s",
+                               (self.workspace_id, key))
+        return rows[0][0] if rows else None
+
+    # --- resources --------------------------------------------------------------------
+    def read(self) -> StateSnapshot:
+        ws = self.workspace_id
+        with self._errors("cannot read the state"), self._snapshot() as cur:
+            cur.execute("SELECT address, kind, target, cloud_id, status, stack, approval, "
+                        "properties, refs FROM govcloud_resources WHERE ws = %s", (ws,))
+            rows = cur.fetchall()
+            cur.execute("SELECT key, value FROM govcloud_meta WHERE ws = %s "
+                        "AND key IN ('lineage', 'serial')", (ws,))
+            meta = dict(cur.fetchall())
+        props = json.loads("[" + ",".join(r[7] for r in rows) + "]")
+        refs = json.loads("[" + ",".join(r[8] for r in rows) + "]")
+        records = {r[0]: StateRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], p, f)
+                   for r, p, f in zip(rows, props, refs)}
+        return StateSnapshot(meta["lineage"], int(meta["serial"]), records)
+
+    def _bump(self, cur) -> int:
+        cur.execute("UPDATE govcloud_meta SET value = (value::bigint + 1)::text "
+                    "WHERE ws = %s AND key = 'serial' RETURNING value", (self.workspace_id,))
+        return int(cur.fetchone()[0])
+
+    def put(self, record: StateRecord) -> int:
+        with self._errors(f"cannot write state for {record.address}"), self._tx() as cur:
+            serial = self._bump(cur)
+            cur.execute(
+                "INSERT INTO govcloud_resources VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
+                "ON CONFLICT (ws, address) DO UPDATE SET kind = EXCLUDED.kind, "
+                "target = EXCLUDED.target, cloud_id = EXCLUDED.cloud_id, status = EXCLUDED.status, "
+                "stack = EXCLUDED.stack, approval = EXCLUDED.approval, "
+                "properties = EXCLUDED.properties, refs = EXCLUDED.refs, serial = EXCLUDED.serial",
+                (self.workspace_id, record.address, record.kind, record.target, record.cloud_id,
+                 record.status, record.stack, record.approval,
+                 json.dumps(record.properties, sort_keys=True, ensure_ascii=False),
+                 json.dumps(record.refs, sort_keys=True), serial))
+            return serial
+
+    def remove(self, address: str) -> int:
+        with self._errors(f"cannot remove {address} from state"), self._tx() as cur:
+            serial = self._bump(cur)
+            cur.execute("DELETE FROM govcloud_resources WHERE ws = %s AND address = %s",
+                        (self.workspace_id, address))
+            return serial
+
+    # --- locking ----------------------------------------------------------------------
+    def _lock_row(self) -> tuple | None:
+        rows = self._query("SELECT id, holder, pid, operation, created_at, backend_pid "
+                           "FROM govcloud_locks WHERE ws = %s", (self.workspace_id,))
+        return rows[0] if rows else None
+
+    def current_lock(self) -> LockInfo | None:
+        with self._errors("cannot read the state lock"):
+            row = self._lock_row()
+        return LockInfo(*row[:5]) if row else None
+
+    def _live_holder(self) -> LockInfo | None:
+        """The holder row, only if its session still holds the advisory lock."""
+        row = self._lock_row()
+        if row is None:
+            return None
+        held = self._query(
+            "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = %s "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "AND classid::bigint = %s AND objid::bigint = %s AND objsubid = 1",
+            (row[5], (self._key >> 32) & 0xFFFFFFFF, self._key & 0xFFFFFFFF))
+        return LockInfo(*row[:5]) if held else None
+
+    def _try_advisory(self):
+        """A new connection holding the workspace's advisory lock, or None if it is taken."""
+        conn = self._connect()
+        try:
+            got = conn.execute("SELECT pg_try_advisory_lock(%s)", (self._key,)).fetchone()[0]
+        except BaseException:
+            conn.close()
+            raise
+        if got:
+            return conn
+        conn.close()
+        return None
+
+    def acquire(self, operation: str, timeout: float) -> LockInfo:
+        deadline = time.monotonic() + timeout
+        with self._errors("cannot take the state lock"):
+            # One session polls (a new session per try would cost a connection each 100 ms).
+            conn = self._connect()
+            try:
+                while True:
+                    if conn.execute("SELECT pg_try_advisory_lock(%s)",
+                                    (self._key,)).fetchone()[0]:
+                        break
+                    if time.monotonic() >= deadline:
+                        holder = self._live_holder()
+                        who = holder.describe() if holder else "another process"
+                        raise LockError(f"the workspace state is locked: {who}",
+                                        fix=f"wait for it to finish, or retry with a longer "
+                                            f"--lock-timeout (waited {timeout:g}s)")
+                    time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+                backend_pid = conn.info.backend_pid
+                info = LockInfo(uuid.uuid4().hex[:12], default_actor(), os.getpid(), operation,
+                                _now())
+                with self._tx() as cur:
+                    cur.execute(
+                        "INSERT INTO govcloud_locks VALUES (%s,%s,%s,%s,%s,%s,%s) "
+                        "ON CONFLICT (ws) DO UPDATE SET id = EXCLUDED.id, holder = EXCLUDED.holder, "
+                        "pid = EXCLUDED.pid, operation = EXCLUDED.operation, "
+                        "created_at = EXCLUDED.created_at, backend_pid = EXCLUDED.backend_pid",
+                        (self.workspace_id, info.id, info.holder, info.pid, info.operation,
+                         info.created_at, backend_pid))
+            except BaseException:
+                conn.close()     # ends the session: frees the advisory lock if it was taken
+                raise
+        self._lock_conn = conn
+        return info
+
+    def release(self, lock: LockInfo) -> None:
+        try:
+            with self._errors("cannot release the state lock"), self._tx() as cur:
+                cur.execute("DELETE FROM govcloud_locks WHERE ws = %s AND id = %s",
+                            (self.workspace_id, lock.id))
+        finally:
+            self._drop_lock_conn()
+
+    def _drop_lock_conn(self) -> None:
+        conn, self._lock_conn = self._lock_conn, None
+        if conn is not None:
+            try:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (self._key,))
+            except self._psycopg.Error:
+                pass             # closing the session frees it anyway
+            finally:
+                conn.close()
+
+    def force_unlock(self, lock_id: str) -> LockInfo:
+        info = self.current_lock()
+        if info is None or info.id != lock_id:
+            raise LockError(f"no lock with id {lock_id!r}" + (f"; the current one is {info.id}"
+                                                               if info else "; the state is not locked"))
+        with self._errors("cannot remove the state lock"):
+            conn = self._try_advisory()
+            if conn is None:
+                raise LockError(f"{info.describe()} is still alive; the lock frees itself when that "
+                                f"process ends", fix=f"stop process {info.pid} first")
+            try:
+                with self._tx() as cur:
+                    cur.execute("DELETE FROM govcloud_locks WHERE ws = %s AND id = %s",
+                                (self.workspace_id, lock_id))
+            finally:
+                conn.close()
+        return info
+
+    # --- audit ------------------------------------------------------------------------
+    def append_audit(self, actor: str, action: str, target: str, approval: str | None,
+                     detail: dict[str, Any]) -> AuditEntry:
+        detail = json.loads(json.dumps(detail, default=str))
+        ws = self.workspace_id
+        with self._errors("cannot append to the audit log"), self._tx() as cur:
+            cur.execute("SELECT seq, hash FROM govcloud_audit WHERE ws = %s "
+                        "ORDER BY seq DESC LIMIT 1", (ws,))
+            row = cur.fetchone()
+            seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
+            ts = _now()
+            h = entry_hash(seq, ts, actor, action, target, approval, detail, prev)
+            cur.execute("INSERT INTO govcloud_audit VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
+                        (ws, seq, ts, actor, action, target, approval,
+                         json.dumps(detail, sort_keys=True, ensure_ascii=False), prev, h))
+            cur.execute("INSERT INTO govcloud_meta VALUES (%s, 'audit_head', %s) "
+                        "ON CONFLICT (ws, key) DO UPDATE SET value = EXCLUDED.value",
+                        (ws, f"{seq}:{h}"))
+        return AuditEntry(seq, ts, actor, action, target, approval, detail, prev, h)
+
+    def audit_entries(self) -> list[AuditEntry]:
+        with self._errors("cannot read the audit log"):
+            rows = self._query("SELECT seq, ts, actor, action, target, approval, detail, "
+                               "prev_hash, hash FROM govcloud_audit WHERE ws = %s ORDER BY seq",
+                               (self.workspace_id,))
+        return [AuditEntry(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8])
+                for r in rows]
+
+    def audit_head(self) -> tuple[int, str] | None:
+        head = self.get_meta("audit_head")
+        if not head:
+            return None
+        n, h = head.split(":", 1)
+        return int(n), h
+
+    # --- lifecycle events and workflows ----------------------------------------------
+    def record_event(self, subject: str, kind: str, on: str, detail: dict[str, Any]) -> int:
+        ws = self.workspace_id
+        with self._errors("cannot record an event"), self._tx() as cur:
+            cur.execute("INSERT INTO govcloud_events SELECT %s, "
+                        "COALESCE((SELECT max(id) FROM govcloud_events WHERE ws = %s), 0) + 1, "
+                        "%s, %s, %s, %s, %s RETURNING id",
+                        (ws, ws, subject, kind, on,
+                         json.dumps(detail, sort_keys=True, ensure_ascii=False, default=str), _now()))
+            return int(cur.fetchone()[0])
+
+    def events(self, subject: str | None = None) -> list[dict[str, Any]]:
+        q = ("SELECT id, subject, kind, on_date, detail, recorded_at FROM govcloud_events "
+             "WHERE ws = %s")
+        with self._errors("cannot read events"):
+            rows = self._query(q + (" AND subject = %s ORDER BY id" if subject else " ORDER BY id"),
+                               (self.workspace_id, subject) if subject else (self.workspace_id,))
+        return [{"id": r[0], "subject": r[1], "kind": r[2], "on": r[3], "detail": json.loads(r[4]),
+                 "recorded_at": r[5]} for r in rows]
+
+    def put_workflow(self, name: str, data: dict[str, Any]) -> None:
+        with self._errors(f"cannot save workflow {name}"), self._tx() as cur:
+            cur.execute("INSERT INTO govcloud_workflows VALUES (%s,%s,%s,%s) "
+                        "ON CONFLICT (ws, name) DO UPDATE SET data = EXCLUDED.data, "
+                        "updated_at = EXCLUDED.updated_at",
+                        (self.workspace_id, name,
+                         json.dumps(data, sort_keys=True, ensure_ascii=False, default=str), _now()))
+
+    def get_workflow(self, name: str) -> dict[str, Any] | None:
+        with self._errors(f"cannot read workflow {name}"):
+            rows = self._query("SELECT data FROM govcloud_workflows WHERE ws = %s AND name = %s",
+                               (self.workspace_id, name))
+        return json.loads(rows[0][0]) if rows else None
+
+    def close(self) -> None:
+        self._drop_lock_conn()
+        if self._conn is not None:
+            self._conn.close()
