@@ -44,11 +44,14 @@ def pg_url():
         pytest.fail('psycopg is not installed: pip install -e ".[test]"', pytrace=False)
     admin_url = server_url()
     dbname = "govcloud_test_" + secrets.token_hex(6)
+    problem = None
     try:
         with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as admin:
             admin.execute(f'CREATE DATABASE "{dbname}" TEMPLATE template0 ENCODING \'UTF8\'')
     except psycopg.Error as exc:
-        pytest.fail(_unreachable(exc), pytrace=False)
+        problem = _unreachable(exc)
+    if problem:
+        pytest.fail(problem, pytrace=False)
     try:
         yield with_database(admin_url, dbname)
     finally:
