@@ -212,21 +212,26 @@ def test_force_unlock(backend, store):
 # --- audit ----------------------------------------------------------------------------
 
 WRITER = """
-n = int(sys.argv[3])
-while time.time() < float(sys.argv[4]):       # start together
+from orchestrator.models.state import StateRecord
+name, n, barrier = sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
+(barrier / name).touch()
+deadline = time.monotonic() + 60
+while len(list(barrier.iterdir())) < 2 and time.monotonic() < deadline:   # start together
     time.sleep(0.001)
 for i in range(n):
-    store.put(__import__("orchestrator.models.state", fromlist=["StateRecord"]).StateRecord(
-        f"server:{sys.argv[2]}-{i}", "server", "local", None, "ok", None, None, {"i": i}, {}))
-    store.append_audit(sys.argv[2] + "@h", "create", f"server:{sys.argv[2]}-{i}", None, {"i": i})
+    store.put(StateRecord(f"server:{name}-{i}", "server", "local", None, "ok", None, None,
+                          {"i": i}, {}))
+    store.append_audit(name + "@h", "create", f"server:{name}-{i}", None, {"i": i})
+    time.sleep(0.002)   # let the other writer in: the two must interleave
 print("done", flush=True)
 """
 
 
 def test_two_processes_appending_at_once_keep_one_linear_chain(backend, store):
     n = 40
-    start = str(time.time() + 1.5)
-    procs = [spawn(backend, WRITER, name, str(n), start) for name in ("alice", "bob")]
+    barrier = backend.ws.parent / "barrier"
+    barrier.mkdir()
+    procs = [spawn(backend, WRITER, name, str(n), str(barrier)) for name in ("alice", "bob")]
     outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
     entries = store.audit_entries()
