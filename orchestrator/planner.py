@@ -207,12 +207,21 @@ def _delete(addr, s, o, id_to_addr, why, key=None) -> Action:
     return Action(key or addr, kind, target, "delete", why, {}, None, prior)
 
 
+_SORTED_FIELDS: dict[str, tuple[str, ...]] = {}   # kind -> its fields, sorted (built once)
+
+
 def _diff(d: ResourceSpec, o: Observed, id_to_addr: dict[str, str]) -> tuple[dict, bool]:
     kind = KINDS[d.kind]
     changes: dict[str, dict[str, Any]] = {}
     replace = False
-    for f in sorted(kind.fields & d.properties.keys()):
-        new, old = d.properties[f], o.properties.get(f)
+    fields = _SORTED_FIELDS.get(d.kind)
+    if fields is None:
+        fields = _SORTED_FIELDS[d.kind] = tuple(sorted(kind.fields))
+    props = d.properties
+    for f in fields:   # = sorted(kind.fields & props.keys()), without a set and a sort each
+        if f not in props:
+            continue
+        new, old = props[f], o.properties.get(f)
         if new == old:
             continue
         forces = f in kind.replace or (f in kind.grow_only and old is not None and new < old)
