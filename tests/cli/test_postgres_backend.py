@@ -1,6 +1,7 @@
 """End to end on the embedded local cloud with the state in PostgreSQL (`[state] url =
 "postgresql://..."`): init, compile, apply, a no-op plan, audit verify, state list; the lock
-naming its holder; two applies at once act once. Uses the session's fresh test database."""
+two applies at once act once; kill -9 mid-apply. Uses the session's fresh test database.
+(tests/cli/test_workflow.py runs its lock, state and taint tests on both backends too.)"""
 from __future__ import annotations
 
 import subprocess
@@ -53,26 +54,6 @@ def test_apply_plan_audit_and_state_on_postgres(pg_ws, cli, pg_url):
     assert r.exit_code == 1 and "entry 7" in r.output
 
 
-def test_second_apply_waits_for_the_lock_then_names_the_holder(pg_ws, cli):
-    from orchestrator.service import open_state
-    from orchestrator.workspace import Workspace
-    assert cli("compile", "-C", pg_ws).exit_code == 0
-    store = open_state(Workspace.at(pg_ws))
-    lock = store.acquire("apply", 1)
-    try:
-        r = cli("apply", "-C", pg_ws, "--auto-approve", "--lock-timeout", "0.5")
-        assert r.exit_code == 1
-        assert f"lock {lock.id} held by" in r.output and "for 'apply'" in r.output
-        r = cli("state", "unlock", lock.id, "-C", pg_ws)
-        assert r.exit_code == 1 and "still alive" in r.output
-        r = cli("state", "list", "-C", pg_ws, "--output", "json")
-        assert r.json()["lock"]["id"] == lock.id
-    finally:
-        store.release(lock)
-        store.close()
-    assert cli("apply", "-C", pg_ws, "--auto-approve").exit_code == 0
-
-
 def test_two_applies_at_once_act_once(pg_ws):
     cfg = pg_ws / "govcloud.toml"   # a little API latency so that the two really overlap
     cfg.write_text(cfg.read_text().replace('driver = "local"', 'driver = "local"\nlatency_ms = 5'))
@@ -92,3 +73,34 @@ def test_two_applies_at_once_act_once(pg_ws):
     assert r.returncode == 0, r.stdout + r.stderr
     r = run("audit", "verify")
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_killed_apply_frees_the_lock_and_the_next_apply_finishes(pg_ws, pg_url):
+    import os
+    import signal
+    import time
+    cfg = pg_ws / "govcloud.toml"
+    cfg.write_text(cfg.read_text().replace('driver = "local"', 'driver = "local"\nlatency_ms = 10'))
+    ws_id = workspace_id(pg_ws)
+    count = lambda: pg_execute(pg_url, "SELECT count(*) FROM govcloud_resources WHERE ws=%s",
+                               (ws_id,))[0][0]
+    assert subprocess.run([*GOVCLOUD, "compile", "-C", str(pg_ws)]).returncode == 0
+    proc = subprocess.Popen([*GOVCLOUD, "apply", "--auto-approve", "--parallelism", "3", "-C",
+                             str(pg_ws)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while count() < 15:
+        assert proc.poll() is None, "apply finished before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert 15 <= count() < 56, "the kill must land half-way"
+    # PostgreSQL ended the dead apply's session: the lock is free at once, no `state unlock`.
+    r = subprocess.run([*GOVCLOUD, "apply", "--auto-approve", "--lock-timeout", "5", "-C",
+                        str(pg_ws)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    rows = cloud_rows(pg_ws)
+    assert len(rows) == 56 and len({r[2] for r in rows}) == 56
+    assert subprocess.run([*GOVCLOUD, "plan", "--detailed-exitcode", "-C", str(pg_ws)]
+                          ).returncode == 0
+    assert subprocess.run([*GOVCLOUD, "audit", "verify", "-C", str(pg_ws)]).returncode == 0

@@ -4,9 +4,23 @@ from __future__ import annotations
 import json
 import sqlite3
 
+import pytest
+
 from tests.conftest import cloud_rows, edit_yaml
+from tests.pg_support import set_state_url
+
+# Tests marked with this run once per state backend (PostgreSQL: the session's test database).
+on_both_backends = pytest.mark.parametrize("ws", ["sqlite", "postgres"], indirect=True)
 
 
+@pytest.fixture
+def ws(request, ws):
+    if getattr(request, "param", "sqlite") == "postgres":
+        set_state_url(ws, request.getfixturevalue("pg_url"))
+    return ws
+
+
+@on_both_backends
 def test_full_path_then_second_plan_and_apply_change_nothing(ws, cli):
     assert cli("validate", "-C", ws).exit_code == 0
     assert cli("compile", "-C", ws).exit_code == 0
@@ -78,6 +92,7 @@ def test_removed_approval_deletes_its_objects_only(applied_ws, cli):
     assert cli("plan", "-C", applied_ws, "--detailed-exitcode").exit_code == 0
 
 
+@on_both_backends
 def test_stale_plan_is_refused(applied_ws, cli):
     edit_yaml(applied_ws / "approvals" / "BZ-2026-0012.yaml",
               lambda d: d["zones"]["internet"].update(bandwidth_mbps=30))
@@ -113,6 +128,7 @@ def test_plan_from_another_workspace_is_refused(ws, cli, tmp_path):
     assert r.exit_code == 1 and "was made for workspace" in r.output
 
 
+@on_both_backends
 def test_failed_create_is_tainted_and_replaced_next_time(ws, cli, monkeypatch):
     cli("compile", "-C", ws)
     monkeypatch.setenv("GOVCLOUD_LOCAL_FAIL_CREATE", "server:*/edu-portal-internet/web-2")
@@ -180,6 +196,7 @@ def test_audit_detects_a_deleted_entry(applied_ws, cli):
     assert r.exit_code == 1 and r.json()["first_bad"]["seq"] == 4
 
 
+@on_both_backends
 def test_state_list_show_and_unlock(applied_ws, cli):
     listing = cli("state", "list", "-C", applied_ws, "--output", "json").json()
     assert len(listing["resources"]) == 56 and listing["lock"] is None
@@ -192,6 +209,7 @@ def test_state_list_show_and_unlock(applied_ws, cli):
     assert r.exit_code == 1 and "not locked" in r.output
 
 
+@on_both_backends
 def test_second_apply_waits_for_the_lock_then_names_the_holder(applied_ws, cli):
     from orchestrator.service import open_state
     from orchestrator.workspace import Workspace
