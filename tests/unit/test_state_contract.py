@@ -8,6 +8,7 @@ several workspaces sharing one database.
 """
 from __future__ import annotations
 
+import datetime
 import os
 import re
 import signal
@@ -272,7 +273,8 @@ def test_events_and_workflows(backend, store):
     assert store.events() == [] and store.get_workflow("decommission:edu") is None
     assert store.record_event("BZ-1", "approved", "2026-01-05", {"by": "局"}) == 1
     assert store.record_event("BZ-2", "approved", "2026-01-06", {}) == 2
-    assert store.record_event("BZ-1", "provisioned", "2026-01-09", {"d": __import__("datetime").date(2026, 1, 9)}) == 3
+    assert store.record_event("BZ-1", "provisioned", "2026-01-09",
+                              {"d": datetime.date(2026, 1, 9)}) == 3   # stored as text
     ev = store.events("BZ-1")
     assert [(e["id"], e["kind"], e["on"]) for e in ev] == [(1, "approved", "2026-01-05"),
                                                            (3, "provisioned", "2026-01-09")]
