@@ -428,6 +428,11 @@ def check_all(approvals: dict[str, Approval], catalog: Catalog, profile: Profile
     issues: dict[str, list[Issue]] = {e.file: list(e.issues) for e in base}
     for f, found in reference_issues(approvals).items():
         issues.setdefault(f, []).extend(found)
+    for f, a in approvals.items():
+        if a.approved_on > today:  # provisioning must follow the approval, never precede it
+            issues.setdefault(f, []).append(Issue(
+                "approved_on", f"{a.approved_on} is after today ({today}): nothing is provisioned "
+                f"for an approval dated in the future; correct the date, or wait until that day"))
     clean = {f: a for f, a in approvals.items() if f not in issues}
     priced_ok = {f: a for f, a in approvals.items() if f in clean or not _catalog_broken(issues[f])}
     for f, found in approval_findings(priced_ok, catalog, profile, config, today).items():

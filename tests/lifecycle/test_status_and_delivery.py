@@ -84,8 +84,10 @@ def test_a_change_approval_provisioned_marks_its_base_changed(tmp_path, cli, mon
     cli("apply", "-C", ws, "--auto-approve")
     from tests.policy.builders import write
     write(ws, more)
-    assert cli("compile", "-C", ws).exit_code == 0
+    r = cli("compile", "-C", ws)   # still 2026-03-03: the change is dated in the future
+    assert r.exit_code == 1 and "approved_on: 2026-05-06 is after today (2026-03-03)" in r.output
     monkeypatch.setenv("GOVCLOUD_TODAY", "2026-05-07")     # 大同 第十五条: within 2 wd of 05-06
+    assert cli("compile", "-C", ws).exit_code == 0
     assert cli("apply", "-C", ws, "--auto-approve").exit_code == 0
     assert kinds(ws, "BZ-C") == ["approved", "provisioned"]
     assert kinds(ws, "BZ-A") == ["approved", "provisioned", "changed"]
