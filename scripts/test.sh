@@ -5,6 +5,13 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 bash "$here/scripts/setup.sh"
+# The PostgreSQL state tests use the machine's server (127.0.0.1:5432, or GOVCLOUD_TEST_PG_URL):
+# start the system service if it is installed but not running (never a second copy).
+if [ -z "${GOVCLOUD_TEST_PG_URL:-}" ] && command -v pg_isready >/dev/null \
+    && ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  (service postgresql start || pg_ctlcluster --skip-systemctl-redirect 15 main start) >/dev/null 2>&1 || true
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+fi
 if [ -z "${GOVCLOUD_NO_OPENSTACK:-}" ]; then
   bash "$here/scripts/openstack/up.sh"
 fi
