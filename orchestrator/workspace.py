@@ -13,9 +13,12 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from functools import cached_property
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
+
+from pydantic import ValidationError
 
 from .errors import GovcloudError, InputError, InputErrors, Issue
 from .inputs import ParseCache, load, parse, read_yaml
@@ -23,7 +26,7 @@ from .models.approval import Approval
 from .models.catalog import Catalog
 from .models.config import WorkspaceConfig
 from .models.profile import Profile
-from .models.spec import StackSpec
+from .models.spec import QuotaWindow, ResourceSpec, StackSpec
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_CATALOG = PACKAGE_ROOT / "catalog"
@@ -153,7 +156,9 @@ class Workspace:
                     files_digest.update(rel.encode() + b"\0" + raw + b"\0")
                 cached = bool(entry) and entry.get("sha256") == hashlib.sha256(raw).hexdigest()
                 data = entry["data"] if cached else read_yaml(path, rel)
-                spec = parse(StackSpec, data, rel)
+                spec = _from_cache(data) if cached else None
+                if spec is None:
+                    spec = parse(StackSpec, data, rel)
                 specs.append(spec)
                 if cached and resource_data is not None:
                     for r, d in zip(spec.resources, data["resources"]):
@@ -200,6 +205,75 @@ class Workspace:
         if not isinstance(data, dict) or not isinstance(data.get("zones", {}), dict):
             raise InputError(self.rel(path), [Issue("zones", "expected zone -> stack -> CIDR")])
         return {z: dict(v or {}) for z, v in (data.get("zones") or {}).items()}
+
+
+_RESOURCE_KEYS = set(ResourceSpec.model_fields)
+_RESOURCE_KEYS_BUT_WINDOWS = _RESOURCE_KEYS - {"windows"}   # compile leaves empty windows out
+_STR_FIELDS = ("address", "kind", "name", "target")
+_OPTIONAL_STR_FIELDS = ("zone", "stack", "approval")
+
+
+def _trusted_resource(d: Any) -> ResourceSpec | None:
+    """The ResourceSpec whose ``model_dump(mode="json")`` is ``d`` (spec cache data, written by
+    compile from validated specs), built without validating it again and sharing ``d``'s dicts
+    and strings: pydantic's copies were over half of a 10,000-approval plan's memory. None
+    unless ``d`` has exactly compile's shape: then it is validated."""
+    if type(d) is not dict:
+        return None
+    keys = d.keys()
+    if keys == _RESOURCE_KEYS_BUT_WINDOWS:
+        windows: list = []
+        fields_set = _RESOURCE_KEYS_BUT_WINDOWS
+    elif keys == _RESOURCE_KEYS and type(d["windows"]) is list and d["windows"]:
+        try:
+            windows = [QuotaWindow.model_validate(w) for w in d["windows"]]
+        except ValidationError:
+            return None
+        fields_set = _RESOURCE_KEYS
+    else:
+        return None
+    if not all(type(d[f]) is str for f in _STR_FIELDS) or \
+            not all(d[f] is None or type(d[f]) is str for f in _OPTIONAL_STR_FIELDS) or \
+            type(d["properties"]) is not dict or type(d["refs"]) is not dict or \
+            not all(type(k) is str and type(v) is str for k, v in d["refs"].items()):
+        return None
+    try:
+        nb, ex = d["not_before"], d["expires_on"]
+        nb = None if nb is None else date.fromisoformat(nb)
+        ex = None if ex is None else date.fromisoformat(ex)
+    except (TypeError, ValueError):
+        return None
+    r = ResourceSpec.__new__(ResourceSpec)   # what BaseModel.model_construct does
+    object.__setattr__(r, "__dict__", {
+        "address": d["address"], "kind": d["kind"], "name": d["name"], "target": d["target"],
+        "zone": d["zone"], "stack": d["stack"], "approval": d["approval"],
+        "properties": d["properties"], "refs": d["refs"], "not_before": nb, "expires_on": ex,
+        "windows": windows})
+    # One set per shape, shared: a frozen model never changes it (model_copy copies it first).
+    object.__setattr__(r, "__pydantic_fields_set__", fields_set)
+    object.__setattr__(r, "__pydantic_extra__", None)
+    object.__setattr__(r, "__pydantic_private__", None)
+    return r
+
+
+def _from_cache(data: Any) -> StackSpec | None:
+    """A StackSpec from spec cache data: validated, except its resources (_trusted_resource).
+    None when anything is not as compile writes it (then the caller validates it all)."""
+    raw = data.get("resources") if type(data) is dict else None
+    if type(raw) is not list:
+        return None
+    resources = []
+    for d in raw:
+        r = _trusted_resource(d)
+        if r is None:
+            return None
+        resources.append(r)
+    try:
+        spec = StackSpec.model_validate({**data, "resources": []})
+    except ValidationError:
+        return None
+    spec.__dict__["resources"] = resources   # a frozen model: set before anyone sees it
+    return spec
 
 
 def available_profiles(extra_dirs: list[Path] | None = None) -> list[str]:
