@@ -70,21 +70,39 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--systems", type=int, default=50)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--keep", action="store_true", help="leave the workspace and its objects")
+    ap.add_argument("--reuse", type=Path, metavar="WS",
+                    help="measure again in a workspace an earlier --keep run left (no setup)")
     a = ap.parse_args()
-    ws = Path(tempfile.mkdtemp(prefix="govcloud-bench-os-")) / "ws"
+    if a.reuse:
+        ws = a.reuse.resolve()
+        a.keep = True
+    else:
+        ws = Path(tempfile.mkdtemp(prefix="govcloud-bench-os-")) / "ws"
+        setup(ws, a.systems)
+    r = gc(ws, "plan", "--detailed-exitcode")
+    if r.returncode != 0:
+        sys.exit("the plan after apply is not a no-op (exit %d):\n%s%s" % (
+            r.returncode, r.stdout[-2000:], r.stderr[-2000:]))
+    measure(ws, a)
+
+
+def setup(ws: Path, systems: int) -> None:
     init_workspace(ws, "bazhong", examples=False)
     cfg = ws / "govcloud.toml"
     cfg.write_text(cfg.read_text().replace('target = "local"', 'target = "os"')
                    + '\n[targets.os]\ndriver = "openstack"\ncloud = "govcloud-admin"\n')
-    for ap_ in approvals(a.systems):
+    for ap_ in approvals(systems):
         (ws / "approvals" / f"{ap_['approval_no']}.yaml").write_text(yaml.safe_dump(ap_, allow_unicode=True))
     t = time.perf_counter()
     assert gc(ws, "compile").returncode == 0
     r = gc(ws, "apply", "--auto-approve", "--parallelism", "6")
-    print(f"setup: apply of {a.systems} systems took {time.perf_counter() - t:.0f} s (exit {r.returncode})")
-    r = gc(ws, "plan", "--detailed-exitcode")
-    assert r.returncode == 0, "the plan after apply is not a no-op:\n" + r.stdout[-2000:]
+    print(f"setup: apply of {systems} systems took {time.perf_counter() - t:.0f} s (exit {r.returncode})")
+    if r.returncode != 0:
+        print(r.stdout[-3000:] + r.stderr[-2000:])
+
+
+def measure(ws: Path, a) -> None:
     w = Workspace.at(ws)
     store = open_state(w)
     records = list(store.read().records.values())
@@ -111,6 +129,8 @@ def main() -> None:
         gc(ws, "compile")
         r = gc(ws, "apply", "--auto-approve", "--parallelism", "6")
         print(f"teardown: exit {r.returncode}")
+    else:
+        print(f"kept {ws} (measure again with --reuse {ws})")
 
 
 if __name__ == "__main__":

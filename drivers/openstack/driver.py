@@ -797,10 +797,21 @@ class OpenStackDriver(Driver):
             have = list(self.conn.network.rbac_policies(object_id=ext_id, action="access_as_external",
                                                         target_project_id=project_id))
         if not have:
-            with self._api():
-                self.conn.network.create_rbac_policy(object_type="network", object_id=ext_id,
-                                                     action="access_as_external",
-                                                     target_project_id=project_id)
+            try:
+                with self._api():
+                    self.conn.network.create_rbac_policy(object_type="network", object_id=ext_id,
+                                                         action="access_as_external",
+                                                         target_project_id=project_id)
+            except (Conflict, QuotaExceeded) as exc:
+                if "rbac_policy" not in str(exc):
+                    raise
+                # The grants are owned by govcloud's own project, whose Neutron quota allows 10
+                # RBAC policies by default: one per tenant project is needed.
+                raise DriverError(
+                    f"{exc} — the access_as_external grants count against govcloud's own project "
+                    f"({self.conn.current_project_id}); raise its limit once: `openstack quota set "
+                    f"--rbac-policies -1 {self.conn.current_project_id}` "
+                    f"(scripts/openstack/bootstrap.py does this on the test cloud)") from None
 
     def _create_router(self, req):
         ext = self._ext_id(req.properties["external_network"])

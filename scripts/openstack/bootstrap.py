@@ -5,7 +5,8 @@
   `access_as_external` RBAC policy Neutron adds to an external network: govcloud grants each
   project its own zone's network through a targeted policy;
 - one flavor per compute item of the service catalog, named by its code (e.g. ecs.s2m4);
-- small raw images named like the images approvals ask for.
+- small raw images named like the images approvals ask for;
+- an unlimited Neutron `rbac_policy` quota for govcloud's own project (it owns the grants).
 """
 import os
 import sys
@@ -34,6 +35,13 @@ for name, cidr in NETWORKS.items():
         if rbac.target_project_id == "*":
             conn.network.delete_rbac_policy(rbac)
             print("removed wildcard access_as_external on", name)
+
+# govcloud's targeted access_as_external grants (one per tenant project) are owned by its own
+# project: Neutron's default quota of 10 RBAC policies would stop the 11th project's router.
+me = conn.current_project_id
+if conn.network.get_quota(me).rbac_policies != -1:
+    conn.network.update_quota(me, rbac_policies=-1)
+    print("rbac_policy quota of govcloud's project set to unlimited")
 
 catalog = yaml.safe_load(open(sys.argv[1], encoding="utf-8"))
 for item in catalog["items"]:
