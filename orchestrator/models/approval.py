@@ -88,7 +88,7 @@ class Server(Frozen):
     flavor: NonEmptyStr  # catalog code of a compute item
     image: NonEmptyStr
     system_disk: Disk
-    data_disks: list[Disk] = []
+    data_disks: list[Disk] = Field(default_factory=list)
     count: PositiveInt = 1
 
     @field_validator("count")
@@ -145,11 +145,11 @@ class InboundRule(Frozen):
 
 
 class ZoneRequest(Frozen):
-    servers: list[Server] = []
-    volumes: list[Volume] = []
+    servers: list[Server] = Field(default_factory=list)
+    volumes: list[Volume] = Field(default_factory=list)
     public_ips: int = Field(default=0, ge=0, le=64)
     bandwidth_mbps: int = Field(default=0, ge=0, le=10000)
-    inbound: list[InboundRule] = []
+    inbound: list[InboundRule] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _names(self) -> "ZoneRequest":
@@ -228,7 +228,7 @@ class Approval(Frozen):
     approved_on: date
     term: Term
     zones: dict[ZoneName, ZoneRequest]
-    services: list[ServiceLine] = []
+    services: list[ServiceLine] = Field(default_factory=list)
     purpose: str = ""
     contact: str = ""
     # A change (变更申请) of the system granted by that approval: its resources are added to the

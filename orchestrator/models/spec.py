@@ -5,7 +5,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import model_serializer
+from pydantic import Field, model_serializer
 
 from .base import Frozen
 
@@ -26,8 +26,8 @@ class QuotaWindow(Frozen):
     approval: str
     start: date
     end: date
-    add: dict[str, int] = {}
-    rules: list[dict[str, Any]] = []
+    add: dict[str, int] = Field(default_factory=dict)
+    rules: list[dict[str, Any]] = Field(default_factory=list)
 
     @model_serializer(mode="wrap")
     def _omit_empty_rules(self, handler):
@@ -42,13 +42,13 @@ class ResourceSpec(Frozen):
     zone: str | None = None
     stack: str | None = None   # None for department-wide objects (the domain)
     approval: str | None = None
-    properties: dict[str, Any] = {}
-    refs: dict[str, str] = {}  # field -> address of the object it points at
+    properties: dict[str, Any] = Field(default_factory=dict)
+    refs: dict[str, str] = Field(default_factory=dict)  # field -> address of the object it points at
     not_before: date | None = None
     expires_on: date | None = None
     # Quota and security group: the temporary terms' additions on top of ``properties`` (the
     # permanent quota / the permanently approved rules).
-    windows: list[QuotaWindow] = []
+    windows: list[QuotaWindow] = Field(default_factory=list)
 
     @model_serializer(mode="wrap")
     def _omit_empty_windows(self, handler):
