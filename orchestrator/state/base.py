@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import socket
 from abc import ABC, abstractmethod
@@ -67,8 +68,13 @@ class StateStore(ABC):
     @abstractmethod
     def audit_entries(self) -> list[AuditEntry]: ...
 
-    @abstractmethod
-    def audit_head(self) -> tuple[int, str] | None: ...
+    def audit_head(self) -> tuple[int, str] | None:
+        """(sequence, hash) of the last entry, kept apart so that deleting the tail is detected."""
+        head = self.get_meta("audit_head")
+        if not head:
+            return None
+        n, h = head.split(":", 1)
+        return int(n), h
 
     @abstractmethod
     def get_meta(self, key: str) -> str | None: ...
@@ -98,3 +104,16 @@ class StateStore(ABC):
             yield lock
         finally:
             self.release(lock)
+
+
+# Rows as both backends store them (same columns, same order).
+def audit_entry_of(row) -> AuditEntry:
+    """seq, ts, actor, action, target, approval, detail (JSON), prev_hash, hash."""
+    return AuditEntry(row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6]), row[7],
+                      row[8])
+
+
+def event_of(row) -> dict[str, Any]:
+    """id, subject, kind, on_date, detail (JSON), recorded_at."""
+    return {"id": row[0], "subject": row[1], "kind": row[2], "on": row[3],
+            "detail": json.loads(row[4]), "recorded_at": row[5]}

@@ -47,7 +47,8 @@ from urllib.parse import unquote, urlsplit
 from ..audit import GENESIS, AuditEntry, entry_hash
 from ..errors import LockError, StateError
 from ..models.config import redact_url
-from .base import LockInfo, StateRecord, StateSnapshot, StateStore, default_actor
+from .base import (LockInfo, StateRecord, StateSnapshot, StateStore, audit_entry_of, default_actor,
+                   event_of)
 
 SCHEMA_VERSION = 1
 
@@ -388,15 +389,7 @@ class PostgresStateStore(StateStore):
             rows = self._query("SELECT seq, ts, actor, action, target, approval, detail, "
                                "prev_hash, hash FROM govcloud_audit WHERE ws = %s ORDER BY seq",
                                (self.workspace_id,))
-        return [AuditEntry(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8])
-                for r in rows]
-
-    def audit_head(self) -> tuple[int, str] | None:
-        head = self.get_meta("audit_head")
-        if not head:
-            return None
-        n, h = head.split(":", 1)
-        return int(n), h
+        return [audit_entry_of(r) for r in rows]
 
     # --- lifecycle events and workflows ----------------------------------------------
     def record_event(self, subject: str, kind: str, on: str, detail: dict[str, Any]) -> int:
@@ -415,8 +408,7 @@ class PostgresStateStore(StateStore):
         with self._errors("cannot read events"):
             rows = self._query(q + (" AND subject = %s ORDER BY id" if subject else " ORDER BY id"),
                                (self.workspace_id, subject) if subject else (self.workspace_id,))
-        return [{"id": r[0], "subject": r[1], "kind": r[2], "on": r[3], "detail": json.loads(r[4]),
-                 "recorded_at": r[5]} for r in rows]
+        return [event_of(r) for r in rows]
 
     def put_workflow(self, name: str, data: dict[str, Any]) -> None:
         with self._errors(f"cannot save workflow {name}"), self._tx() as cur:

@@ -20,7 +20,8 @@ from typing import Any
 
 from ..audit import GENESIS, AuditEntry, entry_hash
 from ..errors import LockError, StateError
-from .base import LockInfo, StateRecord, StateSnapshot, StateStore, default_actor
+from .base import (LockInfo, StateRecord, StateSnapshot, StateStore, audit_entry_of, default_actor,
+                   event_of)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -207,15 +208,7 @@ class SQLiteStateStore(StateStore):
     def audit_entries(self) -> list[AuditEntry]:
         rows = self._db.execute("SELECT seq, ts, actor, action, target, approval, detail, "
                                 "prev_hash, hash FROM audit ORDER BY rowid").fetchall()
-        return [AuditEntry(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8])
-                for r in rows]
-
-    def audit_head(self) -> tuple[int, str] | None:
-        head = self.get_meta("audit_head")
-        if not head:
-            return None
-        n, h = head.split(":", 1)
-        return int(n), h
+        return [audit_entry_of(r) for r in rows]
 
     # --- lifecycle events and workflows ----------------------------------------------
     def record_event(self, subject: str, kind: str, on: str, detail: dict[str, Any]) -> int:
@@ -229,8 +222,7 @@ class SQLiteStateStore(StateStore):
         q = "SELECT id, subject, kind, on_date, detail, recorded_at FROM events"
         rows = self._db.execute(q + (" WHERE subject=? ORDER BY id" if subject else " ORDER BY id"),
                                 (subject,) if subject else ()).fetchall()
-        return [{"id": r[0], "subject": r[1], "kind": r[2], "on": r[3], "detail": json.loads(r[4]),
-                 "recorded_at": r[5]} for r in rows]
+        return [event_of(r) for r in rows]
 
     def put_workflow(self, name: str, data: dict[str, Any]) -> None:
         with self._tx() as db:
