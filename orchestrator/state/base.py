@@ -5,12 +5,14 @@ import getpass
 import json
 import os
 import socket
+import time
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 from ..audit import AuditEntry
+from ..errors import LockError
 from ..models.state import StateRecord, StateSnapshot  # noqa: F401  (part of the contract)
 
 
@@ -117,3 +119,24 @@ def event_of(row) -> dict[str, Any]:
     """id, subject, kind, on_date, detail (JSON), recorded_at."""
     return {"id": row[0], "subject": row[1], "kind": row[2], "on": row[3],
             "detail": json.loads(row[4]), "recorded_at": row[5]}
+
+
+T = TypeVar("T")
+
+
+def wait_for_lock(try_once: Callable[[], T | None], timeout: float,
+                  holder: Callable[[], LockInfo | None]) -> T:
+    """Poll ``try_once`` every 100 ms until it returns a handle; after ``timeout`` seconds fail
+    naming the holder (or "another process" when none is recorded)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = try_once()
+        if got is not None:
+            return got
+        if time.monotonic() >= deadline:
+            who = holder()
+            raise LockError(f"the workspace state is locked: "
+                            f"{who.describe() if who else 'another process'}",
+                            fix=f"wait for it to finish, or retry with a longer --lock-timeout "
+                                f"(waited {timeout:g}s)")
+        time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))

@@ -38,7 +38,6 @@ import os
 import re
 import secrets
 import threading
-import time
 import uuid
 from contextlib import contextmanager
 from typing import Any, Iterator
@@ -48,7 +47,7 @@ from ..audit import GENESIS, AuditEntry, entry_hash
 from ..errors import LockError, StateError
 from ..models.config import redact_url
 from .base import (LockInfo, StateRecord, StateSnapshot, StateStore, audit_entry_of, default_actor,
-                   event_of)
+                   event_of, wait_for_lock)
 
 SCHEMA_VERSION = 1
 
@@ -295,22 +294,13 @@ class PostgresStateStore(StateStore):
         return None
 
     def acquire(self, operation: str, timeout: float) -> LockInfo:
-        deadline = time.monotonic() + timeout
         with self._errors("cannot take the state lock"):
             # One session polls (a new session per try would cost a connection each 100 ms).
             conn = self._connect()
             try:
-                while True:
-                    if conn.execute("SELECT pg_try_advisory_lock(%s)",
-                                    (self._key,)).fetchone()[0]:
-                        break
-                    if time.monotonic() >= deadline:
-                        holder = self._live_holder()
-                        who = holder.describe() if holder else "another process"
-                        raise LockError(f"the workspace state is locked: {who}",
-                                        fix=f"wait for it to finish, or retry with a longer "
-                                            f"--lock-timeout (waited {timeout:g}s)")
-                    time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+                wait_for_lock(lambda: conn.execute("SELECT pg_try_advisory_lock(%s)",
+                                                   (self._key,)).fetchone()[0] or None,
+                              timeout, self._live_holder)
                 backend_pid = conn.info.backend_pid
                 info = LockInfo(uuid.uuid4().hex[:12], default_actor(), os.getpid(), operation,
                                 _now())

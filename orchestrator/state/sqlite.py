@@ -13,7 +13,6 @@ import os
 import secrets
 import sqlite3
 import threading
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from typing import Any
 from ..audit import GENESIS, AuditEntry, entry_hash
 from ..errors import LockError, StateError
 from .base import (LockInfo, StateRecord, StateSnapshot, StateStore, audit_entry_of, default_actor,
-                   event_of)
+                   event_of, wait_for_lock)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -144,18 +143,7 @@ class SQLiteStateStore(StateStore):
             return None
 
     def acquire(self, operation: str, timeout: float) -> LockInfo:
-        deadline = time.monotonic() + timeout
-        while True:
-            fd = self._try_flock()
-            if fd is not None:
-                break
-            if time.monotonic() >= deadline:
-                holder = self.current_lock()
-                who = holder.describe() if holder else "another process"
-                raise LockError(f"the workspace state is locked: {who}",
-                                fix=f"wait for it to finish, or retry with a longer --lock-timeout "
-                                    f"(waited {timeout:g}s)")
-            time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+        fd = wait_for_lock(self._try_flock, timeout, self.current_lock)
         info = LockInfo(uuid.uuid4().hex[:12], default_actor(), os.getpid(), operation, _now())
         with self._tx() as db:
             db.execute("INSERT OR REPLACE INTO locks VALUES ('workspace',?,?,?,?,?)",
