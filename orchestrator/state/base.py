@@ -99,6 +99,14 @@ class StateStore(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    def _lock_to_force(self, lock_id: str) -> LockInfo:
+        """The current lock if ``lock_id`` names it (force_unlock's first check)."""
+        info = self.current_lock()
+        if info is None or info.id != lock_id:
+            raise LockError(f"no lock with id {lock_id!r}" + (f"; the current one is {info.id}"
+                                                               if info else "; the state is not locked"))
+        return info
+
     @contextmanager
     def locked(self, operation: str, timeout: float) -> Iterator[LockInfo]:
         lock = self.acquire(operation, timeout)
@@ -140,3 +148,9 @@ def wait_for_lock(try_once: Callable[[], T | None], timeout: float,
                             fix=f"wait for it to finish, or retry with a longer --lock-timeout "
                                 f"(waited {timeout:g}s)")
         time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+
+
+def still_held(info: LockInfo) -> LockError:
+    """force_unlock refused: the holder is alive and its lock frees itself when it ends."""
+    return LockError(f"{info.describe()} is still alive; the lock frees itself when that process "
+                     f"ends", fix=f"stop process {info.pid} first")

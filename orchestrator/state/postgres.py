@@ -44,10 +44,10 @@ from typing import Any, Iterator
 from urllib.parse import unquote, urlsplit
 
 from ..audit import GENESIS, AuditEntry, entry_hash
-from ..errors import LockError, StateError
+from ..errors import StateError
 from ..models.config import redact_url
 from .base import (LockInfo, StateRecord, StateSnapshot, StateStore, audit_entry_of, default_actor,
-                   event_of, wait_for_lock)
+                   event_of, still_held, wait_for_lock)
 
 SCHEMA_VERSION = 1
 
@@ -337,15 +337,11 @@ class PostgresStateStore(StateStore):
                 conn.close()
 
     def force_unlock(self, lock_id: str) -> LockInfo:
-        info = self.current_lock()
-        if info is None or info.id != lock_id:
-            raise LockError(f"no lock with id {lock_id!r}" + (f"; the current one is {info.id}"
-                                                               if info else "; the state is not locked"))
+        info = self._lock_to_force(lock_id)
         with self._errors("cannot remove the state lock"):
             conn = self._try_advisory()
             if conn is None:
-                raise LockError(f"{info.describe()} is still alive; the lock frees itself when that "
-                                f"process ends", fix=f"stop process {info.pid} first")
+                raise still_held(info)
             try:
                 with self._tx() as cur:
                     cur.execute("DELETE FROM govcloud_locks WHERE ws = %s AND id = %s",

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from ..audit import GENESIS, AuditEntry, entry_hash
-from ..errors import LockError, StateError
+from ..errors import StateError
 from .base import (LockInfo, StateRecord, StateSnapshot, StateStore, audit_entry_of, default_actor,
-                   event_of, wait_for_lock)
+                   event_of, still_held, wait_for_lock)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -162,14 +162,10 @@ class SQLiteStateStore(StateStore):
                 self._lock_fd = None
 
     def force_unlock(self, lock_id: str) -> LockInfo:
-        info = self.current_lock()
-        if info is None or info.id != lock_id:
-            raise LockError(f"no lock with id {lock_id!r}" + (f"; the current one is {info.id}"
-                                                               if info else "; the state is not locked"))
+        info = self._lock_to_force(lock_id)
         fd = self._try_flock()
         if fd is None:
-            raise LockError(f"{info.describe()} is still alive; the lock frees itself when that "
-                            f"process ends", fix=f"stop process {info.pid} first")
+            raise still_held(info)
         try:
             with self._tx() as db:
                 db.execute("DELETE FROM locks WHERE name='workspace' AND id=?", (lock_id,))
