@@ -1,17 +1,27 @@
-"""The driver contract, its error classes and the lazy driver table.
+"""The driver contract, its optional capabilities, its error classes and the lazy driver table.
 
 A driver turns resource requests (kind, name, properties, refs resolved to cloud ids, ownership
-tags) into cloud objects, and lists what it owns in one batched observation. Capabilities are
-data: the planner refuses a spec that needs a kind a driver lacks before anything is touched.
+tags) into cloud objects, and lists what it owns in one batched observation. What it can do is
+declared, never probed: ``kinds`` (the planner refuses a spec that needs a kind a driver lacks
+before anything is touched) and the capability classes below, which a driver inherits and the
+core tests with ``isinstance`` (``capabilities()`` lists them by name).
+
+Shared helpers every driver uses instead of its own copy: ``assert_owned`` (the one ownership
+check), ``wait_for`` (the one bounded wait, raising ``WaitTimeout``) and ``Address``.
 """
 from __future__ import annotations
 
 import importlib
+import time
 from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar, Iterable, Mapping, TypeVar
 
+from orchestrator.models.address import Address  # noqa: F401  (part of the contract)
 from orchestrator.models.cloud import Observed, Request  # noqa: F401  (part of the contract)
+
+T = TypeVar("T")
 
 # Ownership tags every govcloud object carries. OWNER_TAG decides what govcloud may touch.
 OWNER_TAG = "govcloud.workspace"
@@ -52,6 +62,10 @@ class TransientError(DriverError):
     transient = True
 
 
+class WaitTimeout(TransientError):
+    """A bounded wait ran out (``wait_for``): the one timeout error of every driver."""
+
+
 class CreateFailed(DriverError):
     """The cloud made the object but it is broken (e.g. status ERROR): record it as tainted."""
 
@@ -60,10 +74,36 @@ class CreateFailed(DriverError):
         self.cloud_id = cloud_id
 
 
+def assert_owned(tags: Mapping[str, str], owner: str, what: str) -> None:
+    """Refuse to touch an object without this workspace's OWNER_TAG (``what``: "server 1234")."""
+    if tags.get(OWNER_TAG) != owner:
+        raise NotOwned(f"{what} does not carry this workspace's ownership tag "
+                       f"({OWNER_TAG}={owner}); govcloud leaves it alone")
+
+
+def wait_for(get: Callable[[], T], done: Callable[[T], bool], what: str, timeout: float,
+             interval: float = 1.0, failed: Callable[[T], str | None] | None = None,
+             sleep: Callable[[float], None] = time.sleep,
+             clock: Callable[[], float] = time.monotonic) -> T:
+    """Poll ``get()`` until ``done(value)``; at most ``timeout`` seconds (WaitTimeout, naming
+    ``what``). ``failed(value)`` returns a reason when the object went wrong (status ERROR):
+    the wait stops at once with a DriverError carrying it."""
+    deadline = clock() + timeout
+    while True:
+        value = get()
+        if done(value):
+            return value
+        reason = failed(value) if failed is not None else None
+        if reason:
+            raise DriverError(f"{what}: {reason}")
+        if clock() >= deadline:
+            raise WaitTimeout(f"timed out after {timeout:g} s waiting for {what}")
+        sleep(interval)
+
+
 class Driver(ABC):
     name: ClassVar[str]
     kinds: ClassVar[frozenset[str]]           # resource kinds this driver can manage
-    features: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, target: str, options: dict[str, Any], workspace_root: Path, owner: str):
         self.target = target
@@ -91,6 +131,106 @@ class Driver(ABC):
 
     def close(self) -> None:
         """Release connections."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @classmethod
+    def capabilities(cls) -> frozenset[str]:
+        """The optional capabilities this driver declares (by inheriting them)."""
+        return frozenset(c.capability for c in CAPABILITIES if issubclass(cls, c))
+
+
+# --- optional capabilities ---------------------------------------------------------------------
+# A driver declares one by inheriting it; the core asks ``isinstance(driver, MediaAccess)``.
+# Each method is abstract: declaring a capability without implementing it fails at import.
+
+class MediaAccess(ABC):
+    """The bytes behind data-holding objects, for wipe-and-verify before a delete."""
+    capability: ClassVar[str] = "media"
+
+    @abstractmethod
+    def media(self, obj: Observed) -> list:
+        """The media (``drivers.media.Medium``) holding ``obj``'s data; [] when it has none."""
+
+    def reclaim_media(self, paths: list[str]) -> list[str]:
+        """Remove backing files the cloud left behind after deleting their objects (only paths
+        whose wipe was verified are passed); returns the paths removed."""
+        return []
+
+
+class Census(ABC):
+    """Every copy the cloud still holds of a stack, tagged or not (after decommissioning)."""
+    capability: ClassVar[str] = "census"
+
+    @abstractmethod
+    def census(self, stack: str, ids: list[str]) -> list[Observed]:
+        """Objects of ``stack`` still present, and anything found under ``ids`` (the stack's
+        media and projects)."""
+
+
+class PowerControl(ABC):
+    """Servers can be stopped and started (the offline step of an exit)."""
+    capability: ClassVar[str] = "power"
+
+    @abstractmethod
+    def set_power(self, obj: Observed, state: str) -> None:
+        """``state``: "SHUTOFF" or "ACTIVE"; returns when the server is there."""
+
+
+class RbacEvidence(ABC):
+    """Network access grants the isolation checks read (OpenStack RBAC)."""
+    capability: ClassVar[str] = "rbac-evidence"
+
+    @abstractmethod
+    def isolation_facts(self) -> dict[str, Any]:
+        """``{"external_grants": [{"network", "target_project"}], "shared": [(net_id, who)]}``."""
+
+
+class IsolationChecks(ABC):
+    """Checks of its own a cloud needs beyond the common ones (EC2: routes, peerings)."""
+    capability: ClassVar[str] = "isolation-checks"
+
+    @abstractmethod
+    def isolation_checks(self, desired: Iterable[Any], probe: bool) -> list[tuple[str, str, str, str]]:
+        """Rows (check, subject, PASS|FAIL|N/A, detail)."""
+
+
+class IsolationProbes(ABC):
+    """Per-project credentials to prove that a tenant sees its own objects and no one else's."""
+    capability: ClassVar[str] = "isolation-probes"
+
+    @abstractmethod
+    def probes(self, project_ids: list[str]) -> AbstractContextManager[dict[str, Any]]:
+        """A context manager giving {project_id: a member's connection}, cleaned up on exit."""
+
+    @abstractmethod
+    def ports_of(self, project_id: str) -> list[Observed]:
+        """The project's ports (objects the cloud makes that carry no govcloud tag)."""
+
+    @abstractmethod
+    def probe_visibility(self, conn: Any, objects: list[Observed]) -> list[tuple[Observed, bool]]:
+        """For each object, whether ``conn`` can see it."""
+
+
+class BackupStore(ABC):
+    """Where decommission backups go when they leave the machine (object storage)."""
+    capability: ClassVar[str] = "backups"
+
+    @abstractmethod
+    def uri(self, name: str) -> str:
+        """Where an object of this name is (or will be) stored."""
+
+    @abstractmethod
+    def put_file(self, path: Path, name: str) -> Any:
+        """Copy ``path``, read it back; returns a record with ``uri`` and ``sha256``."""
+
+
+CAPABILITIES: tuple[type, ...] = (MediaAccess, Census, PowerControl, RbacEvidence,
+                                  IsolationChecks, IsolationProbes, BackupStore)
 
 
 # name -> "module:Class"; imported only when a workspace uses that driver.

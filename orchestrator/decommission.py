@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from drivers.base import STACK_TAG, Driver, NotFound
+from drivers.base import STACK_TAG, Census, Driver, MediaAccess, NotFound, PowerControl
 from drivers.media import content_sha256, sparse_copy
 
 from . import __version__
@@ -226,7 +226,8 @@ class Decommission:
         for target, o in self._owned():
             drv = self.drivers[target]
             if o.kind == "server" and o.status != "SHUTOFF":
-                drv.ex_set_server_state(o, "SHUTOFF") if hasattr(drv, "ex_set_server_state") else None
+                if isinstance(drv, PowerControl):
+                    drv.set_power(o, "SHUTOFF")
                 stopped += 1
             elif o.kind == "floating_ip":
                 try:
@@ -332,9 +333,9 @@ class Decommission:
                                 fix="run the command again to retry", changed_nothing=False)
         orphans = []
         for name, drv in self.drivers.items():
-            fn = getattr(drv, "ex_reclaim_orphans", None)
-            if fn is not None:  # only media whose wipe was verified reach this list
-                orphans += fn([m["path"] for m in self._media() if m.get("target") == name])
+            if isinstance(drv, MediaAccess):  # only media whose wipe was verified reach this list
+                orphans += drv.reclaim_media([m["path"] for m in self._media()
+                                              if m.get("target") == name])
         self._done("reclaim", {"deleted": len(results), "orphan_files_removed": orphans})
 
     def step_census(self) -> None:
@@ -344,8 +345,7 @@ class Decommission:
                 if o["kind"] == "project" and o.get("cloud_id")]
         leftovers = []
         for name, drv in self.drivers.items():
-            census = getattr(drv, "ex_census", None)
-            found = census(self.stack, ids) if census else \
+            found = drv.census(self.stack, ids) if isinstance(drv, Census) else \
                 [o for o in drv.observe() if o.tags.get(STACK_TAG) == self.stack]
             leftovers += [f"{name}: {o.kind} {o.cloud_id} {o.address}".rstrip() for o in found]
         leftovers += [f"state: {r.address}" for r in self.store.read().records.values()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from drivers.base import Driver
+from drivers.base import Driver, IsolationChecks, IsolationProbes, RbacEvidence
 
 from .models.spec import StackSpec
 
@@ -74,12 +74,11 @@ def verify(specs: list[StackSpec], drivers: dict[str, Driver], probe: bool = Tru
             out.append(Check("security-groups", g.address, "PASS" if not extra and not missing else "FAIL",
                              f"{len(have)} inbound rule(s)" + (f"; not approved: {extra}" if extra else "")
                              + (f"; missing: {missing}" if missing else "")))
-        facts = getattr(drv, "ex_isolation_facts", None)
-        if facts is None:
+        if not isinstance(drv, RbacEvidence):
             out.append(Check("external-access", target, "N/A", f"{drv.name} has no RBAC to inspect"))
             out.append(Check("no-shared-network", target, "N/A", f"{drv.name} has no RBAC to inspect"))
         else:
-            f = facts()
+            f = drv.isolation_facts()
             ext_zone = {ext: zone for (zone, t), ext in zone_ext.items() if t == target}
             for pol in f["external_grants"]:
                 net, tgt = pol["network"], pol["target_project"]
@@ -101,16 +100,14 @@ def verify(specs: list[StackSpec], drivers: dict[str, Driver], probe: bool = Tru
             if not any(c.check == "no-shared-network" and c.status == "FAIL" for c in out):
                 out.append(Check("no-shared-network", target, "PASS",
                                  f"none of {len(ours)} networks is shared"))
-        more = getattr(drv, "ex_isolation_checks", None)   # a driver's own (EC2: routes, peerings)
-        if more is not None:
-            out += [Check(*row) for row in more(list(desired.values()), probe)]
+        if isinstance(drv, IsolationChecks):   # a driver's own (EC2: routes, peerings)
+            out += [Check(*row) for row in drv.isolation_checks(list(desired.values()), probe)]
         out += _probe(drv, observed, projects, project_of) if probe else []
     return out
 
 
 def _probe(drv, observed, projects, project_of) -> list[Check]:
-    fn = getattr(drv, "ex_probe_visibility", None)
-    if fn is None:
+    if not isinstance(drv, IsolationProbes):
         return [Check("cross-project", drv.target, "N/A",
                       f"{drv.name} has no per-project credentials to probe with")]
     kinds = ("server", "volume", "network", "security_group", "port")
@@ -119,10 +116,10 @@ def _probe(drv, observed, projects, project_of) -> list[Check]:
         if o.kind in kinds and project_of(o) in objects:
             objects[project_of(o)].append(o)
     out = []
-    with drv.ex_probes(list(projects)) as probes:
+    with drv.probes(list(projects)) as probes:
         for pid, proj in sorted(projects.items(), key=lambda kv: kv[1].address):
-            mine = objects[pid] + [*drv.ex_ports_of(pid)]
-            seen = fn(probes[pid], mine)
+            mine = objects[pid] + [*drv.ports_of(pid)]
+            seen = drv.probe_visibility(probes[pid], mine)
             blind = [o.address or o.cloud_id for o, visible in seen if not visible]
             out.append(Check("cross-project", f"{proj.address} (positive control)",
                              "PASS" if not blind else "FAIL",
@@ -131,7 +128,7 @@ def _probe(drv, observed, projects, project_of) -> list[Check]:
             for alt_id, alt in sorted(projects.items(), key=lambda kv: kv[1].address):
                 if alt_id == pid:
                     continue
-                seen = fn(probes[alt_id], mine)
+                seen = drv.probe_visibility(probes[alt_id], mine)
                 leaked = [o.address or o.cloud_id for o, visible in seen if visible]
                 out.append(Check("cross-project", f"{alt.address} -> {proj.address}",
                                  "PASS" if not leaked else "FAIL",

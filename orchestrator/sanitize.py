@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from drivers.base import Driver, DriverError
+from drivers.base import Driver, DriverError, MediaAccess
 from drivers.media import SANITIZERS, Medium, Verification, verify_full, verify_sample
 
 from .models.cloud import Observed
@@ -32,10 +32,9 @@ def make_sanitizer(method: str = "zeros", seed: int = 0):
 def media_of(driver: Driver, obj: Observed) -> list[Medium] | None:
     """The media holding an object's data, or None when the data exists (or may: a data-holding
     kind on a driver without media access) but govcloud cannot reach it."""
-    fn = getattr(driver, "ex_media", None)
-    if fn is None:
+    if not isinstance(driver, MediaAccess):
         return None if KINDS[obj.kind].holds_data else []
-    return fn(obj)
+    return driver.media(obj)
 
 
 def verify(medium: Medium, sanitizer, mode: str = "full", samples: int = 1024) -> Verification:

@@ -53,7 +53,7 @@ from libcloud.common.exceptions import BaseHTTPError
 from libcloud.common.types import InvalidCredsError, LibcloudError
 
 from drivers.base import (ADDRESS_TAG, APPROVAL_TAG, DEPARTMENT_TAG, OWNER_TAG, STACK_TAG,
-                          ZONE_TAG, Conflict, CreateFailed, Driver,
+                          ZONE_TAG, Conflict, CreateFailed, Driver, IsolationChecks, PowerControl,
                           DriverError, NotFound, NotOwned, Observed, QuotaExceeded, Request,
                           TransientError, Unsupported)
 
@@ -215,10 +215,15 @@ def connect(options: dict[str, Any], credentials: Credentials | None = None):
         raise DriverError(f"cannot connect: {exc}") from None
 
 
-class LibcloudDriver(Driver):
+class LibcloudDriver(Driver, PowerControl, IsolationChecks):
     name = "libcloud"
     kinds = KINDS
-    features = frozenset({"isolated_projects"})
+
+    def ex_verify_isolation(self, desired=(), alternate: dict[str, str] | None = None):
+        return _verify(self, desired, alternate)
+
+    def isolation_checks(self, desired=(), probe: bool = True) -> list[tuple[str, str, str, str]]:
+        return _isolation_rows(self, desired, probe)
 
     def __init__(self, target, options, workspace_root, owner):
         super().__init__(target, options, workspace_root, owner)
@@ -939,7 +944,7 @@ class LibcloudDriver(Driver):
         self.req("ReleaseAddress", AllocationId=alloc)
 
     # --- decommissioning support ------------------------------------------------------------
-    def ex_set_server_state(self, current: Observed, state: str) -> None:
+    def set_power(self, current: Observed, state: str) -> None:
         """Stop ("SHUTOFF") or start ("ACTIVE") a server; idempotent."""
         el, tags = self._current(current)
         self._check_owner(tags, "server", current.cloud_id)
@@ -1006,6 +1011,3 @@ def _isolation_rows(self, desired=(), probe: bool = True) -> list[tuple[str, str
             rows.append((label, self.target, "PASS", f"{rep.checked[check]} checked"))
     return rows
 
-
-LibcloudDriver.ex_verify_isolation = _verify
-LibcloudDriver.ex_isolation_checks = _isolation_rows

@@ -25,8 +25,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from drivers.base import (ADDRESS_TAG, OWNER_TAG, Conflict, CreateFailed, Driver, NotFound,
-                          NotOwned, Observed, QuotaExceeded, Request)
+from drivers.base import (ADDRESS_TAG, OWNER_TAG, Census, Conflict, CreateFailed, Driver,
+                          MediaAccess, NotFound, Observed, PowerControl, QuotaExceeded, Request,
+                          assert_owned)
 
 GIB = 1 << 30
 DEFAULT_IMAGES = ("kylin-v10-sp3", "uos-server-20", "openeuler-22.03", "centos-7.9", "ubuntu-22.04")
@@ -57,7 +58,7 @@ def _loads_all(docs) -> list:
     return json.loads("[" + ",".join(docs) + "]")
 
 
-class LocalDriver(Driver):
+class LocalDriver(Driver, MediaAccess, Census, PowerControl):
     name = "local"
     kinds = frozenset(_PROJECT_FROM)
     features = frozenset({"quota", "volume_bytes", "isolated_projects"})
@@ -248,9 +249,7 @@ class LocalDriver(Driver):
         return self._get(self._db(), oid)
 
     def _owned(self, current: Observed) -> None:
-        if current.tags.get(OWNER_TAG) != self.owner:
-            raise NotOwned(f"{current.kind} {current.cloud_id} does not carry this workspace's "
-                           f"ownership tag ({OWNER_TAG}={self.owner}); govcloud leaves it alone")
+        assert_owned(current.tags, self.owner, f"{current.kind} {current.cloud_id}")
 
     def update(self, current: Observed, req: Request, fields: set[str]) -> Observed:
         self._call()
@@ -392,7 +391,7 @@ class LocalDriver(Driver):
         self._guard(db, now, "volume", ("volume_attachment",))
 
     # --- decommissioning support ------------------------------------------------------------
-    def ex_media(self, current: Observed) -> list:
+    def media(self, current: Observed) -> list:
         """The files that hold this object's data (a volume's file, a server's root disk)."""
         from drivers.media import Medium
         if current.kind == "volume":
@@ -407,7 +406,7 @@ class LocalDriver(Driver):
             return []
         return [Medium(current.cloud_id, kind, path, current.address, path.stat().st_size)]
 
-    def ex_set_server_state(self, current: Observed, state: str) -> None:
+    def set_power(self, current: Observed, state: str) -> None:
         """Stop ("SHUTOFF") or start ("ACTIVE") a server; idempotent."""
         self._call()
         with self._tx() as db:
@@ -415,7 +414,7 @@ class LocalDriver(Driver):
             self._owned(now)
             db.execute("UPDATE objects SET status=? WHERE id=?", (state, now.cloud_id))
 
-    def ex_census(self, stack: str, volume_ids: list[str]) -> list[Observed]:
+    def census(self, stack: str, volume_ids: list[str]) -> list[Observed]:
         """Everything, of any owner, that carries this stack's tag or points at its volumes."""
         self._call()
         rows = self._db().execute(f"SELECT {self._COLS} FROM objects").fetchall()

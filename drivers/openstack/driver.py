@@ -22,7 +22,8 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-from drivers.base import (ADDRESS_TAG, OWNER_TAG, Conflict, CreateFailed, Driver, DriverError,
+from drivers.base import (ADDRESS_TAG, OWNER_TAG, Census, Conflict, CreateFailed, Driver, DriverError,
+                          IsolationProbes, MediaAccess, PowerControl, RbacEvidence,
                           NotFound, NotOwned, Observed, QuotaExceeded, Request, TransientError)
 
 QUOTA_MAP = {  # govcloud field -> (service, OpenStack key)
@@ -50,11 +51,10 @@ def dec(tags: list[str]) -> dict[str, str]:
     return out
 
 
-class OpenStackDriver(Driver):
+class OpenStackDriver(Driver, MediaAccess, Census, PowerControl, RbacEvidence, IsolationProbes):
     name = "openstack"
     kinds = frozenset({"domain", "project", "quota", "network", "subnet", "router",
                        "security_group", "server", "volume", "volume_attachment", "floating_ip"})
-    features = frozenset({"quota", "isolated_projects", "rbac"})
 
     def __init__(self, target, options, workspace_root: Path, owner):
         super().__init__(target, options, workspace_root, owner)
@@ -373,7 +373,7 @@ class OpenStackDriver(Driver):
                         {OWNER_TAG: self.owner, ADDRESS_TAG: addr})
 
     # --- media and census (decommissioning) -------------------------------------------------
-    def ex_media(self, current: Observed) -> list | None:
+    def media(self, current: Observed) -> list | None:
         """The files that hold an object's data: a volume's backing file (and its snapshot
         overlays), a server's boot volume, and for a project the Glance images it owns (uploaded
         from its volumes). None when the data exists but govcloud has no access to the backend
@@ -421,7 +421,7 @@ class OpenStackDriver(Driver):
                 media.append(Medium(img.id, "image", path, project.address, path.stat().st_size))
         return media
 
-    def ex_reclaim_orphans(self, paths: list[str]) -> list[str]:
+    def reclaim_media(self, paths: list[str]) -> list[str]:
         """Backing files Cinder left behind after deleting their volume (a snapshot overlay that
         was wiped can no longer be merged, so the base file stays). Only files of volumes that
         Cinder no longer knows are removed; the caller passes media already wiped and verified."""
@@ -438,7 +438,7 @@ class OpenStackDriver(Driver):
                 removed.append(path.name)
         return removed
 
-    def ex_census(self, stack: str, ids: list[str]) -> list[Observed]:
+    def census(self, stack: str, ids: list[str]) -> list[Observed]:
         """Everything in Keystone, Nova, Cinder, Glance and Neutron that carries the stack's tag,
         refers to its volumes or belongs to its projects (``ids``: the cloud ids of its objects
         and media), plus backing files still on the Cinder share or in the Glance store."""
@@ -474,7 +474,7 @@ class OpenStackDriver(Driver):
         return out
 
     # --- isolation evidence (verify-isolation) ----------------------------------------------
-    def ex_isolation_facts(self) -> dict[str, Any]:
+    def isolation_facts(self) -> dict[str, Any]:
         """RBAC grants of the external networks and every share of a network."""
         ext_by_id = {v: k for k, v in self._ext_nets().items()}
         grants, shared = [], []
@@ -492,15 +492,15 @@ class OpenStackDriver(Driver):
                     shared.append((n.id, "* (shared flag)"))
         return {"external_grants": grants, "shared": shared}
 
-    def ex_probes(self, project_ids: list[str]) -> "_Probes":
+    def probes(self, project_ids: list[str]) -> "_Probes":
         return _Probes(self, project_ids)
 
-    def ex_ports_of(self, project_id: str) -> list[Observed]:
+    def ports_of(self, project_id: str) -> list[Observed]:
         with self._api():
             ports = list(self.conn.network.ports(project_id=project_id))
         return [Observed(f"port:{p.id}", "port", p.id, {}, {}, {}) for p in ports]
 
-    def ex_probe_visibility(self, conn, objects: list[Observed]) -> list[tuple[Observed, bool]]:
+    def probe_visibility(self, conn, objects: list[Observed]) -> list[tuple[Observed, bool]]:
         from openstack import exceptions as ox
         getters = {"server": conn.compute.get_server, "volume": conn.block_storage.get_volume,
                    "network": conn.network.get_network,
@@ -977,7 +977,7 @@ class OpenStackDriver(Driver):
                 with self._api():
                     self.conn.block_storage.wait_for_delete(v, wait=self.timeout)
 
-    def ex_set_server_state(self, current: Observed, state: str) -> None:
+    def set_power(self, current: Observed, state: str) -> None:
         with self._api():
             if state == "SHUTOFF":
                 self.conn.compute.stop_server(current.cloud_id)

@@ -39,7 +39,7 @@ def write_markers(ws: Path, count: int = 16) -> tuple[list[bytes], dict[str, Pat
     for o in drv.observe():
         if o.tags.get("govcloud.stack") != f"edu/{SYSTEM}" or o.kind not in ("volume", "server"):
             continue
-        for m in drv.ex_media(o):
+        for m in drv.media(o):
             paths[m.id] = m.path
             for i in range(count):
                 marker = os.urandom(24)
