@@ -1,4 +1,4 @@
-"""Loading the working-day calendar from ``cn-<year>.yaml`` files (see :mod:`orchestrator.workdays`).
+"""Loading the working-day calendar from ``cn-<year>.yaml`` files (see :mod:`orchestrator.core.workdays`).
 
 File schema (one year per file, named after its year)::
 
@@ -24,7 +24,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from .errors import InputError, Issue
 from .inputs import issues_from, read_yaml
-from .workdays import HolidayBlock, MakeupDay, WorkCalendar, YearCalendar, validate_year
+from .core.workdays import HolidayBlock, MakeupDay, WorkCalendar, YearCalendar, validate_year
 
 FILE_RE = re.compile(r"^cn-(\d{4})\.yaml$")
 # Files that look meant as calendar files but are misnamed (cn-27.yaml, cn-2027.yml, CN-2027.yaml).

@@ -88,7 +88,7 @@ def verify_certificate(store: StateStore, path: Path) -> dict[str, Any]:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
     except FileNotFoundError:
         raise GovcloudError(f"certificate file {path} not found")
-    from .audit import verify_chain
+    from .core.audit import verify_chain
     entries = store.audit_entries()
     brk = verify_chain(entries, store.audit_head())
     if brk is not None:

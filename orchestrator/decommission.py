@@ -26,11 +26,11 @@ from .executor import Executor
 from .models.cloud import Observed
 from .models.plan import Plan
 from .models.spec import StackSpec
-from .planner import collect_desired, make_actions
-from .resources import KIND_ORDER, KINDS
+from .core.planner import collect_desired, make_actions
+from .core.resources import KIND_ORDER, KINDS
 from .sanitize import make_sanitizer, media_of, verify
 from .state.base import StateStore, default_actor
-from .workdays import add_months
+from .core.workdays import add_months
 from .workspace import Workspace
 
 STEPS = ("plan", "backup", "offline", "hold", "wipe", "verify", "reclaim", "census",

@@ -23,11 +23,11 @@ from drivers.base import (ADDRESS_TAG, APPROVAL_TAG, DEPARTMENT_TAG, OWNER_TAG, 
                           CreateFailed, Driver, DriverError, NotFound)
 
 from .errors import StateError
-from .graph import Step, build
+from .core.graph import Step, build
 from .models.cloud import Observed, Request
 from .models.plan import Action, Plan
 from .models.state import StateRecord
-from .resources import KINDS
+from .core.resources import KINDS
 from .state.base import StateStore
 
 

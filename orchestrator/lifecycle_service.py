@@ -16,18 +16,18 @@ from typing import Any, Callable
 import yaml
 
 from . import clock
-from . import expiry as expiry_mod
-from . import policy
+from .core import expiry as expiry_mod
+from .core import policy
 from .calendar_files import default_calendar_dir, load_calendar
 from .errors import GovcloudError, InputError, Issue, LockError
 from .inputs import parse, read_yaml
-from .lifecycle import ApprovalStatus, approval_status, warnings_to_send
+from .core.lifecycle import ApprovalStatus, approval_status, warnings_to_send
 from .models.approval import Approval, PermanentTerm
 from .models.extension import Extension, ExtensionFile
 from .models.plan import Action, Plan
 from .models.profile import Profile
 from .notify import Notifier, send_all
-from .workdays import WorkCalendar
+from .core.workdays import WorkCalendar
 from .workspace import Workspace, load_profile
 
 EXTENSIONS_DIR = "extensions"

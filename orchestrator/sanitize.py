@@ -9,7 +9,7 @@ from drivers.base import Driver, DriverError, MediaAccess
 from drivers.media import SANITIZERS, Medium, Verification, verify_full, verify_sample
 
 from .models.cloud import Observed
-from .resources import KINDS
+from .core.resources import KINDS
 
 
 class WipeFailed(DriverError):

@@ -20,19 +20,19 @@ import yaml
 
 from drivers.base import STACK_TAG, Driver, DriverError, driver_class
 
-from . import ipam as ipam_mod
-from . import yaml_emit
-from .audit import ChainBreak, verify_chain
-from .compile import compile_all, needed_blocks, spec_yaml
+from .core import ipam as ipam_mod
+from .core import yaml_emit
+from .core.audit import ChainBreak, verify_chain
+from .core.compile import compile_all, needed_blocks, spec_yaml
 from .errors import GovcloudError, InputError, InputErrors, Issue, PlanRefused
 from .executor import Executor, StepResult
 from .inputs import ParseCache
 from .models.approval import Approval
 from .models.plan import PLAN_FORMAT, Action, Plan
-from .planner import collect_desired, make_actions
+from .core.planner import collect_desired, make_actions
 from .state import open_store
 from .state.base import StateSnapshot, StateStore, default_actor
-from .validate import check_all
+from .core.validate import check_all
 from .workspace import GENERATED_HEADER, SHIPPED_CATALOG, Workspace, available_profiles
 
 # --- init ---------------------------------------------------------------------------------

@@ -91,7 +91,7 @@ def render(resources: Iterable[Any], owner: str, today: dt.date | None = None,
     """Declare pulumi-openstack resources for these ResourceSpecs (one workspace's specs).
     ``today``: resources outside their window are left out (None: render everything);
     ``vpc_targets``: targets laid out for EC2 (refused)."""
-    from orchestrator.resources import KIND_ORDER
+    from orchestrator.core.resources import KIND_ORDER
     specs = sorted({r.address: r for r in resources}.values(),
                    key=lambda r: (KIND_ORDER[r.kind], r.address))
     vpc = set(vpc_targets)

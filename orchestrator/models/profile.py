@@ -74,7 +74,7 @@ class ProfileRules(Frozen):
     # --- scope ------------------------------------------------------------------------------
     max_dengbao_level: Rule[int]
     classified_allowed: Rule[bool]
-    # --- deadlines (工作日 counted with orchestrator.workdays) ----------------------------------
+    # --- deadlines (工作日 counted with orchestrator.core.workdays) ----------------------------------
     # Provider provisions after the approval (巴中 3 from 资源配置申请, 大同 2 from 审核意见,
     # 重庆 2: trial environment notified from receipt). Counted from approved_on.
     provision_deadline_workdays: Rule[int] | None = None

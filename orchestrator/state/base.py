@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, TypeVar
 
-from ..audit import AuditEntry
+from ..core.audit import AuditEntry
 from ..errors import LockError
 from ..models.state import StateRecord, StateSnapshot  # noqa: F401  (part of the contract)
 

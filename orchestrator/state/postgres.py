@@ -43,7 +43,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 from urllib.parse import unquote, urlsplit
 
-from ..audit import GENESIS, AuditEntry, entry_hash
+from ..core.audit import GENESIS, AuditEntry, entry_hash
 from ..errors import StateError
 from ..models.config import redact_url
 from .base import (LockInfo, StateRecord, StateSnapshot, StateStore, audit_entry_of, default_actor,

@@ -17,7 +17,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from ..audit import GENESIS, AuditEntry, entry_hash
+from ..core.audit import GENESIS, AuditEntry, entry_hash
 from ..errors import StateError
 from .base import (LockInfo, StateRecord, StateSnapshot, StateStore, audit_entry_of, default_actor,
                    event_of, still_held, wait_for_lock)

@@ -15,7 +15,7 @@ from drivers.base import (ADDRESS_TAG, OWNER_TAG, Conflict, NotFound, NotOwned, 
                           Request)
 from orchestrator.errors import GovcloudError
 from orchestrator.models.spec import ResourceSpec
-from orchestrator.planner import make_actions
+from orchestrator.core.planner import make_actions
 
 BASE_KINDS = ("domain", "project", "quota", "network", "subnet", "router", "security_group")
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from orchestrator.expiry import select
+from orchestrator.core.expiry import select
 from orchestrator.models.plan import Action
 from orchestrator.models.spec import ResourceSpec
-from orchestrator.planner import effective_properties
+from orchestrator.core.planner import effective_properties
 
 Q = "quota:local/edu/p/quota"
 WINDOWS = [{"approval": "W1", "start": "2026-06-20", "end": "2026-07-20", "add": {"cores": 8}},

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator import policy
-from orchestrator.lifecycle import approval_status, warnings_to_send
+from orchestrator.core import policy
+from orchestrator.core.lifecycle import approval_status, warnings_to_send
 from orchestrator.models.config import WorkspaceConfig
-from orchestrator.policy import PolicyViolation
+from orchestrator.core.policy import PolicyViolation
 from tests.policy.builders import CAL, D, approval, model, profile, workspace, write
 
 TODAY = D(2026, 11, 23)

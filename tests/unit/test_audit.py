@@ -3,7 +3,7 @@ import dataclasses
 
 import pytest
 
-from orchestrator.audit import GENESIS, AuditEntry, entry_hash, verify_chain
+from orchestrator.core.audit import GENESIS, AuditEntry, entry_hash, verify_chain
 
 
 def chain(n):

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from orchestrator.errors import GovcloudError
-from orchestrator.ipam import allocate
+from orchestrator.core.ipam import allocate
 from orchestrator.service import compile_workspace
 from orchestrator.workspace import Workspace
 from tests.conftest import edit_yaml

@@ -2,12 +2,12 @@
 import pytest
 
 from orchestrator.errors import GovcloudError
-from orchestrator.graph import build
+from orchestrator.core.graph import build
 from orchestrator.models.cloud import Observed
 from orchestrator.models.spec import ResourceSpec
 from orchestrator.models.state import StateRecord
-from orchestrator.planner import collect_desired, make_actions
-from orchestrator.resources import KINDS
+from orchestrator.core.planner import collect_desired, make_actions
+from orchestrator.core.resources import KINDS
 
 CAPS = {"t": frozenset(KINDS)}
 P = "t/d/s-internet"

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.audit import verify_chain
+from orchestrator.core.audit import verify_chain
 from orchestrator.errors import LockError, StateError
 from orchestrator.models.state import StateRecord
 from orchestrator.service import init_workspace, open_state

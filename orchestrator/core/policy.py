@@ -3,12 +3,12 @@
 Every broken rule is a :class:`Finding` whose message quotes the rule and its article in English
 and Chinese, and says when the value is a profile setting rather than the regulation's own
 number. ``check_all`` adds these findings to the cross-document checks of
-:mod:`orchestrator.validate`; the other ``check_*`` functions back commands (``extend``,
+:mod:`orchestrator.core.validate`; the other ``check_*`` functions back commands (``extend``,
 ``platform-change``, ``request-exit``) and raise :class:`PolicyViolation`.
 
 Dates: a term's ``end`` is the first day its resources are gone (the planner removes them on that
 day), so a window of N months ends at most on ``add_months(start, N)``. Working days come from a
-:class:`~orchestrator.workdays.WorkCalendar` passed in; nothing here reads files.
+:class:`~orchestrator.core.workdays.WorkCalendar` passed in; nothing here reads files.
 """
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Iterable
 
-from .errors import GovcloudError, InputError, Issue
-from .models.approval import Approval, EmergencyTerm, PermanentTerm, WindowTerm
-from .models.catalog import Catalog
-from .models.config import WorkspaceConfig
-from .models.profile import Profile, Rule, satisfies
+from ..errors import GovcloudError, InputError, Issue
+from ..models.approval import Approval, EmergencyTerm, PermanentTerm, WindowTerm
+from ..models.catalog import Catalog
+from ..models.config import WorkspaceConfig
+from ..models.profile import Profile, Rule, satisfies
 from .pricing import price_approval, total
 from .workdays import WorkCalendar, add_months
 
@@ -423,7 +423,7 @@ def reference_issues(approvals: dict[str, Approval]) -> dict[str, list[Issue]]:
 
 def check_all(approvals: dict[str, Approval], catalog: Catalog, profile: Profile,
               config: WorkspaceConfig, today: date, base: list[InputError]) -> list[InputError]:
-    """``base``: the errors of :func:`orchestrator.validate.check_all`. Files with catalog
+    """``base``: the errors of :func:`orchestrator.core.validate.check_all`. Files with catalog
     errors are not priced (their references are broken); everything is merged per file."""
     issues: dict[str, list[Issue]] = {e.file: list(e.issues) for e in base}
     for f, found in reference_issues(approvals).items():

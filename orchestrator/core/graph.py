@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .models.plan import Action
+from ..models.plan import Action
 
 Step = tuple[str, str]  # (address, "destroy" | "apply")
 

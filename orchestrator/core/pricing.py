@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from .models.approval import Approval
-from .models.catalog import Catalog, CatalogItem
-from .models.spec import BillingLine
+from ..models.approval import Approval
+from ..models.catalog import Catalog, CatalogItem
+from ..models.spec import BillingLine
 
 CENT = Decimal("0.01")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from .errors import GovcloudError, Issue
+from ..errors import GovcloudError, Issue
 
 
 def allocate(previous: dict[str, dict[str, str]], needed: dict[str, list[str]],

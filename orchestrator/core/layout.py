@@ -21,8 +21,8 @@ driver does not declare ``domain`` or ``quota``) before anything is touched.
 """
 from __future__ import annotations
 
-from .models.config import WorkspaceConfig
-from .models.spec import StackSpec
+from ..models.config import WorkspaceConfig
+from ..models.spec import StackSpec
 
 DROPPED_IN_VPC = ("domain", "quota")
 

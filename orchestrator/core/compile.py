@@ -16,11 +16,11 @@ from decimal import Decimal
 import yaml
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
-from .models.approval import Approval, PermanentTerm
-from .models.catalog import Catalog
-from .models.config import WorkspaceConfig
-from .models.profile import Profile
-from .models.spec import ApprovalRef, QuotaWindow, ResourceSpec, StackSpec, ZoneLayout
+from ..models.approval import Approval, PermanentTerm
+from ..models.catalog import Catalog
+from ..models.config import WorkspaceConfig
+from ..models.profile import Profile
+from ..models.spec import ApprovalRef, QuotaWindow, ResourceSpec, StackSpec, ZoneLayout
 from . import yaml_emit
 from .layout import for_targets
 from .pricing import price_approval, total
@@ -312,7 +312,7 @@ class _SpecDumper(_SafeDumper):  # type: ignore[misc,valid-type]
 
 def spec_yaml(data) -> str:
     """``data`` as YAML, byte for byte what orchestrator.service._dump writes (same options):
-    orchestrator.yaml_emit's direct writer when it covers ``data`` (a spec's plain data always
+    orchestrator.core.yaml_emit's direct writer when it covers ``data`` (a spec's plain data always
     is, unless a string needs double quotes or folding), else PyYAML through _SpecDumper."""
     text = yaml_emit.dump(data)
     if text is not None:
