@@ -25,7 +25,8 @@ from drivers.base import (ADDRESS_TAG, APPROVAL_TAG, DEPARTMENT_TAG, OWNER_TAG, 
 from .errors import StateError
 from .core.graph import Step, build
 from .models.cloud import Observed, Request
-from .models.plan import Action, Plan
+from .models.address import Address
+from .models.plan import Action, ActionKind as A, Plan
 from .models.state import StateRecord
 from .core.resources import KINDS
 from .state.base import StateStore
@@ -159,14 +160,13 @@ class Executor:
             f.write(json.dumps(rec.__dict__, ensure_ascii=False) + "\n")
 
     def _audit(self, action: Action, what: str, detail: dict[str, Any]) -> None:
-        approval = (action.desired or {}).get("approval")
-        self.store.append_audit(self.actor, what, action.address, approval,
+        self.store.append_audit(self.actor, what, action.address, action.approval,
                                 {"kind": action.kind, "target": action.target, **detail})
 
     def _destroy(self, action: Action) -> str:
         prior = action.prior or {}
         cloud_id = prior.get("cloud_id")
-        address = action.address.split("#", 1)[0]
+        address = Address.parse(action.address).base
         wiped = None
         if cloud_id:
             current = Observed(address, action.kind, cloud_id, prior.get("properties", {}), {}, {})
@@ -182,11 +182,11 @@ class Executor:
                 gone = "already gone"
         else:
             gone = "had no cloud object"
-        if "#" not in action.address:  # a duplicate's key is not a state address
+        if address == action.address:  # a duplicate's key (ADDRESS#id) is not a state address
             self.store.remove(address)
             with self._ids_lock:
                 self.ids.pop(address, None)
-        self._audit(action, "delete" if action.action == "delete" else "replace-destroy",
+        self._audit(action, "delete" if action.action is A.DELETE else "replace-destroy",
                     {"cloud_id": cloud_id, "result": gone, "reason": action.reason,
                      **({"sanitization": wiped} if wiped else {})})
         return f"{gone} ({cloud_id})"
@@ -194,33 +194,32 @@ class Executor:
     def _request(self, action: Action) -> Request:
         d = action.desired
         refs = {}
-        for field, addr in d["refs"].items():
+        for field, addr in d.refs.items():
             with self._ids_lock:
                 cid = self.ids.get(addr)
             if cid is None:
                 raise DriverError(f"{field} {addr} has no cloud id (was it created?)")
             refs[field] = cid
-        tags = {OWNER_TAG: self.owner, ADDRESS_TAG: d["address"]}
-        for tag, value in ((STACK_TAG, d.get("stack")), (ZONE_TAG, d.get("zone")),
-                           (APPROVAL_TAG, d.get("approval")),
-                           (DEPARTMENT_TAG, d["address"].split(":", 1)[1].split("/")[1])):
+        tags = {OWNER_TAG: self.owner, ADDRESS_TAG: d.address}
+        for tag, value in ((STACK_TAG, d.stack), (ZONE_TAG, d.zone), (APPROVAL_TAG, d.approval),
+                           (DEPARTMENT_TAG, Address.parse(d.address).department)):
             if value:
                 tags[tag] = value
-        return Request(d["address"], d["kind"], d["name"], d["properties"], refs, tags)
+        return Request(d.address, d.kind, d.name, dict(d.properties), refs, tags)
 
     def _state(self, action: Action, cloud_id: str | None, status: str = "ok") -> StateRecord:
         d = action.desired
-        return StateRecord(d["address"], d["kind"], d["target"], cloud_id, status, d.get("stack"),
-                           d.get("approval"), d["properties"], d["refs"])
+        return StateRecord(d.address, d.kind, d.target, cloud_id, status, d.stack, d.approval,
+                           dict(d.properties), dict(d.refs))
 
     def _apply(self, action: Action) -> str:
         driver = self._driver(action)
         req = self._request(action)
         fields = {f for f in action.changes if f in req.properties}
-        if action.action in ("create", "replace"):
+        if action.action in (A.CREATE, A.REPLACE):
             found = self._retry(lambda: driver.find(req.address))
             if found is not None and found.status != "ERROR" and \
-                    (action.action == "create" or found.cloud_id != (action.prior or {}).get("cloud_id")):
+                    (action.action is A.CREATE or found.cloud_id != (action.prior or {}).get("cloud_id")):
                 obj = found
                 if fields:
                     obj = self._retry(lambda: driver.update(found, req, fields))
@@ -240,7 +239,7 @@ class Executor:
         prior = action.prior or {}
         current = Observed(req.address, action.kind, prior["cloud_id"], prior.get("properties", {}),
                            {}, {})
-        if action.action == "adopt":
+        if action.action is A.ADOPT:
             if fields:
                 self._retry(lambda: driver.update(current, req, fields))
             self._record(self._state(action, current.cloud_id))

@@ -24,7 +24,7 @@ from .inputs import parse, read_yaml
 from .core.lifecycle import ApprovalStatus, approval_status, warnings_to_send
 from .models.approval import Approval, PermanentTerm
 from .models.extension import Extension, ExtensionFile
-from .models.plan import Action, Plan
+from .models.plan import Action, Cause, Plan
 from .models.profile import Profile
 from .notify import Notifier, send_all
 from .core.workdays import WorkCalendar
@@ -351,7 +351,7 @@ def _after_apply(ws: Workspace, store, plan: Plan, results: list,
     touched: set[str] = set()
     changed: dict[str, list[str]] = {}
     for act in plan.actions:
-        no = (act.desired or {}).get("approval")
+        no = act.approval
         if no:
             due.setdefault(no, []).append(act.address)
         else:
@@ -359,7 +359,7 @@ def _after_apply(ws: Workspace, store, plan: Plan, results: list,
         if act.action == "no-op" or not no:
             continue
         touched.add(no)
-        if act.kind != "quota" and not act.reason.startswith("expired on"):
+        if act.kind != "quota" and act.cause is not Cause.EXPIRED:
             changed.setdefault(no, []).append(f"{act.action} {act.address}")
     if not touched:
         return

@@ -397,9 +397,9 @@ def load_plan(path: Path, ws: Workspace, store: StateStore) -> Plan:
         raise PlanRefused(f"{path} is not a {PLAN_FORMAT} plan file")
     try:
         plan = Plan(data["workspace_id"], data["state"]["lineage"], data["state"]["serial"],
-                    data["inputs_digest"], [Action(**a) for a in data["actions"]],
+                    data["inputs_digest"], [Action.from_dict(a) for a in data["actions"]],
                     data.get("created_at", ""), data.get("digest", ""))
-    except (KeyError, TypeError) as exc:
+    except (KeyError, TypeError, ValueError) as exc:
         raise PlanRefused(f"{path} is damaged: {exc}", fix="run `govcloud plan -o FILE` again")
     if plan.workspace_id != ws.config.workspace.id:
         raise PlanRefused(f"{path} was made for workspace {plan.workspace_id}, this is "

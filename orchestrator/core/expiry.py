@@ -22,7 +22,7 @@ from datetime import date
 from typing import Iterable
 
 from .graph import project_of
-from ..models.plan import Action
+from ..models.plan import Action, ActionKind as A, Cause
 from ..models.spec import ResourceSpec
 from .resources import KINDS, rule_key
 
@@ -54,7 +54,7 @@ def select(actions: Iterable[Action], resources: dict[str, ResourceSpec], today:
     quota_updates = []
     for a in actions:
         spec = resources.get(a.address)
-        if a.action == "delete":
+        if a.action is A.DELETE:
             if spec is None or spec.expires_on is None or spec.expires_on > today:
                 continue
             later = ends.get(spec.approval or "")
@@ -66,9 +66,9 @@ def select(actions: Iterable[Action], resources: dict[str, ResourceSpec], today:
             sel.deletes.append(a)
             if spec.approval:
                 sel.approvals.add(spec.approval)
-        elif a.action == "update" and a.kind == "quota" and spec is not None and spec.windows:
+        elif a.action is A.UPDATE and a.kind == "quota" and spec is not None and spec.windows:
             quota_updates.append((a, spec))
-        elif a.action == "update" and a.kind == "security_group" and spec is not None \
+        elif a.action is A.UPDATE and a.kind == "security_group" and spec is not None \
                 and spec.windows and "rules" in a.changes:
             closed = _close_ended_rules(a, spec, today)
             if closed is not None:
@@ -92,14 +92,13 @@ def select(actions: Iterable[Action], resources: dict[str, ResourceSpec], today:
                 lowered[f] = {"old": old, "new": max(new, old - ended[f])}
         if not lowered:
             continue
-        desired = dict(a.desired or {})
-        props = dict(desired.get("properties", {}))
+        props = dict(a.desired.properties)
         for f, ch in a.changes.items():      # the cloud's values for everything else
             props[f] = lowered[f]["new"] if f in lowered else ch.get("old")
-        desired["properties"] = props
-        sel.quota.append(Action(a.address, a.kind, a.target, "update",
+        sel.quota.append(Action(a.address, a.kind, a.target, A.UPDATE,
                                 f"lowered after temporary windows ended: "
-                                f"{', '.join(sorted(lowered))}", lowered, desired, a.prior))
+                                f"{', '.join(sorted(lowered))}", lowered,
+                                a.desired.with_properties(props), a.prior, Cause.WINDOW_ENDED))
     return sel
 
 
@@ -114,16 +113,15 @@ def _close_ended_rules(a: Action, spec: ResourceSpec, today: date) -> Action | N
     left = [r for r in have if rule_key(r) not in ended]
     if len(left) == len(have):
         return None
-    desired = dict(a.desired or {})
-    desired["properties"] = {**desired.get("properties", {}), "rules": left}
+    desired = a.desired.with_properties({**a.desired.properties, "rules": left})
     ended_by = sorted(w.approval for w in spec.windows if w.end <= today and w.rules)
-    return Action(a.address, a.kind, a.target, "update",
+    return Action(a.address, a.kind, a.target, A.UPDATE,
                   f"inbound rules closed after temporary windows ended: {', '.join(ended_by)}",
-                  {"rules": {"old": have, "new": left}}, desired, a.prior)
+                  {"rules": {"old": have, "new": left}}, desired, a.prior, Cause.WINDOW_ENDED)
 
 
 def _refs(a: Action) -> dict[str, str]:
-    return dict((a.prior or {}).get("refs") or (a.desired or {}).get("refs") or {})
+    return dict((a.prior or {}).get("refs") or (a.desired.refs if a.desired else {}))
 
 
 def _hold_referenced(actions: list[Action], sel: Selection) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..models.address import Address
 from ..models.plan import Action
 
 Step = tuple[str, str]  # (address, "destroy" | "apply")
@@ -39,9 +40,11 @@ class Graph:
 
 def project_of(address: str) -> str | None:
     """``kind:target/dept/project[/name]`` -> ``project:target/dept/project``."""
-    _, _, path = address.partition(":")
-    parts = path.split("/")
-    return f"project:{'/'.join(parts[:3])}" if len(parts) >= 3 else None
+    try:
+        a = Address.parse(address)
+    except ValueError:
+        return None
+    return f"project:{a.target}/{a.department}/{a.project}" if a.project else None
 
 
 def build(actions: list[Action]) -> Graph:
@@ -60,7 +63,7 @@ def build(actions: list[Action]) -> Graph:
     for a in actions:
         apply_step, destroy_step = (a.address, "apply"), (a.address, "destroy")
         if apply_step in present:
-            for ref in (a.desired or {}).get("refs", {}).values():
+            for ref in (a.desired.refs if a.desired else {}).values():
                 if (ref, "apply") in present:
                     deps[apply_step].add((ref, "apply"))
             if destroy_step in present:

@@ -13,7 +13,8 @@ from typing import Any, Iterable
 
 from ..errors import GovcloudError, Issue
 from ..models.cloud import Observed
-from ..models.plan import Action
+from ..models.address import kind_of, target_of
+from ..models.plan import Action, ActionKind as A, Cause
 from ..models.spec import ResourceSpec
 from .resources import KIND_ORDER, KINDS, rule_key
 from ..models.state import StateRecord
@@ -69,14 +70,14 @@ def make_actions(desired: dict[str, ResourceSpec], records: dict[str, StateRecor
             extras.append(o)
     id_to_addr = {o.cloud_id: o.address for o in obs.values()}
 
-    scheduled: dict[str, str] = {}
+    scheduled: dict[str, tuple[Cause, str]] = {}
     if today is not None:
         for addr, r in list(desired.items()):
             if r.not_before and today < r.not_before:
-                scheduled[addr] = f"scheduled: its window starts {r.not_before}"
+                scheduled[addr] = (Cause.SCHEDULED, f"scheduled: its window starts {r.not_before}")
                 del desired[addr]
             elif r.expires_on and today >= r.expires_on:
-                scheduled[addr] = f"expired on {r.expires_on}"
+                scheduled[addr] = (Cause.EXPIRED, f"expired on {r.expires_on}")
                 del desired[addr]
     quota_notes: dict[str, str] = {}
     for addr, r in list(desired.items()):
@@ -91,62 +92,67 @@ def make_actions(desired: dict[str, ResourceSpec], records: dict[str, StateRecor
         d, s, o = desired.get(addr), records.get(addr), obs.get(addr)
         if d is None:
             if s is None and o is None:
-                actions[addr] = _noop_scheduled(addr, scheduled[addr])
+                actions[addr] = _noop_scheduled(addr, *scheduled[addr])
                 continue
-            why = scheduled.get(addr) or ("no longer in any stack spec" if s else
-                                          "owned by this workspace (tags) but in no spec or state")
-            actions[addr] = _delete(addr, s, o, id_to_addr, why)
+            cause, why = scheduled.get(addr) or (
+                (Cause.REMOVED_FROM_SPEC, "no longer in any stack spec") if s else
+                (Cause.OWNED_UNKNOWN, "owned by this workspace (tags) but in no spec or state"))
+            actions[addr] = _delete(addr, s, o, id_to_addr, why, cause)
             continue
         pre = serialized.get(addr) if serialized else None
         dd = pre[1] if pre is not None and pre[0] is d else d.model_dump(mode="json")
         if o is None:
             if s is None:
-                why = "new in stack spec"
+                cause, why = Cause.NEW, "new in stack spec"
             elif s.status == "tainted":
-                why = "tainted (its create failed) and gone from the cloud"
+                cause, why = Cause.TAINTED, "tainted (its create failed) and gone from the cloud"
             else:
-                why = "recorded in state but missing from the cloud (deleted outside govcloud)"
-            actions[addr] = Action(addr, d.kind, d.target, "create", why,
+                cause, why = Cause.MISSING, ("recorded in state but missing from the cloud "
+                                             "(deleted outside govcloud)")
+            actions[addr] = Action(addr, d.kind, d.target, A.CREATE, why,
                                    {f: {"old": None, "new": v} for f, v in sorted(d.properties.items())},
-                                   dd, _prior(s, None))
+                                   dd, _prior(s, None), cause)
             continue
         changes, needs_replace = _diff(d, o, id_to_addr)
         prior = _prior(s, o)
         if (s is not None and s.status == "tainted") or o.status == "ERROR":
-            actions[addr] = Action(addr, d.kind, d.target, "replace",
+            actions[addr] = Action(addr, d.kind, d.target, A.REPLACE,
                                    f"tainted: its create failed (cloud status {o.status})",
-                                   changes, dd, prior)
+                                   changes, dd, prior, Cause.TAINTED)
         elif needs_replace:
             fields = ", ".join(f for f in changes if changes[f].get("forces_replacement"))
-            actions[addr] = Action(addr, d.kind, d.target, "replace",
-                                   f"{fields} cannot change in place", changes, dd, prior)
+            actions[addr] = Action(addr, d.kind, d.target, A.REPLACE,
+                                   f"{fields} cannot change in place", changes, dd, prior,
+                                   Cause.FORCES_REPLACEMENT)
         elif s is None:
             why = "found in the cloud by its ownership tags but not in state (interrupted apply)"
-            actions[addr] = Action(addr, d.kind, d.target, "adopt",
+            actions[addr] = Action(addr, d.kind, d.target, A.ADOPT,
                                    why + (": adopt and update" if changes else ": adopt"),
-                                   changes, dd, prior)
+                                   changes, dd, prior, Cause.UNTRACKED)
         elif changes:
-            actions[addr] = Action(addr, d.kind, d.target, "update",
+            actions[addr] = Action(addr, d.kind, d.target, A.UPDATE,
                                    f"{', '.join(changes)} changed{quota_notes.get(addr, '')}",
-                                   changes, dd, prior)
+                                   changes, dd, prior, Cause.DRIFT)
         else:
-            actions[addr] = Action(addr, d.kind, d.target, "no-op", "up to date", {}, dd, prior)
+            actions[addr] = Action(addr, d.kind, d.target, A.NOOP, "up to date", {}, dd, prior,
+                                   Cause.UP_TO_DATE)
 
     # A replaced object gets a new cloud id: whatever points at it is replaced too.
     for addr in sorted(actions, key=lambda a: _order(a, actions[a].kind)):
         act = actions[addr]
-        if act.action not in ("update", "no-op", "adopt") or act.desired is None:
+        if act.action not in (A.UPDATE, A.NOOP, A.ADOPT) or act.desired is None:
             continue
-        moved = [f for f, ref in act.desired["refs"].items()
-                 if ref in actions and actions[ref].action == "replace"]
+        moved = [f for f, ref in act.desired.refs.items()
+                 if ref in actions and actions[ref].action is A.REPLACE]
         if moved:
-            actions[addr] = Action(addr, act.kind, act.target, "replace",
-                                   f"{', '.join(moved)} is replaced", act.changes, act.desired, act.prior)
+            actions[addr] = Action(addr, act.kind, act.target, A.REPLACE,
+                                   f"{', '.join(moved)} is replaced", act.changes, act.desired,
+                                   act.prior, Cause.REF_REPLACED)
     result = [actions[a] for a in sorted(actions, key=lambda a: _order(a, actions[a].kind))]
     for o in extras:
         result.append(_delete(o.address, None, o, id_to_addr,
                               f"duplicate of {o.address} (an extra object with the same tags)",
-                              key=f"{o.address}#{o.cloud_id}"))
+                              Cause.DUPLICATE, key=f"{o.address}#{o.cloud_id}"))
     return result
 
 
@@ -180,11 +186,11 @@ def _kind(addr, desired, records, obs) -> str:
     for src in (desired, records, obs):
         if addr in src:
             return src[addr].kind
-    return addr.split(":", 1)[0]
+    return kind_of(addr)
 
 
-def _noop_scheduled(addr: str, why: str) -> Action:
-    return Action(addr, addr.split(":", 1)[0], addr.split(":", 1)[1].split("/", 1)[0], "no-op", why)
+def _noop_scheduled(addr: str, cause: Cause, why: str) -> Action:
+    return Action(addr, kind_of(addr), target_of(addr), A.NOOP, why, cause=cause)
 
 
 def _prior(s: StateRecord | None, o: Observed | None) -> dict[str, Any] | None:
@@ -196,15 +202,15 @@ def _prior(s: StateRecord | None, o: Observed | None) -> dict[str, Any] | None:
             "properties": dict(o.properties) if o else dict(s.properties)}
 
 
-def _delete(addr, s, o, id_to_addr, why, key=None) -> Action:
+def _delete(addr, s, o, id_to_addr, why, cause: Cause, key=None) -> Action:
     kind = (s or o).kind
-    target = s.target if s else addr.split(":", 1)[1].split("/", 1)[0]
+    target = s.target if s else target_of(addr)
     prior = _prior(s, o)
     if o is not None and not prior["refs"]:
         prior["refs"] = {f: id_to_addr.get(i, i) for f, i in o.refs.items()}
     if o is None:
         why += "; already gone from the cloud, only the state record is removed"
-    return Action(key or addr, kind, target, "delete", why, {}, None, prior)
+    return Action(key or addr, kind, target, A.DELETE, why, {}, None, prior, cause)
 
 
 _SORTED_FIELDS: dict[str, tuple[str, ...]] = {}   # kind -> its fields, sorted (built once)

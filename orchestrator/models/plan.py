@@ -6,7 +6,8 @@ JSON shape (``govcloud plan -o FILE`` / ``--output json``), format ``govcloud-pl
      "state": {"lineage": "...", "serial": 7}, "inputs_digest": "sha256:...",
      "summary": {"create": 3, "update": 1, "replace": 0, "delete": 0, "adopt": 0, "no-op": 40},
      "actions": [{"address": "server:local/edu/edu-portal-internet/web-1", "kind": "server",
-                  "target": "local", "action": "create", "reason": "new in stack spec",
+                  "target": "local", "action": "create", "cause": "new",
+                  "reason": "new in stack spec",
                   "changes": {"flavor": {"old": null, "new": "ecs.s2m4"}},
                   "desired": {...ResourceSpec...} | null,
                   "prior": {"cloud_id": "...", "status": "ok", "refs": {...}} | null}],
@@ -14,15 +15,82 @@ JSON shape (``govcloud plan -o FILE`` / ``--output json``), format ``govcloud-pl
 
 ``digest`` covers everything but ``created_at`` and itself, keyed by a secret kept in the state
 store, so an edited plan file is refused; same inputs and state give the same digest.
+
+``action`` is an :class:`ActionKind` and ``cause`` a :class:`Cause`: code decides on those, never
+on ``reason``, which is the sentence for people.
 """
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
-ACTIONS = ("create", "update", "replace", "delete", "adopt", "no-op")
-CHANGING = frozenset({"create", "update", "replace", "delete", "adopt"})
 PLAN_FORMAT = "govcloud-plan/1"
+
+
+class ActionKind(str, enum.Enum):
+    """What the executor does with an address (a str: JSON and comparisons see the value)."""
+    CREATE = "create"
+    UPDATE = "update"
+    REPLACE = "replace"
+    DELETE = "delete"
+    ADOPT = "adopt"
+    NOOP = "no-op"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Cause(str, enum.Enum):
+    """Why the planner chose the action (the structured half of ``reason``)."""
+    NEW = "new"                              # in a spec, nowhere else
+    MISSING = "missing"                      # recorded, gone from the cloud (deleted outside)
+    TAINTED = "tainted"                      # its create failed
+    DRIFT = "drift"                          # updatable fields differ
+    FORCES_REPLACEMENT = "forces-replacement"  # a field that cannot change in place differs
+    REF_REPLACED = "ref-replaced"            # something it points at is replaced
+    UNTRACKED = "untracked"                  # found by its tags, not in state (interrupted apply)
+    UP_TO_DATE = "up-to-date"
+    SCHEDULED = "scheduled"                  # its window has not opened yet
+    EXPIRED = "expired"                      # its term ended (expires_on <= today)
+    REMOVED_FROM_SPEC = "removed-from-spec"  # recorded, no spec wants it
+    OWNED_UNKNOWN = "owned-unknown"          # our tags, in no spec and no state
+    DUPLICATE = "duplicate"                  # a second object with the same address tag
+    WINDOW_ENDED = "window-ended"            # expiry: quota lowered / rules closed
+
+    def __str__(self) -> str:
+        return self.value
+
+
+ACTIONS = tuple(k.value for k in ActionKind)
+CHANGING = frozenset(k for k in ActionKind if k is not ActionKind.NOOP)
+
+
+@dataclass(frozen=True, slots=True)
+class Desired:
+    """A resource as its spec wants it: typed fields over the spec's JSON data, which stays as
+    read (``data``: shared with the spec cache; the plan file and its digest are made of it)."""
+    address: str
+    kind: str
+    name: str
+    target: str
+    properties: Mapping[str, Any]
+    refs: Mapping[str, str]
+    stack: str | None
+    zone: str | None
+    approval: str | None
+    data: Mapping[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Desired":
+        return cls(d["address"], d["kind"], d["name"], d["target"], d.get("properties") or {},
+                   d.get("refs") or {}, d.get("stack"), d.get("zone"), d.get("approval"), d)
+
+    def with_properties(self, properties: Mapping[str, Any]) -> "Desired":
+        return Desired.from_dict({**self.data, "properties": dict(properties)})
+
+    def to_dict(self) -> Mapping[str, Any]:
+        return self.data
 
 
 @dataclass(frozen=True)
@@ -30,18 +98,40 @@ class Action:
     address: str
     kind: str
     target: str
-    action: str
+    action: ActionKind
     reason: str
     changes: dict[str, dict[str, Any]] = field(default_factory=dict)
-    desired: dict[str, Any] | None = None
+    desired: Desired | None = None
     prior: dict[str, Any] | None = None
+    cause: Cause = Cause.UP_TO_DATE
+
+    def __post_init__(self):
+        # Accept plain values (a loaded plan file, tests) and keep one type inside.
+        if not isinstance(self.action, ActionKind):
+            object.__setattr__(self, "action", ActionKind(self.action))
+        if not isinstance(self.cause, Cause):
+            object.__setattr__(self, "cause", Cause(self.cause))
+        if self.desired is not None and not isinstance(self.desired, Desired):
+            object.__setattr__(self, "desired", Desired.from_dict(self.desired))
+
+    @property
+    def approval(self) -> str | None:
+        return self.desired.approval if self.desired is not None else None
 
     def to_dict(self) -> dict[str, Any]:
         # Shallow on purpose: the values are already plain JSON data, and dataclasses.asdict's
         # deep copy was a third of a 19,000-object no-op plan.
         return {"address": self.address, "kind": self.kind, "target": self.target,
-                "action": self.action, "reason": self.reason, "changes": self.changes,
-                "desired": self.desired, "prior": self.prior}
+                "action": self.action.value, "cause": self.cause.value, "reason": self.reason,
+                "changes": self.changes,
+                "desired": self.desired.data if self.desired is not None else None,
+                "prior": self.prior}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Action":
+        """From a plan file's action; raises KeyError/TypeError/ValueError on a damaged one."""
+        return cls(d["address"], d["kind"], d["target"], ActionKind(d["action"]), d["reason"],
+                   d.get("changes") or {}, d.get("desired"), d.get("prior"), Cause(d["cause"]))
 
 
 @dataclass
@@ -65,7 +155,7 @@ class Plan:
     def summary(self) -> dict[str, int]:
         counts = {a: 0 for a in ACTIONS}
         for act in self.actions:
-            counts[act.action] += 1
+            counts[act.action.value] += 1
         return counts
 
     @property

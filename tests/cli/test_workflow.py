@@ -47,7 +47,9 @@ def test_plan_json_has_the_documented_shape(ws, cli):
     assert plan["format"] == "govcloud-plan/1"
     assert plan["summary"]["create"] == 56 and plan["digest"].startswith("hmac-sha256:")
     first = plan["actions"][0]
-    assert set(first) == {"address", "kind", "target", "action", "reason", "changes", "desired", "prior"}
+    assert set(first) == {"address", "kind", "target", "action", "cause", "reason", "changes", "desired",
+                          "prior"}
+    assert first["cause"] == "new"
     assert first["kind"] == "domain"
 
 

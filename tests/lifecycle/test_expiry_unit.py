@@ -34,17 +34,20 @@ def test_select_keeps_only_expired_deletes_and_bounded_quota_decreases():
     specs = {Q: QUOTA, "server:local/edu/p/a": _server("server:local/edu/p/a", date(2026, 7, 20))}
     prior = {"cloud_id": "x", "status": "ok", "refs": {}, "properties": {}}
     actions = [
-        Action("server:local/edu/p/a", "server", "local", "delete", "expired on 2026-07-20", prior=prior),
+        Action("server:local/edu/p/a", "server", "local", "delete", "expired on 2026-07-20", prior=prior,
+               cause="expired"),
         Action("server:local/edu/p/gone", "server", "local", "delete", "no longer in any stack spec",
-               prior=prior),
+               prior=prior, cause="removed-from-spec"),
         # the plan would set cores 10 -> 1 (another reduction pending) and instances 1 -> 3
         Action(Q, "quota", "local", "update", "cores changed",
                {"cores": {"old": 10, "new": 1}, "instances": {"old": 1, "new": 3}},
-               {"address": Q, "properties": {"cores": 1, "instances": 3}, "refs": {}}, prior),
+               {"address": Q, "kind": "quota", "name": "quota", "target": "local",
+                "properties": {"cores": 1, "instances": 3}, "refs": {}}, prior, cause="drift"),
     ]
     sel = select(actions, specs, date(2026, 7, 20))
     assert [a.address for a in sel.deletes] == ["server:local/edu/p/a"]
     assert sel.quota[0].changes == {"cores": {"old": 10, "new": 2}}       # only W1's 8 cores
-    assert sel.quota[0].desired["properties"] == {"cores": 2, "instances": 1}
+    assert sel.quota[0].desired.properties == {"cores": 2, "instances": 1}
+    assert sel.quota[0].cause == "window-ended"
     stale = select(actions, specs, date(2026, 7, 20), {"W1": date(2026, 8, 20)})
     assert stale.deletes == [] and stale.quota == [] and stale.stale

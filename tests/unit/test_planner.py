@@ -166,3 +166,43 @@ def test_same_inputs_same_plan():
     one = make_actions(collect_desired(res), {}, [], CAPS)
     two = make_actions(collect_desired(list(reversed(res))), {}, [], CAPS)
     assert [a.to_dict() for a in one] == [a.to_dict() for a in two]
+
+
+def test_every_action_carries_a_structured_cause():
+    """Code decides on ActionKind and Cause, never on the reason's text."""
+    from datetime import date
+    from orchestrator.models.plan import ActionKind, Cause
+    res = world()
+    fresh = make_actions(collect_desired(res), {}, [], CAPS)
+    assert {(a.action, a.cause) for a in fresh} == {(ActionKind.CREATE, Cause.NEW)}
+    same = make_actions(collect_desired(res), records_of(res), observed_of(res), CAPS)
+    assert {a.cause for a in same} == {Cause.UP_TO_DATE}
+    vol = res[-1]
+    drift = by_addr(make_actions(collect_desired(res), records_of(res),
+                                 observed_of(res, **{vol.address: {"size_gb": 5}}), CAPS))
+    assert (drift[vol.address].action, drift[vol.address].cause) == ("update", Cause.DRIFT)
+    gone = by_addr(make_actions(collect_desired(res[:-1]), records_of(res), observed_of(res), CAPS))
+    assert (gone[vol.address].action, gone[vol.address].cause) == ("delete", Cause.REMOVED_FROM_SPEC)
+    untracked = by_addr(make_actions(collect_desired(res), records_of(res[:-1]), observed_of(res), CAPS))
+    assert untracked[vol.address].cause is Cause.UNTRACKED
+    sub = res[3]
+    moved = by_addr(make_actions(collect_desired(res), records_of(res),
+                                 observed_of(res, **{sub.address: {"cidr": "10.9.0.0/24"}}), CAPS))
+    assert moved[sub.address].cause is Cause.FORCES_REPLACEMENT
+    ended = vol.model_copy(update={"expires_on": date(2026, 7, 1)})
+    expired = by_addr(make_actions(collect_desired([*res[:-1], ended]), records_of(res),
+                                   observed_of(res), CAPS, today=date(2026, 7, 1)))
+    assert (expired[vol.address].action, expired[vol.address].cause) == ("delete", Cause.EXPIRED)
+    # The reason is for people: a delete whose text says "expired on" is not treated as expired.
+    assert gone[vol.address].reason != expired[vol.address].reason
+
+
+def test_plan_actions_round_trip_with_typed_values():
+    from orchestrator.models.plan import Action, ActionKind, Cause, Desired
+    res = world()
+    for a in make_actions(collect_desired(res), {}, [], CAPS):
+        back = Action.from_dict(a.to_dict())
+        assert back == a and isinstance(back.action, ActionKind) and isinstance(back.cause, Cause)
+        assert isinstance(back.desired, Desired) and back.desired.refs == a.desired.refs
+    with pytest.raises(ValueError):
+        Action.from_dict({**a.to_dict(), "action": "explode"})
