@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
-import signal
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -20,7 +18,7 @@ from typing import Any, Callable
 from drivers.base import STACK_TAG, Census, Driver, MediaAccess, NotFound, PowerControl
 from drivers.media import content_sha256, sparse_copy
 
-from . import __version__
+from . import __version__, faults
 from .errors import GovcloudError, Issue
 from .executor import Executor
 from .models.cloud import Observed
@@ -106,9 +104,7 @@ class Decommission:
         self._save()
         self.store.append_audit(self.actor, f"decommission-{step}", self.stack, None, detail)
         self.say(f"  [ok] {step}: {_brief(detail)}")
-        crash = os.environ.get("GOVCLOUD_CRASH_AFTER")
-        if crash == step:  # fault injection for the kill -9 tests
-            os.kill(os.getpid(), signal.SIGKILL)
+        faults.point("decommission.step-done", step=step)   # the kill -9 tests stop here
 
     def _is_done(self, step: str) -> bool:
         return bool(self.doc.get("steps", {}).get(step, {}).get("done"))

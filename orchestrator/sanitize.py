@@ -2,12 +2,12 @@
 (apply, expiry, decommission). Side effects go through the driver's media access."""
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from drivers.base import Driver, DriverError, MediaAccess
 from drivers.media import SANITIZERS, Medium, Verification, verify_full, verify_sample
 
+from . import faults
 from .models.cloud import Observed
 from .core.resources import KINDS
 
@@ -19,14 +19,9 @@ class WipeFailed(DriverError):
 def make_sanitizer(method: str = "zeros", seed: int = 0):
     if method not in SANITIZERS:
         raise ValueError(f"unknown sanitizer {method!r}; known: {', '.join(SANITIZERS)}")
-    kw: dict[str, Any] = {}
-    if method in ("zeros", "random"):
-        kw["seed"] = seed
-        # Fault injection for tests: overwrite only this fraction of each medium.
-        fault = os.environ.get("GOVCLOUD_WIPE_FAULT")
-        if fault:
-            kw["fault_fraction"] = float(fault)
-    return SANITIZERS[method](**kw)
+    kw: dict[str, Any] = {"seed": seed} if method in ("zeros", "random") else {}
+    # Tests may make the sanitizer overwrite only part of each medium (fault_fraction).
+    return SANITIZERS[method](**faults.point("sanitizer.options", kw, method=method))
 
 
 def media_of(driver: Driver, obj: Observed) -> list[Medium] | None:

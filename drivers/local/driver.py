@@ -8,8 +8,7 @@ object that does not carry the caller's ownership tag.
 
 Options (govcloud.toml ``[targets.<name>]``): ``data_dir`` (relative to the workspace),
 ``latency_ms`` (simulated API latency per call), ``external_networks``, ``images``,
-``fail_create`` (address globs whose create leaves a broken object: fault injection for tests;
-also read from the environment variable GOVCLOUD_LOCAL_FAIL_CREATE, comma-separated).
+``fail_create`` (address globs whose create leaves a broken object: fault injection for tests).
 """
 from __future__ import annotations
 
@@ -61,7 +60,6 @@ def _loads_all(docs) -> list:
 class LocalDriver(Driver, MediaAccess, Census, PowerControl):
     name = "local"
     kinds = frozenset(_PROJECT_FROM)
-    features = frozenset({"quota", "volume_bytes", "isolated_projects"})
 
     def __init__(self, target, options, workspace_root, owner):
         super().__init__(target, options, workspace_root, owner)
@@ -71,8 +69,7 @@ class LocalDriver(Driver, MediaAccess, Census, PowerControl):
         self.volume_dir.mkdir(parents=True, exist_ok=True)
         self.latency = float(options.get("latency_ms", 0)) / 1000.0
         self.external_networks = set(options.get("external_networks", ["internet", "extranet"]))
-        env_fail = [g for g in os.environ.get("GOVCLOUD_LOCAL_FAIL_CREATE", "").split(",") if g]
-        self.fail_create = list(options.get("fail_create", [])) + env_fail
+        self.fail_create = list(options.get("fail_create", []))
         self._local = threading.local()
         self._db().executescript(SCHEMA)  # executescript commits: keep it outside _tx
         with self._tx() as db:

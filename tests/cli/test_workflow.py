@@ -133,14 +133,17 @@ def test_plan_from_another_workspace_is_refused(ws, cli, tmp_path):
 @on_both_backends
 def test_failed_create_is_tainted_and_replaced_next_time(ws, cli, monkeypatch):
     cli("compile", "-C", ws)
-    monkeypatch.setenv("GOVCLOUD_LOCAL_FAIL_CREATE", "server:*/edu-portal-internet/web-2")
+    cfg = ws / "govcloud.toml"
+    plain = cfg.read_text()
+    cfg.write_text(plain.replace('driver = "local"', 'driver = "local"\nfail_create = '
+                                 '["server:*/edu-portal-internet/web-2"]'))
     r = cli("apply", "-C", ws, "--auto-approve")
     assert r.exit_code == 1 and "Apply incomplete" in r.output
     state = cli("state", "list", "-C", ws, "--output", "json").json()
     tainted = [x for x in state["resources"] if x["status"] == "tainted"]
     assert [t["address"] for t in tainted] == ["server:local/edu/edu-portal-internet/web-2"]
     broken_id = tainted[0]["cloud_id"]
-    monkeypatch.delenv("GOVCLOUD_LOCAL_FAIL_CREATE")
+    cfg.write_text(plain)
     plan = cli("plan", "-C", ws, "--output", "json").json()
     acts = {a["address"]: a for a in plan["actions"]}
     web2 = acts["server:local/edu/edu-portal-internet/web-2"]

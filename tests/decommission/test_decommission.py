@@ -7,7 +7,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,14 +17,13 @@ from orchestrator.decommission import STEPS
 from orchestrator.service import init_workspace
 from orchestrator.workspace import Workspace
 from tests.conftest import cloud_rows
+from tests.faulty_govcloud import run as run_govcloud
 
-GOVCLOUD = [sys.executable, "-m", "orchestrator.cli"]
 SYSTEM = "edu-portal"
 
 
-def gc(ws: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*GOVCLOUD, *args, "-C", str(ws)], capture_output=True, text=True,
-                          timeout=300, env={**os.environ, **(env or {})})
+def gc(ws: Path, *args: str, faults: list[str] | None = None) -> subprocess.CompletedProcess:
+    return run_govcloud(ws, *args, faults=faults)
 
 
 def local(ws: Path):
@@ -79,7 +77,7 @@ def test_dry_run_lists_and_changes_nothing(dws):
 def test_wipe_leaves_no_marker_and_backups_restore(dws):
     markers, paths = write_markers(dws)
     assert all(find_markers(p, markers) for p in paths.values())  # positive control
-    r = gc(dws, "decommission", SYSTEM, env={"GOVCLOUD_CRASH_AFTER": "verify"})
+    r = gc(dws, "decommission", SYSTEM, faults=["--crash-after", "verify"])
     assert r.returncode == -9
     for p in paths.values():  # verified and not yet deleted: read the media directly
         assert find_markers(p, markers) == []
@@ -102,7 +100,7 @@ def test_wipe_leaves_no_marker_and_backups_restore(dws):
 def test_partial_wipe_fails_verification_and_deletes_nothing(dws):
     markers, paths = write_markers(dws)
     before = cloud_rows(dws)
-    r = gc(dws, "decommission", SYSTEM, env={"GOVCLOUD_WIPE_FAULT": "0.5"})
+    r = gc(dws, "decommission", SYSTEM, faults=["--wipe-fraction", "0.5"])
     assert r.returncode == 1
     assert "wipe verification failed" in r.stderr and "nothing was deleted" in r.stderr
     assert len(cloud_rows(dws)) == len(before) - 1  # only the public IP was released (offline)
@@ -120,7 +118,7 @@ def test_partial_wipe_fails_verification_and_deletes_nothing(dws):
 @pytest.mark.parametrize("step", [s for s in STEPS if s != "billing"])
 def test_kill_9_after_each_step_resumes_safely(dws, step):
     markers, paths = write_markers(dws, 4)
-    r = gc(dws, "decommission", SYSTEM, env={"GOVCLOUD_CRASH_AFTER": step})
+    r = gc(dws, "decommission", SYSTEM, faults=["--crash-after", step])
     assert r.returncode == -9, r.stderr
     if STEPS.index(step) < STEPS.index("verify"):
         assert all(p.exists() for p in paths.values()), "deleted before the wipe was verified"

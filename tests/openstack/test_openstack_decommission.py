@@ -11,7 +11,6 @@ import io
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,16 +19,15 @@ import yaml
 
 from drivers.media import find_markers
 from orchestrator.service import init_workspace
+from tests.faulty_govcloud import run as run_govcloud
 from tests.openstack.cloud import OSBOX_DIR, purge_stale, require_cloud
 
-GOVCLOUD = [sys.executable, "-m", "orchestrator.cli"]
 SHARE = OSBOX_DIR / "data" / "cinder" / "share"
 IMAGES = OSBOX_DIR / "data" / "glance" / "images"
 
 
-def gc(ws: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*GOVCLOUD, *args, "-C", str(ws)], capture_output=True, text=True,
-                          timeout=900, env={**os.environ, **(env or {})})
+def gc(ws: Path, *args: str, faults: list[str] | None = None) -> subprocess.CompletedProcess:
+    return run_govcloud(ws, *args, faults=faults, timeout=900)
 
 
 @pytest.fixture
@@ -136,7 +134,7 @@ def test_decommission_wipes_every_copy_and_leaves_nothing(ws):
     assert r.returncode == 0, r.stdout + r.stderr
     assert src.id in r.stdout and copy.id in r.stdout, r.stdout   # the plan names the images
 
-    r = gc(ws, "decommission", "leaving", env={"GOVCLOUD_CRASH_AFTER": "verify"})
+    r = gc(ws, "decommission", "leaving", faults=["--crash-after", "verify"])
     assert r.returncode == -9, r.stdout + r.stderr
     doc = json.loads(gc(ws, "state", "list", "--output", "json").stdout)
     assert doc["resources"], "nothing may be deleted before the wipe is verified"

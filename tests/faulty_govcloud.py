@@ -1,0 +1,52 @@
+"""The govcloud CLI with faults installed, for tests that need a real process (kill -9).
+
+    python -m tests.faulty_govcloud [--crash-after STEP] [--wipe-fraction F] -- <govcloud args>
+
+Installs hooks at orchestrator.faults' points, then runs the CLI in this process. The product
+code reads no environment variable for faults; this launcher is the only way in from outside.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run(ws: Path, *args: str, faults: list[str] | None = None,
+        timeout: float = 300) -> subprocess.CompletedProcess:
+    """``govcloud ARGS -C WS`` as a real process; ``faults``: this launcher's options."""
+    cmd = [sys.executable, "-m", "tests.faulty_govcloud", *faults, "--"] if faults else \
+        [sys.executable, "-m", "orchestrator.cli"]
+    return subprocess.run([*cmd, *map(str, args), "-C", str(ws)], capture_output=True,
+                          text=True, timeout=timeout, cwd=REPO)
+
+
+def main(argv: list[str]) -> None:
+    sep = argv.index("--") if "--" in argv else len(argv)
+    parser = argparse.ArgumentParser(prog="faulty_govcloud")
+    parser.add_argument("--crash-after", help="kill -9 this process once this decommission step is recorded")
+    parser.add_argument("--wipe-fraction", type=float, help="sanitizers overwrite only this fraction")
+    opts = parser.parse_args(argv[:sep])
+    from orchestrator import faults
+    if opts.crash_after:
+        def crash(value, step):
+            if step == opts.crash_after:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return value
+        faults.install("decommission.step-done", crash)
+    if opts.wipe_fraction is not None:
+        faults.install("sanitizer.options",
+                       lambda kw, method: {**kw, "fault_fraction": opts.wipe_fraction}
+                       if method in ("zeros", "random") else kw)
+    from orchestrator.cli.app import main as govcloud
+    sys.argv = ["govcloud", *argv[sep + 1:]]
+    govcloud()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
