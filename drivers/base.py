@@ -74,6 +74,17 @@ class CreateFailed(DriverError):
         self.cloud_id = cloud_id
 
 
+def ownership_tags(owner: str, address: str, stack: str | None = None, zone: str | None = None,
+                   approval: str | None = None) -> dict[str, str]:
+    """The tags every object govcloud makes carries (empty values left out)."""
+    tags = {OWNER_TAG: owner, ADDRESS_TAG: address}
+    for tag, value in ((STACK_TAG, stack), (ZONE_TAG, zone), (APPROVAL_TAG, approval),
+                       (DEPARTMENT_TAG, Address.parse(address).department)):
+        if value:
+            tags[tag] = value
+    return tags
+
+
 def assert_owned(tags: Mapping[str, str], owner: str, what: str) -> None:
     """Refuse to touch an object without this workspace's OWNER_TAG (``what``: "server 1234")."""
     if tags.get(OWNER_TAG) != owner:

@@ -21,6 +21,7 @@ from drivers.media import content_sha256, sparse_copy
 from . import __version__, faults
 from .errors import GovcloudError, Issue
 from .executor import Executor
+from .models.address import Address
 from .models.cloud import Observed
 from .models.plan import Plan
 from .models.spec import StackSpec
@@ -317,7 +318,7 @@ class Decommission:
             {r.address for r in snapshot.records.values() if r.stack == self.stack}
         dept = self.spec.department["code"]
         deletes = [a for a in actions if a.action == "delete" and
-                   (a.address.split("#")[0] in mine or
+                   (Address.parse(a.address).base in mine or
                     (a.kind == "domain" and a.address.endswith(f"/{dept}")))]
         plan = Plan(self.ws.config.workspace.id, snapshot.lineage, snapshot.serial, "", deletes)
         results = Executor(plan, self.drivers, self.store, self.actor, self.ws.config.workspace.id,

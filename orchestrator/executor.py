@@ -19,8 +19,7 @@ from typing import Any, Callable
 from tenacity import (Retrying, retry_if_exception, stop_after_attempt, stop_after_delay,
                       wait_exponential_jitter)
 
-from drivers.base import (ADDRESS_TAG, APPROVAL_TAG, DEPARTMENT_TAG, OWNER_TAG, STACK_TAG, ZONE_TAG,
-                          CreateFailed, Driver, DriverError, NotFound)
+from drivers.base import CreateFailed, Driver, DriverError, NotFound, ownership_tags
 
 from .errors import StateError
 from .core.graph import Step, build
@@ -200,11 +199,7 @@ class Executor:
             if cid is None:
                 raise DriverError(f"{field} {addr} has no cloud id (was it created?)")
             refs[field] = cid
-        tags = {OWNER_TAG: self.owner, ADDRESS_TAG: d.address}
-        for tag, value in ((STACK_TAG, d.stack), (ZONE_TAG, d.zone), (APPROVAL_TAG, d.approval),
-                           (DEPARTMENT_TAG, Address.parse(d.address).department)):
-            if value:
-                tags[tag] = value
+        tags = ownership_tags(self.owner, d.address, d.stack, d.zone, d.approval)
         return Request(d.address, d.kind, d.name, dict(d.properties), refs, tags)
 
     def _state(self, action: Action, cloud_id: str | None, status: str = "ok") -> StateRecord:

@@ -36,7 +36,7 @@ from typing import Any, Iterable
 import pulumi
 import pulumi_openstack as openstack
 
-from drivers.base import ADDRESS_TAG, APPROVAL_TAG, DEPARTMENT_TAG, OWNER_TAG, STACK_TAG, ZONE_TAG
+from drivers.base import OWNER_TAG, ownership_tags
 
 # govcloud quota field -> (service, argument of that service's quota resource)
 QUOTA_ARGS = {
@@ -68,13 +68,7 @@ class Rendered:
 
 
 def _tags(r, owner: str) -> dict[str, str]:
-    out = {OWNER_TAG: owner, ADDRESS_TAG: r.address}
-    dept = r.address.split(":", 1)[1].split("/")[1]
-    for tag, value in ((STACK_TAG, r.stack), (ZONE_TAG, r.zone), (APPROVAL_TAG, r.approval),
-                       (DEPARTMENT_TAG, dept)):
-        if value:
-            out[tag] = value
-    return out
+    return ownership_tags(owner, r.address, r.stack, r.zone, r.approval)
 
 
 def _quota_props(r, today: dt.date | None) -> dict[str, Any]:

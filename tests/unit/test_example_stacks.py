@@ -1,7 +1,12 @@
-"""stacks/example/ is the compiled form of the shipped examples and must stay current."""
-import os
+"""stacks/example/ is the compiled form of the shipped examples and must stay current.
+
+The test only compares; regenerating is its own command, so the test can always fail:
+``.venv/bin/python -m tests.unit.test_example_stacks`` rewrites stacks/example/.
+"""
 import re
 import shutil
+import sys
+import tempfile
 from pathlib import Path
 
 from orchestrator.service import compile_workspace, init_workspace
@@ -20,11 +25,28 @@ def _compile(tmp_path) -> Path:
     return ws / "stacks"
 
 
+def _files(root: Path) -> dict[Path, bytes]:
+    return {p.relative_to(root): p.read_bytes() for p in root.rglob("*.yaml")}
+
+
 def test_example_stacks_are_current(tmp_path):
-    fresh = _compile(tmp_path)
-    if os.environ.get("GOVCLOUD_REGEN"):
+    assert _files(EXAMPLE), "stacks/example is empty"
+    assert _files(_compile(tmp_path)) == _files(EXAMPLE), \
+        "stacks/example is stale: run `.venv/bin/python -m tests.unit.test_example_stacks`"
+
+
+def test_a_stale_example_is_caught(tmp_path):
+    # Negative control: the same comparison on a copy with one byte changed.
+    copy = tmp_path / "copy"
+    shutil.copytree(EXAMPLE, copy)
+    spec = sorted(copy.rglob("*.yaml"))[-1]
+    spec.write_bytes(spec.read_bytes() + b"#")
+    assert _files(copy) != _files(EXAMPLE)
+
+
+if __name__ == "__main__":
+    with tempfile.TemporaryDirectory() as tmp:
+        fresh = _compile(Path(tmp))
         shutil.rmtree(EXAMPLE, ignore_errors=True)
         shutil.copytree(fresh, EXAMPLE)
-    got = {p.relative_to(fresh): p.read_bytes() for p in fresh.rglob("*.yaml")}
-    want = {p.relative_to(EXAMPLE): p.read_bytes() for p in EXAMPLE.rglob("*.yaml")}
-    assert got == want, "stacks/example is stale: see stacks/README.md to regenerate"
+    print(f"rewrote {EXAMPLE}", file=sys.stderr)
