@@ -19,17 +19,11 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterable, Mapping, TypeVar
 
 from orchestrator.models.address import Address  # noqa: F401  (part of the contract)
-from orchestrator.models.cloud import Observed, Request  # noqa: F401  (part of the contract)
+from orchestrator.models.cloud import (  # noqa: F401  (part of the contract)
+    ADDRESS_TAG, APPROVAL_TAG, DEPARTMENT_TAG, OWNER_TAG, STACK_TAG, ZONE_TAG, Observed, Request)
 
 T = TypeVar("T")
 
-# Ownership tags every govcloud object carries. OWNER_TAG decides what govcloud may touch.
-OWNER_TAG = "govcloud.workspace"
-ADDRESS_TAG = "govcloud.address"
-STACK_TAG = "govcloud.stack"
-DEPARTMENT_TAG = "govcloud.department"
-ZONE_TAG = "govcloud.zone"
-APPROVAL_TAG = "govcloud.approval"
 
 
 class DriverError(Exception):

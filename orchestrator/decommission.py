@@ -313,7 +313,7 @@ class Decommission:
         snapshot = self.store.read()
         observed = [o for d in self.drivers.values() for o in d.observe()]
         caps = {n: d.kinds for n, d in self.drivers.items()}
-        actions = make_actions(desired, snapshot.records, observed, caps)
+        actions = make_actions(desired, snapshot.records, observed, caps, release={self.stack})
         mine = {o.address for _, o in self._owned()} | \
             {r.address for r in snapshot.records.values() if r.stack == self.stack}
         dept = self.spec.department["code"]

@@ -49,6 +49,12 @@ def plan_text(plan: Plan, show_noop: bool = False) -> None:
                 mark = "  [magenta](forces replacement)[/]" if ch.get("forces_replacement") else ""
                 console.print(f"          {escape(field)}: {escape(_short(ch.get('old')))} -> "
                               f"{escape(_short(ch.get('new')))}{mark}")
+        if a.action in ("delete", "replace") and _wipes(a.kind):
+            console.print("          [bold]its data is wiped and verified before the delete[/]")
+    for stack in plan.orphaned:
+        console.print(f"[yellow]Orphaned:[/] {escape(stack)}: no approval compiles to it any more; "
+                      "nothing of it is deleted. It leaves only through the exit process (restore "
+                      "its approval, then `govcloud request-exit` and `govcloud decommission`).")
     s = plan.summary
     if not plan.has_changes:
         console.print(f"[green]No changes.[/] The cloud matches the stack specs "
@@ -57,6 +63,11 @@ def plan_text(plan: Plan, show_noop: bool = False) -> None:
     console.print(f"\nPlan: {s['create']} to create, {s['update']} to update, "
                   f"{s['replace']} to replace, {s['delete']} to delete, {s['adopt']} to adopt, "
                   f"{s['no-op']} unchanged.")
+
+
+def _wipes(kind: str) -> bool:
+    from ..core.resources import KINDS
+    return kind in KINDS and KINDS[kind].wiped_before_delete
 
 
 def _short(v: Any) -> str:

@@ -5,6 +5,12 @@ state lost (an apply killed between create and state write); replace what is tai
 in a field that cannot change in place (and everything that points at a replaced object);
 update what differs in updatable fields; delete what we own and no spec wants. Each action says
 why. Objects without this workspace's ownership tag never reach the planner.
+
+The destroy guard: a system whose spec is gone altogether (its approval removed or renamed) is
+*orphaned*, never deleted: each of its objects is a no-op with cause ``orphaned``, and so is its
+department's domain while such a system is in it. Only the exit process removes a system: the
+decommission workflow passes its stack in ``release``. Removing a resource from a system that is
+still approved (a change that drops a server or volume) deletes it as before, wipe first.
 """
 from __future__ import annotations
 
@@ -12,8 +18,8 @@ from datetime import date
 from typing import Any, Iterable
 
 from ..errors import GovcloudError, Issue
-from ..models.cloud import Observed
-from ..models.address import kind_of, target_of
+from ..models.cloud import STACK_TAG, Observed
+from ..models.address import Address, kind_of, target_of
 from ..models.plan import Action, ActionKind as A, Cause
 from ..models.spec import ResourceSpec
 from .resources import KIND_ORDER, KINDS, rule_key
@@ -41,10 +47,12 @@ def collect_desired(resources: Iterable[ResourceSpec]) -> dict[str, ResourceSpec
 def make_actions(desired: dict[str, ResourceSpec], records: dict[str, StateRecord],
                  observed: list[Observed], capabilities: dict[str, frozenset[str]],
                  today: date | None = None,
-                 serialized: dict[str, tuple[ResourceSpec, dict]] | None = None) -> list[Action]:
+                 serialized: dict[str, tuple[ResourceSpec, dict]] | None = None,
+                 release: Iterable[str] = ()) -> list[Action]:
     """``serialized`` (optional): address -> (resource, its ``model_dump(mode="json")``) known
     already (Workspace.load_specs fills it from the spec cache); used when the resource is the
-    very object desired, instead of serialising it again."""
+    very object desired, instead of serialising it again. ``release``: stacks the exit process
+    is removing (the only deletes of systems without a spec)."""
     missing = sorted({f"{r.target}: {r.kind}" for r in desired.values()
                       if r.kind not in capabilities.get(r.target, frozenset())})
     if missing:
@@ -70,6 +78,8 @@ def make_actions(desired: dict[str, ResourceSpec], records: dict[str, StateRecor
             extras.append(o)
     id_to_addr = {o.cloud_id: o.address for o in obs.values()}
 
+    approved = {r.stack for r in desired.values() if r.stack} | set(release)
+    orphan_of = _orphans(approved, records, obs)
     scheduled: dict[str, tuple[Cause, str]] = {}
     if today is not None:
         for addr, r in list(desired.items()):
@@ -93,6 +103,9 @@ def make_actions(desired: dict[str, ResourceSpec], records: dict[str, StateRecor
         if d is None:
             if s is None and o is None:
                 actions[addr] = _noop_scheduled(addr, *scheduled[addr])
+                continue
+            if addr in orphan_of and addr not in scheduled:
+                actions[addr] = _held(addr, s, o, orphan_of[addr])
                 continue
             cause, why = scheduled.get(addr) or (
                 (Cause.REMOVED_FROM_SPEC, "no longer in any stack spec") if s else
@@ -150,6 +163,9 @@ def make_actions(desired: dict[str, ResourceSpec], records: dict[str, StateRecor
                                    act.prior, Cause.REF_REPLACED)
     result = [actions[a] for a in sorted(actions, key=lambda a: _order(a, actions[a].kind))]
     for o in extras:
+        if o.address in orphan_of:   # not even a duplicate of an orphaned system is deleted
+            result.append(_held(f"{o.address}#{o.cloud_id}", None, o, orphan_of[o.address]))
+            continue
         result.append(_delete(o.address, None, o, id_to_addr,
                               f"duplicate of {o.address} (an extra object with the same tags)",
                               Cause.DUPLICATE, key=f"{o.address}#{o.cloud_id}"))
@@ -191,6 +207,43 @@ def _kind(addr, desired, records, obs) -> str:
 
 def _noop_scheduled(addr: str, cause: Cause, why: str) -> Action:
     return Action(addr, kind_of(addr), target_of(addr), A.NOOP, why, cause=cause)
+
+
+def _stack_of(s: StateRecord | None, o: Observed | None) -> str | None:
+    return s.stack if s is not None else (o.tags.get(STACK_TAG) if o is not None else None)
+
+
+def _orphans(approved: set[str], records: dict[str, StateRecord],
+             obs: dict[str, Observed]) -> dict[str, str]:
+    """Address -> its orphaned stack, for every recorded or observed object of a system that
+    no spec has any more; a department's domain is held while one of its systems is."""
+    out: dict[str, str] = {}
+    for addr in set(records) | set(obs):
+        stack = _stack_of(records.get(addr), obs.get(addr))
+        if stack and stack not in approved:
+            out[addr] = stack
+    departments = {stack.partition("/")[0]: stack for stack in sorted(out.values())}
+    for addr in set(records) | set(obs):
+        if kind_of(addr) == "domain" and addr not in out:
+            try:
+                dept = Address.parse(addr).department
+            except ValueError:
+                continue
+            if dept in departments:
+                out[addr] = departments[dept]
+    return out
+
+
+def _held(key: str, s: StateRecord | None, o: Observed | None, stack: str) -> Action:
+    """A no-op for an orphaned system's object: its approval is gone, its data stays."""
+    prior = _prior(s, o) or {}
+    prior["stack"] = stack
+    return Action(key, (s or o).kind, s.target if s else target_of(key), A.NOOP,
+                  f"orphaned: no approval compiles to {stack} any more (removed or renamed); "
+                  f"nothing of it is deleted: it leaves only through the exit process "
+                  f"(restore its approval file, then govcloud request-exit and govcloud decommission)",
+                  {}, None, prior,
+                  Cause.ORPHANED)
 
 
 def _prior(s: StateRecord | None, o: Observed | None) -> dict[str, Any] | None:

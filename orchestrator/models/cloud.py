@@ -8,6 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# Ownership tags every govcloud object carries. OWNER_TAG decides what govcloud may touch.
+OWNER_TAG = "govcloud.workspace"
+ADDRESS_TAG = "govcloud.address"
+STACK_TAG = "govcloud.stack"
+DEPARTMENT_TAG = "govcloud.department"
+ZONE_TAG = "govcloud.zone"
+APPROVAL_TAG = "govcloud.approval"
+
 
 @dataclass(frozen=True)
 class Observed:

@@ -57,6 +57,8 @@ class Cause(str, enum.Enum):
     OWNED_UNKNOWN = "owned-unknown"          # our tags, in no spec and no state
     DUPLICATE = "duplicate"                  # a second object with the same address tag
     WINDOW_ENDED = "window-ended"            # expiry: quota lowered / rules closed
+    ORPHANED = "orphaned"                    # its system's approval is gone: only the exit process
+                                             # (decommission) may remove it
 
     def __str__(self) -> str:
         return self.value
@@ -157,6 +159,12 @@ class Plan:
         for act in self.actions:
             counts[act.action.value] += 1
         return counts
+
+    @property
+    def orphaned(self) -> list[str]:
+        """Systems whose approval was removed or renamed: held, untouched, until they exit."""
+        return sorted({a.prior.get("stack") or "" for a in self.actions
+                       if a.cause is Cause.ORPHANED and a.prior} - {""})
 
     @property
     def has_changes(self) -> bool:

@@ -81,17 +81,46 @@ def test_changing_an_approval_plans_exactly_that_change(applied_ws, cli):
     assert cli("plan", "-C", applied_ws, "--detailed-exitcode").exit_code == 0
 
 
-def test_removed_approval_deletes_its_objects_only(applied_ws, cli):
+def test_removed_approval_orphans_its_system_and_deletes_nothing(applied_ws, cli):
+    """The destroy guard: `git rm` of an approval (or a rename of its system) plans no
+    destruction; the system is orphaned until it leaves through the exit process."""
+    before = sorted(cloud_rows(applied_ws))
     (applied_ws / "approvals" / "BZ-2026-0031.yaml").unlink()
     r = cli("compile", "-C", applied_ws)
     assert "removed" in r.output
     plan = cli("plan", "-C", applied_ws, "--output", "json").json()
-    deletes = [a["address"] for a in plan["actions"] if a["action"] == "delete"]
-    assert deletes and all("/hrss" in d for d in deletes)
+    assert [a for a in plan["actions"] if a["action"] != "no-op"] == []
+    held = [a for a in plan["actions"] if a["cause"] == "orphaned"]
+    assert held and all("/hrss" in a["address"] for a in held)
+    assert {a["address"].split(":")[0] for a in held} >= {"server", "volume", "project", "domain"}
+    assert all("exit process" in a["reason"] for a in held)
+    text = cli("plan", "-C", applied_ws)
+    assert "Orphaned: hrss/social-insurance" in text.output
     assert cli("apply", "-C", applied_ws, "--auto-approve").exit_code == 0
-    addresses = [r[2] for r in cloud_rows(applied_ws)]
-    assert addresses and not any("/hrss" in a for a in addresses)
+    assert sorted(cloud_rows(applied_ws)) == before            # nothing touched
     assert cli("plan", "-C", applied_ws, "--detailed-exitcode").exit_code == 0
+
+
+def test_renamed_system_code_creates_the_new_one_and_keeps_the_old(applied_ws, cli):
+    edit_yaml(applied_ws / "approvals" / "BZ-2026-0031.yaml",
+              lambda d: d["system"].update(code="pension"))
+    cli("compile", "-C", applied_ws)
+    plan = cli("plan", "-C", applied_ws, "--output", "json").json()
+    assert not [a for a in plan["actions"] if a["action"] == "delete"]
+    assert any(a["cause"] == "orphaned" and "/social-insurance-" in a["address"]
+               for a in plan["actions"])
+    assert any(a["action"] == "create" and "/pension-" in a["address"] for a in plan["actions"])
+
+
+def test_a_resource_removed_from_an_approved_system_is_still_deleted(applied_ws, cli):
+    edit_yaml(applied_ws / "approvals" / "BZ-2026-0012.yaml",
+              lambda d: d["zones"]["extranet"].pop("volumes"))
+    cli("compile", "-C", applied_ws)
+    plan = cli("plan", "-C", applied_ws, "--output", "json").json()
+    deletes = [a for a in plan["actions"] if a["action"] == "delete"]
+    assert deletes and all(a["cause"] == "removed-from-spec" for a in deletes)
+    assert [a["address"] for a in deletes] == ["volume:local/edu/edu-portal-extranet/archive"]
+    assert "wiped and verified" in cli("plan", "-C", applied_ws).output
 
 
 @on_both_backends

@@ -206,3 +206,28 @@ def test_plan_actions_round_trip_with_typed_values():
         assert isinstance(back.desired, Desired) and back.desired.refs == a.desired.refs
     with pytest.raises(ValueError):
         Action.from_dict({**a.to_dict(), "action": "explode"})
+
+
+def test_destroy_guard_orphans_a_system_without_a_spec_and_the_exit_process_releases_it():
+    from orchestrator.models.plan import ActionKind, Cause
+    res = world()
+    dom, rest = res[0], res[1:]
+    # The system's spec is gone (its approval removed): nothing of it is deleted, the domain
+    # of its department is held too; state-less objects found by their tags are held as well.
+    obs = [o if o.kind == "domain" else
+           Observed(o.address, o.kind, o.cloud_id, o.properties, o.refs, {"govcloud.stack": "d/s"})
+           for o in observed_of(res)]
+    acts = make_actions({}, records_of(res), obs, CAPS)
+    assert {(a.action, a.cause) for a in acts} == {(ActionKind.NOOP, Cause.ORPHANED)}
+    assert len(acts) == len(res)
+    lost_state = make_actions({}, {}, obs, CAPS)
+    assert all(a.cause is Cause.ORPHANED for a in lost_state if a.kind != "domain")
+    # decommission releases its own stack: then the deletes are planned
+    freed = make_actions({}, records_of(res), obs, CAPS, release={"d/s"})
+    assert {a.action for a in freed} == {ActionKind.DELETE}
+    # another system's spec present keeps nothing of this one
+    other = [r.model_copy(update={"address": r.address.replace("/s-internet", "/t-internet"),
+                                  "stack": "d/t"}) for r in rest]
+    mixed = by_addr(make_actions(collect_desired([dom, *other]), records_of(res), obs, CAPS))
+    assert mixed[rest[-1].address].cause is Cause.ORPHANED
+    assert mixed[dom.address].action is not ActionKind.DELETE
