@@ -23,7 +23,7 @@ from typing import Any, Iterator
 
 from drivers.base import DriverError, NotFound
 
-from .driver import Credentials, check_options, endpoint_kwargs, translate
+from .connection import Credentials, check_options, endpoint_kwargs, translate
 
 CHUNK = 4 << 20
 META_KEY = "sha256"

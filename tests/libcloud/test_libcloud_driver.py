@@ -7,7 +7,8 @@ from libcloud.common.exceptions import BaseHTTPError
 
 from drivers.base import (OWNER_TAG, Conflict, DriverError, NotFound, QuotaExceeded, Request,
                           TransientError, Unsupported)
-from drivers.libcloud.driver import KINDS, Credentials, translate
+from drivers.libcloud.connection import Credentials, translate
+from drivers.libcloud.driver import KINDS
 from drivers.libcloud.ec2xml import items, tags, text
 from tests.contract.test_driver_contract import Tenant
 from tests.libcloud.moto_server import KEY_ID, SECRET, raw_ec2
