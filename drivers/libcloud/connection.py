@@ -1,20 +1,26 @@
 """The libcloud driver's way to the cloud: credentials (from the environment only), the quirk-fixed
-libcloud EC2 connection (``connect``) and ``translate``, which turns libcloud's failures into
-govcloud's error classes (transient ones are retried by the executor, not here). The backup module
+libcloud EC2 connection (one per thread), and ``Connection``, the mixin whose ``call`` / ``req`` /
+``describe`` every EC2 request goes through: counted, its failures translated into govcloud's error
+classes (``translate``; transient ones are retried by the executor, not here). The backup module
 and the isolation checks' second principal use the same credentials and endpoint handling.
 """
 from __future__ import annotations
 
 import os
 import re
-from typing import Any
+import threading
+from typing import Any, Callable, Iterable
 from urllib.parse import urlparse
+from xml.etree import ElementTree as ET
 
 from libcloud.common.exceptions import BaseHTTPError
 from libcloud.common.types import InvalidCredsError, LibcloudError
 
-from drivers.base import Conflict, DriverError, NotFound, QuotaExceeded, TransientError, Unsupported
+from drivers.base import (OWNER_TAG, Conflict, DriverError, NotFound, QuotaExceeded, Request,
+                          TransientError, Unsupported)
 
+from .common import Ref
+from .ec2xml import items, text
 from .quirks import FixedEC2NodeDriver
 
 # Options that would put a credential into govcloud.toml (and so into git): refused.
@@ -129,3 +135,81 @@ def connect(options: dict[str, Any], credentials: Credentials | None = None):
         return FixedEC2NodeDriver(key, secret, **kw)
     except ValueError as exc:  # an unknown region
         raise DriverError(f"cannot connect: {exc}") from None
+
+
+class Connection:
+    """Mixin of LibcloudDriver: its requests to EC2 and the tags it writes. Needs the driver's
+    ``options`` and ``owner``; ``_open`` reads the credentials."""
+
+    def _open(self, options: dict[str, Any]) -> None:
+        check_options(options)
+        self.credentials = Credentials(options)
+        self._tls = threading.local()
+        self._lock = threading.Lock()
+
+    @property
+    def ec2(self):
+        """One libcloud driver per thread (the executor runs steps in parallel)."""
+        drv = getattr(self._tls, "ec2", None)
+        if drv is None:
+            drv = connect(self.options, self.credentials)
+            self._tls.ec2 = drv
+        return drv
+
+    def close(self) -> None:
+        self._tls = threading.local()
+
+    def _count(self) -> None:
+        with self._lock:
+            self.api_calls += 1
+
+    def call(self, what: str, fn: Callable[..., Any], *args, **kwargs):
+        """A libcloud driver method, counted, its failures translated."""
+        self._count()
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            raise translate(exc, what) from None
+
+    def req(self, action: str, **params) -> ET.Element:
+        """One EC2 API request through libcloud's (fixed) connection."""
+        return self.call(action, lambda: self.ec2.connection.request(
+            self.ec2.path, params={"Action": action, **params}).object)
+
+    def describe(self, action: str, item_path: str, **params) -> list:
+        """A Describe* call, following nextToken pages."""
+        found, token = [], None
+        while True:
+            extra = {"NextToken": token} if token else {}
+            body = self.req(action, **params, **extra)
+            found.extend(items(body, item_path))
+            token = text(body, "nextToken")
+            if not token:
+                return found
+
+    @staticmethod
+    def filters(by: dict[str, str | list[str]]) -> dict[str, str]:
+        """EC2 Filter.N.Name / Filter.N.Value.M parameters (names as EC2 spells them)."""
+        out: dict[str, str] = {}
+        for i, (name, values) in enumerate(by.items(), 1):
+            out[f"Filter.{i}.Name"] = name
+            for j, v in enumerate(values if isinstance(values, list) else [values], 1):
+                out[f"Filter.{i}.Value.{j}"] = v
+        return out
+
+    def owned(self, **more: str | list[str]) -> dict[str, str]:
+        """Filters: objects with this workspace's owner tag (plus ``more``)."""
+        return self.filters({f"tag:{OWNER_TAG}": self.owner, **more})
+
+    def _tags_for(self, req: Request, **extra: str) -> dict[str, str]:
+        """The tags a new object is created with: the request's, its Name, the owner tag."""
+        tags = {**req.tags, "Name": req.properties.get("name", req.name), **extra}
+        tags.setdefault(OWNER_TAG, self.owner)
+        return tags
+
+    def _set_tags(self, resource_id: str, tags: dict[str, str]) -> None:
+        if tags:
+            self.call("CreateTags", self.ec2.ex_create_tags, Ref(resource_id), tags)
+
+    def _untag(self, rid: str, keys: Iterable[str]) -> None:
+        self.call("DeleteTags", self.ec2.ex_delete_tags, Ref(rid), {k: None for k in keys})
