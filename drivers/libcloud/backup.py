@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from drivers.base import DriverError, NotFound
+from drivers.base import BackupStore, DriverError, NotFound
 
-from .driver import Credentials, check_options, endpoint_kwargs, translate
+from .connection import Credentials, check_options, endpoint_kwargs, translate
 
 CHUNK = 4 << 20
 META_KEY = "sha256"
@@ -52,7 +52,9 @@ def _digest_file(path: Path) -> tuple[str, int]:
     return h.hexdigest(), n
 
 
-class S3Backup:
+class S3Backup(BackupStore):
+    """A bucket (and key prefix) holding decommission backups: the BackupStore capability."""
+
     def __init__(self, options: dict[str, Any]):
         check_options(options)
         from libcloud.storage.drivers.s3 import S3StorageDriver

@@ -173,11 +173,6 @@ FixedEC2NodeDriver.__doc__ = "libcloud's EC2 driver with every fix above."
 
 
 # --- moto behaviours (6-8), worked around by the driver ------------------------------------
-class _Ref:
-    def __init__(self, id: str, **extra):
-        self.id, self.extra = id, extra
-
-
 def check_attach(volume, instance_id: str, device: str) -> bool:
     """Quirk 6. ``volume``: its DescribeVolumes item. Conflict if it is attached elsewhere; True
     if already attached exactly as asked (an interrupted create: nothing to do); False if free."""

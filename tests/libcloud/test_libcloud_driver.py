@@ -7,7 +7,9 @@ from libcloud.common.exceptions import BaseHTTPError
 
 from drivers.base import (OWNER_TAG, Conflict, DriverError, NotFound, QuotaExceeded, Request,
                           TransientError, Unsupported)
-from drivers.libcloud.driver import KINDS, Credentials, translate
+from drivers.libcloud.common import ADDRESSES, VOLUMES
+from drivers.libcloud.connection import Credentials, translate
+from drivers.libcloud.driver import KINDS
 from drivers.libcloud.ec2xml import items, tags, text
 from tests.contract.test_driver_contract import Tenant
 from tests.libcloud.moto_server import KEY_ID, SECRET, raw_ec2
@@ -40,9 +42,9 @@ def test_every_object_carries_the_ownership_tags(new_driver):
     assert {"vpc", "route-table", "subnet", "internet-gateway", "security-group", "instance",
             "volume"} <= tagged
     # moto's DescribeTags leaves elastic IPs out; DescribeAddresses (what observe uses) has them.
-    assert [tags(a)[OWNER_TAG] for a in d._addresses()] == [d.owner]
+    assert [tags(a)[OWNER_TAG] for a in ADDRESSES.list_owned(d)] == [d.owner]
     # The server's root volume too (it is part of the server object in govcloud's model).
-    vols = d._volumes()
+    vols = VOLUMES.list_owned(d)
     roots = [v for v in vols if tags(v).get("govcloud.root-of") == srv.address]
     assert len(roots) == 1 and int(text(roots[0], "size")) == 40
     # Nothing in the VPC is untagged: its subnets, non-main route tables, groups and instances.

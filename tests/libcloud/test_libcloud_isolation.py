@@ -7,6 +7,7 @@ import os
 
 import pytest
 
+from drivers.libcloud.common import GROUPS, ROUTE_TABLES, VPCS
 from drivers.libcloud.ec2xml import tags, text
 from orchestrator.workspace import Workspace
 from tests.conftest import run_cli
@@ -37,7 +38,7 @@ def check(applied):
 
 
 def _vpcs(drv):
-    return {tags(v)["govcloud.address"].rsplit("/", 1)[1]: v for v in drv._vpcs()}
+    return {tags(v)["govcloud.address"].rsplit("/", 1)[1]: v for v in VPCS.list_owned(drv)}
 
 
 def _req(**params):
@@ -58,7 +59,7 @@ def test_a_peering_between_zones_and_a_route_through_it_are_found(applied, check
     a, b = vpcs["edu-portal-internet"], vpcs["edu-portal-extranet"]
     pcx = text(_req(Action="CreateVpcPeeringConnection", VpcId=text(a, "vpcId"),
                     PeerVpcId=text(b, "vpcId")), "vpcPeeringConnection/vpcPeeringConnectionId")
-    rts = drv._route_tables(**{"vpc-id": text(a, "vpcId")})
+    rts = ROUTE_TABLES.list_owned(drv, **{"vpc-id": text(a, "vpcId")})
     rt = text(rts[0], "routeTableId")
     _req(Action="CreateRoute", RouteTableId=rt, DestinationCidrBlock=text(b, "cidrBlock"),
          VpcPeeringConnectionId=pcx)
@@ -77,7 +78,7 @@ def test_a_peering_between_zones_and_a_route_through_it_are_found(applied, check
 def test_an_unapproved_rule_and_a_group_reference_are_found(applied, check):
     from orchestrator.service import open_drivers
     drv = open_drivers(Workspace.at(applied), {"aws"})["aws"]
-    groups = {tags(g)["govcloud.address"]: text(g, "groupId") for g in drv._groups()}
+    groups = {tags(g)["govcloud.address"]: text(g, "groupId") for g in GROUPS.list_owned(drv)}
     gid = groups["security_group:aws/edu/edu-portal-internet/sg"]
     other = groups["security_group:aws/edu/edu-portal-extranet/sg"]
     ec2 = raw_ec2()
