@@ -25,7 +25,9 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from orchestrator.service import init_workspace, open_drivers, open_state  # noqa: E402
+from orchestrator.usecases.init import init_workspace  # noqa: E402
+from orchestrator.usecases.session import open_drivers  # noqa: E402
+from orchestrator.usecases.state import state_list  # noqa: E402
 from orchestrator.workspace import Workspace  # noqa: E402
 
 GC = [sys.executable, "-m", "orchestrator.cli"]
@@ -104,19 +106,17 @@ def setup(ws: Path, systems: int) -> None:
 
 def measure(ws: Path, a) -> None:
     w = Workspace.at(ws)
-    store = open_state(w)
-    records = list(store.read().records.values())
-    store.close()
-    drv = open_drivers(w, {"os"})["os"]
+    records = state_list(w).records   # what `govcloud state list` reads
     batched, single = [], []
-    for _ in range(a.rounds):
-        before, t = drv.api_calls, time.perf_counter()
-        n_obs = len(drv.observe())
-        batched.append((drv.api_calls - before, time.perf_counter() - t))
-        t = time.perf_counter()
-        calls = per_resource_refresh(drv, records)
-        single.append((calls, time.perf_counter() - t))
-    drv.close()
+    with open_drivers(w, {"os"}) as drivers:
+        drv = drivers["os"]
+        for _ in range(a.rounds):
+            before, t = drv.api_calls, time.perf_counter()
+            n_obs = len(drv.observe())
+            batched.append((drv.api_calls - before, time.perf_counter() - t))
+            t = time.perf_counter()
+            calls = per_resource_refresh(drv, records)
+            single.append((calls, time.perf_counter() - t))
     bc, bt = batched[0][0], statistics.median(x[1] for x in batched)
     sc, st = single[0][0], statistics.median(x[1] for x in single)
     print(f"objects in state: {len(records)}; observed by the batched refresh: {n_obs}")

@@ -18,14 +18,14 @@ For each N, in a fresh workspace (`govcloud init --no-examples`) under a tempora
             outputs are as that compile left them
   (b')      compile with one approval file touched (a comment appended): everything is validated
             and compiled again, the other files' data comes from the parse cache; writes nothing
-  setup     apply everything (service.compute_plan + service.execute, --parallelism workers)
+  setup     apply everything (usecases.apply.apply, as `apply --auto-approve`; --parallelism workers)
   baseline  yaml.load of the compiled spec files with CSafeLoader, and nothing else
   (c)       plan: a no-op plan; it must report zero changes, or the run stops with an error
   (c')      the same plan through the CLI (`govcloud plan --detailed-exitcode`, exit 0 = none)
 
 Every timed step runs in a fresh child Python, so peak RSS is that step's own (os.wait4's
 ru_maxrss of the child). "wall" is the child process from spawn to exit (interpreter start and
-imports included: what a user waits for); "in-phase" is the service call alone, timed inside
+imports included: what a user waits for); "in-phase" is the use-case call alone, timed inside
 the child. With --profile the largest N's compile (as (b) without its index: a full compile
 with the parse cache warm) and plan (c) are run once more under cProfile and the top functions
 printed. Everything is deleted at the end unless --keep.
@@ -211,7 +211,9 @@ def child(phase: str, ws_dir: Path, today: dt.date, parallelism: int, profile_ou
         import yaml
         loader = yaml.CSafeLoader
     else:
-        from orchestrator import service
+        from orchestrator.usecases.apply import apply
+        from orchestrator.usecases.compile import compile_workspace
+        from orchestrator.usecases.plan import plan
         from orchestrator.workspace import Workspace
     import_s = time.perf_counter() - t_imp
 
@@ -223,35 +225,20 @@ def child(phase: str, ws_dir: Path, today: dt.date, parallelism: int, profile_ou
         return {"files": n}
 
     def compile_():
-        rep = service.compile_workspace(Workspace.at(ws_dir))
+        rep = compile_workspace(Workspace.at(ws_dir), today)
         return {"stacks": rep.stacks, "written": len(rep.written), "unchanged": len(rep.unchanged),
                 "removed": len(rep.removed), "monthly_fee": rep.monthly_fee}
 
     def plan_():
-        ws = Workspace.at(ws_dir)
-        store = service.open_state(ws)
-        try:
-            with store.locked("plan", 60):
-                plan, drivers = service.compute_plan(ws, store, today=today)
-                service.close_all(drivers)
-        finally:
-            store.close()
-        changing = [a for a in plan.actions if a.action != "no-op"]
-        return {"summary": plan.summary, "has_changes": plan.has_changes,
+        p = plan(Workspace.at(ws_dir), today, lock_timeout=60).plan
+        changing = [a for a in p.actions if a.action != "no-op"]
+        return {"summary": p.summary, "has_changes": p.has_changes,
                 "examples": [f"{a.action} {a.address}: {a.reason}" for a in changing[:10]]}
 
-    def apply_():
-        ws = Workspace.at(ws_dir)
-        store = service.open_state(ws)
-        try:
-            with store.locked("apply", 600):
-                plan, drivers = service.compute_plan(ws, store, today=today)
-                results = service.execute(ws, plan, store, drivers, parallelism)
-        finally:
-            store.close()
-        failed = [r for r in results if r.outcome != "ok"]
-        return {"summary": plan.summary, "steps": len(results), "failed": len(failed),
-                "examples": [f"{r.address}: {r.outcome} {r.detail}" for r in failed[:10]]}
+    def apply_():   # as `govcloud apply --auto-approve`
+        res = apply(Workspace.at(ws_dir), None, today, parallelism, lock_timeout=600)
+        return {"summary": res.plan.summary, "steps": len(res.results), "failed": len(res.failed),
+                "examples": [f"{r.address}: {r.outcome} {r.detail}" for r in res.failed[:10]]}
 
     work = {
         "yaml-approvals": lambda: yaml_files(sorted((ws_dir / "approvals").glob("*.yaml"))),
@@ -445,7 +432,7 @@ def bench_size(n: int, base: Path, args, today: dt.date, log, reuse: bool = Fals
     def cli_plan_noop() -> dict:
         log_file = base / f"cli-plan-{n}.log"
         rc, usage = spawn([sys.executable, "-m", "orchestrator.cli", "plan", "-C", str(ws),
-                           "--detailed-exitcode", "--today", today.isoformat()], log_file)
+                           "--detailed-exitcode", "--now", today.isoformat()], log_file)
         if rc != 0:
             raise BenchFailure(f"`govcloud plan --detailed-exitcode` exited {rc} (2 = changes):\n"
                                + log_file.read_text()[-3000:])

@@ -1,4 +1,5 @@
-"""Loading the working-day calendar from ``cn-<year>.yaml`` files (see :mod:`orchestrator.core.workdays`).
+"""Loading the working-day calendar from ``cn-<year>.yaml`` files (see :mod:`orchestrator.core.workdays`):
+the shipped ones, then a workspace's own (``workspace_calendar``).
 
 File schema (one year per file, named after its year)::
 
@@ -155,3 +156,16 @@ def load_calendar(dirs: Iterable[Path | str]) -> WorkCalendar:
             year = load_calendar_file(path)
             by_year[year.year] = year
     return WorkCalendar(tuple(by_year.values()))
+
+
+def calendar_dirs(workspace_root: Path | None) -> list[Path]:
+    """The shipped catalog/calendar, then the workspace's (which overrides or adds years)."""
+    dirs = [default_calendar_dir()]
+    if workspace_root is not None:
+        dirs.append(workspace_root / "catalog" / "calendar")
+    return dirs
+
+
+def workspace_calendar(workspace_root: Path | None) -> WorkCalendar:
+    """The working-day calendar a workspace's deadlines are counted in (None: the shipped one)."""
+    return load_calendar(calendar_dirs(workspace_root))

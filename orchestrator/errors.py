@@ -4,15 +4,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+ERROR_FORMAT = "govcloud-error/1"
+
+
 @dataclass(frozen=True)
 class Issue:
-    """One broken rule: where (field path) and what."""
+    """One broken rule: where (field path, and the file when the error spans files), what, and
+    the profile rule's key when a profile rule was broken."""
 
     path: str
     message: str
+    file: str | None = None
+    rule: str | None = None
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.message}" if self.path else self.message
+        where = ": ".join(x for x in (self.file, self.path) if x)
+        return f"{where}: {self.message}" if where else self.message
 
 
 class GovcloudError(Exception):
@@ -29,9 +36,13 @@ class GovcloudError(Exception):
         self.changed_nothing = changed_nothing
 
     def to_dict(self) -> dict:
+        """The ``govcloud-error/1`` shape of ``--output json`` (docs/json-output.md)."""
+        file = getattr(self, "file", None)
         return {
+            "format": ERROR_FORMAT,
             "error": self.summary,
-            "issues": [{"path": i.path, "message": i.message} for i in self.issues],
+            "issues": [{"file": i.file or file, "field": i.path or None, "rule": i.rule,
+                        "message": i.message} for i in self.issues],
             "fix": self.fix,
             "changed_nothing": self.changed_nothing,
         }
@@ -59,7 +70,7 @@ class InputErrors:
             return
         if len(self.errors) == 1:
             raise self.errors[0]
-        issues = [Issue(e.file + (": " + i.path if i.path else ""), i.message)
+        issues = [Issue(i.path, i.message, file=e.file, rule=i.rule)
                   for e in self.errors for i in e.issues]
         raise GovcloudError(f"{len(self.errors)} invalid input files", issues)
 

@@ -11,7 +11,7 @@ import yaml
 from typer.testing import CliRunner
 
 from orchestrator.cli.app import app
-from orchestrator.service import init_workspace
+from orchestrator.usecases.init import init_workspace
 
 REPO = Path(__file__).resolve().parent.parent
 pytest_plugins = ["tests.pg_support"]   # the pg_url fixture: a fresh PostgreSQL database

@@ -1,1 +1,1 @@
-"""typer commands: parse -> one service call -> render (rich or --output json)."""
+"""typer commands: parse -> one use-case call -> render (rich or --output json)."""

@@ -5,39 +5,34 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
-from . import render
-from .app import Dir, Out, Output, _ws, app, handled
+from .options import Dir, Out, OutputTJ, handled, workspace
 
 
-@app.command("verify-isolation")
 @handled
-def verify_isolation(directory: Dir = Path("."), output: Out = Output.text,
+def verify_isolation(directory: Dir = Path("."), output: Out = OutputTJ.text,
                      probe: Annotated[bool, typer.Option(help="Run the primary/alternate probes "
                                                              "(creates and removes temporary member users).")] = True):
     """Prove tenant and zone isolation in the cloud; exit 1 on any failure."""
-    from ..isolation import verify
-    from ..service import close_all, open_drivers
-    ws = _ws(directory)
-    specs = ws.load_specs()
-    drivers = open_drivers(ws, {z.target for s in specs for z in s.zones.values()})
-    try:
-        checks = verify(specs, drivers, probe)
-    finally:
-        close_all(drivers)
-    failed = [c for c in checks if c.status == "FAIL"]
-    if output == Output.json:
-        render.emit_json({"passed": not failed, "checks": [c.to_dict() for c in checks]})
+    from ..usecases.isolation import verify_isolation as run
+    from . import render
+    rep = run(workspace(directory), probe)
+    if output == OutputTJ.json:
+        render.emit_json(rep.to_dict())
     else:
+        from rich.markup import escape
+        from rich.table import Table
         table = Table("check", "subject", "result", "detail", show_lines=False)
         color = {"PASS": "green", "FAIL": "red", "N/A": "yellow"}
-        for c in checks:
+        for c in rep.checks:
             table.add_row(c.check, escape(c.subject), f"[{color[c.status]}]{c.status}[/]", escape(c.detail))
         render.console.print(table)
-        counts = {s: sum(c.status == s for c in checks) for s in ("PASS", "FAIL", "N/A")}
+        counts = rep.counts()
         render.console.print(f"{counts['PASS']} passed, {counts['FAIL']} failed, "
                              f"{counts['N/A']} not applicable")
-    if failed:
+    if rep.failed:
         raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("verify-isolation")(verify_isolation)

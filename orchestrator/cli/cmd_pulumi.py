@@ -6,12 +6,10 @@ from typing import Annotated
 
 import typer
 
-from . import render
-from .app import Dir, app, handled
+from .options import Dir, handled
 
 pulumi_app = typer.Typer(no_args_is_help=True, help="The optional Pulumi engine (needs the Pulumi "
                          "CLI): render the compiled specs as pulumi-openstack resources.")
-app.add_typer(pulumi_app, name="pulumi")
 
 Stack = Annotated[str, typer.Option("--stack", help="Pulumi stack name.")]
 
@@ -20,13 +18,19 @@ Stack = Annotated[str, typer.Option("--stack", help="Pulumi stack name.")]
 @handled
 def preview(directory: Dir = Path("."), stack: Stack = "govcloud"):
     """Show what Pulumi would do with the compiled specs (pulumi preview)."""
-    from drivers.pulumi.engine import run
-    render.console.print(run(directory, "preview", stack))
+    from ..usecases.pulumi import pulumi_run
+    from . import render
+    render.console.print(pulumi_run(directory, "preview", stack))
 
 
 @pulumi_app.command("up")
 @handled
 def up(directory: Dir = Path("."), stack: Stack = "govcloud"):
     """Apply the compiled specs with Pulumi instead of govcloud's engine (pulumi up)."""
-    from drivers.pulumi.engine import run
-    render.console.print(run(directory, "up", stack))
+    from ..usecases.pulumi import pulumi_run
+    from . import render
+    render.console.print(pulumi_run(directory, "up", stack))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(pulumi_app, name="pulumi")

@@ -51,7 +51,7 @@ def compile_all(approvals: list[Approval], catalog: Catalog, profile: Profile,
                 ends: dict[str, date] | None = None) -> CompileResult:
     """``ipam`` must already hold a block for every (zone, stack) in use (see ipam.allocate).
     ``ends`` maps an approval number to its effective end when recorded extensions moved it
-    (files under ``extensions/``, see orchestrator.lifecycle_service)."""
+    (files under ``extensions/``, see orchestrator.extensions)."""
     by_stack: dict[str, list[Approval]] = defaultdict(list)
     for a in approvals:
         by_stack[a.stack].append(a)
@@ -311,7 +311,7 @@ class _SpecDumper(_SafeDumper):  # type: ignore[misc,valid-type]
 
 
 def spec_yaml(data) -> str:
-    """``data`` as YAML, byte for byte what orchestrator.service._dump writes (same options):
+    """``data`` as YAML, byte for byte what orchestrator.usecases.compile._dump writes (same options):
     orchestrator.core.yaml_emit's direct writer when it covers ``data`` (a spec's plain data always
     is, unless a string needs double quotes or folding), else PyYAML through _SpecDumper."""
     text = yaml_emit.dump(data)

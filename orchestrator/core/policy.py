@@ -40,7 +40,7 @@ class Finding:
         return f"{self.en} ({self.citation}); {self.zh}"
 
     def issue(self) -> Issue:
-        return Issue(self.path, self.message)
+        return Issue(self.path, self.message, rule=self.rule)
 
     def to_dict(self) -> dict[str, Any]:
         return {"rule": self.rule, "path": self.path, "message": self.message, "en": self.en,

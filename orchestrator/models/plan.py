@@ -1,20 +1,6 @@
 """A plan is a value: the actions to take, why, and the state it was made against.
 
-JSON shape (``govcloud plan -o FILE`` / ``--output json``), format ``govcloud-plan/1``:
-
-    {"format": "govcloud-plan/1", "workspace_id": "ws-...", "created_at": "...",
-     "state": {"lineage": "...", "serial": 7}, "inputs_digest": "sha256:...",
-     "summary": {"create": 3, "update": 1, "replace": 0, "delete": 0, "adopt": 0, "no-op": 40},
-     "actions": [{"address": "server:local/edu/edu-portal-internet/web-1", "kind": "server",
-                  "target": "local", "action": "create", "cause": "new",
-                  "reason": "new in stack spec",
-                  "changes": {"flavor": {"old": null, "new": "ecs.s2m4"}},
-                  "desired": {...ResourceSpec...} | null,
-                  "prior": {"cloud_id": "...", "status": "ok", "refs": {...}} | null}],
-     "digest": "hmac-sha256:..."}
-
-``digest`` covers everything but ``created_at`` and itself, keyed by a secret kept in the state
-store, so an edited plan file is refused; same inputs and state give the same digest.
+Its file format (``govcloud-plan/1``), signature and freshness rules: orchestrator/planfile.py.
 
 ``action`` is an :class:`ActionKind` and ``cause`` a :class:`Cause`: code decides on those, never
 on ``reason``, which is the sentence for people.

@@ -99,6 +99,12 @@ class StateStore(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    def __enter__(self) -> "StateStore":   # `with open_state(ws) as store:` closes it
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def _lock_to_force(self, lock_id: str) -> LockInfo:
         """The current lock if ``lock_id`` names it (force_unlock's first check)."""
         info = self.current_lock()

@@ -149,7 +149,7 @@ def test_altered_plan_is_refused_and_changes_nothing(ws, cli):
 
 
 def test_plan_from_another_workspace_is_refused(ws, cli, tmp_path):
-    from orchestrator.service import init_workspace
+    from orchestrator.usecases.init import init_workspace
     other = tmp_path / "other"
     init_workspace(other, "bazhong")
     cli("compile", "-C", other)
@@ -210,7 +210,7 @@ def test_decoy_object_without_our_tag_is_left_alone(applied_ws, cli):
 def test_audit_records_changes_and_detects_tampering(applied_ws, cli):
     r = cli("audit", "verify", "-C", applied_ws)
     assert r.exit_code == 0 and "intact" in r.output
-    entries = cli("audit", "list", "-C", applied_ws, "--last", "0", "--output", "json").json()
+    entries = cli("audit", "list", "-C", applied_ws, "--last", "0", "--output", "json").json()["entries"]
     creates = [e for e in entries if e["action"] == "create"]
     assert len(creates) == 56
     web = next(e for e in creates if e["target"].endswith("/web-1"))
@@ -245,7 +245,7 @@ def test_state_list_show_and_unlock(applied_ws, cli):
 
 @on_both_backends
 def test_second_apply_waits_for_the_lock_then_names_the_holder(applied_ws, cli):
-    from orchestrator.service import open_state
+    from orchestrator.usecases.session import open_state
     from orchestrator.workspace import Workspace
     store = open_state(Workspace.at(applied_ws))
     lock = store.acquire("apply", 1)

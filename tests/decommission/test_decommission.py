@@ -14,7 +14,7 @@ import pytest
 from drivers.base import driver_class
 from drivers.media import content_sha256, find_markers, sparse_copy
 from orchestrator.decommission import STEPS
-from orchestrator.service import init_workspace
+from orchestrator.usecases.init import init_workspace
 from orchestrator.workspace import Workspace
 from tests.conftest import cloud_rows
 from tests.faulty_govcloud import run as run_govcloud
@@ -106,7 +106,7 @@ def test_partial_wipe_fails_verification_and_deletes_nothing(dws):
     assert len(cloud_rows(dws)) == len(before) - 1  # only the public IP was released (offline)
     assert all(p.exists() for p in paths.values())
     assert any(find_markers(p, markers) for p in paths.values())
-    entries = json.loads(gc(dws, "audit", "list", "--last", "0", "--output", "json").stdout)
+    entries = json.loads(gc(dws, "audit", "list", "--last", "0", "--output", "json").stdout)["entries"]
     assert "decommission-verify-failed" in [e["action"] for e in entries]
     assert "decommission-reclaim" not in [e["action"] for e in entries]
     r = gc(dws, "decommission", SYSTEM)  # fixed: the wipe is repeated and verified
@@ -154,7 +154,7 @@ def test_certificate_fields_and_tamper_detection(dws):
     r = gc(dws, "plan", "--output", "json")
     assert not [a for a in json.loads(r.stdout)["actions"] if "/edu-portal-" in a["address"]]
     events = None
-    from orchestrator.service import open_state
+    from orchestrator.usecases.session import open_state
     store = open_state(Workspace.at(dws))
     events = store.events("BZ-2026-0012")
     store.close()
@@ -190,7 +190,7 @@ def test_apply_that_deletes_a_volume_wipes_it_first(dws):
     r = gc(dws, "apply", "--auto-approve")
     assert r.returncode == 0, r.stdout + r.stderr
     assert not path.exists()
-    entries = json.loads(gc(dws, "audit", "list", "--last", "0", "--output", "json").stdout)
+    entries = json.loads(gc(dws, "audit", "list", "--last", "0", "--output", "json").stdout)["entries"]
     delete = next(e for e in entries if e["action"] == "delete" and e["target"].endswith("/archive"))
     assert delete["detail"]["sanitization"]["result"] == "verified"
     assert delete["detail"]["sanitization"]["media"][0]["verification"]["result"] == "pass"
@@ -227,7 +227,7 @@ zones: {internet: {volumes: [{name: data, type: blk.ssd, gb: 1}]}}
     drv.close()
     r = gc(ws, "decommission", "bksys")
     assert r.returncode == 0, r.stdout + r.stderr
-    from orchestrator.service import open_state
+    from orchestrator.usecases.session import open_state
     store = open_state(Workspace.at(ws))
     doc = store.get_workflow("decommission:bk/bksys")
     store.close()

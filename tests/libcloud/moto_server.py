@@ -83,7 +83,7 @@ def aws_config(url: str) -> str:
 
 def workspace(tmp_path):
     """The shipped examples (init) with every zone on the moto target ``aws``."""
-    from orchestrator.service import init_workspace
+    from orchestrator.usecases.init import init_workspace
     path = tmp_path / "ws"
     init_workspace(path, "bazhong")
     cfg = path / "govcloud.toml"

@@ -26,7 +26,7 @@ def applied(tmp_path_factory):
 
 @pytest.fixture
 def check(applied):
-    from orchestrator.service import close_all, open_drivers
+    from orchestrator.usecases.session import open_drivers
     w = Workspace.at(applied)
     desired = [r for s in w.load_specs() for r in s.resources]
     drivers = open_drivers(w, {"aws"})
@@ -34,7 +34,7 @@ def check(applied):
     def run(**kw):
         return drivers["aws"].ex_verify_isolation(desired, **kw)
     yield run
-    close_all(drivers)
+    drivers.close()
 
 
 def _vpcs(drv):
@@ -53,7 +53,7 @@ def test_an_applied_workspace_is_isolated(check):
 
 
 def test_a_peering_between_zones_and_a_route_through_it_are_found(applied, check):
-    from orchestrator.service import open_drivers
+    from orchestrator.usecases.session import open_drivers
     drv = open_drivers(Workspace.at(applied), {"aws"})["aws"]
     vpcs = _vpcs(drv)
     a, b = vpcs["edu-portal-internet"], vpcs["edu-portal-extranet"]
@@ -76,7 +76,7 @@ def test_a_peering_between_zones_and_a_route_through_it_are_found(applied, check
 
 
 def test_an_unapproved_rule_and_a_group_reference_are_found(applied, check):
-    from orchestrator.service import open_drivers
+    from orchestrator.usecases.session import open_drivers
     drv = open_drivers(Workspace.at(applied), {"aws"})["aws"]
     groups = {tags(g)["govcloud.address"]: text(g, "groupId") for g in GROUPS.list_owned(drv)}
     gid = groups["security_group:aws/edu/edu-portal-internet/sg"]
@@ -95,7 +95,7 @@ def test_an_unapproved_rule_and_a_group_reference_are_found(applied, check):
 
 
 def test_a_foreign_object_in_a_system_vpc_is_found(applied, check):
-    from orchestrator.service import open_drivers
+    from orchestrator.usecases.session import open_drivers
     drv = open_drivers(Workspace.at(applied), {"aws"})["aws"]
     vpc = _vpcs(drv)["edu-portal-internet"]
     # Another tenant's group squeezed into our VPC.
@@ -142,7 +142,7 @@ def test_the_verify_isolation_command_runs_the_ec2_checks(applied, monkeypatch):
             ("security-groups", "PASS"), ("alternate-credentials", "N/A")} <= rows
     assert not any(s == "FAIL" for _, s in rows)
     # A peering between the system's two zones fails the command.
-    from orchestrator.service import open_drivers
+    from orchestrator.usecases.session import open_drivers
     drv = open_drivers(Workspace.at(applied), {"aws"})["aws"]
     vpcs = _vpcs(drv)
     pcx = text(_req(Action="CreateVpcPeeringConnection",

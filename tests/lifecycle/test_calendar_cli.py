@@ -24,7 +24,8 @@ def test_workdays_and_json(cli):
     assert cli("calendar", "workdays", "2026-09-30", "2026-10-09").output.strip() == "2"
     assert cli("calendar", "workdays", "2025-12-31", "2026-12-31").output.strip() == "248"
     assert cli("calendar", "add-workdays", "2026-09-30", "2", "--output", "json").json() == {
-        "from": "2026-09-30", "workdays": 2, "date": "2026-10-09"}
+        "format": "govcloud-calendar-add-workdays/1", "from": "2026-09-30", "workdays": 2,
+        "date": "2026-10-09"}
 
 
 def test_is_workday(cli):

@@ -37,14 +37,14 @@ def test_two_expire_runs_at_once_act_once(tmp_path, cli, monkeypatch):
     assert len(acted[0]["deletes"]) == 3 and acted[0]["failed"] == 0
     assert [r for r in cloud_rows(ws) if r[1] == "server" and "/burst-" in r[2]] == []
     assert kinds(ws, "BZ-W").count("expired") == 1
-    audit = cli("audit", "list", "-C", ws, "--last", "0", "--output", "json").json()
+    audit = cli("audit", "list", "-C", ws, "--last", "0", "--output", "json").json()["entries"]
     assert [e["action"] for e in audit].count("expire-start") == 1
     assert len([e for e in audit if e["action"] == "delete"]) == 3
     assert cli("audit", "verify", "-C", ws).exit_code == 0
 
 
 def test_a_run_that_cannot_get_the_lock_skips_and_says_so(tmp_path, cli, monkeypatch):
-    from orchestrator.service import open_state
+    from orchestrator.usecases.session import open_state
     from orchestrator.workspace import Workspace
     ws = workspace(tmp_path, "bozhou", WINDOW)
     cli("compile", "-C", ws)

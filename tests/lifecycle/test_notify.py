@@ -97,7 +97,7 @@ def test_a_failed_webhook_fails_the_run_and_is_retried(running_window, cli, monk
 
 
 def test_status_shows_the_warnings(running_window, cli):
-    r = cli("status", "-C", running_window, "--today", "2026-07-09")
+    r = cli("status", "-C", running_window, "--now", "2026-07-09")
     assert "window ends on 2026-07-20: 7 working days left" in r.output
 
 

@@ -13,17 +13,17 @@ def rows(cli, ws, *args):
 
 def test_overdue_provisioning_is_highlighted(ws, cli):
     # BZ-2026-0012 approved 2026-03-02 (Mon): provisioned within 3 wd, by 2026-03-05.
-    data, by = rows(cli, ws, "--today", "2026-03-05")
+    data, by = rows(cli, ws, "--now", "2026-03-05")
     nd = by["BZ-2026-0012"]["next_deadline"]
     assert (nd["key"], nd["due"], nd["workdays_left"], nd["overdue"]) == ("provision", "2026-03-05", 0, False)
     assert "第十八条" in nd["citation"]
-    data, by = rows(cli, ws, "--today", "2026-03-06")
+    data, by = rows(cli, ws, "--now", "2026-03-06")
     nd = by["BZ-2026-0012"]["next_deadline"]
     assert nd["overdue"] and nd["workdays_left"] == -1 and data["overdue"] == 1
     assert any("draft" in w for w in data["profile_warnings"])          # 巴中 is a 送审稿
-    r = cli("status", "-C", ws, "--today", "2026-03-06")
+    r = cli("status", "-C", ws, "--now", "2026-03-06")
     assert "OVERDUE" in r.output and "1 overdue" in r.output
-    r = cli("status", "-C", ws, "--today", "2026-03-06", "--overdue")
+    r = cli("status", "-C", ws, "--now", "2026-03-06", "--overdue")
     assert r.exit_code == 3 and "BZ-2026-0012" in r.output and "BZ-2026-0031" not in r.output
 
 
@@ -51,7 +51,7 @@ def test_provisioned_then_delivery_confirmed(ws, cli, monkeypatch):
     a = by["BZ-2026-0012"]
     assert a["state"] == "delivered" and not a["overdue"] and a["next_deadline"] is None
     assert kinds(ws, "BZ-2026-0012").count("delivery-confirmed") == 1
-    audit = cli("audit", "list", "-C", ws, "--output", "json").json()
+    audit = cli("audit", "list", "-C", ws, "--output", "json").json()["entries"]
     assert [e for e in audit if e["action"] == "delivery-confirmed"]
 
 
@@ -99,7 +99,7 @@ def test_a_change_approval_provisioned_marks_its_base_changed(tmp_path, cli, mon
 
 def test_a_deadline_in_a_year_without_calendar_names_the_file(tmp_path, cli):
     ws = workspace(tmp_path, "bazhong", approval("BZ-L", approved_on="2026-12-30"))
-    data, by = rows(cli, ws, "--today", "2026-12-30")
+    data, by = rows(cli, ws, "--now", "2026-12-30")
     nd = [d for d in by["BZ-L"]["deadlines"] if d["key"] == "provision"][0]
     assert nd["due"] is None and "cn-2027.yaml" in nd["error"]
     assert any("cn-2027.yaml" in w for w in by["BZ-L"]["warnings"])
@@ -107,7 +107,7 @@ def test_a_deadline_in_a_year_without_calendar_names_the_file(tmp_path, cli):
     cal = ws / "catalog" / "calendar"
     cal.mkdir(parents=True)
     (cal / "cn-2027.yaml").write_text(CN_2027, encoding="utf-8")
-    data, by = rows(cli, ws, "--today", "2026-12-30")
+    data, by = rows(cli, ws, "--now", "2026-12-30")
     nd = by["BZ-L"]["next_deadline"]
     assert nd["due"] == "2027-01-05" and nd["error"] is None   # 12-31, (元旦 01-01..03), 01-04, 01-05
 

@@ -30,7 +30,7 @@ def quota(ws):
 
 
 def plan(cli, ws, day):
-    r = cli("plan", "-C", ws, "--today", day, "--output", "json")
+    r = cli("plan", "-C", ws, "--now", day, "--output", "json")
     assert r.exit_code == 0, r.output
     return {a["address"]: a for a in r.json()["actions"]}
 
@@ -84,7 +84,7 @@ def test_window_lifecycle_on_the_local_cloud(tmp_path, cli, monkeypatch):
     assert "expires_on: '2026-08-20'" in spec and "extended_until: '2026-08-20'" in spec
     r = cli("expire", "-C", ws, "--now", "2026-07-20T00:05")
     assert r.exit_code == 0 and "Nothing to expire" in r.output
-    assert cli("plan", "-C", ws, "--today", "2026-07-20", "--detailed-exitcode").exit_code == 0
+    assert cli("plan", "-C", ws, "--now", "2026-07-20", "--detailed-exitcode").exit_code == 0
 
     # At the extended end: a guard, a dry run, then the job.
     monkeypatch.setenv("GOVCLOUD_TODAY", "2026-08-20")
@@ -105,7 +105,7 @@ def test_window_lifecycle_on_the_local_cloud(tmp_path, cli, monkeypatch):
                                            f"volume:{PRE}/burst-1-data1", f"volume:{PRE}/burst-2-data1"]
     assert burst(ws) == [] and quota(ws)["instances"] == 1 and quota(ws)["cores"] == 2
     assert [e for e in events(ws, "BZ-W") if e["kind"] == "expired"][0]["on"] == "2026-08-20"
-    audit = cli("audit", "list", "-C", ws, "--last", "0", "--output", "json").json()
+    audit = cli("audit", "list", "-C", ws, "--last", "0", "--output", "json").json()["entries"]
     actions = [e["action"] for e in audit]
     assert actions.count("expire-start") == 1 and actions.count("expire-end") == 1
     assert cli("audit", "verify", "-C", ws).exit_code == 0

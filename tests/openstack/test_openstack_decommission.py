@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from drivers.media import find_markers
-from orchestrator.service import init_workspace
+from orchestrator.usecases.init import init_workspace
 from tests.faulty_govcloud import run as run_govcloud
 from tests.openstack.cloud import OSBOX_DIR, purge_stale, require_cloud
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from orchestrator.service import init_workspace
+from orchestrator.usecases.init import init_workspace
 from tests.openstack.cloud import purge_stale, require_cloud
 
 GOVCLOUD = [sys.executable, "-m", "orchestrator.cli"]

@@ -10,7 +10,7 @@ import yaml
 
 from orchestrator.calendar_files import default_calendar_dir, load_calendar
 from orchestrator.models.approval import Approval
-from orchestrator.service import init_workspace
+from orchestrator.usecases.init import init_workspace
 from orchestrator.workspace import load_profile
 
 D = date
@@ -62,7 +62,7 @@ def workspace(tmp_path: Path, profile_name: str, *approvals: dict, name: str = "
 
 
 def events(ws: Path, subject: str | None = None) -> list[dict]:
-    from orchestrator.service import open_state
+    from orchestrator.usecases.session import open_state
     from orchestrator.workspace import Workspace
     store = open_state(Workspace.at(ws))
     try:

@@ -55,7 +55,7 @@ class Mocks(pulumi.runtime.Mocks):
 
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory):
-    from orchestrator.service import init_workspace
+    from orchestrator.usecases.init import init_workspace
     from orchestrator.workspace import Workspace
     path = tmp_path_factory.mktemp("pulumi") / "ws"
     init_workspace(path, "bazhong")
@@ -236,7 +236,7 @@ def test_windows_and_ec2_layouts(compiled):
 
 
 def test_without_the_pulumi_cli_commands_say_what_to_install(compiled, tmp_path, monkeypatch):
-    from orchestrator.service import init_workspace
+    from orchestrator.usecases.init import init_workspace
     ws = tmp_path / "ws"
     init_workspace(ws, "bazhong")
     run_cli("compile", "-C", ws)
@@ -256,7 +256,7 @@ def test_a_cli_that_vanishes_mid_call_is_reported_the_same_way(compiled, tmp_pat
 
     from drivers.pulumi import engine
     from orchestrator.errors import GovcloudError
-    from orchestrator.service import init_workspace
+    from orchestrator.usecases.init import init_workspace
     ws = tmp_path / "ws"
     init_workspace(ws, "bazhong")
     run_cli("compile", "-C", ws)
@@ -271,7 +271,7 @@ def test_a_cli_that_vanishes_mid_call_is_reported_the_same_way(compiled, tmp_pat
 def test_the_program_entry_point_reads_the_workspace_from_config(tmp_path):
     """What `pulumi up` runs (drivers/pulumi/__main__.py -> program.main), under mocks."""
     from drivers.pulumi.program import main
-    from orchestrator.service import init_workspace
+    from orchestrator.usecases.init import init_workspace
     ws = tmp_path / "ws"
     init_workspace(ws, "bazhong")
     run_cli("compile", "-C", ws)

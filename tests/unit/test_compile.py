@@ -7,7 +7,8 @@ import yaml
 
 from orchestrator.errors import GovcloudError
 from orchestrator.core.ipam import allocate
-from orchestrator.service import compile_workspace
+from orchestrator.clock import today
+from orchestrator.usecases.compile import compile_workspace
 from orchestrator.workspace import Workspace
 from tests.conftest import edit_yaml
 
@@ -17,9 +18,9 @@ def _specs(ws):
 
 
 def test_compile_twice_is_byte_identical(ws):
-    compile_workspace(Workspace.at(ws))
+    compile_workspace(Workspace.at(ws), today())
     first = _specs(ws)
-    rep = compile_workspace(Workspace.at(ws))
+    rep = compile_workspace(Workspace.at(ws), today())
     assert _specs(ws) == first
     assert rep.written == [] and len(rep.unchanged) == 2
 
@@ -28,8 +29,8 @@ def test_same_inputs_in_another_workspace_give_same_bytes(ws, tmp_path):
     import shutil
     other = tmp_path / "copy"
     shutil.copytree(ws, other)
-    compile_workspace(Workspace.at(ws))
-    compile_workspace(Workspace.at(other))
+    compile_workspace(Workspace.at(ws), today())
+    compile_workspace(Workspace.at(other), today())
     assert _specs(ws) == _specs(other)
 
 
@@ -38,7 +39,7 @@ def _load(ws, stack):
 
 
 def test_one_isolated_project_per_zone_and_nothing_crosses_zones(ws):
-    compile_workspace(Workspace.at(ws))
+    compile_workspace(Workspace.at(ws), today())
     spec = _load(ws, "edu/edu-portal")
     assert set(spec["zones"]) == {"internet", "extranet"}
     by_addr = {r["address"]: r for r in spec["resources"]}
@@ -55,7 +56,7 @@ def test_one_isolated_project_per_zone_and_nothing_crosses_zones(ws):
 
 
 def test_security_group_admits_only_approved_rules(ws):
-    compile_workspace(Workspace.at(ws))
+    compile_workspace(Workspace.at(ws), today())
     spec = _load(ws, "edu/edu-portal")
     sgs = {r["zone"]: r["properties"]["rules"] for r in spec["resources"]
            if r["kind"] == "security_group"}
@@ -66,7 +67,7 @@ def test_security_group_admits_only_approved_rules(ws):
 
 
 def test_quota_equals_the_approved_totals(ws):
-    compile_workspace(Workspace.at(ws))
+    compile_workspace(Workspace.at(ws), today())
     spec = _load(ws, "hrss/social-insurance")
     q = {r["zone"]: r["properties"] for r in spec["resources"] if r["kind"] == "quota"}
     ext = q["extranet"]
@@ -82,7 +83,7 @@ def test_quota_equals_the_approved_totals(ws):
 
 
 def test_monthly_fee_is_priced_from_the_catalog(ws):
-    compile_workspace(Workspace.at(ws))
+    compile_workspace(Workspace.at(ws), today())
     spec = _load(ws, "edu/edu-portal")
     lines = spec["billing"]
     assert sum(Decimal(l["amount"]) for l in lines) == Decimal(spec["monthly_fee"])
@@ -96,7 +97,7 @@ def test_monthly_fee_is_priced_from_the_catalog(ws):
 
 
 def test_subnets_never_overlap_within_a_zone(ws):
-    compile_workspace(Workspace.at(ws))
+    compile_workspace(Workspace.at(ws), today())
     nets = {}
     for stack in ("edu/edu-portal", "hrss/social-insurance"):
         for zone, lay in _load(ws, stack)["zones"].items():
@@ -137,7 +138,7 @@ zones:
     servers:
       - {name: burst, flavor: ecs.s4m8, image: kylin-v10-sp3, system_disk: {type: blk.ssd, gb: 40}, count: 2}
 """, encoding="utf-8")
-    compile_workspace(Workspace.at(ws))
+    compile_workspace(Workspace.at(ws), today())
     spec = _load(ws, "edu/edu-portal")
     burst = [r for r in spec["resources"] if r["name"].startswith("burst-")]
     assert len(burst) == 2

@@ -1,9 +1,10 @@
 """A compile with nothing changed since the last successful one is skipped, and only then."""
 import pytest
 
-from orchestrator import service
+from orchestrator.usecases import compile as compile_uc
 from orchestrator.errors import GovcloudError
-from orchestrator.service import compile_workspace
+from orchestrator.clock import today
+from orchestrator.usecases.compile import compile_workspace
 from orchestrator.workspace import Workspace
 
 
@@ -11,12 +12,12 @@ from orchestrator.workspace import Workspace
 def runs(monkeypatch):
     """Counts the compiles that really ran."""
     calls = []
-    real = service._compile_workspace
+    real = compile_uc._compile_workspace
 
-    def counting(ws):
+    def counting(ws, day):
         calls.append(ws)
-        return real(ws)
-    monkeypatch.setattr(service, "_compile_workspace", counting)
+        return real(ws, day)
+    monkeypatch.setattr(compile_uc, "_compile_workspace", counting)
     return calls
 
 
@@ -25,9 +26,9 @@ def _tree(root):
 
 
 def test_nothing_changed_is_skipped_with_the_same_report(ws, runs):
-    first = compile_workspace(Workspace.at(ws))
+    first = compile_workspace(Workspace.at(ws), today())
     before = _tree(ws / "stacks")
-    again = compile_workspace(Workspace.at(ws))
+    again = compile_workspace(Workspace.at(ws), today())
     assert len(runs) == 1
     assert _tree(ws / "stacks") == before
     assert again.written == [] and again.removed == []
@@ -36,50 +37,50 @@ def test_nothing_changed_is_skipped_with_the_same_report(ws, runs):
 
 
 def test_an_edited_approval_is_compiled(ws, runs):
-    compile_workspace(Workspace.at(ws))
+    compile_workspace(Workspace.at(ws), today())
     path = sorted((ws / "approvals").glob("*.yaml"))[0]
     path.write_text(path.read_text(encoding="utf-8").replace("gb: 100", "gb: 120", 1),
                     encoding="utf-8")
-    rep = compile_workspace(Workspace.at(ws))
+    rep = compile_workspace(Workspace.at(ws), today())
     assert len(runs) == 2 and rep.written
 
 
 def test_a_broken_approval_is_refused_after_a_good_compile(ws, runs):
-    compile_workspace(Workspace.at(ws))
+    compile_workspace(Workspace.at(ws), today())
     (ws / "approvals" / "bad.yaml").write_text("approval_no: [\n", encoding="utf-8")
     with pytest.raises(GovcloudError):
-        compile_workspace(Workspace.at(ws))
+        compile_workspace(Workspace.at(ws), today())
     (ws / "approvals" / "bad.yaml").unlink()
-    compile_workspace(Workspace.at(ws))
+    compile_workspace(Workspace.at(ws), today())
     assert len(runs) == 3   # the failed run dropped the index: the next one compiles
 
 
 def test_edited_or_removed_outputs_are_written_again(ws, runs):
-    rep = compile_workspace(Workspace.at(ws))
+    rep = compile_workspace(Workspace.at(ws), today())
     spec = ws / rep.written[0]
     text = spec.read_text(encoding="utf-8")
     spec.write_text(text.replace("monthly_fee", "monthly_fee ", 1), encoding="utf-8")
-    assert compile_workspace(Workspace.at(ws)).written == [rep.written[0]]
+    assert compile_workspace(Workspace.at(ws), today()).written == [rep.written[0]]
     assert spec.read_text(encoding="utf-8") == text
     spec.unlink()
-    assert compile_workspace(Workspace.at(ws)).written == [rep.written[0]]
+    assert compile_workspace(Workspace.at(ws), today()).written == [rep.written[0]]
     Workspace.at(ws).spec_cache_path.unlink()
-    compile_workspace(Workspace.at(ws))
+    compile_workspace(Workspace.at(ws), today())
     assert Workspace.at(ws).spec_cache_path.is_file()
     assert len(runs) == 4
 
 
 def test_another_day_or_config_is_compiled(ws, runs, monkeypatch):
-    compile_workspace(Workspace.at(ws))
+    compile_workspace(Workspace.at(ws), today())
     monkeypatch.setenv("GOVCLOUD_TODAY", "2031-01-02")
     try:
-        compile_workspace(Workspace.at(ws))
+        compile_workspace(Workspace.at(ws), today())
     except GovcloudError:
         pass   # the day may make a profile rule fail: it was checked, which is the point
     assert len(runs) == 2
     monkeypatch.delenv("GOVCLOUD_TODAY")
-    compile_workspace(Workspace.at(ws))
+    compile_workspace(Workspace.at(ws), today())
     cfg = ws / "govcloud.toml"
     cfg.write_text(cfg.read_text(encoding="utf-8") + "\n# a comment\n", encoding="utf-8")
-    compile_workspace(Workspace.at(ws))
+    compile_workspace(Workspace.at(ws), today())
     assert len(runs) == 4

@@ -9,7 +9,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from orchestrator.service import compile_workspace, init_workspace
+from orchestrator.clock import today
+from orchestrator.usecases.compile import compile_workspace
+from orchestrator.usecases.init import init_workspace
 from orchestrator.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[2]
@@ -21,7 +23,7 @@ def _compile(tmp_path) -> Path:
     init_workspace(ws, "bazhong")
     cfg = ws / "govcloud.toml"
     cfg.write_text(re.sub(r'id = "ws-[0-9a-f]+"', 'id = "ws-000000000000"', cfg.read_text()))
-    compile_workspace(Workspace.at(ws))
+    compile_workspace(Workspace.at(ws), today())
     return ws / "stacks"
 
 

@@ -7,7 +7,9 @@ import pytest
 
 from orchestrator.errors import GovcloudError, InputError
 from orchestrator.inputs import ParseCache, read_yaml
-from orchestrator.service import compile_workspace, validate
+from orchestrator.clock import today
+from orchestrator.usecases.compile import compile_workspace
+from orchestrator.usecases.validate import validate
 from orchestrator.workspace import Workspace
 
 
@@ -15,7 +17,7 @@ def test_second_read_comes_from_the_cache_and_equals_the_parse(ws):
     w = Workspace.at(ws)
     first = w.load_approvals()
     assert not w.parse_cache_path.exists()   # only compile writes it
-    compile_workspace(w)
+    compile_workspace(w, today())
     assert w.parse_cache_path.is_file()
     cache = json.loads(w.parse_cache_path.read_text())
     assert len(cache["entries"]) == len(first)
@@ -50,11 +52,11 @@ def test_uncachable_values_are_parsed_each_time(tmp_path):
 
 def test_an_edited_file_is_parsed_again(ws):
     w = Workspace.at(ws)
-    compile_workspace(w)
+    compile_workspace(w, today())
     path = sorted((ws / "approvals").glob("*.yaml"))[0]
     path.write_text(path.read_text(encoding="utf-8") + "\nunknown_field: 1\n", encoding="utf-8")
     with pytest.raises(InputError) as exc:
-        validate(Workspace.at(ws))
+        validate(Workspace.at(ws), today())
     assert "unknown field 'unknown_field'" in exc.value.issues[0].message
 
 
@@ -65,7 +67,7 @@ def test_broken_files_report_the_same_errors_with_a_cache(ws):
     for warm in (False, True):   # without, then with a cache of the good files
         if warm:
             path.rename(path.with_suffix(".off"))
-            compile_workspace(Workspace.at(ws))
+            compile_workspace(Workspace.at(ws), today())
             path.with_suffix(".off").rename(path)
         with pytest.raises(GovcloudError) as exc:
             Workspace.at(ws).load_approvals()
@@ -76,7 +78,7 @@ def test_broken_files_report_the_same_errors_with_a_cache(ws):
 
 def test_a_damaged_cache_is_ignored(ws):
     w = Workspace.at(ws)
-    compile_workspace(w)
+    compile_workspace(w, today())
     first = w.load_approvals()
     w.parse_cache_path.write_text("{not json", encoding="utf-8")
     assert Workspace.at(ws).load_approvals() == first

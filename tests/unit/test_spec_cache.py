@@ -1,13 +1,14 @@
 """The spec cache speeds up plan but never hides a change to a spec file."""
 import json
 
-from orchestrator.service import compile_workspace
+from orchestrator.clock import today
+from orchestrator.usecases.compile import compile_workspace
 from orchestrator.workspace import Workspace
 
 
 def test_cache_matches_the_yaml_and_an_edited_file_is_reparsed(ws):
     w = Workspace.at(ws)
-    compile_workspace(w)
+    compile_workspace(w, today())
     cache = json.loads(w.spec_cache_path.read_text())
     assert set(cache) == {"stacks/edu/edu-portal.yaml", "stacks/hrss/social-insurance.yaml"}
     from_cache = {s.stack: s for s in w.load_specs()}

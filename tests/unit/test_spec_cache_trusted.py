@@ -5,13 +5,14 @@ import copy
 import json
 
 from orchestrator.models.spec import StackSpec
-from orchestrator.service import compile_workspace
+from orchestrator.clock import today
+from orchestrator.usecases.compile import compile_workspace
 from orchestrator.workspace import Workspace, _from_cache
 
 
 def _cache(ws):
     w = Workspace.at(ws)
-    compile_workspace(w)
+    compile_workspace(w, today())
     return json.loads(w.spec_cache_path.read_text(encoding="utf-8"))
 
 

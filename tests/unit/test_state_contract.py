@@ -24,7 +24,8 @@ import pytest
 from orchestrator.core.audit import verify_chain
 from orchestrator.errors import LockError, StateError
 from orchestrator.models.state import StateRecord
-from orchestrator.service import init_workspace, open_state
+from orchestrator.usecases.init import init_workspace
+from orchestrator.usecases.session import open_state
 from orchestrator.workspace import Workspace
 from tests.conftest import run_cli
 from tests.pg_support import pg_execute, set_state_url
@@ -96,7 +97,7 @@ def spawn(backend: Backend, body: str, *args: str) -> subprocess.Popen:
     script = textwrap.dedent("""
         import sys, time
         from pathlib import Path
-        from orchestrator.service import open_state
+        from orchestrator.usecases.session import open_state
         from orchestrator.workspace import Workspace
         store = open_state(Workspace.at(Path(sys.argv[1])))
     """) + textwrap.dedent(body)

@@ -1,0 +1,92 @@
+"""`govcloud plan` and `govcloud apply`."""
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .options import Dir, LockTimeout, Now, Out, OutPlan, OutputPlan, OutputTJ, handled, \
+    today_from, workspace
+
+
+@handled
+def plan(directory: Dir = Path("."),
+         out: Annotated[Optional[Path], typer.Option("-o", "--out", help="Save the plan to this file.")] = None,
+         detailed_exitcode: Annotated[bool, typer.Option("--detailed-exitcode",
+             help="Exit 2 when there are changes.")] = False,
+         show_noop: Annotated[bool, typer.Option("--show-unchanged")] = False,
+         now: Now = None, lock_timeout: LockTimeout = 30.0, output: OutPlan = OutputPlan.text):
+    """Show what apply would do. Never changes the cloud or the state."""
+    from ..usecases.plan import plan as run
+    from . import render
+    p = run(workspace(directory), today_from(now), lock_timeout, out).plan
+    if output == OutputPlan.json:
+        render.emit_json(p.to_dict())
+    elif output == OutputPlan.markdown:
+        sys.stdout.write(render.plan_markdown(p))
+    else:
+        render.plan_text(p, show_noop)
+        if out:
+            render.console.print(f"Saved the plan to {out}. Apply exactly it with: "
+                                 f"govcloud apply -C {directory} {out}")
+    if detailed_exitcode and p.has_changes:
+        raise typer.Exit(2)
+
+
+@handled
+def apply(planfile: Annotated[Optional[Path], typer.Argument(help="A saved plan (govcloud plan -o).")] = None,
+          directory: Dir = Path("."),
+          auto_approve: Annotated[bool, typer.Option("--auto-approve",
+              help="Apply without asking (pipelines).")] = False,
+          parallelism: Annotated[int, typer.Option(min=1, max=64)] = 4,
+          now: Now = None, lock_timeout: LockTimeout = 30.0, output: Out = OutputTJ.text):
+    """Apply a saved plan exactly, or plan + confirm + apply."""
+    from ..errors import GovcloudError
+    from ..usecases.apply import apply as run
+    from . import render
+    as_json = output == OutputTJ.json
+
+    def review(p) -> bool:   # a new plan: show it, then ask unless --auto-approve
+        if not as_json:
+            render.plan_text(p)
+        if not p.has_changes or auto_approve:
+            return True
+        if not sys.stdin.isatty():
+            raise GovcloudError("apply needs confirmation but stdin is not a terminal",
+                                fix="pass --auto-approve, or apply a saved plan file")
+        return typer.confirm("Apply these changes?")
+
+    @contextmanager
+    def progress(steps: int):
+        with render.Progress(steps, quiet=as_json) as bar:
+            yield bar.event
+
+    res = run(workspace(directory), planfile, today_from(now), parallelism, lock_timeout,
+              review, progress)
+    if res.cancelled:
+        render.console.print("Apply cancelled. Nothing was changed.")
+        raise typer.Exit(1)
+    if as_json:
+        render.emit_json(res.to_dict())
+    elif not res.plan.has_changes:
+        if planfile is not None:
+            render.plan_text(res.plan)
+    else:
+        failed = res.failed
+        ok = len(res.results) - len(failed)
+        color = "red" if failed else "green"
+        render.console.print(f"[{color}]Apply {'incomplete' if failed else 'complete'}:[/] {ok} steps "
+                             f"done, {len(failed)} failed or skipped.")
+        if failed:
+            render.console.print("Run `govcloud plan` to see what remains; failed creates are "
+                                 "recorded as tainted and will be replaced.")
+    if res.failed:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(plan)
+    app.command()(apply)

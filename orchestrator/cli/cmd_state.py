@@ -1,0 +1,90 @@
+"""`govcloud state list | show | unlock` and `govcloud audit list | verify`."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .options import Dir, Out, OutputTJ, handled, workspace
+
+state_app = typer.Typer(no_args_is_help=True, help="Inspect the state store and its lock.")
+audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained audit log.")
+
+
+@state_app.command("list")
+@handled
+def state_list(directory: Dir = Path("."), output: Out = OutputTJ.text):
+    """List the resources recorded in state."""
+    from ..usecases.state import state_list as run
+    from . import render
+    res = run(workspace(directory))
+    if output == OutputTJ.json:
+        return render.emit_json(res.to_dict())
+    for r in res.records:
+        flag = " [red](tainted)[/]" if r.status == "tainted" else ""
+        render.console.print(f"{r.address}  {r.cloud_id}{flag}")
+    render.console.print(f"[dim]{len(res.records)} resources; serial {res.serial}; lineage "
+                         f"{res.lineage}{'; ' + res.lock.describe() if res.lock else ''}[/]")
+
+
+@state_app.command("show")
+@handled
+def state_show(address: str, directory: Dir = Path("."), output: Out = OutputTJ.text):
+    """Show one recorded resource."""
+    from ..usecases.state import state_show as run
+    from . import render
+    rec = run(workspace(directory), address)
+    if output == OutputTJ.json:
+        return render.emit_json({"format": "govcloud-state-show/1", **rec.__dict__})
+    render.console.print_json(data=rec.__dict__)
+
+
+@state_app.command("unlock")
+@handled
+def state_unlock(lock_id: str, directory: Dir = Path("."), output: Out = OutputTJ.text):
+    """Remove a lock record left by a process that is gone (needs the exact lock id)."""
+    from ..usecases.state import state_unlock as run
+    from . import render
+    info = run(workspace(directory), lock_id)
+    if output == OutputTJ.json:
+        return render.emit_json({"format": "govcloud-state-unlock/1", "unlocked": info.__dict__})
+    render.console.print(f"Unlocked: {info.describe()}")
+
+
+@audit_app.command("list")
+@handled
+def audit_list(directory: Dir = Path("."), output: Out = OutputTJ.text,
+               last: Annotated[int, typer.Option(help="Show the last N entries (0: all).")] = 50):
+    """Show audit entries."""
+    from ..usecases.audit import audit_list as run
+    from . import render
+    log = run(workspace(directory), last)
+    if output == OutputTJ.json:
+        return render.emit_json(log.to_dict())
+    for e in log.entries:
+        render.console.print(f"{e.seq:>6} {e.ts} {e.actor} {e.action} {e.target}"
+                             f"{' [' + e.approval + ']' if e.approval else ''}")
+
+
+@audit_app.command("verify")
+@handled
+def audit_verify(directory: Dir = Path("."), output: Out = OutputTJ.text):
+    """Check the hash chain; exit 1 naming the first bad entry."""
+    from ..usecases.audit import audit_verify as run
+    from . import render
+    res = run(workspace(directory))
+    brk = res.first_bad
+    if output == OutputTJ.json:
+        render.emit_json(res.to_dict())
+    elif brk is None:
+        render.console.print(f"[green]Audit log intact:[/] {res.entries} entries, hash chain verified.")
+    else:
+        render.err_console.print(f"[bold red]Audit log tampered:[/] entry {brk.seq}: {brk.reason}")
+    if brk is not None:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(state_app, name="state")
+    app.add_typer(audit_app, name="audit")

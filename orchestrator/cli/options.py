@@ -1,0 +1,88 @@
+"""What every command module shares: option types, the error wrapper, and turning option text
+into workspaces and clock values. Light on purpose (typer and the standard library only):
+every command module imports it at start-up."""
+from __future__ import annotations
+
+import enum
+import functools
+import os
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+
+class OutputTJ(str, enum.Enum):
+    """--output of every command but plan."""
+    text = "text"
+    json = "json"
+
+
+class OutputPlan(str, enum.Enum):
+    """--output of plan: markdown is a summary for a GitOps merge request."""
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+Dir = Annotated[Path, typer.Option("-C", "--dir", help="Workspace directory.", show_default=".")]
+Out = Annotated[OutputTJ, typer.Option("--output", help="Output format.")]
+OutPlan = Annotated[OutputPlan, typer.Option("--output", help="Output format.")]
+LockTimeout = Annotated[float, typer.Option("--lock-timeout", help="Seconds to wait for the state lock.")]
+Now = Annotated[Optional[str], typer.Option(
+    "--now", help="Pretend the clock is this: YYYY-MM-DD or an ISO date-time, China time "
+                  "(default: now, or GOVCLOUD_NOW / GOVCLOUD_TODAY).")]
+
+
+def handled(fn):
+    """Errors become `Error: ...` + exit 1 (or `govcloud-error/1` JSON with --output json),
+    never a traceback (GOVCLOUD_DEBUG=1 shows one)."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from ..errors import GovcloudError
+        as_json = kwargs.get("output") == "json"
+        try:
+            return fn(*args, **kwargs)
+        except GovcloudError as exc:
+            from . import render
+            render.error(exc, as_json)
+            raise typer.Exit(exc.exit_code)
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # pragma: no cover - a bug; say so without a traceback
+            if os.environ.get("GOVCLOUD_DEBUG"):
+                raise
+            from . import render
+            render.error(GovcloudError(f"internal error: {type(exc).__name__}: {exc}",
+                                       fix="re-run with GOVCLOUD_DEBUG=1 for a traceback and "
+                                           "report it", changed_nothing=False), as_json)
+            raise typer.Exit(1)
+    return wrapper
+
+
+def workspace(directory: Path):
+    from ..workspace import Workspace
+    return Workspace.at(directory)
+
+
+def maybe_workspace(directory: Path | None):
+    """The workspace at DIR when it is one (for its own profiles and calendar), else None."""
+    from ..workspace import CONFIG_NAME, Workspace
+    d = directory or Path(".")
+    return Workspace.at(d) if (d / CONFIG_NAME).is_file() else None
+
+
+def now_from(value: str | None):
+    """--now as a China-time datetime, or the clock (orchestrator/clock.py)."""
+    from .. import clock
+    return clock.now() if value is None else clock.parse_now(value, "--now")
+
+
+def today_from(value: str | None):
+    return now_from(value).date()
+
+
+def date_from(value: str | None, option: str):
+    """A date option (YYYY-MM-DD), today when not given."""
+    from .. import clock
+    return clock.today() if value is None else clock.parse_date(value, option)

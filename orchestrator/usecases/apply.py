@@ -1,0 +1,90 @@
+"""`govcloud apply`: a saved plan exactly (refused if altered or stale), or plan, review, apply.
+``execute`` walks a plan through the executor and then calls the after-apply hooks (the
+lifecycle's records what the apply provisioned); the expiry job executes its plans with it too."""
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, ContextManager, Iterable
+
+from .. import planfile
+from ..executor import Executor, StepResult
+from ..lifecycle_events import AfterApply, record_apply
+from ..models.plan import Plan
+from ..state.base import StateStore, default_actor
+from ..workspace import Workspace
+from .plan import compute_plan
+from .session import Drivers, locked, open_drivers, open_state
+
+APPLY_FORMAT = "govcloud-apply/1"
+
+OnEvent = Callable[[str, Any, StepResult | None], None]   # the executor's (kind, step, result)
+
+
+@dataclass
+class ApplyResult:
+    plan: Plan
+    results: list[StepResult] = field(default_factory=list)
+    cancelled: bool = False           # the review said no: nothing was changed
+
+    @property
+    def failed(self) -> list[StepResult]:
+        return [r for r in self.results if r.outcome != "ok"]
+
+    def to_dict(self) -> dict[str, Any]:
+        """One shape whether or not anything changed (docs/json-output.md)."""
+        return {"format": APPLY_FORMAT, "applied": len(self.results) - len(self.failed),
+                "failed": len(self.failed), "summary": self.plan.summary,
+                "results": [r.__dict__ for r in self.results]}
+
+
+def steps_of(plan: Plan) -> int:
+    """Executor steps the plan takes (a replace is a delete and a create)."""
+    return sum(2 if a.action == "replace" else 1 for a in plan.actions if a.action != "no-op")
+
+
+def apply(ws: Workspace, saved: Path | None, today: dt.date, parallelism: int,
+          lock_timeout: float, review: Callable[[Plan], bool] | None = None,
+          progress: Callable[[int], ContextManager[OnEvent | None]] | None = None) -> ApplyResult:
+    """Apply the plan saved at ``saved``, or a new one as of ``today`` once ``review(plan)``
+    (not asked for a saved plan) returns true. ``progress(steps)`` gives the executor's event
+    callback for the run. Lifecycle events are recorded on ``today``."""
+    with open_state(ws) as store, locked(store, "apply", lock_timeout), \
+            open_drivers(ws) as drivers:
+        if saved is not None:
+            p = planfile.load(saved, ws, store)
+            planfile.check_fresh(p, store)
+        else:
+            p = compute_plan(ws, store, drivers, today)
+            if review is not None and not review(p):
+                return ApplyResult(p, cancelled=True)
+        if not p.has_changes:
+            return ApplyResult(p)
+        with (progress or (lambda n: nullcontext()))(steps_of(p)) as on_event:
+            results = execute(ws, p, store, drivers, parallelism, on_event,
+                              after=[record_apply(today)])
+    return ApplyResult(p, results)
+
+
+def execute(ws: Workspace, plan: Plan, store: StateStore, drivers: Drivers, parallelism: int,
+            on_event: OnEvent | None = None, after: Iterable[AfterApply] = ()) -> list[StepResult]:
+    """Run ``plan`` (the caller holds the workspace lock), with ``apply-start`` / ``apply-end``
+    audit entries around it; then each ``after`` hook with the records as they were before."""
+    from ..sanitize import wipe_and_verify
+    drivers.need({a.target for a in plan.actions if a.action != "no-op"})
+    actor = default_actor()
+    store.append_audit(actor, "apply-start", ws.config.workspace.id, None,
+                       {"plan_digest": plan.digest, "summary": plan.summary})
+    ex = Executor(plan, drivers, store, actor, ws.config.workspace.id, parallelism,
+                  recovery_file=ws.data_dir / "state-recovery.jsonl", on_event=on_event,
+                  sanitize=wipe_and_verify)
+    before = store.read().records
+    results = ex.run()
+    failed = [r for r in results if r.outcome != "ok"]
+    store.append_audit(actor, "apply-end", ws.config.workspace.id, None,
+                       {"plan_digest": plan.digest, "steps": len(results), "failed": len(failed)})
+    for hook in after:
+        hook(ws, store, plan, results, before)
+    return results

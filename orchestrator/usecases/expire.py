@@ -1,0 +1,190 @@
+"""`govcloud expire`, the scheduled job: remove the resources of temporary terms that have
+ended, lower their quotas, close the inbound rules only they approved, record ``expired``
+events and audit entries, and send expiry warnings. Idempotent; under the workspace lock, so
+two runs at once act once (the second waits, then finds nothing to do, or gives up after
+``lock_timeout`` and reports that it skipped)."""
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+from .. import planfile
+from ..calendar_files import workspace_calendar
+from ..core import expiry as expiry_mod
+from ..core.lifecycle import approval_status, warnings_to_send
+from ..errors import GovcloudError, Issue, LockError
+from ..extensions import extension_ends
+from ..lifecycle_events import events_by_subject, record_apply
+from ..models.approval import Approval, PermanentTerm
+from ..models.plan import Action, Plan
+from ..notify import Notifier, send_all
+from ..state.base import StateStore, default_actor
+from ..workspace import Workspace
+from .apply import execute
+from .plan import compute_plan
+from .session import locked, open_drivers, open_state
+
+EXPIRE_FORMAT = "govcloud-expire/1"
+
+# Called with the deletes of every object that holds tenant data (volumes, servers with their
+# root disks) before any of them is deleted. The verified wipe itself runs per object in the
+# executor's sanitize step (orchestrator.sanitize); a hook may refuse the whole run by raising
+# GovcloudError, e.g. to require a backup first.
+DATA_DELETE_HOOKS: list[Callable[[Workspace, list[Action]], None]] = []
+
+
+def before_data_delete(ws: Workspace, actions: list[Action]) -> None:
+    for hook in DATA_DELETE_HOOKS:
+        hook(ws, actions)
+
+
+@dataclass
+class ExpireReport:
+    now: str
+    dry_run: bool
+    skipped: str | None = None
+    deletes: list[dict[str, Any]] = field(default_factory=list)
+    quota: list[dict[str, Any]] = field(default_factory=list)
+    rules: list[dict[str, Any]] = field(default_factory=list)     # inbound rules closed
+    stale: list[dict[str, str]] = field(default_factory=list)
+    held: list[dict[str, str]] = field(default_factory=list)
+    results: list[dict[str, Any]] = field(default_factory=list)
+    failed: int = 0
+    expired: list[str] = field(default_factory=list)
+    notices: list[dict[str, Any]] = field(default_factory=list)
+    notify_failures: list[str] = field(default_factory=list)
+    data_holding: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """False (exit 1) when a step or a notification failed, or a due removal was skipped
+        because its extension is not compiled yet: the job's owner must look."""
+        return not self.failed and not self.notify_failures and not self.stale
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": EXPIRE_FORMAT, **asdict(self)}
+
+
+def expire(ws: Workspace, now: dt.datetime, dry_run: bool = False, max_deletes: int = 50,
+           lock_timeout: float = 10.0, notifiers: list[Notifier] | None = None,
+           parallelism: int = 4) -> ExpireReport:
+    report = ExpireReport(now=now.isoformat(timespec="seconds"), dry_run=dry_run)
+    with open_state(ws) as store, ExitStack() as held:
+        try:
+            held.enter_context(locked(store, "expire", lock_timeout))
+        except LockError as exc:   # another run holds it: that one acts
+            report.skipped = exc.summary
+            return report
+        _remove_ended(ws, store, now, report, max_deletes, parallelism)
+        _record_and_notify(ws, store, now, report, notifiers or [])
+    return report
+
+
+def _remove_ended(ws: Workspace, store: StateStore, now: dt.datetime, report: ExpireReport,
+                  max_deletes: int, parallelism: int) -> None:
+    today = now.date()
+    ends = extension_ends(ws)
+    resources = {r.address: r for s in ws.load_specs() for r in s.resources}
+    with open_drivers(ws) as drivers:
+        plan = compute_plan(ws, store, drivers, today)
+        sel = expiry_mod.select(plan.actions, resources, today, ends)
+        report.deletes = [{"address": a.address, "kind": a.kind, "approval": resources[a.address].approval,
+                           "expires_on": str(resources[a.address].expires_on),
+                           "cloud_id": (a.prior or {}).get("cloud_id")} for a in sel.deletes]
+        report.quota = [{"address": a.address, "changes": a.changes} for a in sel.quota]
+        report.rules = [{"address": a.address, "reason": a.reason,
+                         "closed": [r for r in a.changes["rules"]["old"]
+                                    if r not in a.changes["rules"]["new"]]} for a in sel.rules]
+        report.stale = [{"address": addr, "why": why} for addr, why in sel.stale]
+        report.held = [{"address": addr, "why": why} for addr, why in sel.held]
+        report.data_holding = [a.address for a in sel.data_holding()]
+        if len(sel.deletes) > max_deletes:
+            raise GovcloudError(
+                f"{len(sel.deletes)} objects are due for removal, more than --max-deletes "
+                f"{max_deletes}", [Issue(a.address, a.reason) for a in sel.deletes],
+                fix="check the list, then run again with a higher --max-deletes")
+        if report.dry_run or not sel.actions:
+            return
+        sub = Plan(plan.workspace_id, plan.lineage, plan.serial, plan.inputs_digest,
+                   sel.actions, created_at=report.now)
+        sub.digest = planfile.sign(sub, store.get_meta("plan_key"))
+        store.append_audit(default_actor(), "expire-start", ws.config.workspace.id, None,
+                           {"now": report.now, "plan_digest": sub.digest,
+                            "deletes": [d["address"] for d in report.deletes],
+                            "quota": [q["address"] for q in report.quota],
+                            "rules": [r["address"] for r in report.rules]})
+        before_data_delete(ws, sel.data_holding())
+        results = execute(ws, sub, store, drivers, parallelism, after=[record_apply(today)])
+        report.results = [r.__dict__ for r in results]
+        report.failed = sum(1 for r in results if r.outcome != "ok")
+
+
+def _record_and_notify(ws: Workspace, store: StateStore, now: dt.datetime, report: ExpireReport,
+                       notifiers: list[Notifier]) -> None:
+    today = now.date()
+    by_no = {a.approval_no: a for a in ws.load_approvals().values()}
+    ends = extension_ends(ws)
+    # Lifecycle: every ended term whose resources are all gone is expired (once).
+    records = store.read().records
+    events = events_by_subject(store)
+    cal = workspace_calendar(ws.root)
+    for no, a in sorted(by_no.items()):
+        if isinstance(a.term, PermanentTerm):
+            continue
+        end = ends.get(no, a.term.end)
+        kinds = {e["kind"] for e in events.get(no, [])}
+        left = [r for r in records.values() if r.approval == no]
+        if end <= today and not left and "expired" not in kinds:
+            report.expired.append(no)
+            notice = _notice("expired", a, end, None, None, ws, now,
+                             f"{a.term.kind} {no} of {a.stack} ended on {end}: its resources were "
+                             f"removed and its quota lowered; 临时资源已到期回收")
+            report.notices.append(notice)
+            if not report.dry_run:
+                store.record_event(no, "expired", today.isoformat(), {
+                    "end": end.isoformat(), "removed": [d["address"] for d in report.deletes
+                                                        if d["approval"] == no]})
+                report.notify_failures += send_all(notifiers, notice)
+    # Warnings ahead of the end, each threshold once per end date.
+    for no, a in sorted(by_no.items()):
+        if isinstance(a.term, PermanentTerm) or no in report.expired:
+            continue
+        ev = events.get(no, [])
+        st = approval_status(a, "", ws.profile, cal, ev, today, ends)
+        sent = {(e["detail"].get("threshold"), e["detail"].get("end")) for e in ev
+                if e["kind"] == "warning-sent"}
+        due = warnings_to_send(st, ws.profile, sent)
+        if not due:
+            continue
+        left = st.end_workdays_left
+        notice = _notice("expiry-warning", a, st.end, left, due[0], ws, now,
+                         f"{a.term.kind} {no} of {a.stack} ends on {st.end}: {left} working "
+                         f"day{'s' if left != 1 else ''} left; request an extension in time or "
+                         f"let it expire; 临时资源将于{st.end}到期，剩余{left}个工作日")
+        report.notices.append(notice)
+        if report.dry_run or not notifiers:
+            continue
+        failures = send_all(notifiers, notice)
+        report.notify_failures += failures
+        if not failures:
+            for w in due:
+                store.record_event(no, "warning-sent", today.isoformat(),
+                                   {"threshold": w, "end": st.end.isoformat(),
+                                    "workdays_left": left, "to": [n.name for n in notifiers]})
+    if not report.dry_run and (report.deletes or report.quota or report.rules or report.expired):
+        store.append_audit(default_actor(), "expire-end", ws.config.workspace.id, None, {
+            "now": report.now, "deleted": len(report.deletes) - report.failed,
+            "failed": report.failed, "expired": report.expired,
+            "notices": len(report.notices)})
+
+
+def _notice(kind: str, a: Approval, end: dt.date, left: int | None, threshold: int | None,
+            ws: Workspace, now: dt.datetime, message: str) -> dict[str, Any]:
+    return {"type": kind, "approval": a.approval_no, "stack": a.stack,
+            "department": a.department.name, "system": a.system.name, "term": a.term.kind,
+            "end": end.isoformat(), "workdays_left": left, "threshold": threshold,
+            "profile": ws.profile.code, "workspace": ws.config.workspace.id,
+            "at": now.isoformat(timespec="seconds"), "message": message}
+

@@ -1,0 +1,60 @@
+"""`govcloud validate`: every input checked, every problem reported at once; touches nothing."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from ..core import policy
+from ..core.validate import check_all
+from ..errors import InputError, InputErrors
+from ..extensions import extension_issues
+from ..inputs import ParseCache
+from ..models.approval import Approval
+from ..workspace import Workspace
+
+VALIDATE_FORMAT = "govcloud-validate/1"
+
+
+@dataclass
+class ValidateResult:
+    approvals: dict[str, Approval]    # file -> approval
+    profile: str
+    profile_name_zh: str
+    profile_status: str
+    catalog_items: int
+    warnings: list[str]               # the profile's own: draft, expired, not yet in force
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": VALIDATE_FORMAT, "valid": True, "approvals": sorted(self.approvals),
+                "profile": self.profile, "catalog_items": self.catalog_items,
+                "warnings": self.warnings}
+
+
+def validate(ws: Workspace, today: dt.date) -> ValidateResult:
+    approvals = check_inputs(ws, today)
+    p = ws.profile
+    return ValidateResult(approvals, p.code, p.name_zh, p.status, len(ws.catalog.items),
+                          p.warnings(today))
+
+
+def check_inputs(ws: Workspace, today: dt.date,
+                 parse_cache: ParseCache | None = None) -> dict[str, Approval]:
+    """Every input checked (the profile's rules as of ``today``); raises with all problems
+    (``parse_cache``: see Workspace.load_approvals)."""
+    errors = InputErrors()
+    ws.config  # the profile's name comes from it: a broken config is reported alone
+    for load in (lambda: ws.catalog, lambda: ws.profile):
+        try:
+            load()
+        except InputError as exc:
+            errors.add(exc)
+    errors.raise_if_any()
+    approvals = ws.load_approvals(parse_cache)
+    base = check_all(approvals, ws.catalog, ws.profile, ws.config)
+    # cross-document errors, then the profile's rules, then the extension files
+    for err in policy.check_all(approvals, ws.catalog, ws.profile, ws.config, today, base) + \
+            extension_issues(ws, approvals):
+        errors.add(err)
+    errors.raise_if_any()
+    return approvals

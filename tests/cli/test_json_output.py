@@ -1,0 +1,145 @@
+"""Every `--output json` has the versioned shape docs/json-output.md documents: a
+``format: govcloud-<command>/1`` key and the same top-level keys whether or not anything
+changed. The table in the document is the expectation, so code and document cannot drift."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.policy.builders import approval, workspace
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "json-output.md"
+ROW = re.compile(r"^\| (?:`([a-z -]+)`|any command, on error) \| `(govcloud-[a-z-]+/1)` \| (.+) \|$")
+
+
+def documented() -> dict[str, tuple[str, set[str]]]:
+    """command (or "error") -> (format, top-level keys), from the document's table."""
+    out = {}
+    for line in DOC.read_text(encoding="utf-8").splitlines():
+        m = ROW.match(line)
+        if m:
+            out[m.group(1) or "error"] = (m.group(2), set(re.findall(r"`([a-z_0-9]+)`", m.group(3))))
+    return out
+
+
+SHAPES = documented()
+seen: set[str] = set()
+
+
+def check(cli, command: str, *args, code: int = 0, env: dict | None = None) -> dict:
+    r = cli(*command.split(), *args, "--output", "json", env=env)
+    assert r.exit_code == code, r.output
+    data = r.json()
+    fmt, keys = SHAPES["error" if code == 1 and data.get("format") == "govcloud-error/1"
+                       else command]
+    assert data["format"] == fmt, data
+    assert set(data) == keys, f"{command}: {sorted(set(data) ^ keys)} differ from {DOC.name}"
+    seen.add(command if fmt != "govcloud-error/1" else "error")
+    return data
+
+
+def test_the_document_lists_every_command_that_prints_json():
+    from typer.main import get_command
+
+    from orchestrator.cli.app import app
+
+    def walk(cmd, prefix=""):
+        for name, sub in getattr(cmd, "commands", {}).items():
+            full = f"{prefix}{name}"
+            if getattr(sub, "commands", None):
+                yield from walk(sub, full + " ")
+            elif any(p.name == "output" for p in sub.params):
+                yield full
+    assert set(walk(get_command(app))) == set(SHAPES) - {"error"}
+
+
+def test_only_plan_offers_markdown(ws, cli):
+    r = cli("validate", "-C", ws, "--output", "markdown")
+    assert r.exit_code == 2 and "markdown" in r.output
+    assert cli("compile", "-C", ws).exit_code == 0
+    r = cli("plan", "-C", ws, "--output", "markdown")
+    assert r.exit_code == 0 and r.output.startswith("#")
+
+
+PERMANENT = approval("BZ-P", approved_on="2026-06-01")
+WINDOW = approval("BZ-W", approved_on="2026-06-01",
+                  term={"kind": "window", "start": "2026-06-20", "end": "2026-07-20"},
+                  servers=[{"name": "burst", "flavor": "ecs.s2m4", "image": "kylin-v10-sp3",
+                            "system_disk": {"type": "blk.ssd", "gb": 40}, "count": 1}])
+
+
+def test_every_command_with_and_without_changes(tmp_path, cli, monkeypatch):
+    check(cli, "init", str(tmp_path / "fresh"))
+    ws = workspace(tmp_path, "bozhou", PERMANENT, WINDOW)
+    monkeypatch.setenv("GOVCLOUD_TODAY", "2026-06-20")
+    check(cli, "validate", "-C", ws)
+    assert check(cli, "compile", "-C", ws)["written"]
+    assert not check(cli, "compile", "-C", ws)["written"]            # nothing changed
+    assert check(cli, "plan", "-C", ws)["summary"]["create"]
+    applied = check(cli, "apply", "-C", ws, "--auto-approve")
+    assert applied["applied"] and not applied["failed"]
+    nothing = check(cli, "apply", "-C", ws, "--auto-approve")      # the same keys, no changes
+    assert nothing["applied"] == 0 and nothing["results"] == []
+    assert not check(cli, "plan", "-C", ws)["summary"]["create"]
+
+    listed = check(cli, "state list", "-C", ws)
+    check(cli, "state show", listed["resources"][0]["address"], "-C", ws)
+    check(cli, "state unlock", "no-such-lock", "-C", ws, code=1)     # the error shape
+    check(cli, "audit list", "-C", ws)
+    check(cli, "audit verify", "-C", ws)
+    check(cli, "status", "-C", ws)
+    assert check(cli, "status", "-C", ws, "--now", "2026-06-23T09:30")["today"] == "2026-06-23"
+    assert check(cli, "confirm-delivery", "BZ-P", "-C", ws)["recorded"]
+    assert not check(cli, "confirm-delivery", "BZ-P", "-C", ws)["recorded"]   # recorded before
+    check(cli, "extend", "BZ-W", "--until", "2026-08-20", "--request-date", "2026-07-09",
+          "--now", "2026-07-09", "-C", ws)
+    check(cli, "compile", "-C", ws)
+    check(cli, "platform-change", "--date", "2026-09-01", "--notified", "2026-06-01", "-C", ws)
+    check(cli, "schedule show", "cron", "-C", ws)
+    check(cli, "verify-isolation", "-C", ws, "--no-probe")
+    assert not check(cli, "expire", "-C", ws, "--now", "2026-07-20")["deletes"]   # nothing due
+    due = check(cli, "expire", "-C", ws, "--now", "2026-08-20T00:05")             # the new end
+    assert due["deletes"] and not due["failed"] and due["expired"] == ["BZ-W"]
+    assert check(cli, "request-exit", "BZ-P", "-C", ws, "--date", "2026-06-20")["recorded"]
+    assert not check(cli, "request-exit", "BZ-P", "-C", ws)["recorded"]
+    check(cli, "decommission", "edu-portal", "-C", ws, "--dry-run")
+    for cmd, args in [("profile list", []), ("profile show", ["bozhou"]),
+                      ("profile diff", ["bazhong", "bozhou"]), ("calendar check", []),
+                      ("calendar add-workdays", ["2026-09-30", "1"]),
+                      ("calendar workdays", ["2026-09-30", "2026-10-09"])]:
+        check(cli, cmd, *args)
+    check(cli, "calendar is-workday", "2026-10-01", code=3)
+    err = check(cli, "validate", "-C", tmp_path / "nowhere", code=1)
+    assert err["issues"] == [] and err["fix"]
+
+
+def test_errors_name_file_field_and_rule(tmp_path, cli):
+    too_long = approval("BZ-L", approved_on="2026-06-01",
+                        term={"kind": "window", "start": "2026-06-20", "end": "2027-12-20"})
+    ws = workspace(tmp_path, "bozhou", PERMANENT, too_long)
+    err = check(cli, "validate", "-C", ws, code=1)
+    issue = next(i for i in err["issues"] if i["rule"])
+    assert issue["file"] == "approvals/BZ-L.yaml" and issue["field"] and issue["message"]
+
+
+def test_decommission_and_certificate(tmp_path, cli, monkeypatch):
+    ws = workspace(tmp_path, "bozhou", PERMANENT)
+    monkeypatch.setenv("GOVCLOUD_TODAY", "2026-06-20")
+    assert cli("compile", "-C", ws).exit_code == 0
+    assert cli("apply", "-C", ws, "--auto-approve").exit_code == 0
+    done = check(cli, "decommission", "edu-portal", "-C", ws)
+    if done["status"] == "held":
+        done = check(cli, "decommission", "edu-portal", "-C", ws, "--resume", "--now", "2027-06-20")
+    assert done["status"] == "finished", done
+    cert = next(iter(done["workflow"]["certificate"]["files"].values()))
+    check(cli, "certificate verify", cert, "-C", ws)
+
+
+def test_every_documented_shape_was_checked():
+    """Runs last in this file: each documented format was produced by some test above."""
+    if not seen:
+        pytest.skip("run with the tests above")
+    missing = set(SHAPES) - seen - {"state unlock", "error"}
+    assert "error" in seen and not missing, missing
