@@ -1,0 +1,168 @@
+"""Nova: servers (booted from a volume of the approved system-disk size, in their project through
+a scoped connection), volume attachments (recorded in the volume's Cinder metadata, since Nova
+keeps no tags on them) and power control. Nova tags are at most 60 characters: a server carries
+only the owner tag as a tag and the rest of govcloud's tags as metadata.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from drivers.base import ADDRESS_TAG, OWNER_TAG, Conflict, CreateFailed, DriverError, Observed
+from drivers.openstack.kind import Kind, field, id_parts
+from drivers.openstack.storage import owned_volumes
+
+ATTACHMENT_KEYS = ("govcloud.attachment.address", "govcloud.attachment.device_index")
+
+
+class ServerPower:
+    """``set_power`` (PowerControl): stop or start a server and wait until it is there."""
+
+    conn: Any
+    timeout: float
+
+    def set_power(self, current: Observed, state: str) -> None:
+        with self._api():
+            if state == "SHUTOFF":
+                self.conn.compute.stop_server(current.cloud_id)
+            else:
+                self.conn.compute.start_server(current.cloud_id)
+            s = self.conn.compute.get_server(current.cloud_id)
+            self.conn.compute.wait_for_server(s, status=state, failures=["ERROR"], wait=self.timeout)
+
+
+class Server(Kind):
+    kind = "server"
+
+    def shape(self, s) -> Observed:
+        md = dict(s.metadata or {})
+        tags = {k: v for k, v in md.items() if k.startswith("govcloud.")}
+        flavor = s.flavor or {}
+        status = {"ACTIVE": "ACTIVE", "SHUTOFF": "SHUTOFF", "ERROR": "ERROR"}.get(s.status, s.status)
+        return Observed(md.get(ADDRESS_TAG, ""), "server", s.id, {
+            "name": s.name, "flavor": flavor.get("original_name") or flavor.get("name"),
+            "vcpus": flavor.get("vcpus"), "ram_gb": (flavor.get("ram") or 0) // 1024,
+            "image": md.get("govcloud.image"), "system_disk_gb": int(md.get("govcloud.system_disk_gb", 0)),
+            "system_disk_type": md.get("govcloud.system_disk_type")},
+            {"project": s.project_id, "network": md.get("govcloud.network_id"),
+             "security_group": md.get("govcloud.security_group_id")}, tags, status)
+
+    def observe(self, listing):
+        with self.api():
+            servers = list(self.conn.compute.servers(details=True, all_projects=True,
+                                                     tags=self.d.owner_tag))
+        return [self.shape(s) for s in servers]
+
+    def live(self, cloud_id):
+        return self.shape(self.conn.compute.get_server(cloud_id))
+
+    def _wait_active(self, s):
+        return self.conn.compute.wait_for_server(s, status="ACTIVE", failures=["ERROR"],
+                                                 wait=self.d.timeout)
+
+    def create(self, req):
+        p = req.properties
+        pc = self.d._project_conn(req.refs["project"])
+        with self.api():
+            flavor = self.conn.compute.find_flavor(p["flavor"], ignore_missing=False)
+            image = self.conn.image.find_image(p["image"], ignore_missing=False)
+            group = self.conn.network.get_security_group(req.refs["security_group"])
+        md = {**{k: v for k, v in req.tags.items()}, "govcloud.image": p["image"],
+              "govcloud.system_disk_gb": str(p["system_disk_gb"]),
+              "govcloud.system_disk_type": p["system_disk_type"],
+              "govcloud.network_id": req.refs["network"],
+              "govcloud.security_group_id": req.refs["security_group"]}
+        with self.api():
+            s = pc.compute.create_server(
+                name=req.name, flavor_id=flavor.id, networks=[{"uuid": req.refs["network"]}],
+                security_groups=[{"name": group.name}], metadata=md, tags=[self.d.owner_tag],
+                block_device_mapping=[{"boot_index": 0, "uuid": image.id, "source_type": "image",
+                                       "destination_type": "volume", "volume_size": p["system_disk_gb"],
+                                       "volume_type": p["system_disk_type"],
+                                       "delete_on_termination": True}])
+        try:
+            with self.api():
+                s = self._wait_active(s)
+        except DriverError as exc:
+            raise CreateFailed(f"server {req.name} did not become ACTIVE: {exc}", s.id) from None
+        return self.shape(s)
+
+    def update(self, cur, req, fields):
+        compute = self.conn.compute
+        if fields & {"flavor", "vcpus", "ram_gb"}:
+            with self.api():
+                flavor = compute.find_flavor(req.properties["flavor"], ignore_missing=False)
+                compute.resize_server(cur.cloud_id, flavor.id)
+                s = compute.wait_for_server(compute.get_server(cur.cloud_id), status="VERIFY_RESIZE",
+                                            failures=["ERROR"], wait=self.d.timeout)
+                compute.confirm_server_resize(s)
+                s = self._wait_active(s)
+        with self.api():
+            return self.shape(compute.get_server(cur.cloud_id))
+
+    def delete(self, cur):
+        c = self.conn
+        with self.api():
+            s = c.compute.get_server(cur.cloud_id)
+        boot = [field(v, "id") for v in s.attached_volumes or [] if field(v, "delete_on_termination")]
+        with self.api():
+            c.compute.delete_server(cur.cloud_id, ignore_missing=False)
+        with self.api():
+            c.compute.wait_for_delete(s, wait=self.d.timeout)
+        for vid in boot:  # Cinder deletes the boot volume after the server: wait for it too
+            with self.api():
+                v = c.block_storage.find_volume(vid, all_projects=True)
+            if v is not None:
+                with self.api():
+                    c.block_storage.wait_for_delete(v, wait=self.d.timeout)
+
+
+class VolumeAttachment(Kind):
+    """A volume attached to a server: cloud id ``<server id>/<volume id>``."""
+    kind = "volume_attachment"
+
+    def shape(self, v) -> Observed | None:
+        md = dict(v.metadata or {})
+        addr = md.get("govcloud.attachment.address")
+        server = next((a.get("server_id") for a in v.attachments or []), None)
+        if not addr or not server:
+            return None
+        return Observed(addr, "volume_attachment", f"{server}/{v.id}",
+                        {"device_index": int(md.get("govcloud.attachment.device_index", 0))},
+                        {"server": server, "volume": v.id},
+                        {OWNER_TAG: self.d.owner, ADDRESS_TAG: addr})
+
+    def observe(self, listing):
+        return [a for a in (self.shape(v) for v in listing(owned_volumes)) if a is not None]
+
+    def live(self, cloud_id):
+        v = self.conn.block_storage.get_volume(id_parts(cloud_id)[1])
+        return Observed("", self.kind, cloud_id, {}, {},
+                        {OWNER_TAG: (v.metadata or {}).get(OWNER_TAG, "")})
+
+    def _wait_status(self, v, status: str):
+        return self.conn.block_storage.wait_for_status(v, status, failures=["error"],
+                                                       wait=self.d.timeout)
+
+    def create(self, req):
+        server, volume = req.refs["server"], req.refs["volume"]
+        with self.api():
+            v = self.conn.block_storage.get_volume(volume)
+        if v.attachments:
+            raise Conflict(f"volume {volume} is in-use (already attached)")
+        with self.api():
+            self.conn.block_storage.set_volume_metadata(v, **dict(zip(ATTACHMENT_KEYS, (
+                req.address, str(req.properties["device_index"])))))
+            self.conn.compute.create_volume_attachment(server, volume=volume)
+            v = self._wait_status(v, "in-use")
+        return self.shape(v)
+
+    def update(self, cur, req, fields):
+        raise Conflict("an attachment cannot change in place")
+
+    def delete(self, cur):
+        server, volume = id_parts(cur.cloud_id)
+        with self.api():
+            self.conn.compute.delete_volume_attachment(server, volume)
+            v = self.conn.block_storage.get_volume(volume)
+            self._wait_status(v, "available")
+            self.conn.block_storage.delete_volume_metadata(v, keys=list(ATTACHMENT_KEYS))

@@ -1,0 +1,123 @@
+"""Talking to the cloud: the admin connection, connections scoped to a tenant project or made as
+one of its users, the retry of a freshly changed password, and ``_api``, the one place where
+openstacksdk and keystoneauth exceptions become govcloud's DriverError classes (and where API
+calls are counted). No message leaves here with a password, secret or token in it.
+"""
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from typing import Any, Callable, Iterator, TypeVar
+
+from drivers.base import Conflict, DriverError, NotFound, QuotaExceeded, TransientError
+
+T = TypeVar("T")
+
+
+def connect(cloud: str):
+    """The authorized connection to a clouds.yaml entry; a failure names the cloud, never secrets."""
+    import openstack
+    try:
+        conn = openstack.connect(cloud=cloud)
+        conn.authorize()
+    except Exception as exc:  # keystoneauth / config errors
+        raise DriverError(f"cannot connect to OpenStack cloud {cloud!r} "
+                          f"({type(exc).__name__}); check clouds.yaml / OS_CLIENT_CONFIG_FILE "
+                          "and that the cloud is up (scripts/openstack/up.sh)") from None
+    return conn
+
+
+def user_connection(admin, username: str, password: str, domain_id: str, project_id: str):
+    """A connection as a (department or probe) user, to the admin's endpoint and region."""
+    import openstack
+    return openstack.connect(auth_url=admin.config.auth["auth_url"], username=username,
+                             password=password, user_domain_id=domain_id, project_id=project_id,
+                             region_name=admin.config.region_name)
+
+
+def retry(call: Callable[[], T], attempts: int, delay: float) -> T:
+    """``call()`` after ``delay`` seconds, again on a DriverError, at most ``attempts`` times."""
+    for attempt in range(attempts):
+        time.sleep(delay)
+        try:
+            return call()
+        except DriverError:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _msg(exc: Exception) -> str:
+    text = str(getattr(exc, "details", None) or exc)
+    # never echo a request body or auth data back to the user
+    return re.sub(r"(password|secret|token)[^,;]*", r"\1=***", text, flags=re.I)[:500]
+
+
+class Connection:
+    """The driver's connections (``conn``, admin; ``_scoped``, per project) and ``_api``."""
+
+    conn: Any
+    timeout: float
+    api_calls: int
+    _scoped: dict[str, Any]
+    handlers: dict[str, Any]
+
+    @contextlib.contextmanager
+    def _api(self) -> Iterator[None]:
+        """One counted API call (or a few that belong together), its errors translated."""
+        from openstack import exceptions as ox
+        self.api_calls += 1
+        try:
+            yield
+        except ox.NotFoundException as exc:
+            raise NotFound(_msg(exc)) from None
+        except ox.ConflictException as exc:
+            raise Conflict(_msg(exc)) from None
+        except ox.ForbiddenException as exc:
+            if "quota" in str(exc).lower():
+                raise QuotaExceeded(_msg(exc)) from None
+            raise DriverError(_msg(exc)) from None
+        except ox.HttpException as exc:
+            code = getattr(exc, "status_code", None) or 0
+            text = _msg(exc)
+            if code == 400 and ("must be greater than or equal to" in text
+                                or "status must be" in text or "in-use" in text):
+                raise Conflict(text) from None
+            if code == 413 or "quota" in text.lower() or "exceed" in text.lower():
+                raise QuotaExceeded(text) from None
+            if code >= 500:
+                raise TransientError(text) from None
+            raise DriverError(text) from None
+        except ox.ResourceTimeout as exc:  # openstacksdk's own wait_for_* (bounded by wait=)
+            raise DriverError(f"timed out after {self.timeout:g}s: {_msg(exc)}") from None
+        except (ConnectionError, TimeoutError) as exc:
+            raise TransientError(f"{type(exc).__name__}: {exc}") from None
+        except ox.SDKException as exc:
+            raise DriverError(_msg(exc)) from None
+        except Exception as exc:
+            from keystoneauth1 import exceptions as ka
+            if isinstance(exc, ka.connection.ConnectFailure):
+                raise TransientError(f"cannot reach the cloud: {type(exc).__name__}") from None
+            if isinstance(exc, ka.ClientException):
+                raise DriverError(f"{type(exc).__name__}: {_msg(exc)}") from None
+            raise
+
+    def _project_conn(self, project_id: str):
+        """A connection scoped to a tenant project (admin holds the admin role there)."""
+        conn = self._scoped.get(project_id)
+        if conn is None:
+            with self._api():
+                project = self.conn.identity.get_project(project_id)
+            # idempotent: also repairs a project adopted after a crash
+            self.handlers["project"].grant(project)
+            with self._api():
+                conn = self.conn.connect_as(project_id=project_id,
+                                            project_domain_id=project.domain_id)
+            self._scoped[project_id] = conn
+        return conn
+
+    def close(self) -> None:
+        for c in [self.conn, *self._scoped.values()]:
+            with contextlib.suppress(Exception):
+                c.close()

@@ -1,0 +1,283 @@
+"""Keystone and the quota sets: domains (one per department, marked in their description since
+they have no tags), projects (one per system and zone; the service identity gets the admin role
+there and the department's operator user the member role, with an application credential written
+once to the workspace) and each project's quota across Nova, Cinder and Neutron.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import threading
+from pathlib import Path
+
+from drivers.base import ADDRESS_TAG, OWNER_TAG, Address, Conflict, DriverError, Observed
+from drivers.openstack.connection import retry, user_connection
+from drivers.openstack.kind import Kind, dec, id_parts
+
+QUOTA_MAP = {  # govcloud field -> (service, OpenStack key)
+    "cores": ("compute", "cores"), "ram_mb": ("compute", "ram"),
+    "instances": ("compute", "instances"), "volumes": ("volume", "volumes"),
+    "gigabytes": ("volume", "gigabytes"), "snapshots": ("volume", "snapshots"),
+    "floating_ips": ("network", "floating_ips"), "networks": ("network", "networks"),
+    "subnets": ("network", "subnets"), "routers": ("network", "routers"),
+    "ports": ("network", "ports"), "security_groups": ("network", "security_groups"),
+    "security_group_rules": ("network", "security_group_rules"),
+}
+DOMAIN_MARK = re.compile(r"\s*\[govcloud:(ws-[0-9a-f]{12})\]$")
+
+
+def owned_projects(d) -> list:
+    with d._api():
+        return list(d.conn.identity.projects(tags=d.owner_tag))
+
+
+def _quota_value(obj, key: str):
+    value = getattr(obj, key, None)
+    if isinstance(value, dict):  # network quotas with details
+        value = value.get("limit")
+    return -1 if value is None else value
+
+
+class Domain(Kind):
+    kind = "domain"
+
+    def shape(self, d) -> Observed:
+        desc = DOMAIN_MARK.sub("", d.description or "")
+        address = f"domain:{self.d.target}/{d.name}"
+        return Observed(address, "domain", d.id, {"name": d.name, "description": desc}, {},
+                        {OWNER_TAG: self.d.owner, ADDRESS_TAG: address})
+
+    def observe(self, listing):
+        out = []
+        with self.api():
+            for d in self.conn.identity.domains():
+                m = DOMAIN_MARK.search(d.description or "")
+                if m and m.group(1) == self.d.owner:
+                    out.append(self.shape(d))
+        return out
+
+    def live(self, cloud_id):
+        return self.shape(self.conn.identity.get_domain(cloud_id))
+
+    def _description(self, req) -> str:
+        return f"{req.properties['description']} [govcloud:{self.d.owner}]"
+
+    def create(self, req):
+        with self.api():
+            d = self.conn.identity.create_domain(name=req.name, description=self._description(req))
+        return self.shape(d)
+
+    def update(self, cur, req, fields):
+        with self.api():
+            d = self.conn.identity.update_domain(cur.cloud_id, description=self._description(req))
+        return self.shape(d)
+
+    def delete(self, cur):
+        with self.api():
+            self.conn.identity.update_domain(cur.cloud_id, is_enabled=False)
+        with self.api():
+            self.conn.identity.delete_domain(cur.cloud_id)
+
+
+class Project(Kind):
+    """A project, plus the admin role for the service identity and a department user with the
+    member role and an application credential."""
+    kind = "project"
+
+    def __init__(self, drv):
+        super().__init__(drv)
+        # Both zone projects of a system share the department user: one password at a time.
+        self._user_locks: dict[str, threading.Lock] = {}
+        self._user_locks_guard = threading.Lock()
+
+    def shape(self, p) -> Observed:
+        return self.tagged(p, {"name": p.name, "description": p.description or ""},
+                           {"domain": p.domain_id})
+
+    def observe(self, listing):
+        return [self.shape(p) for p in listing(owned_projects)]
+
+    def live(self, cloud_id):
+        return self.shape(self.conn.identity.get_project(cloud_id))
+
+    def create(self, req):
+        with self.api():
+            p = self.conn.identity.create_project(name=req.name, domain_id=req.refs["domain"],
+                                                  description=req.properties["description"],
+                                                  tags=self.tags(req))
+        self.grant(p)
+        return self.shape(p)
+
+    def update(self, cur, req, fields):
+        with self.api():
+            p = self.conn.identity.update_project(cur.cloud_id,
+                                                  description=req.properties["description"])
+        return self.shape(p)
+
+    def delete(self, cur):
+        c = self.conn
+        # Images the project owns (uploaded from its volumes) go with it, or Glance keeps them
+        # under an owner that no longer exists; their data was wiped with the project's media
+        # when a sanitizer ran before this delete.
+        for img in self.d._project_images(cur.cloud_id):
+            with self.api():
+                if img.is_protected:  # the project is going: its images cannot stay protected
+                    c.image.update_image(img, is_protected=False)
+                c.image.delete_image(img, ignore_missing=True)
+        with self.api():
+            for rbac in c.network.rbac_policies(target_project_id=cur.cloud_id):
+                c.network.delete_rbac_policy(rbac)
+        with self.api():
+            c.identity.delete_project(cur.cloud_id)
+        self.d._scoped.pop(cur.cloud_id, None)
+
+    def grant(self, p) -> None:
+        """Idempotent: the admin role for govcloud, the member role for the department user."""
+        c = self.conn
+        with self.api():
+            admin = c.identity.find_role("admin")
+            member = c.identity.find_role("member")
+            me = c.identity.get_user(c.current_user_id)
+            c.identity.assign_project_role_to_user(p, me, admin)
+        dept_user = f"{p.name.rsplit('-', 1)[0]}-ops"
+        with self.api():
+            user = c.identity.find_user(dept_user, domain_id=p.domain_id)
+        if user is None:
+            try:
+                with self.api():
+                    user = c.identity.create_user(
+                        name=dept_user, domain_id=p.domain_id,
+                        description=f"govcloud department operator [{self.d.owner}]")
+            except Conflict:  # the system's other zone made it at the same moment
+                with self.api():
+                    user = c.identity.find_user(dept_user, domain_id=p.domain_id,
+                                                ignore_missing=False)
+        with self.api():
+            c.identity.assign_project_role_to_user(p, user, member)
+        self._app_credential(p, user, member)
+
+    def _app_credential(self, p, user, member) -> None:
+        """One application credential per project for the department, written once to
+        .govcloud/credentials/<domain>__<project>.json (0600): never to state, plans or logs."""
+        path = self.d.workspace_root / ".govcloud" / "credentials" / f"{p.domain_id}__{p.name}.json"
+        if path.exists():
+            return
+        with self._user_locks_guard:
+            lock = self._user_locks.setdefault(user.id, threading.Lock())
+        with lock:
+            self._issue_app_credential(p, user, member, path)
+
+    def _issue_app_credential(self, p, user, member, path: Path) -> None:
+        password = secrets.token_urlsafe(24)
+        with self.api():  # a fresh password, known only for the next call
+            self.conn.identity.update_user(user, password=password)
+
+        def login():
+            with self.api():
+                as_user = user_connection(self.conn, user.name, password, p.domain_id, p.id)
+                as_user.authorize()
+            return as_user
+        # Keystone revokes the user's tokens on a password change with one-second precision: a
+        # token issued in that same second is refused (HTTP 401). Authenticate a moment later.
+        as_user = retry(login, attempts=5, delay=1.1)
+        with self.api():
+            name = f"govcloud-{p.name}"
+            for old in as_user.identity.application_credentials(user=as_user.current_user_id):
+                if old.name == name:  # its secret is lost with the file: issue a new one
+                    as_user.identity.delete_application_credential(as_user.current_user_id, old)
+            cred = as_user.identity.create_application_credential(
+                as_user.current_user_id, name=name, roles=[{"id": member.id}],
+                description=f"department access to {p.name} [{self.d.owner}]")
+            as_user.close()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump({"auth_type": "v3applicationcredential",
+                       "auth": {"auth_url": self.conn.config.auth["auth_url"],
+                                "application_credential_id": cred.id,
+                                "application_credential_secret": cred.secret},
+                       "project_id": p.id, "project_name": p.name,
+                       "region_name": self.conn.config.region_name}, f, indent=1)
+
+
+class Quota(Kind):
+    """A project's quota: cloud id ``<project id>/quota``, the project's tags, three quota sets."""
+    kind = "quota"
+
+    def shape(self, p, net_quotas: dict | None = None) -> Observed | None:
+        """Reads the project's quota sets (Neutron's from ``net_quotas`` when listed already)."""
+        tags = dec(p.tags)
+        addr = tags.get(ADDRESS_TAG, "")
+        if not addr:
+            return None
+        try:
+            with self.api():
+                sets = {"compute": self.conn.compute.get_quota_set(p.id),
+                        "volume": self.conn.block_storage.get_quota_set(p.id)}
+            self.d.api_calls += 1
+            if net_quotas is not None and p.id in net_quotas:
+                sets["network"] = net_quotas[p.id]
+            else:
+                with self.api():
+                    sets["network"] = self.conn.network.get_quota(p.id)
+        except DriverError:
+            # e.g. a project in a disabled domain: services refuse to read its quota. The
+            # project itself is still observed (and can be deleted); its quota is unknown.
+            return None
+        props = {f: int(_quota_value(sets[svc], key)) for f, (svc, key) in QUOTA_MAP.items()}
+        qaddr = str(Address.parse(addr).with_kind("quota", "quota"))
+        return Observed(qaddr, "quota", f"{p.id}/quota", props, {"project": p.id},
+                        {**tags, ADDRESS_TAG: qaddr})
+
+    def observe(self, listing):
+        projects = listing(owned_projects)
+        net_quotas = None
+        if projects:  # Neutron lists every project's quota in one call; Nova and Cinder cannot
+            with self.api():
+                net_quotas = {q.project_id: q for q in self.conn.network.quotas()}
+        return [q for q in (self.shape(p, net_quotas) for p in projects) if q is not None]
+
+    def live(self, cloud_id):
+        # a quota carries its project's tags
+        return self.d.handlers["project"].live(id_parts(cloud_id)[0])
+
+    def _set(self, project_id: str, props: dict[str, int]) -> None:
+        per = {"compute": {}, "volume": {}, "network": {}}
+        for f, (svc, key) in QUOTA_MAP.items():
+            if f in props:
+                per[svc][key] = props[f]
+        if per["compute"]:
+            with self.api():
+                self.conn.compute.update_quota_set(project_id, **per["compute"])
+        if per["volume"]:
+            with self.api():
+                self.conn.block_storage.update_quota_set(project_id, **per["volume"])
+        if per["network"]:
+            with self.api():
+                self.conn.network.update_quota(project_id, **per["network"])
+
+    def _reread(self, project_id: str) -> Observed | None:
+        with self.api():
+            p = self.conn.identity.get_project(project_id)
+        return self.shape(p)
+
+    def create(self, req):
+        self._set(req.refs["project"], req.properties)
+        return self._reread(req.refs["project"])
+
+    def update(self, cur, req, fields):
+        project_id = id_parts(cur.cloud_id)[0]
+        try:
+            self._set(project_id, {f: req.properties[f] for f in fields})
+        except Conflict as exc:
+            raise Conflict(f"quota below current usage: {exc}") from None
+        return self._reread(project_id)
+
+    def delete(self, cur):
+        project_id = id_parts(cur.cloud_id)[0]
+        for fn in (self.conn.compute.revert_quota_set, self.conn.block_storage.revert_quota_set,
+                   self.conn.network.delete_quota):
+            with self.api():
+                fn(project_id)

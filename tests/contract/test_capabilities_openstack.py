@@ -1,0 +1,137 @@
+"""The optional capabilities a driver declares (``Driver.capabilities()``) work on that driver,
+on the local cloud and the real OpenStack test cloud (the same factories as the contract suite).
+
+A driver that does not declare a capability is checked for that too: the core tests with
+``isinstance`` and never calls it. A driver declaring a capability this file does not cover fails
+``test_every_declared_capability_is_covered_here``: nothing is skipped silently.
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from drivers.base import (STACK_TAG, Census, IsolationProbes, MediaAccess, PowerControl,
+                          RbacEvidence, driver_class)
+from drivers.media import Medium, content_sha256
+from tests.contract.test_driver_contract import Tenant
+
+pytestmark = pytest.mark.parametrize("make_driver", ["local", "openstack"], indirect=True)
+
+COVERED = {"media", "census", "power", "rbac-evidence", "isolation-probes"}
+TEARDOWN = ["volume_attachment", "server", "volume", "security_group", "router", "subnet",
+            "network", "quota", "project", "domain"]
+
+
+class StackTenant(Tenant):
+    """A tenant whose objects carry a stack tag, as the executor's requests do."""
+
+    def __init__(self, driver, **kw):
+        super().__init__(driver, **kw)
+        self.stack = f"{self.dept}/cap"
+
+    def req(self, *args, **kw):
+        r = super().req(*args, **kw)
+        return dataclasses.replace(r, tags={**r.tags, STACK_TAG: self.stack})
+
+
+def media_view(d, tmp_path: Path, opened: list):
+    """The same workspace's driver with access to the backends that hold the data: on OpenStack
+    the Cinder share and the Glance store of the test cloud (options volume_files/image_files)."""
+    if d.name != "openstack":
+        return d
+    from tests.openstack.cloud import CLOUD, OSBOX_DIR
+    view = driver_class("openstack")("x", {
+        "cloud": CLOUD, "volume_files": str(OSBOX_DIR / "data" / "cinder" / "share"),
+        "image_files": str(OSBOX_DIR / "data" / "glance" / "images")}, tmp_path, d.owner)
+    opened.append(view)
+    return view
+
+
+@pytest.fixture
+def opened():
+    views: list = []
+    yield views
+    for v in views:
+        v.close()
+
+
+def test_every_declared_capability_is_covered_here(make_driver):
+    d = make_driver()
+    assert d.capabilities() <= COVERED, "add a test of the new capability to this file"
+
+
+def test_media_of_a_volume_can_be_read(make_driver, tmp_path, opened):
+    d = make_driver()
+    if not isinstance(d, MediaAccess):
+        assert "media" not in d.capabilities()
+        return
+    t = Tenant(d).base()
+    vol = t.volume("data", gb=1)
+    m = media_view(d, tmp_path, opened)
+    media = m.media(vol)
+    assert [(x.id, x.kind, x.address) for x in media] == [(vol.cloud_id, "volume", vol.address)]
+    medium: Medium = media[0]
+    assert vol.cloud_id in medium.path.name and medium.size == medium.path.stat().st_size > 0
+    with open(medium.path, "rb") as f:
+        assert len(f.read(4096)) == 4096
+    assert len(content_sha256(medium.path)) == 64
+    assert m.media(d.find(f"network:{t.pre}/net")) == []      # holds no data
+
+
+def test_census_after_the_stacks_objects_are_deleted_is_empty(make_driver, tmp_path, opened):
+    d = make_driver()
+    if not isinstance(d, Census):
+        assert "census" not in d.capabilities()
+        return
+    t = StackTenant(d).base()
+    vol = t.volume("data", gb=1)
+    m = media_view(d, tmp_path, opened)
+    ids = [vol.cloud_id, t.ids[t.project]]
+    before = m.census(t.stack, ids)
+    assert {vol.cloud_id, t.ids[t.project]} <= {o.cloud_id for o in before}   # positive control
+    for o in sorted(d.observe(), key=lambda o: TEARDOWN.index(o.kind)):
+        d.delete(o)
+    assert m.census(t.stack, ids) == []
+
+
+def test_power_off_and_on_is_observed(make_driver):
+    d = make_driver()
+    if not isinstance(d, PowerControl):
+        assert "power" not in d.capabilities()
+        return
+    t = Tenant(d).base()
+    srv = t.server("p-1")
+    d.set_power(srv, "SHUTOFF")
+    assert d.find(srv.address).status == "SHUTOFF"
+    d.set_power(srv, "ACTIVE")
+    assert d.find(srv.address).status == "ACTIVE"
+
+
+def test_rbac_evidence_shows_the_projects_external_grant(make_driver):
+    d = make_driver()
+    if not isinstance(d, RbacEvidence):
+        assert "rbac-evidence" not in d.capabilities()
+        return
+    t = Tenant(d).base()                  # its router's gateway needs the grant
+    facts = d.isolation_facts()
+    assert {"network": "internet", "target_project": t.ids[t.project]} in facts["external_grants"]
+    net = t.ids[f"network:{t.pre}/net"]
+    assert not [s for s in facts["shared"] if s[0] == net]
+
+
+def test_probes_see_their_own_project_and_not_another(make_driver):
+    d = make_driver()
+    if not isinstance(d, IsolationProbes):
+        assert "isolation-probes" not in d.capabilities()
+        return
+    a = Tenant(d).base()
+    b = Tenant(d, proj="s2-internet", cidr="10.65.0.0/24").base()
+    pa = a.ids[a.project]
+    net_a, net_b = (d.find(f"network:{t.pre}/net") for t in (a, b))
+    ports = d.ports_of(pa)
+    assert ports and all(p.kind == "port" for p in ports)    # the router's interface, DHCP
+    with d.probes([pa]) as conns:
+        seen = dict((o.cloud_id, v) for o, v in d.probe_visibility(conns[pa], [net_a, net_b, *ports]))
+    assert seen == {net_a.cloud_id: True, net_b.cloud_id: False, **{p.cloud_id: True for p in ports}}
