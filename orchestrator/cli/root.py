@@ -1,0 +1,188 @@
+"""The root of `govcloud`: what every command shares, the way git and terraform do it.
+
+- `govcloud -C DIR COMMAND`: DIR becomes the default of every command's `-C` (click's
+  default_map), so a `-C` after the command still wins.
+- `--version`; `--install-completion [SHELL]` and `--show-completion [SHELL]` honour a named
+  shell (typer's own flags take no value: `--install-completion zsh` installed bash's).
+- A usage error (unknown option, missing argument, bad value) exits 1, not click's 2: 2 means
+  "changes present" to a pipeline reading `plan --detailed-exitcode`. It is done in the root
+  group, so `main()` and typer's CliRunner (which calls the group's `main`) agree.
+
+Kept free of rich and pydantic: `govcloud --help` and `govcloud CMD --help` load neither.
+"""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from typing import Annotated, Any, Optional
+
+import typer
+from typer import _click
+from typer.core import TyperGroup
+
+from .. import __version__
+
+PROG = "govcloud"          # the console script; completion scripts call it by this name
+COMPLETE_VAR = "_GOVCLOUD_COMPLETE"
+SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
+_COMPLETION_FLAGS = ("--install-completion", "--show-completion")
+AUTO_SHELL = ""            # a completion flag without a shell: detect it
+
+
+@contextmanager
+def usage_exits_1():
+    try:
+        yield
+    except _click.exceptions.UsageError as exc:
+        exc.exit_code = 1
+        raise
+
+
+class RootGroup(TyperGroup):
+    """typer's group with the root behaviour above (`typer.Typer(cls=RootGroup)`)."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        _pass_through(self.params)
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        with usage_exits_1():
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx):
+        # subcommands and nested groups parse their arguments in here
+        with usage_exits_1():
+            return super().invoke(ctx)
+
+    def parse_args(self, ctx, args):
+        return super().parse_args(ctx, completion_flag_values(args))
+
+    def _main_shell_completion(self, ctx_args, prog_name, complete_var=None):
+        complete_var = complete_var or COMPLETE_VAR
+        instruction = os.environ.get(complete_var)
+        if not instruction:
+            return
+        from . import complete
+        os.environ[complete_var] = complete.typer_instruction(instruction)
+        complete.register_shells()
+        super()._main_shell_completion(ctx_args, PROG, complete_var)
+
+
+def completion_flag_values(args: list[str]) -> list[str]:
+    """`--install-completion zsh` -> `--install-completion=zsh` (any word that follows is the
+    shell, checked later); a bare flag -> detect the shell. Only the root's options (before
+    the command name) are looked at."""
+    out, i = [], 0
+    while i < len(args):
+        a = args[i]
+        if a in _COMPLETION_FLAGS:
+            if i + 1 < len(args) and not args[i + 1].startswith("-"):
+                out.append(f"{a}={args[i + 1]}")
+                i += 2
+                continue
+            out.append(f"{a}={AUTO_SHELL}")
+        elif a in ("-C", "--dir"):
+            out.extend(args[i:i + 2])
+            i += 2
+            continue
+        else:
+            out.append(a)
+            if a == "--" or not a.startswith("-"):   # the command: the rest is its own
+                return out + list(args[i + 1:])
+        i += 1
+    return out
+
+
+def _pass_through(params) -> None:
+    """typer coerces every option through a pydantic TypeAdapter, and the first one imports
+    pydantic (about 0.15 s CPU). The root's options are plain strings and flags: give them
+    typer's pass-through coercion so that help and --version never import pydantic."""
+    try:
+        from typer._coercion import PassThroughRuntimeParam
+    except ImportError:  # another typer: slower, same behaviour
+        return
+    for p in params:
+        desc = getattr(p, "type_descriptor", None)
+        if desc is not None and desc.annotation in (str, bool):
+            p._runtime_param = PassThroughRuntimeParam(parameter_info=desc.parameter_info,
+                                                       annotation=desc.annotation)
+
+
+def workspace_defaults(group, directory: str) -> dict[str, Any]:
+    """A default_map giving every (sub)command's `-C` option the value `directory`."""
+    out: dict[str, Any] = {}
+    for name, cmd in getattr(group, "commands", {}).items():
+        sub = {p.name: directory for p in cmd.params if "-C" in getattr(p, "opts", ())}
+        sub.update(workspace_defaults(cmd, directory))
+        if sub:
+            out[name] = sub
+    return out
+
+
+def _set_workspace(ctx: typer.Context, param, value: Optional[str]):
+    if value is not None:
+        ctx.default_map = {**(ctx.default_map or {}), **workspace_defaults(ctx.command, value)}
+    return value
+
+
+def _show_version(ctx: typer.Context, param, value: bool):
+    if value and not ctx.resilient_parsing:
+        typer.echo(f"{PROG} {__version__}")
+        raise typer.Exit(0)
+    return value
+
+
+def _shell(value: str) -> str:
+    if value != AUTO_SHELL:
+        if value not in SHELLS:
+            raise typer.BadParameter(f"{value!r} is not one of {', '.join(SHELLS)}.")
+        return value
+    from typer._completion_shared import _get_shell_name
+    shell = _get_shell_name()
+    if shell not in SHELLS:
+        raise typer.BadParameter(f"cannot tell which shell this is ({shell or 'unknown'}); "
+                                 f"name it: one of {', '.join(SHELLS)}.")
+    return shell
+
+
+def _install_completion(ctx: typer.Context, param, value: Optional[str]):
+    if value is None or ctx.resilient_parsing:
+        return value
+    from typer._completion_shared import install
+    shell, path = install(shell=_shell(value), prog_name=PROG, complete_var=COMPLETE_VAR)
+    typer.echo(f"{shell} completion installed in {path}")
+    typer.echo("Completion will take effect once you restart the terminal")
+    raise typer.Exit(0)
+
+
+def _show_completion(ctx: typer.Context, param, value: Optional[str]):
+    if value is None or ctx.resilient_parsing:
+        return value
+    from typer._completion_shared import get_completion_script
+    typer.echo(get_completion_script(prog_name=PROG, complete_var=COMPLETE_VAR,
+                                     shell=_shell(value)))
+    raise typer.Exit(0)
+
+
+def callback(
+    directory: Annotated[Optional[str], typer.Option(
+        "-C", "--dir", metavar="DIR", expose_value=False, callback=_set_workspace,
+        help="Run every command on the workspace in DIR, like git -C (default: the current "
+             "directory). A -C given after the command wins.")] = None,
+    version: Annotated[bool, typer.Option(
+        "--version", is_eager=True, expose_value=False, callback=_show_version,
+        help="Print the version and exit.")] = False,
+    install_completion: Annotated[Optional[str], typer.Option(
+        "--install-completion", metavar="[SHELL]", expose_value=False,
+        callback=_install_completion,
+        help=f"Install completion for SHELL ({', '.join(SHELLS)}; default: this shell).")] = None,
+    show_completion: Annotated[Optional[str], typer.Option(
+        "--show-completion", metavar="[SHELL]", expose_value=False, callback=_show_completion,
+        help="Print the completion script for SHELL (default: this shell).")] = None,
+) -> None:
+    """Turn approved 政务云 quotas into applied, isolated stacks.
+
+    Exit codes: 0 success or no changes; 1 error, usage errors included; 2 changes present
+    (plan --detailed-exitcode); 3 attention needed (status --overdue with overdue approvals,
+    calendar is-workday on a day off).
+    """
