@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.markup import escape
 
 from ..errors import GovcloudError
 from . import render
+from .render import escape
 from .app import Dir, LockTimeout, Out, Output, _today, _ws, app, handled
 
 certificate_app = typer.Typer(no_args_is_help=True, help="Certificates of sanitization.")

@@ -5,10 +5,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from . import render
+from .render import escape
 from .app import Dir, Out, Output, _ws, app, handled
 
 
@@ -31,6 +30,7 @@ def verify_isolation(directory: Dir = Path("."), output: Out = Output.text,
     if output == Output.json:
         render.emit_json({"passed": not failed, "checks": [c.to_dict() for c in checks]})
     else:
+        from rich.table import Table
         table = Table("check", "subject", "result", "detail", show_lines=False)
         color = {"PASS": "green", "FAIL": "red", "N/A": "yellow"}
         for c in checks:

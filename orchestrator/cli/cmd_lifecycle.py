@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.markup import escape
 
 from . import render
+from .render import escape
 from .app import Dir, Out, Output, app, handled
 
 schedule_app = typer.Typer(no_args_is_help=True, help="Run `govcloud expire` on a schedule.")

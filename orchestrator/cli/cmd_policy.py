@@ -5,9 +5,9 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-from rich.markup import escape
 
 from . import render
+from .render import escape
 from .app import Dir, Out, Output, app, handled
 
 profile_app = typer.Typer(no_args_is_help=True, help="Policy profiles: the rules of each city's regulation.")

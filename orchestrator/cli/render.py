@@ -1,18 +1,50 @@
-"""Rendering for the CLI: rich on a terminal, plain lines otherwise, JSON on request."""
+"""Rendering for the CLI: rich on a terminal, plain lines otherwise, JSON on request.
+
+rich is imported on first use (`console`, `err_console`, `escape`), not with this module:
+it costs ~0.15 s CPU, and `--help`, `--version` and JSON output need none of it.
+"""
 from __future__ import annotations
 
 import json
 import sys
-from typing import Any
-
-from rich.console import Console
-from rich.markup import escape
+from typing import TYPE_CHECKING, Any
 
 from ..errors import GovcloudError
-from ..models.plan import Plan
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ..models.plan import Plan
+
+    console: Console
+    err_console: Console
+
+
+def __getattr__(name: str):
+    """`console` and `err_console`, made on first use (PEP 562)."""
+    if name not in ("console", "err_console"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from rich.console import Console
+    value = Console(stderr=name == "err_console", highlight=False, soft_wrap=True)
+    globals()[name] = value
+    return value
+
+
+def _out() -> Console:
+    g = globals()
+    return g["console"] if "console" in g else __getattr__("console")
+
+
+def _err() -> Console:
+    g = globals()
+    return g["err_console"] if "err_console" in g else __getattr__("err_console")
+
+
+def escape(markup: str) -> str:
+    """rich.markup.escape, imported when first needed."""
+    from rich.markup import escape as rich_escape
+    return rich_escape(markup)
+
 
 SYMBOL = {"create": ("+", "green"), "update": ("~", "yellow"), "replace": ("-/+", "magenta"),
           "delete": ("-", "red"), "adopt": ("<=", "cyan"), "no-op": (" ", "dim")}
@@ -27,34 +59,34 @@ def error(exc: GovcloudError, as_json: bool) -> None:
     if as_json:
         emit_json(exc.to_dict())
         return
-    err_console.print(f"[bold red]Error:[/] {escape(exc.summary)}")
+    _err().print(f"[bold red]Error:[/] {escape(exc.summary)}")
     for issue in exc.issues:
-        err_console.print(f"  {escape(str(issue))}")
+        _err().print(f"  {escape(str(issue))}")
     if exc.fix:
-        err_console.print(f"  [bold]Fix:[/] {escape(exc.fix)}")
+        _err().print(f"  [bold]Fix:[/] {escape(exc.fix)}")
     if exc.changed_nothing:
-        err_console.print("Nothing was changed.")
+        _err().print("Nothing was changed.")
 
 
 def plan_text(plan: Plan, show_noop: bool = False) -> None:
     changing = [a for a in plan.actions if a.action != "no-op" or show_noop]
     if changing:
-        console.print("govcloud will perform these actions, in dependency order:\n")
+        _out().print("govcloud will perform these actions, in dependency order:\n")
     for a in changing:
         sym, color = SYMBOL[a.action]
-        console.print(f"  [{color}]{sym:>3} {a.action:<7}[/] {escape(a.address)}")
-        console.print(f"          [dim]{escape(a.reason)}[/]")
+        _out().print(f"  [{color}]{sym:>3} {a.action:<7}[/] {escape(a.address)}")
+        _out().print(f"          [dim]{escape(a.reason)}[/]")
         if a.action in ("update", "replace", "adopt"):
             for field, ch in a.changes.items():
                 mark = "  [magenta](forces replacement)[/]" if ch.get("forces_replacement") else ""
-                console.print(f"          {escape(field)}: {escape(_short(ch.get('old')))} -> "
+                _out().print(f"          {escape(field)}: {escape(_short(ch.get('old')))} -> "
                               f"{escape(_short(ch.get('new')))}{mark}")
     s = plan.summary
     if not plan.has_changes:
-        console.print(f"[green]No changes.[/] The cloud matches the stack specs "
+        _out().print(f"[green]No changes.[/] The cloud matches the stack specs "
                       f"({s['no-op']} objects up to date).")
         return
-    console.print(f"\nPlan: {s['create']} to create, {s['update']} to update, "
+    _out().print(f"\nPlan: {s['create']} to create, {s['update']} to update, "
                   f"{s['replace']} to replace, {s['delete']} to delete, {s['adopt']} to adopt, "
                   f"{s['no-op']} unchanged.")
 
@@ -71,13 +103,13 @@ class Progress:
         self.total = total
         self.done = 0
         self.quiet = quiet
-        self.live = console.is_terminal and not quiet
+        self.live = _out().is_terminal and not quiet
         self._bar = None
         if self.live:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, \
                 TextColumn, TimeElapsedColumn
             self._bar = RichProgress(TextColumn("{task.description}"), BarColumn(),
-                                     MofNCompleteColumn(), TimeElapsedColumn(), console=console)
+                                     MofNCompleteColumn(), TimeElapsedColumn(), console=_out())
             self._task = self._bar.add_task("applying", total=total)
 
     def __enter__(self):
@@ -104,7 +136,7 @@ class Progress:
             if result.outcome != "ok":
                 self._bar.console.print(line)
         elif not self.quiet:
-            console.print(line)
+            _out().print(line)
 
 
 def plan_markdown(plan: Plan) -> str:
