@@ -9,6 +9,7 @@ import typer
 
 from ..errors import GovcloudError
 from . import render
+from .complete import complete_system
 from .render import escape
 from .app import Dir, LockTimeout, Out, Output, _today, _ws, app, handled
 
@@ -19,7 +20,8 @@ app.add_typer(certificate_app, name="certificate")
 @app.command()
 @handled
 def decommission(
-        system: Annotated[str, typer.Argument(help="System code (or DEPARTMENT/SYSTEM).")],
+        system: Annotated[str, typer.Argument(
+            help="System code (or DEPARTMENT/SYSTEM).", autocompletion=complete_system)],
         directory: Dir = Path("."),
         dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be wiped and deleted; stop.")] = False,
         max_deletes: Annotated[Optional[int], typer.Option("--max-deletes", help="Refuse above this many objects.")] = None,

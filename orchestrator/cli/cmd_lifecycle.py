@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from . import render
+from .complete import complete_approval
 from .render import escape
 from .app import Dir, Out, Output, app, handled
 
@@ -81,7 +82,8 @@ def status(directory: Dir = Path("."), today: Today = None, output: Out = Output
 
 @app.command("confirm-delivery")
 @handled
-def confirm_delivery(approval: Annotated[str, typer.Argument(help="Approval number.")],
+def confirm_delivery(approval: Annotated[str, typer.Argument(help="Approval number.",
+                                                             autocompletion=complete_approval)],
                      date: Annotated[Optional[str], typer.Option("--date", help="Confirmation date "
                                                                  "(default: today).")] = None,
                      directory: Dir = Path("."), output: Out = Output.text):
@@ -102,7 +104,8 @@ def confirm_delivery(approval: Annotated[str, typer.Argument(help="Approval numb
 
 @app.command()
 @handled
-def extend(approval: Annotated[str, typer.Argument(help="Approval number of a window or emergency term.")],
+def extend(approval: Annotated[str, typer.Argument(help="Approval number of a window or emergency term.",
+                                                 autocompletion=complete_approval)],
            until: Annotated[str, typer.Option("--until", help="New end date (the first day without the resources).")],
            request_date: Annotated[Optional[str], typer.Option("--request-date",
                help="When the department asked for it (default: today).")] = None,
@@ -125,7 +128,8 @@ def extend(approval: Annotated[str, typer.Argument(help="Approval number of a wi
 
 @app.command("request-exit")
 @handled
-def request_exit(approval: Annotated[str, typer.Argument(help="Approval number.")],
+def request_exit(approval: Annotated[str, typer.Argument(help="Approval number.",
+                                                             autocompletion=complete_approval)],
                  date: Annotated[Optional[str], typer.Option("--date", help="Date of the written "
                                                              "exit request (default: today).")] = None,
                  directory: Dir = Path("."), output: Out = Output.text):
