@@ -50,9 +50,17 @@ class RootGroup(TyperGroup):
             return super().make_context(info_name, args, parent, **extra)
 
     def invoke(self, ctx):
+        # Nested groups (state, audit, ...) process their -h before the subcommand's --help.
+        for group in _groups(self):
+            _pass_through([group.get_help_option(ctx)])
         # subcommands and nested groups parse their arguments in here
         with usage_exits_1():
             return super().invoke(ctx)
+
+    def get_help_option(self, ctx):
+        option = super().get_help_option(ctx)
+        _pass_through([option])
+        return option
 
     def parse_args(self, ctx, args):
         return super().parse_args(ctx, completion_flag_values(args))
@@ -102,10 +110,18 @@ def _pass_through(params) -> None:
     except ImportError:  # another typer: slower, same behaviour
         return
     for p in params:
-        desc = getattr(p, "type_descriptor", None)
+        desc = getattr(p, "type_descriptor", None)  # None: no option (add_help_option=False)
         if desc is not None and desc.annotation in (str, bool):
             p._runtime_param = PassThroughRuntimeParam(parameter_info=desc.parameter_info,
                                                        annotation=desc.annotation)
+
+
+def _groups(group):
+    """`group` and every group below it."""
+    yield group
+    for cmd in getattr(group, "commands", {}).values():
+        if hasattr(cmd, "commands"):
+            yield from _groups(cmd)
 
 
 def workspace_defaults(group, directory: str) -> dict[str, Any]:
