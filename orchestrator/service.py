@@ -14,26 +14,25 @@ import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import yaml
 
-from drivers.base import STACK_TAG, Driver, DriverError, driver_class
-
-from .core import ipam as ipam_mod
-from .core import yaml_emit
-from .core.audit import ChainBreak, verify_chain
-from .core.compile import compile_all, needed_blocks, spec_yaml
 from .errors import GovcloudError, InputError, InputErrors, Issue, PlanRefused
-from .executor import Executor, StepResult
 from .inputs import ParseCache
-from .models.approval import Approval
 from .models.plan import PLAN_FORMAT, Action, Plan
-from .core.planner import collect_desired, make_actions
-from .state import open_store
-from .state.base import StateSnapshot, StateStore, default_actor
 from .core.validate import check_all
 from .workspace import GENERATED_HEADER, SHIPPED_CATALOG, Workspace, available_profiles
+
+# Drivers, the state store, the executor, the compiler and the planner are imported by the
+# functions that use them: `govcloud validate` and `init` need none (start-up time).
+if TYPE_CHECKING:
+    from drivers.base import Driver
+
+    from .core.audit import ChainBreak
+    from .executor import StepResult
+    from .models.approval import Approval
+    from .state.base import StateStore
 
 # --- init ---------------------------------------------------------------------------------
 
@@ -137,6 +136,7 @@ class CompileReport:
 
 
 def _dump(data: Any) -> str:
+    from .core import yaml_emit
     text = yaml_emit.dump(data)   # the same bytes, faster (orchestrator/yaml_emit.py)
     if text is not None:
         return text
@@ -251,6 +251,8 @@ def _write_compile_index(ws: Workspace, inputs: str, report: CompileReport) -> N
 
 
 def _compile_workspace(ws: Workspace) -> CompileReport:
+    from .core import ipam as ipam_mod
+    from .core.compile import compile_all, needed_blocks, spec_yaml
     parse_cache = ParseCache(ws.parse_cache_path)
     approvals = validate(ws, parse_cache)
     config = ws.config
@@ -293,10 +295,12 @@ def _compile_workspace(ws: Workspace) -> CompileReport:
 # --- drivers and state ---------------------------------------------------------------------
 
 def open_state(ws: Workspace) -> StateStore:
+    from .state import open_store
     return open_store(ws.config.state.url, ws.root, ws.config.workspace.id)
 
 
 def open_drivers(ws: Workspace, targets: set[str]) -> dict[str, Driver]:
+    from drivers.base import DriverError, driver_class
     drivers = {}
     for name in sorted(targets):
         section = ws.config.targets.get(name)
@@ -343,6 +347,10 @@ def compute_plan(ws: Workspace, store: StateStore, drivers_factory=open_drivers,
 
 def _compute_plan(ws: Workspace, store: StateStore, drivers_factory=open_drivers,
                   today: dt.date | None = None) -> tuple[Plan, dict[str, Driver]]:
+    from drivers.base import STACK_TAG, DriverError
+
+    from .core.planner import collect_desired, make_actions
+    from .state.base import StateSnapshot
     serialized: dict[str, tuple] = {}   # address -> (resource, its JSON data) from the cache
     files = hashlib.sha256()            # the plan's inputs_digest, from the same reads
     specs = ws.load_specs(serialized, files)
@@ -426,6 +434,8 @@ def execute(ws: Workspace, plan: Plan, store: StateStore, drivers: dict[str, Dri
             parallelism: int, on_event: Callable | None = None) -> list[StepResult]:
     missing = {a.target for a in plan.actions if a.action != "no-op"} - set(drivers)
     drivers = {**drivers, **open_drivers(ws, missing)} if missing else drivers
+    from .executor import Executor
+    from .state.base import default_actor
     actor = default_actor()
     store.append_audit(actor, "apply-start", ws.config.workspace.id, None,
                        {"plan_digest": plan.digest, "summary": plan.summary})
@@ -445,5 +455,6 @@ def execute(ws: Workspace, plan: Plan, store: StateStore, drivers: dict[str, Dri
 
 
 def verify_audit(store: StateStore) -> tuple[int, ChainBreak | None]:
+    from .core.audit import verify_chain
     entries = store.audit_entries()
     return len(entries), verify_chain(entries, store.audit_head())
