@@ -1,7 +1,7 @@
 """Rendering for the CLI: rich on a terminal, plain lines otherwise, JSON on request.
 
-rich is imported on first use (`console`, `err_console`, `escape`), not with this module:
-it costs ~0.15 s CPU, and `--help`, `--version` and JSON output need none of it.
+rich is imported only for a terminal or what only rich can print (console.py): `--help`,
+`--version`, JSON output and plain text to a pipe load none of it.
 """
 from __future__ import annotations
 
@@ -10,40 +10,13 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from ..errors import GovcloudError
+from .console import Console, escape
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from ..models.plan import Plan
 
-    console: Console
-    err_console: Console
-
-
-def __getattr__(name: str):
-    """`console` and `err_console`, made on first use (PEP 562)."""
-    if name not in ("console", "err_console"):
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from rich.console import Console
-    value = Console(stderr=name == "err_console", highlight=False, soft_wrap=True)
-    globals()[name] = value
-    return value
-
-
-def _out() -> Console:
-    g = globals()
-    return g["console"] if "console" in g else __getattr__("console")
-
-
-def _err() -> Console:
-    g = globals()
-    return g["err_console"] if "err_console" in g else __getattr__("err_console")
-
-
-def escape(markup: str) -> str:
-    """rich.markup.escape, imported when first needed."""
-    from rich.markup import escape as rich_escape
-    return rich_escape(markup)
+console = Console()                 # rich is imported only when it is needed (console.py)
+err_console = Console(stderr=True)
 
 
 SYMBOL = {"create": ("+", "green"), "update": ("~", "yellow"), "replace": ("-/+", "magenta"),
@@ -59,34 +32,34 @@ def error(exc: GovcloudError, as_json: bool) -> None:
     if as_json:
         emit_json(exc.to_dict())
         return
-    _err().print(f"[bold red]Error:[/] {escape(exc.summary)}")
+    err_console.print(f"[bold red]Error:[/] {escape(exc.summary)}")
     for issue in exc.issues:
-        _err().print(f"  {escape(str(issue))}")
+        err_console.print(f"  {escape(str(issue))}")
     if exc.fix:
-        _err().print(f"  [bold]Fix:[/] {escape(exc.fix)}")
+        err_console.print(f"  [bold]Fix:[/] {escape(exc.fix)}")
     if exc.changed_nothing:
-        _err().print("Nothing was changed.")
+        err_console.print("Nothing was changed.")
 
 
 def plan_text(plan: Plan, show_noop: bool = False) -> None:
     changing = [a for a in plan.actions if a.action != "no-op" or show_noop]
     if changing:
-        _out().print("govcloud will perform these actions, in dependency order:\n")
+        console.print("govcloud will perform these actions, in dependency order:\n")
     for a in changing:
         sym, color = SYMBOL[a.action]
-        _out().print(f"  [{color}]{sym:>3} {a.action:<7}[/] {escape(a.address)}")
-        _out().print(f"          [dim]{escape(a.reason)}[/]")
+        console.print(f"  [{color}]{sym:>3} {a.action:<7}[/] {escape(a.address)}")
+        console.print(f"          [dim]{escape(a.reason)}[/]")
         if a.action in ("update", "replace", "adopt"):
             for field, ch in a.changes.items():
                 mark = "  [magenta](forces replacement)[/]" if ch.get("forces_replacement") else ""
-                _out().print(f"          {escape(field)}: {escape(_short(ch.get('old')))} -> "
+                console.print(f"          {escape(field)}: {escape(_short(ch.get('old')))} -> "
                               f"{escape(_short(ch.get('new')))}{mark}")
     s = plan.summary
     if not plan.has_changes:
-        _out().print(f"[green]No changes.[/] The cloud matches the stack specs "
+        console.print(f"[green]No changes.[/] The cloud matches the stack specs "
                       f"({s['no-op']} objects up to date).")
         return
-    _out().print(f"\nPlan: {s['create']} to create, {s['update']} to update, "
+    console.print(f"\nPlan: {s['create']} to create, {s['update']} to update, "
                   f"{s['replace']} to replace, {s['delete']} to delete, {s['adopt']} to adopt, "
                   f"{s['no-op']} unchanged.")
 
@@ -103,13 +76,14 @@ class Progress:
         self.total = total
         self.done = 0
         self.quiet = quiet
-        self.live = _out().is_terminal and not quiet
+        self.live = console.is_terminal and not quiet
         self._bar = None
         if self.live:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, \
                 TextColumn, TimeElapsedColumn
             self._bar = RichProgress(TextColumn("{task.description}"), BarColumn(),
-                                     MofNCompleteColumn(), TimeElapsedColumn(), console=_out())
+                                     MofNCompleteColumn(), TimeElapsedColumn(),
+                                     console=console.rich())
             self._task = self._bar.add_task("applying", total=total)
 
     def __enter__(self):
@@ -136,7 +110,7 @@ class Progress:
             if result.outcome != "ok":
                 self._bar.console.print(line)
         elif not self.quiet:
-            _out().print(line)
+            console.print(line)
 
 
 def plan_markdown(plan: Plan) -> str:
