@@ -332,7 +332,7 @@ def main() -> None:
     # pydantic looks for plugins in every installed distribution's entry points on its first
     # model; govcloud uses none. PYDANTIC_DISABLE_PLUGINS= (set, empty) keeps the lookup.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-    app(prog_name=root.PROG)
+    root.invoked_only(app, sys.argv[1:])(prog_name=root.PROG)
 
 
 # Command groups live in their own modules; importing them registers their commands.
