@@ -114,7 +114,7 @@ def invoked_only(app: typer.Typer, args: list[str]) -> typer.Typer:
     commands = [c for c in app.registered_commands
                 if (c.name or get_command_name(c.callback.__name__)) == name]
     groups = [g for g in app.registered_groups if g.name == name]
-    if name is None or len(commands) + len(groups) != 1:
+    if name is None or (name and len(commands) + len(groups) != 1):
         return app
     pruned = copy.copy(app)
     pruned.registered_commands, pruned.registered_groups = commands, groups
@@ -122,12 +122,15 @@ def invoked_only(app: typer.Typer, args: list[str]) -> typer.Typer:
 
 
 def _command_name(args: list[str]) -> str | None:
-    """The first word of `args` that is not a root option or its value."""
+    """The first word of `args` that is not a root option or its value; "" when no command
+    runs (--version); None when every command is needed."""
     i = 0
     while i < len(args):
         a = args[i]
         if a in ("-C", "--dir"):
             i += 2
+        elif a == "--version":
+            return ""
         elif a in ("-h", "--help") or a.startswith(_COMPLETION_FLAGS):
             return None
         elif a.startswith("-"):
