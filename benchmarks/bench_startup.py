@@ -4,7 +4,8 @@
                                        [--against DIR] [--json]
 
 Default cases: `govcloud --help`, `govcloud --version` and `govcloud validate -C WS` (WS: a
-workspace made by `govcloud init` with the example approvals, not timed). Every round runs each
+workspace made by `govcloud init` with the example approvals, not timed), their output going to
+/dev/null; and validate with FORCE_COLOR=1, which prints what a terminal gets (rich, colours). Every round runs each
 case right after a bare `python -c pass` of the same interpreter (A B A B ...), so machine drift
 hits both alike; the difference is taken pair by pair. CPU is user + system of the finished
 child (os.wait4), wall is a monotonic clock around start and reap. Prints the medians.
@@ -45,8 +46,8 @@ def run_once(argv: list[str], env: dict | None = None) -> tuple[float, float, in
     return usage.ru_utime + usage.ru_stime, wall, proc.returncode
 
 
-def make_workspace(govcloud: list[str]) -> Path:
-    ws = Path(tempfile.mkdtemp(prefix="bench-startup-")) / "ws"
+def make_workspace(govcloud: list[str], parent: str) -> Path:
+    ws = Path(parent) / "ws"
     subprocess.run([*govcloud, "init", str(ws)], check=True, stdout=subprocess.DEVNULL)
     return ws
 
@@ -94,17 +95,25 @@ def main() -> int:
     args = ap.parse_args()
 
     govcloud = shlex.split(args.govcloud) if args.govcloud else default_govcloud()
-    ws = make_workspace(govcloud)
-    cases = {"--help": ["--help"], "--version": ["--version"], "validate": ["validate", "-C", "{ws}"]}
+    with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
+        return bench(args, govcloud, make_workspace(govcloud, tmp))
+
+
+def bench(args, govcloud: list[str], ws: Path) -> int:
+    # (arguments, environment): output goes to /dev/null, not a terminal; FORCE_COLOR=1 prints
+    # what a terminal gets (rich, colours)
+    cases = {"--help": (["--help"], {}), "--version": (["--version"], {}),
+             "validate": (["validate", "-C", "{ws}"], {}),
+             "validate, colour": (["validate", "-C", "{ws}"], {"FORCE_COLOR": "1"})}
     for spec in args.case:
         name, _, rest = spec.partition("=")
-        cases[name] = shlex.split(rest)
+        cases[name] = (shlex.split(rest), {})
     runs = {}
-    for name, argv in cases.items():
+    for name, (argv, extra) in cases.items():
         argv = [*govcloud, *(a.replace("{ws}", str(ws)) for a in argv)]
-        runs[name] = (argv, None)
+        runs[name] = (argv, {**os.environ, **extra})
         if args.against:
-            env = dict(os.environ)
+            env = {**os.environ, **extra}
             env["PYTHONPATH"] = os.pathsep.join(
                 [str(Path(args.against).resolve())] + [p for p in [env.get("PYTHONPATH")] if p])
             runs[f"{name} [against]"] = (argv, env)
