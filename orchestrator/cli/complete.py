@@ -1,14 +1,22 @@
-"""Shell completion of a workspace's system codes and approval numbers.
+"""Shell completion: a workspace's system codes and approval numbers, and installing it.
 
 Read cheaply on every Tab: file names under stacks/ and the `approval_no:` lines of
 approvals/*.yaml, with no YAML parsing and no validation (a broken approval still completes).
 The workspace is the command's `-C`, else the root's (`govcloud -C DIR ...`), else the
-current directory.
+current directory. Also the root's `--install-completion [SHELL]` / `--show-completion [SHELL]`.
 """
 from __future__ import annotations
 
 import re
 from pathlib import Path
+
+import typer
+
+PROG = "govcloud"          # the console script; completion scripts call it by this name
+COMPLETE_VAR = "_GOVCLOUD_COMPLETE"
+SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
+COMPLETION_FLAGS = ("--install-completion", "--show-completion")
+AUTO_SHELL = ""            # a completion flag without a shell: detect it
 
 _APPROVAL_NO = re.compile(r"""^approval_no:\s*["']?([^"'#\s]+)""", re.MULTILINE)
 _SYSTEM_CODE = re.compile(r"""^system:\s*(?:\{\s*|\n\s+)code:\s*["']?([^"',}#\s]+)""", re.MULTILINE)
@@ -96,3 +104,65 @@ def register_shells() -> None:
 
     add_completion_class(Zsh, "zsh")
     add_completion_class(Fish, "fish")
+
+
+# --- --install-completion [SHELL], --show-completion [SHELL] ----------------------------------
+# typer's own flags take no value and detect the shell (shellingham: the parent process), so
+# `--install-completion zsh` installed bash's completion from bash, "zsh" left unread.
+def flag_values(args: list[str]) -> list[str]:
+    """`--install-completion zsh` -> `--install-completion=zsh` (any word that follows is the
+    shell, checked later); a bare flag -> detect the shell. Only the root's options (before
+    the command name) are looked at."""
+    out, i = [], 0
+    while i < len(args):
+        a = args[i]
+        if a in COMPLETION_FLAGS:
+            if i + 1 < len(args) and not args[i + 1].startswith("-"):
+                out.append(f"{a}={args[i + 1]}")
+                i += 2
+                continue
+            out.append(f"{a}={AUTO_SHELL}")
+        elif a in ("-C", "--dir"):
+            out.extend(args[i:i + 2])
+            i += 2
+            continue
+        else:
+            out.append(a)
+            if a == "--" or not a.startswith("-"):   # the command: the rest is its own
+                return out + list(args[i + 1:])
+        i += 1
+    return out
+
+
+def _shell(value: str) -> str:
+    if value != AUTO_SHELL:
+        if value not in SHELLS:
+            raise typer.BadParameter(f"{value!r} is not one of {', '.join(SHELLS)}.")
+        return value
+    from typer._completion_shared import _get_shell_name
+    shell = _get_shell_name()
+    if shell not in SHELLS:
+        raise typer.BadParameter(f"cannot tell which shell this is ({shell or 'unknown'}); "
+                                 f"name it: one of {', '.join(SHELLS)}.")
+    return shell
+
+
+def install(ctx, param, value: str | None):
+    """The root's --install-completion: SHELL's script where that shell loads it."""
+    if value is None or ctx.resilient_parsing:
+        return value
+    from typer._completion_shared import install as typer_install
+    shell, path = typer_install(shell=_shell(value), prog_name=PROG, complete_var=COMPLETE_VAR)
+    typer.echo(f"{shell} completion installed in {path}")
+    typer.echo("Completion will take effect once you restart the terminal")
+    raise typer.Exit(0)
+
+
+def show(ctx, param, value: str | None):
+    """The root's --show-completion: print SHELL's script."""
+    if value is None or ctx.resilient_parsing:
+        return value
+    from typer._completion_shared import get_completion_script
+    typer.echo(get_completion_script(prog_name=PROG, complete_var=COMPLETE_VAR,
+                                     shell=_shell(value)))
+    raise typer.Exit(0)

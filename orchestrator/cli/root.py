@@ -2,11 +2,11 @@
 
 - `govcloud -C DIR COMMAND`: DIR becomes the default of every command's `-C` (click's
   default_map), so a `-C` after the command still wins.
-- `--version`; `--install-completion [SHELL]` and `--show-completion [SHELL]` honour a named
-  shell (typer's own flags take no value: `--install-completion zsh` installed bash's).
+- `--version`; `--install-completion [SHELL]` and `--show-completion [SHELL]` (complete.py).
 - A usage error (unknown option, missing argument, bad value) exits 1, not click's 2: 2 means
   "changes present" to a pipeline reading `plan --detailed-exitcode`. It is done in the root
   group, so `main()` and typer's CliRunner (which calls the group's `main`) agree.
+- `main()` has typer build the invoked command only (invoked_only).
 
 Kept free of rich and pydantic: `govcloud --help` and `govcloud CMD --help` load neither.
 """
@@ -22,12 +22,8 @@ from typer import _click
 from typer.core import TyperGroup
 
 from .. import __version__
-
-PROG = "govcloud"          # the console script; completion scripts call it by this name
-COMPLETE_VAR = "_GOVCLOUD_COMPLETE"
-SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
-_COMPLETION_FLAGS = ("--install-completion", "--show-completion")
-AUTO_SHELL = ""            # a completion flag without a shell: detect it
+from . import complete
+from .complete import COMPLETE_VAR, COMPLETION_FLAGS, PROG, SHELLS
 
 
 @contextmanager
@@ -58,48 +54,22 @@ class RootGroup(TyperGroup):
         with usage_exits_1():
             return super().invoke(ctx)
 
-    def get_help_option(self, ctx):
+    def get_help_option(self, ctx):   # processed before anything else on every run
         option = super().get_help_option(ctx)
         _pass_through([option])
         return option
 
     def parse_args(self, ctx, args):
-        return super().parse_args(ctx, completion_flag_values(args))
+        return super().parse_args(ctx, complete.flag_values(args))
 
     def _main_shell_completion(self, ctx_args, prog_name, complete_var=None):
         complete_var = complete_var or COMPLETE_VAR
         instruction = os.environ.get(complete_var)
         if not instruction:
             return
-        from . import complete
         os.environ[complete_var] = complete.typer_instruction(instruction)
         complete.register_shells()
         super()._main_shell_completion(ctx_args, PROG, complete_var)
-
-
-def completion_flag_values(args: list[str]) -> list[str]:
-    """`--install-completion zsh` -> `--install-completion=zsh` (any word that follows is the
-    shell, checked later); a bare flag -> detect the shell. Only the root's options (before
-    the command name) are looked at."""
-    out, i = [], 0
-    while i < len(args):
-        a = args[i]
-        if a in _COMPLETION_FLAGS:
-            if i + 1 < len(args) and not args[i + 1].startswith("-"):
-                out.append(f"{a}={args[i + 1]}")
-                i += 2
-                continue
-            out.append(f"{a}={AUTO_SHELL}")
-        elif a in ("-C", "--dir"):
-            out.extend(args[i:i + 2])
-            i += 2
-            continue
-        else:
-            out.append(a)
-            if a == "--" or not a.startswith("-"):   # the command: the rest is its own
-                return out + list(args[i + 1:])
-        i += 1
-    return out
 
 
 def invoked_only(app: typer.Typer, args: list[str]) -> typer.Typer:
@@ -131,7 +101,7 @@ def _command_name(args: list[str]) -> str | None:
             i += 2
         elif a == "--version":
             return ""
-        elif a in ("-h", "--help") or a.startswith(_COMPLETION_FLAGS):
+        elif a in ("-h", "--help") or a.startswith(COMPLETION_FLAGS):
             return None
         elif a.startswith("-"):
             i += 1
@@ -187,38 +157,6 @@ def _show_version(ctx: typer.Context, param, value: bool):
     return value
 
 
-def _shell(value: str) -> str:
-    if value != AUTO_SHELL:
-        if value not in SHELLS:
-            raise typer.BadParameter(f"{value!r} is not one of {', '.join(SHELLS)}.")
-        return value
-    from typer._completion_shared import _get_shell_name
-    shell = _get_shell_name()
-    if shell not in SHELLS:
-        raise typer.BadParameter(f"cannot tell which shell this is ({shell or 'unknown'}); "
-                                 f"name it: one of {', '.join(SHELLS)}.")
-    return shell
-
-
-def _install_completion(ctx: typer.Context, param, value: Optional[str]):
-    if value is None or ctx.resilient_parsing:
-        return value
-    from typer._completion_shared import install
-    shell, path = install(shell=_shell(value), prog_name=PROG, complete_var=COMPLETE_VAR)
-    typer.echo(f"{shell} completion installed in {path}")
-    typer.echo("Completion will take effect once you restart the terminal")
-    raise typer.Exit(0)
-
-
-def _show_completion(ctx: typer.Context, param, value: Optional[str]):
-    if value is None or ctx.resilient_parsing:
-        return value
-    from typer._completion_shared import get_completion_script
-    typer.echo(get_completion_script(prog_name=PROG, complete_var=COMPLETE_VAR,
-                                     shell=_shell(value)))
-    raise typer.Exit(0)
-
-
 def callback(
     directory: Annotated[Optional[str], typer.Option(
         "-C", "--dir", metavar="DIR", expose_value=False, callback=_set_workspace,
@@ -229,10 +167,10 @@ def callback(
         help="Print the version and exit.")] = False,
     install_completion: Annotated[Optional[str], typer.Option(
         "--install-completion", metavar="[SHELL]", expose_value=False,
-        callback=_install_completion,
+        callback=complete.install,
         help=f"Install completion for SHELL ({', '.join(SHELLS)}; default: this shell).")] = None,
     show_completion: Annotated[Optional[str], typer.Option(
-        "--show-completion", metavar="[SHELL]", expose_value=False, callback=_show_completion,
+        "--show-completion", metavar="[SHELL]", expose_value=False, callback=complete.show,
         help="Print the completion script for SHELL (default: this shell).")] = None,
 ) -> None:
     """Turn approved 政务云 quotas into applied, isolated stacks.

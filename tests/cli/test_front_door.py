@@ -82,3 +82,9 @@ def test_exit_3_when_attention_is_needed(ws, cli):
     assert cli("status", "-C", ws, "--overdue", env={"GOVCLOUD_TODAY": "2026-03-02"}).exit_code == 0
     assert cli("calendar", "is-workday", "2026-10-01").exit_code == 3      # 国庆节
     assert cli("calendar", "is-workday", "2026-10-09").exit_code == 0
+
+
+@pytest.mark.parametrize("args", [["plan", "--help"], ["state", "--help"], ["--help"]])
+def test_a_real_process_prints_the_same_help(cli, args):
+    # main() builds only the invoked command; CliRunner builds them all
+    assert govcloud(*args).stdout == cli(*args).output
