@@ -84,7 +84,26 @@ def test_exit_3_when_attention_is_needed(ws, cli):
     assert cli("calendar", "is-workday", "2026-10-09").exit_code == 0
 
 
-@pytest.mark.parametrize("args", [["plan", "--help"], ["state", "--help"], ["--help"]])
-def test_a_real_process_prints_the_same_help(cli, args):
-    # main() builds only the invoked command; CliRunner builds them all
-    assert govcloud(*args).stdout == cli(*args).output
+@pytest.mark.parametrize("args", [["plan", "--help"], ["-C", ".", "state", "--help"], ["--help"],
+                                  ["--version"], ["valdate"], ["state", "lst"]])
+def test_building_only_the_invoked_command_changes_no_output(args):
+    # what main() runs (root.invoked_only) against the whole app (what CliRunner runs)
+    from typer.testing import CliRunner
+
+    from orchestrator.cli.app import app
+    from orchestrator.cli.root import invoked_only
+    whole, pruned = (CliRunner().invoke(a, args) for a in (app, invoked_only(app, args)))
+    assert (pruned.exit_code, pruned.output) == (whole.exit_code, whole.output)
+
+
+def test_only_the_invoked_command_is_built():
+    from orchestrator.cli.app import app
+    from orchestrator.cli.root import invoked_only
+
+    def kept(*args):
+        a = invoked_only(app, list(args))
+        return len(a.registered_commands), len(a.registered_groups)
+    whole = (len(app.registered_commands), len(app.registered_groups))
+    assert kept("-C", "ws", "plan", "--help") == (1, 0) and kept("state", "list") == (0, 1)
+    assert kept("--version") == (0, 0)
+    assert kept("--help") == kept("valdate") == kept("--install-completion", "zsh") == whole
