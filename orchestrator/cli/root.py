@@ -18,8 +18,12 @@ from contextlib import contextmanager
 from typing import Annotated, Any, Optional
 
 import typer
-from typer import _click
 from typer.core import TyperGroup
+
+try:
+    from typer import _click   # typer >= 0.2x carries its own click
+except ImportError:            # pragma: no cover - an older typer on click itself
+    import click as _click
 
 from .. import __version__
 from . import complete
