@@ -15,8 +15,6 @@ from __future__ import annotations
 import json
 import os
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
@@ -60,6 +58,8 @@ class WebhookNotifier:
         self.sleep = sleep
 
     def send(self, notice: dict[str, Any]) -> None:
+        import urllib.error     # here: urllib.request (http, ssl, email) is ~0.03 s to import
+        import urllib.request
         body = json.dumps(notice, ensure_ascii=False, default=str).encode("utf-8")
         last = ""
         for attempt in range(self.attempts):

@@ -4,7 +4,7 @@
 # Usage: bash scripts/demo.sh [WORKSPACE_DIR]   (default: a new temporary directory)
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
-bash "$here/scripts/setup.sh"
+bash "$here/scripts/setup.sh"          # the base install: the demo needs no test extra
 gc="$here/.venv/bin/govcloud"
 ws="${1:-$(mktemp -d /tmp/govcloud-demo.XXXXXX)/workspace}"
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }

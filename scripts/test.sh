@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Run the whole test suite: set up .venv, start the OpenStack test cloud (idempotent; about
-# 3 minutes cold, seconds when it is already up), then pytest. Extra arguments go to pytest.
+# Run the whole test suite: set up .venv with the test extras, start the OpenStack test cloud
+# (idempotent; about 3 minutes cold, seconds when it is already up), then pytest. Extra arguments
+# go to pytest.
 # GOVCLOUD_NO_OPENSTACK=1 skips starting the cloud (its tests then FAIL, saying how to start it).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
-bash "$here/scripts/setup.sh"
+bash "$here/scripts/setup.sh" test     # with the test extras
 # The PostgreSQL state tests use the machine's server (127.0.0.1:5432, or GOVCLOUD_TEST_PG_URL):
 # start the system service if it is installed but not running (never a second copy).
 if [ -z "${GOVCLOUD_TEST_PG_URL:-}" ] && command -v pg_isready >/dev/null \

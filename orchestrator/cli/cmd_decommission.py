@@ -7,13 +7,15 @@ from typing import Annotated, Optional
 import typer
 
 from .options import Dir, LockTimeout, Now, Out, OutputTJ, handled, today_from, workspace
+from .complete import complete_system
 
 certificate_app = typer.Typer(no_args_is_help=True, help="Certificates of sanitization.")
 
 
 @handled
 def decommission(
-        system: Annotated[str, typer.Argument(help="System code (or DEPARTMENT/SYSTEM).")],
+        system: Annotated[str, typer.Argument(
+            help="System code (or DEPARTMENT/SYSTEM).", autocompletion=complete_system)],
         directory: Dir = Path("."),
         dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be wiped and deleted; stop.")] = False,
         max_deletes: Annotated[Optional[int], typer.Option("--max-deletes", help="Refuse above this many objects.")] = None,
@@ -25,7 +27,7 @@ def decommission(
         operator: Annotated[Optional[str], typer.Option(help="Person performing sanitization.")] = None,
         lock_timeout: LockTimeout = 30.0, output: Out = OutputTJ.text):
     """Back up, take offline, wipe (verified), reclaim and certify a system's resources."""
-    from rich.markup import escape
+    from .render import escape
 
     from ..decommission import Options
     from ..usecases.decommission import decommission as run

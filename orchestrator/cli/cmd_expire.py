@@ -33,7 +33,7 @@ def expire(directory: Dir = Path("."), now: Now = None,
     if output == OutputTJ.json:
         render.emit_json(rep.to_dict())
     elif rep.skipped:
-        from rich.markup import escape
+        from .render import escape
         render.console.print(f"Skipped at {rep.now}: {escape(rep.skipped)}. The next run will act.")
         return
     else:
@@ -43,7 +43,7 @@ def expire(directory: Dir = Path("."), now: Now = None,
 
 
 def _print_report(rep, dry_run: bool) -> None:
-    from rich.markup import escape
+    from .render import escape
 
     from . import render
     c = render.console

@@ -20,7 +20,7 @@ def verify_isolation(directory: Dir = Path("."), output: Out = OutputTJ.text,
     if output == OutputTJ.json:
         render.emit_json(rep.to_dict())
     else:
-        from rich.markup import escape
+        from .render import escape
         from rich.table import Table
         table = Table("check", "subject", "result", "detail", show_lines=False)
         color = {"PASS": "green", "FAIL": "red", "N/A": "yellow"}

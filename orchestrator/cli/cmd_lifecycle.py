@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from .options import Dir, Now, Out, OutputTJ, date_from, handled, now_from, workspace
+from .complete import complete_approval
 
 
 def _deadline_text(d) -> str:
@@ -26,7 +27,7 @@ def status(directory: Dir = Path("."), now: Now = None, output: Out = OutputTJ.t
            overdue_only: Annotated[bool, typer.Option("--overdue", help="Only overdue approvals; "
                                                       "exit 3 when there are any.")] = False):
     """Each approval's state, next deadline and working days left; overdue ones highlighted."""
-    from rich.markup import escape
+    from .render import escape
 
     from ..usecases.lifecycle import status as run
     from . import render
@@ -60,7 +61,8 @@ def status(directory: Dir = Path("."), now: Now = None, output: Out = OutputTJ.t
 
 
 @handled
-def confirm_delivery(approval: Annotated[str, typer.Argument(help="Approval number.")],
+def confirm_delivery(approval: Annotated[str, typer.Argument(help="Approval number.",
+                                                             autocompletion=complete_approval)],
                      date: Annotated[Optional[str], typer.Option("--date", help="Confirmation date "
                                                                  "(default: today).")] = None,
                      directory: Dir = Path("."), output: Out = OutputTJ.text):
@@ -80,7 +82,8 @@ def confirm_delivery(approval: Annotated[str, typer.Argument(help="Approval numb
 
 
 @handled
-def extend(approval: Annotated[str, typer.Argument(help="Approval number of a window or emergency term.")],
+def extend(approval: Annotated[str, typer.Argument(help="Approval number of a window or emergency term.",
+                                                 autocompletion=complete_approval)],
            until: Annotated[str, typer.Option("--until", help="New end date (the first day without the resources).")],
            request_date: Annotated[Optional[str], typer.Option("--request-date",
                help="When the department asked for it (default: today).")] = None,
@@ -104,12 +107,13 @@ def extend(approval: Annotated[str, typer.Argument(help="Approval number of a wi
 
 
 @handled
-def request_exit(approval: Annotated[str, typer.Argument(help="Approval number.")],
+def request_exit(approval: Annotated[str, typer.Argument(help="Approval number.",
+                                                             autocompletion=complete_approval)],
                  date: Annotated[Optional[str], typer.Option("--date", help="Date of the written "
                                                              "exit request (default: today).")] = None,
                  directory: Dir = Path("."), output: Out = OutputTJ.text):
     """Record an exit request (退出申请); refused while a migrated system's old one must be kept."""
-    from rich.markup import escape
+    from .render import escape
 
     from .. import clock
     from ..usecases.lifecycle import request_exit as run

@@ -13,7 +13,7 @@ calendar_app = typer.Typer(no_args_is_help=True, help="PRC working days (工作�
 
 
 def _warn(warnings: list[str]) -> None:
-    from rich.markup import escape
+    from .render import escape
 
     from . import render
     for w in warnings:
@@ -24,7 +24,7 @@ def _warn(warnings: list[str]) -> None:
 @handled
 def profile_list(directory: Dir = None, output: Out = OutputTJ.text):
     """The profiles shipped (and in the workspace's catalog/profiles/)."""
-    from rich.markup import escape
+    from .render import escape
 
     from .. import clock
     from ..usecases.policy import profile_list as run
@@ -42,7 +42,7 @@ def profile_list(directory: Dir = None, output: Out = OutputTJ.text):
 def profile_show(name: Annotated[Optional[str], typer.Argument(help="Profile (default: the workspace's).")] = None,
                  directory: Dir = None, output: Out = OutputTJ.text):
     """Every rule of a profile with its article; settings (not the regulation's own) marked."""
-    from rich.markup import escape
+    from .render import escape
 
     from .. import clock
     from ..usecases.policy import profile_show as run
@@ -80,7 +80,7 @@ def profile_diff(a: Annotated[str, typer.Argument(help="First profile.")],
                  directory: Dir = None, output: Out = OutputTJ.text,
                  all_rules: Annotated[bool, typer.Option("--all", help="Also list rules that agree.")] = False):
     """How two cities' rules differ: value, comparison word, article, setting."""
-    from rich.markup import escape
+    from .render import escape
 
     from .. import clock
     from ..usecases.policy import profile_diff as run
@@ -121,7 +121,7 @@ def calendar_check(files: Annotated[Optional[list[Path]], typer.Argument(
                        help="Calendar files to check (default: shipped + workspace catalog/calendar).")] = None,
                    directory: Dir = None, output: Out = OutputTJ.text):
     """Validate calendar files (cn-<year>.yaml): holiday blocks, 调休 days, file name = year."""
-    from rich.markup import escape
+    from .render import escape
 
     from ..usecases.policy import calendar_check as run
     from . import render

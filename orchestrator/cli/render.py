@@ -1,18 +1,23 @@
-"""Rendering for the CLI: rich on a terminal, plain lines otherwise, JSON on request."""
+"""Rendering for the CLI: rich on a terminal, plain lines otherwise, JSON on request.
+
+rich is imported only for a terminal or what only rich can print (console.py): `--help`,
+`--version`, JSON output and plain text to a pipe load none of it.
+"""
 from __future__ import annotations
 
 import json
 import sys
-from typing import Any
-
-from rich.console import Console
-from rich.markup import escape
+from typing import TYPE_CHECKING, Any
 
 from ..errors import GovcloudError
-from ..models.plan import Plan
+from .console import Console, escape
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+if TYPE_CHECKING:
+    from ..models.plan import Plan
+
+console = Console()                 # rich is imported only when it is needed (console.py)
+err_console = Console(stderr=True)
+
 
 SYMBOL = {"create": ("+", "green"), "update": ("~", "yellow"), "replace": ("-/+", "magenta"),
           "delete": ("-", "red"), "adopt": ("<=", "cyan"), "no-op": (" ", "dim")}
@@ -88,7 +93,8 @@ class Progress:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, \
                 TextColumn, TimeElapsedColumn
             self._bar = RichProgress(TextColumn("{task.description}"), BarColumn(),
-                                     MofNCompleteColumn(), TimeElapsedColumn(), console=console)
+                                     MofNCompleteColumn(), TimeElapsedColumn(),
+                                     console=console.rich())
             self._task = self._bar.add_task("applying", total=total)
 
     def __enter__(self):

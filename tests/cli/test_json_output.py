@@ -57,7 +57,7 @@ def test_the_document_lists_every_command_that_prints_json():
 
 def test_only_plan_offers_markdown(ws, cli):
     r = cli("validate", "-C", ws, "--output", "markdown")
-    assert r.exit_code == 2 and "markdown" in r.output
+    assert r.exit_code == 1 and "markdown" in r.output   # a usage error: exit 1, never 2
     assert cli("compile", "-C", ws).exit_code == 0
     r = cli("plan", "-C", ws, "--output", "markdown")
     assert r.exit_code == 0 and r.output.startswith("#")
