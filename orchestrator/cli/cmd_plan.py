@@ -42,6 +42,8 @@ def apply(planfile: Annotated[Optional[Path], typer.Argument(help="A saved plan 
           auto_approve: Annotated[bool, typer.Option("--auto-approve",
               help="Apply without asking (pipelines).")] = False,
           parallelism: Annotated[int, typer.Option(min=1, max=64)] = 4,
+          max_deletes: Annotated[Optional[int], typer.Option(
+              "--max-deletes", min=0, help="Refuse a plan that destroys more objects.")] = None,
           now: Now = None, lock_timeout: LockTimeout = 30.0, output: Out = OutputTJ.text):
     """Apply a saved plan exactly, or plan + confirm + apply."""
     from ..errors import GovcloudError
@@ -65,7 +67,7 @@ def apply(planfile: Annotated[Optional[Path], typer.Argument(help="A saved plan 
             yield bar.event
 
     res = run(workspace(directory), planfile, today_from(now), parallelism, lock_timeout,
-              review, progress)
+              review, progress, max_deletes)
     if res.cancelled:
         render.console.print("Apply cancelled. Nothing was changed.")
         raise typer.Exit(1)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Callable, ContextManager, Iterable
 
 from .. import planfile
+from ..errors import GovcloudError, Issue
 from ..executor import Executor, StepResult
 from ..lifecycle_events import AfterApply, record_apply
 from ..models.plan import Plan
@@ -40,6 +41,16 @@ class ApplyResult:
                 "results": [r.__dict__ for r in self.results]}
 
 
+def check_deletes(plan: Plan, limit: int | None) -> None:
+    """The blast-radius limit: more objects destroyed than ``limit`` is refused, unchanged."""
+    going = [a for a in plan.actions if a.action in ("delete", "replace")]
+    if limit is not None and len(going) > limit:
+        raise GovcloudError(f"the plan destroys {len(going)} objects, more than --max-deletes "
+                            f"{limit}", [Issue(a.address, f"{a.action}: {a.reason}")
+                                         for a in going[:20]],
+                            fix="review the plan; raise --max-deletes if every one is intended")
+
+
 def steps_of(plan: Plan) -> int:
     """Executor steps the plan takes (a replace is a delete and a create)."""
     return sum(2 if a.action == "replace" else 1 for a in plan.actions if a.action != "no-op")
@@ -47,10 +58,12 @@ def steps_of(plan: Plan) -> int:
 
 def apply(ws: Workspace, saved: Path | None, today: dt.date, parallelism: int,
           lock_timeout: float, review: Callable[[Plan], bool] | None = None,
-          progress: Callable[[int], ContextManager[OnEvent | None]] | None = None) -> ApplyResult:
+          progress: Callable[[int], ContextManager[OnEvent | None]] | None = None,
+          max_deletes: int | None = None) -> ApplyResult:
     """Apply the plan saved at ``saved``, or a new one as of ``today`` once ``review(plan)``
     (not asked for a saved plan) returns true. ``progress(steps)`` gives the executor's event
-    callback for the run. Lifecycle events are recorded on ``today``."""
+    callback for the run. Lifecycle events are recorded on ``today``. ``max_deletes``: refuse,
+    before anything is touched, a plan that destroys more objects (deletes and replaces)."""
     with open_state(ws) as store, locked(store, "apply", lock_timeout), \
             open_drivers(ws) as drivers:
         if saved is not None:
@@ -62,6 +75,7 @@ def apply(ws: Workspace, saved: Path | None, today: dt.date, parallelism: int,
                 return ApplyResult(p, cancelled=True)
         if not p.has_changes:
             return ApplyResult(p)
+        check_deletes(p, max_deletes)
         with (progress or (lambda n: nullcontext()))(steps_of(p)) as on_event:
             results = execute(ws, p, store, drivers, parallelism, on_event,
                               after=[record_apply(today)])

@@ -290,3 +290,17 @@ def test_plan_markdown_for_a_merge_request(applied_ws, cli):
     assert "**3** to create, **1** to update" in r.output
     assert "| + | create | `server:local/edu/edu-portal-internet/web-3` | new in stack spec |" in r.output
     assert "`instances`: 2 → 3" in r.output
+
+
+def test_apply_max_deletes_refuses_before_anything_is_touched(applied_ws, cli):
+    edit_yaml(applied_ws / "approvals" / "BZ-2026-0012.yaml",
+              lambda d: d["zones"]["extranet"].pop("volumes"))
+    cli("compile", "-C", applied_ws)
+    before = sorted(cloud_rows(applied_ws))
+    r = cli("apply", "-C", applied_ws, "--auto-approve", "--max-deletes", "0")
+    assert r.exit_code == 1 and "destroys 1 objects, more than --max-deletes 0" in r.output
+    assert "volume:local/edu/edu-portal-extranet/archive" in r.output
+    assert sorted(cloud_rows(applied_ws)) == before
+    r = cli("apply", "-C", applied_ws, "--auto-approve", "--max-deletes", "1")
+    assert r.exit_code == 0, r.output
+    assert len(cloud_rows(applied_ws)) == len(before) - 1
