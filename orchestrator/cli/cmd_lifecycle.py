@@ -54,8 +54,13 @@ def status(directory: Dir = Path("."), now: Now = None, output: Out = OutputTJ.t
                 c.print(f"    [yellow]warning:[/] {escape(w)}")
             for f in r.flags:
                 c.print(f"    [red]flag:[/] {escape(f)}")
+        for stack, count in sorted(rep.orphaned.items()):
+            c.print(f"[yellow]{escape(stack + '  [orphaned]')}[/]  {count} objects, no approval compiles "
+                    "to it any more: nothing is deleted; it leaves only through the exit process "
+                    "(restore its approval, then request-exit and decommission)")
         n = sum(1 for r in rep.rows if r.overdue)
-        c.print(f"{len(rep.rows)} approvals, " + (f"[bold red]{n} overdue[/]" if n else "none overdue") + ".")
+        c.print(f"{len(rep.rows)} approvals, " + (f"[bold red]{n} overdue[/]" if n else "none overdue")
+                + (f", {len(rep.orphaned)} orphaned systems" if rep.orphaned else "") + ".")
     if overdue_only and rep.shown:
         raise typer.Exit(3)
 

@@ -46,6 +46,7 @@ class StatusReport:
     profile_warnings: list[str]
     rows: list[ApprovalStatus]        # every approval, by number
     overdue_only: bool = False
+    orphaned: dict[str, int] = field(default_factory=dict)   # stack -> objects in state
 
     @property
     def shown(self) -> list[ApprovalStatus]:
@@ -55,7 +56,8 @@ class StatusReport:
         return {"format": "govcloud-status/1", "today": self.today.isoformat(),
                 "profile": self.profile, "profile_warnings": self.profile_warnings,
                 "overdue": sum(1 for r in self.rows if r.overdue),
-                "approvals": [r.to_dict() for r in self.shown]}
+                "approvals": [r.to_dict() for r in self.shown],
+                "orphaned": [{"stack": k, "objects": n} for k, n in sorted(self.orphaned.items())]}
 
 
 def status(ws: Workspace, today: dt.date, overdue_only: bool = False) -> StatusReport:
@@ -64,9 +66,23 @@ def status(ws: Workspace, today: dt.date, overdue_only: bool = False) -> StatusR
     ends = extension_ends(ws)
     with open_state(ws) as store:
         events = events_by_subject(store)
+        orphaned = _orphaned(store, {a.stack for a in approvals.values()})
     rows = [approval_status(a, f, ws.profile, cal, events.get(a.approval_no, []), today, ends)
             for f, a in sorted(approvals.items(), key=lambda kv: kv[1].approval_no)]
-    return StatusReport(today, ws.profile.code, ws.profile.warnings(today), rows, overdue_only)
+    return StatusReport(today, ws.profile.code, ws.profile.warnings(today), rows, overdue_only,
+                        orphaned)
+
+
+def _orphaned(store, approved: set[str]) -> dict[str, int]:
+    """Systems with objects in state that no approval compiles to any more (the planner's
+    destroy guard holds them), leaving aside those the exit process already has."""
+    from ..decommission import frozen_stacks
+    exiting = frozen_stacks(store)
+    out: dict[str, int] = {}
+    for r in store.read().records.values():
+        if r.stack and r.stack not in approved and r.stack not in exiting:
+            out[r.stack] = out.get(r.stack, 0) + 1
+    return out
 
 
 # --- delivery, extension, exit, platform change -------------------------------------------------

@@ -98,6 +98,10 @@ def test_removed_approval_orphans_its_system_and_deletes_nothing(applied_ws, cli
     assert "Orphaned: hrss/social-insurance" in text.output
     assert cli("apply", "-C", applied_ws, "--auto-approve").exit_code == 0
     assert sorted(cloud_rows(applied_ws)) == before            # nothing touched
+    status = cli("status", "-C", applied_ws, "--output", "json").json()
+    assert [o["stack"] for o in status["orphaned"]] == ["hrss/social-insurance"]
+    assert status["orphaned"][0]["objects"] > 10
+    assert "hrss/social-insurance  [orphaned]" in cli("status", "-C", applied_ws).output
     assert cli("plan", "-C", applied_ws, "--detailed-exitcode").exit_code == 0
 
 
