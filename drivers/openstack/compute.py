@@ -21,6 +21,7 @@ class ServerPower:
     timeout: float
 
     def set_power(self, current: Observed, state: str) -> None:
+        self._check_owned(current)   # like update and delete: never another workspace's server
         with self._api():
             if state == "SHUTOFF":
                 self.conn.compute.stop_server(current.cloud_id)

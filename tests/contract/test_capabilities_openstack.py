@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from drivers.base import (STACK_TAG, Census, IsolationProbes, MediaAccess, PowerControl,
+from drivers.base import (STACK_TAG, Census, IsolationProbes, MediaAccess, NotOwned, PowerControl,
                           RbacEvidence, driver_class)
 from drivers.media import Medium, content_sha256
 from tests.contract.test_driver_contract import Tenant
@@ -103,6 +103,9 @@ def test_power_off_and_on_is_observed(make_driver):
         return
     t = Tenant(d).base()
     srv = t.server("p-1")
+    with pytest.raises(NotOwned):        # another workspace's server is never stopped
+        make_driver().set_power(srv, "SHUTOFF")
+    assert d.find(srv.address).status == "ACTIVE"
     d.set_power(srv, "SHUTOFF")
     assert d.find(srv.address).status == "SHUTOFF"
     d.set_power(srv, "ACTIVE")
