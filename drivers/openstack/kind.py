@@ -5,12 +5,13 @@ kind: its canonical shape, how it is listed and re-read, and how it is created, 
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar
 
 from drivers.base import ADDRESS_TAG, Observed, Request
 
-if TYPE_CHECKING:
-    from drivers.openstack.driver import OpenStackDriver
+# The handlers get the OpenStackDriver that composes them; it is typed loosely here so that the
+# service modules never import driver.py (which imports them).
+OpenStackDriver = Any
 
 
 def enc(key: str, value: str) -> str:
@@ -40,11 +41,11 @@ class Listing:
     """The lists of one observation, each fetched at most once: the project list serves projects
     and quotas, the volume list volumes and attachments. ``listing(fetch)`` is ``fetch(driver)``."""
 
-    def __init__(self, drv: "OpenStackDriver"):
+    def __init__(self, drv: OpenStackDriver):
         self.drv = drv
         self._got: dict[Callable, Any] = {}
 
-    def __call__(self, fetch: Callable[["OpenStackDriver"], Any]) -> Any:
+    def __call__(self, fetch: Callable[[OpenStackDriver], Any]) -> Any:
         if fetch not in self._got:
             self._got[fetch] = fetch(self.drv)
         return self._got[fetch]
@@ -57,7 +58,7 @@ class Kind:
 
     kind: ClassVar[str]
 
-    def __init__(self, drv: "OpenStackDriver"):
+    def __init__(self, drv: OpenStackDriver):
         self.d = drv
 
     @property
