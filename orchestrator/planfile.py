@@ -6,6 +6,8 @@ Format ``govcloud-plan/1``::
     {"format": "govcloud-plan/1", "workspace_id": "ws-...", "created_at": "...",
      "state": {"lineage": "...", "serial": 7}, "inputs_digest": "sha256:...",
      "summary": {"create": 3, "update": 1, "replace": 0, "delete": 0, "adopt": 0, "no-op": 40},
+     "approvals": {"BZ-2026-0012": {"file": "approvals/BZ-2026-0012.yaml", "sha256": "...",
+                                    "signature": {"key_id": "...", "sha256": "..."} | null}},
      "actions": [{"address": "server:local/edu/edu-portal-internet/web-1", "kind": "server",
                   "target": "local", "action": "create", "cause": "new",
                   "reason": "new in stack spec",
@@ -71,7 +73,8 @@ def load(path: Path, ws: Workspace, store: StateStore) -> Plan:
     try:
         plan = Plan(data["workspace_id"], data["state"]["lineage"], data["state"]["serial"],
                     data["inputs_digest"], [Action.from_dict(a) for a in data["actions"]],
-                    data.get("created_at", ""), data.get("digest", ""))
+                    data.get("created_at", ""), data.get("digest", ""),
+                    data.get("approvals") or {})
     except (KeyError, TypeError, ValueError) as exc:
         raise PlanRefused(f"{path} is damaged: {exc}", fix="run `govcloud plan -o FILE` again")
     if plan.workspace_id != ws.config.workspace.id:

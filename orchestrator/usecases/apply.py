@@ -16,7 +16,8 @@ from ..lifecycle_events import AfterApply, record_apply
 from ..models.plan import Plan
 from ..state.base import StateStore, default_actor
 from ..workspace import Workspace
-from .plan import compute_plan
+from . import approval
+from .plan import compute_plan, numbers_of
 from .session import Drivers, locked, open_drivers, open_state
 
 APPLY_FORMAT = "govcloud-apply/1"
@@ -69,6 +70,7 @@ def apply(ws: Workspace, saved: Path | None, today: dt.date, parallelism: int,
         if saved is not None:
             p = planfile.load(saved, ws, store)
             planfile.check_fresh(p, store)
+            check_approvals(ws, p, store, today)
         else:
             p = compute_plan(ws, store, drivers, today)
             if review is not None and not review(p):
@@ -80,6 +82,14 @@ def apply(ws: Workspace, saved: Path | None, today: dt.date, parallelism: int,
             results = execute(ws, p, store, drivers, parallelism, on_event,
                               after=[record_apply(today)])
     return ApplyResult(p, results)
+
+
+def check_approvals(ws: Workspace, p: Plan, store: StateStore, today: dt.date) -> None:
+    """A saved plan is applied only while its approvals are as they were when it was made:
+    same bytes, same signature status, signatures still valid (when required), no replay."""
+    current = approval.seals(ws, today)
+    approval.check_replay(ws, current, store)
+    approval.check_plan_seals(p.approvals, {n: current.get(n) for n in p.approvals})
 
 
 def execute(ws: Workspace, plan: Plan, store: StateStore, drivers: Drivers, parallelism: int,
@@ -97,6 +107,10 @@ def execute(ws: Workspace, plan: Plan, store: StateStore, drivers: Drivers, para
     before = store.read().records
     results = ex.run()
     failed = [r for r in results if r.outcome != "ok"]
+    # The approvals whose every step succeeded are applied: remember their exact bytes.
+    bad = {a.approval or (a.prior or {}).get("approval") for a in plan.actions
+           if a.address in {r.address for r in failed}}
+    approval.record_applied(store, plan.approvals, numbers_of(plan.actions) - bad)
     store.append_audit(actor, "apply-end", ws.config.workspace.id, None,
                        {"plan_digest": plan.digest, "steps": len(results), "failed": len(failed)})
     for hook in after:

@@ -50,6 +50,9 @@ def check_inputs(ws: Workspace, today: dt.date,
         except InputError as exc:
             errors.add(exc)
     errors.raise_if_any()
+    if ws.config.approvals.require_signatures:   # signatures first: nothing unsigned is parsed
+        from .approval import seals
+        seals(ws, today)
     approvals = ws.load_approvals(parse_cache)
     base = check_all(approvals, ws.catalog, ws.profile, ws.config)
     # cross-document errors, then the profile's rules, then the extension files
