@@ -47,11 +47,13 @@ class Key:
     def holder(self) -> str:
         return f"{self.person} ({self.office})"
 
-    def unusable_on(self, day: dt.date) -> str | None:
-        """Why the key cannot vouch for anything on ``day``; None when it can."""
+    def unusable_on(self, day: dt.date, check_start: bool = True) -> str | None:
+        """Why the key cannot vouch for anything on ``day``; None when it can.
+        ``check_start=False`` (the approval's date): a successor key made after the approval may
+        re-sign it (rotation), but a key expired or revoked before it never vouches for it."""
         if self.revoked_on is not None and day >= self.revoked_on:
             return f"key {self.key_id} was revoked on {self.revoked_on}"
-        if day < self.valid_from:
+        if check_start and day < self.valid_from:
             return f"key {self.key_id} is valid only from {self.valid_from}"
         if self.valid_until is not None and day > self.valid_until:
             return f"key {self.key_id} expired on {self.valid_until}"

@@ -215,7 +215,7 @@ def verify_bytes(display: str, data: bytes, sig_text: str | None, keys: dict[str
             v.reason = f"{display}: the signature is not valid for key {key.key_id} (forged or damaged)"
         return v
     for what, day in days:
-        why = key.unusable_on(day)
+        why = key.unusable_on(day, check_start=what == "today")
         if why:
             v.status, v.reason = "key-not-valid", f"{display}: {why} (checked at {what}, {day})"
             return v

@@ -137,6 +137,15 @@ def test_decommission_and_certificate(tmp_path, cli, monkeypatch):
     check(cli, "certificate verify", cert, "-C", ws)
 
 
+def test_approval_signing_commands(tmp_path, cli):
+    ws = tmp_path / "signed"
+    check(cli, "init", str(ws))                                   # signatures on by default
+    key = tmp_path / "k.yaml"
+    check(cli, "approval keygen", str(key), "--key-id", "k", "--office", "o", "--person", "p")
+    check(cli, "approval sign", str(ws / "approvals" / "BZ-2026-0012.yaml"), "--key", str(key))
+    assert not check(cli, "approval verify", "-C", ws, code=1)["ok"]   # k is not in the keyring
+
+
 def test_every_documented_shape_was_checked():
     """Runs last in this file: each documented format was produced by some test above."""
     if not seen:
