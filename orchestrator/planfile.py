@@ -68,6 +68,12 @@ def load(path: Path, ws: Workspace, store: StateStore) -> Plan:
         raise PlanRefused(f"plan file {path} not found", fix="run `govcloud plan -o FILE` first")
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise PlanRefused(f"{path} is not a govcloud plan file ({exc})")
+    return from_data(data, ws, store, str(path))
+
+
+def from_data(data, ws: Workspace, store: StateStore, path: str) -> Plan:
+    """A plan from its file's JSON data (``path`` names it in messages): refused unless it is a
+    plan of this workspace, unaltered."""
     if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
         raise PlanRefused(f"{path} is not a {PLAN_FORMAT} plan file")
     try:

@@ -60,12 +60,12 @@ def steps_of(plan: Plan) -> int:
 def apply(ws: Workspace, saved: Path | None, today: dt.date, parallelism: int,
           lock_timeout: float, review: Callable[[Plan], bool] | None = None,
           progress: Callable[[int], ContextManager[OnEvent | None]] | None = None,
-          max_deletes: int | None = None) -> ApplyResult:
+          max_deletes: int | None = None, operation: str = "apply") -> ApplyResult:
     """Apply the plan saved at ``saved``, or a new one as of ``today`` once ``review(plan)``
     (not asked for a saved plan) returns true. ``progress(steps)`` gives the executor's event
     callback for the run. Lifecycle events are recorded on ``today``. ``max_deletes``: refuse,
     before anything is touched, a plan that destroys more objects (deletes and replaces)."""
-    with open_state(ws) as store, locked(store, "apply", lock_timeout), \
+    with open_state(ws) as store, locked(store, operation, lock_timeout), \
             open_drivers(ws) as drivers:
         if saved is not None:
             p = planfile.load(saved, ws, store)
