@@ -146,6 +146,21 @@ def test_approval_signing_commands(tmp_path, cli):
     assert not check(cli, "approval verify", "-C", ws, code=1)["ok"]   # k is not in the keyring
 
 
+def test_ci_commands(tmp_path, cli):
+    import subprocess
+    ws = tmp_path / "repo"
+    check(cli, "init", str(ws))
+    assert cli("compile", "-C", ws).exit_code == 0
+    check(cli, "ci init", "gitlab", "-C", ws)
+    g = ["git", "-C", str(ws), "-c", "user.email=t@t", "-c", "user.name=t"]
+    subprocess.run(g + ["init", "-q", "-b", "main"], check=True)
+    subprocess.run(g + ["add", "-A"], check=True)
+    subprocess.run(g + ["commit", "-qm", "x"], check=True)
+    assert check(cli, "ci plan", "-C", ws, "--plan-out", tmp_path / "p.json",
+                 "--report", tmp_path / "r.md")["has_changes"]
+    assert check(cli, "ci apply", "-C", ws)["status"] == "applied"
+
+
 def test_every_documented_shape_was_checked():
     """Runs last in this file: each documented format was produced by some test above."""
     if not seen:
