@@ -139,3 +139,15 @@ def _signed(change: str) -> str:
 def _compact(v: Any) -> str:
     return v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, sort_keys=True,
                                                    default=str)
+
+
+def value(v: Any) -> str:
+    """A plan value in a table cell: whole, escaped."""
+    return esc(_compact(v))
+
+
+def attributes(a) -> str:
+    """A create's attributes (properties and refs) as indented JSON."""
+    if a.desired is None:
+        return ""
+    return _json({"properties": dict(a.desired.properties), "refs": dict(a.desired.refs)})
