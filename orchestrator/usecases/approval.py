@@ -67,6 +67,7 @@ def verify(ws: Workspace, today: dt.date, files: list[Path] | None = None) -> Ve
     """The signature status of ``files`` (default: every approval and change document)."""
     provider = signatures.provider_public_raw(ws.root)
     keys = keyring.load(ws.root, provider, ws.config.approvals.keyring)
+    cache = signatures.VerifiedCache(ws.data_dir / "signature-cache.json")
     out = []
     for path in (files if files else signed_files(ws)):
         path = path if path.is_absolute() else Path.cwd() / path
@@ -81,9 +82,11 @@ def verify(ws: Workspace, today: dt.date, files: list[Path] | None = None) -> Ve
         days = [("today", today)]
         if approved_on is not None:
             days.insert(0, ("the approval date", approved_on))
-        v = signatures.verify_bytes(display, data, sig_text, keys, days, provider)
+        v = signatures.verify_bytes(display, data, sig_text, keys, days, provider, cache)
         v.details = {"number": number, "approved_on": str(approved_on) if approved_on else None}
         out.append(v)
+    if all(v.ok for v in out):    # like the parse cache: a failing run leaves .govcloud/ alone
+        cache.save()
     return VerifyResult(ws.config.approvals.require_signatures, out)
 
 

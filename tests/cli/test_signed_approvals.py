@@ -217,3 +217,22 @@ def test_apply_refuses_a_plan_whose_approvals_changed(sws, cli, tmp_path):
     assert cli("plan", "-C", sws, "-o", plan).exit_code == 0
     assert cli("apply", "-C", sws, plan).exit_code == 0
     assert serial(sws) > 0
+
+
+def test_verified_signatures_are_cached_but_dates_and_bytes_still_checked(sws, cli, monkeypatch):
+    from orchestrator.trust import signatures
+    assert cli("approval", "verify", "-C", sws).exit_code == 0
+    assert (sws / ".govcloud" / "signature-cache.json").is_file()
+    calls = []
+    real = signatures.check_signature
+    monkeypatch.setattr(signatures, "check_signature",
+                        lambda *a: calls.append(a) or real(*a))
+    assert cli("approval", "verify", "-C", sws).exit_code == 0
+    assert calls == []                                  # nothing verified twice
+    keyring_edit(sws, lambda keys: keys[0].update(revoked_on=str(dt.date.today())))
+    refused(cli, sws, "key demo-bureau-sm2 was revoked on")   # the dates are not cached
+    keyring_edit(sws, lambda keys: keys[0].update(revoked_on=None))
+    p = sws / A12
+    p.write_bytes(p.read_bytes() + b"# more\n")
+    refused(cli, sws, f"{A12} was altered after it was signed")   # other bytes: verified again
+    assert len(calls) >= 1
