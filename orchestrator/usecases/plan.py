@@ -34,7 +34,8 @@ def plan(ws: Workspace, today: dt.date | None, lock_timeout: float,
             open_drivers(ws) as drivers:
         p = compute_plan(ws, store, drivers, today)
     if out is not None:
-        planfile.save(p, out)
+        from ..trust import provider_key
+        planfile.save(p, out, provider_key.load_or_create(ws.root))
     return PlanResult(p, out)
 
 

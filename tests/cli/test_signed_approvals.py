@@ -236,3 +236,26 @@ def test_verified_signatures_are_cached_but_dates_and_bytes_still_checked(sws, c
     p.write_bytes(p.read_bytes() + b"# more\n")
     refused(cli, sws, f"{A12} was altered after it was signed")   # other bytes: verified again
     assert len(calls) >= 1
+
+
+def test_saved_plans_carry_the_provider_signature(sws, cli, tmp_path):
+    import json
+
+    from orchestrator.trust import provider_key
+    assert cli("compile", "-C", sws).exit_code == 0
+    plan = tmp_path / "p.json"
+    assert cli("plan", "-C", sws, "-o", plan).exit_code == 0
+    doc = json.loads(plan.read_text())
+    sig = doc["provider_signature"]
+    assert sig["key_id"] == provider_key.load(sws).key_id
+    # checkable with the public key alone
+    assert provider_key.verify(sig["public_key"], sig["sha256"].encode(),
+                               base64.b64decode(sig["signature"]))
+    assert not provider_key.verify(sig["public_key"], ("0" * 64).encode(),
+                                   base64.b64decode(sig["signature"]))
+    # a forged provider signature is refused, nothing applied
+    doc["provider_signature"]["sha256"] = "0" * 64
+    plan.write_text(json.dumps(doc))
+    r = cli("apply", "-C", sws, plan)
+    assert r.exit_code == 1 and "the provider's signature does not match" in r.output, r.output
+    assert serial(sws) == 0
