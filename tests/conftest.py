@@ -64,3 +64,21 @@ def edit_yaml(path: Path, fn) -> None:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     fn(data)
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def _uses_openstack_cloud(item) -> bool:
+    path = str(item.path)
+    callspec = getattr(item, "callspec", None)
+    return "openstack" in Path(path).name or "/tests/openstack/" in path \
+        or (callspec is not None and "openstack" in callspec.id.split("-"))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (`--dist loadgroup`, as scripts/test.sh runs) every test that talks to
+    the one OpenStack test cloud runs on the same worker, one after another: their stale-object
+    sweeps (purge_stale) would delete each other's objects, and the cloud serves one caller best.
+    Everything else spreads over the other workers."""
+    group = pytest.mark.xdist_group("openstack-cloud")
+    for item in items:
+        if _uses_openstack_cloud(item):
+            item.add_marker(group)
