@@ -13,6 +13,11 @@ from .complete import complete_approval
 def _deadline_text(d) -> str:
     if d is None:
         return "—"
+    who = f"[{d.actor}] " if getattr(d, "actor", "") else ""
+    return who + _deadline_body(d)
+
+
+def _deadline_body(d) -> str:
     if d.error:
         return f"{d.what}: {d.error}"
     left = ""
@@ -150,9 +155,44 @@ def platform_change(date: Annotated[str, typer.Option("--date", help="When the p
                          f"{res.notice_workdays} working days ahead ({res.notified_on}).")
 
 
+@handled
+def record_event(approval: Annotated[str, typer.Argument(help="Approval number.",
+                                                         autocompletion=complete_approval)],
+                 kind: Annotated[str, typer.Argument(help="trial-passed, security-tested, "
+                     "tests-completed, test-report-approved, cutover, went-live, "
+                     "deployment-completed, configuration-completed, emergency-filed, "
+                     "contract-signed, contract-filed, project-approval-filed.")],
+                 document: Annotated[Optional[str], typer.Option("--document", help="The report, "
+                     "letter, contract or filing number (required for results and filings).")] = None,
+                 date: Annotated[Optional[str], typer.Option("--date", help="When it happened "
+                     "(default: today).")] = None,
+                 at: Annotated[Optional[str], typer.Option("--at", help="When it happened, to the "
+                     "minute (ISO date-time, China time), for clocks in hours.")] = None,
+                 until: Annotated[Optional[str], typer.Option("--until", help="contract-signed: "
+                     "the trial period's last day set in the contract (重庆 第二十条).")] = None,
+                 note: Annotated[str, typer.Option("--note", help="Free text.")] = "",
+                 directory: Dir = Path("."), output: Out = OutputTJ.text):
+    """Record a go-live step, a test or assessment result or a filing, with its document;
+    refused when the profile's go-live gate asks for another result first."""
+    from .render import escape
+
+    from .. import clock
+    from ..usecases.milestones import record_event as run
+    from . import render
+    res = run(workspace(directory), approval, kind, date_from(date, "--date"), clock.today(),
+              document, clock.parse_now(at, "--at") if at else None,
+              clock.parse_date(until, "--until") if until else None, note)
+    if output == OutputTJ.json:
+        return render.emit_json(res.to_dict())
+    verb = "Recorded" if res.recorded else "Already recorded"
+    doc = f" ({res.document})" if res.document else ""
+    render.console.print(escape(f"{verb}: {kind} of {approval} on {res.at or res.on}{doc}."))
+
+
 def register(app: typer.Typer) -> None:
     app.command()(status)
     app.command("confirm-delivery")(confirm_delivery)
     app.command()(extend)
     app.command("request-exit")(request_exit)
     app.command("platform-change")(platform_change)
+    app.command("record-event")(record_event)

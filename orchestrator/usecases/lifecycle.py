@@ -9,6 +9,7 @@ from typing import Any
 
 from ..calendar_files import workspace_calendar
 from ..core import policy
+from ..core.golive import check_gate
 from ..core.lifecycle import ApprovalStatus, approval_status
 from ..errors import GovcloudError
 from ..extensions import extension_ends, load_extensions, write_extension
@@ -116,6 +117,10 @@ def confirm_delivery(ws: Workspace, approval_no: str, on: dt.date,
         if on < dt.date.fromisoformat(prov[0]["on"]):
             raise GovcloudError(f"--date {on} is before the resources were provisioned "
                                 f"({prov[0]['on']})")
+        first: dict[str, dt.date] = {}
+        for e in ev:
+            first.setdefault(e["kind"], dt.date.fromisoformat(e["on"][:10]))
+        check_gate(ws.profile, a, "confirm-delivery", first, on)   # 重庆 第二十一条, 亳州 第二十一条
         detail = {"stack": a.stack, "provisioned_on": prov[0]["on"],
                   "note": "billing starts at the delivery confirmation (交付确认)"}
         store.record_event(approval_no, "delivery-confirmed", on.isoformat(), detail)

@@ -91,6 +91,10 @@ def test_every_command_with_and_without_changes(tmp_path, cli, monkeypatch):
     check(cli, "audit verify", "-C", ws)
     check(cli, "status", "-C", ws)
     assert check(cli, "status", "-C", ws, "--now", "2026-06-23T09:30")["today"] == "2026-06-23"
+    # 亳州 第二十、二十一条: trial run and security check before the go-live and its agreement
+    assert check(cli, "record-event", "BZ-P", "trial-passed", "-C", ws, "--document", "试运行报告")["recorded"]
+    assert not check(cli, "record-event", "BZ-P", "trial-passed", "-C", ws, "--document", "试运行报告")["recorded"]
+    assert check(cli, "record-event", "BZ-P", "security-tested", "-C", ws, "--document", "安全检测报告")["recorded"]
     assert check(cli, "confirm-delivery", "BZ-P", "-C", ws)["recorded"]
     assert not check(cli, "confirm-delivery", "BZ-P", "-C", ws)["recorded"]   # recorded before
     check(cli, "extend", "BZ-W", "--until", "2026-08-20", "--request-date", "2026-07-09",

@@ -49,7 +49,11 @@ def test_provisioned_then_delivery_confirmed(ws, cli, monkeypatch):
     assert r.exit_code == 1 and "already confirmed on 2026-03-11" in r.output
     data, by = rows(cli, ws)
     a = by["BZ-2026-0012"]
-    assert a["state"] == "delivered" and not a["overdue"] and a["next_deadline"] is None
+    assert a["state"] == "delivered" and not a["overdue"]
+    # 巴中 第十九条: the tests are due within 1 month of the deployment, owed by the department
+    nd = a["next_deadline"]
+    assert (nd["key"], nd["due"], nd["actor"]) == ("tests", "2026-04-11", "department")
+    assert "第十九条" in nd["citation"]
     assert kinds(ws, "BZ-2026-0012").count("delivery-confirmed") == 1
     audit = cli("audit", "list", "-C", ws, "--output", "json").json()["entries"]
     assert [e for e in audit if e["action"] == "delivery-confirmed"]

@@ -16,6 +16,13 @@ from orchestrator.workspace import load_profile
 D = date
 CAL = load_calendar([default_calendar_dir()])
 
+# Every material any profile asks for (required_materials), so that approvals built here are
+# complete unless a test removes some (materials=...).
+MATERIALS = {k: f"{k} 文件 2026-001" for k in (
+    "request_report", "request_form", "demand_assessment", "basis", "project_approval",
+    "construction_plan", "deployment_mode", "migration_plan", "dengbao_filing", "dengbao_report",
+    "filing_no", "cloud_plan", "security_assessment", "performance_test")}
+
 SERVER = {"name": "app", "flavor": "ecs.s4m8", "image": "kylin-v10-sp3",
           "system_disk": {"type": "blk.ssd", "gb": 40}, "count": 2}
 
@@ -32,7 +39,7 @@ def approval(no: str, *, approved_on: str = "2026-03-02", term: dict | None = No
             "system": {"code": system, "name": f"系统 {system}", "dengbao_level": 2},
             "approvers": [{"name": "王敏", "org": org, "role": "资源审核"}],
             "approved_on": approved_on, "term": term or {"kind": "permanent"},
-            "zones": {zone: zone_req}}
+            "zones": {zone: zone_req}, "materials": dict(MATERIALS)}
     if services:
         data["services"] = services
     data.update(extra)

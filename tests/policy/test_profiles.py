@@ -137,7 +137,8 @@ def test_profile_show_text_marks_settings_and_cites_articles(cli):
 def test_profile_show_json_has_every_rule(cli, profiles):
     data = cli("profile", "show", "bozhou", "--output", "json").json()
     keys = {r["key"] for r in data["rules"]}
-    assert keys == {k for k, v in profiles["bozhou"].rules if v is not None}
+    assert keys == ({k for k, v in profiles["bozhou"].rules if v is not None}
+                    | {f"obligations.{o.key}" for o in profiles["bozhou"].obligations})
     window = next(r for r in data["rules"] if r["key"] == "window_max_months")
     assert window == {**window, "value": 3, "word": "不超过", "article": "第二十二条", "setting": False}
     assert data["reference"] and all(not r["enforced"] for r in data["reference"])
