@@ -215,6 +215,7 @@ system: {code: bksys, name: 备份系统, dengbao_level: 2}
 approvers: [{name: 王敏, org: 大数据局}]
 approved_on: 2026-03-02
 term: {kind: permanent}
+materials: {request_form: 附件1, project_approval: 亳发改〔2026〕1号, construction_plan: 建设方案}
 zones: {internet: {volumes: [{name: data, type: blk.ssd, gb: 1}]}}
 """, encoding="utf-8")
     assert gc(ws, "compile").returncode == 0
