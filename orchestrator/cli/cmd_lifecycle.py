@@ -142,13 +142,24 @@ def request_exit(approval: Annotated[str, typer.Argument(help="Approval number."
 def platform_change(date: Annotated[str, typer.Option("--date", help="When the platform change happens.")],
                     notified: Annotated[str, typer.Option("--notified", help="When departments were told.")],
                     summary: Annotated[str, typer.Option("--summary", help="What changes.")] = "",
+                    major: Annotated[bool, typer.Option("--major", help="A 重大调整: needs "
+                        "--assessment and the bureau's --approval/--approved-on first.")] = False,
+                    plan: Annotated[Optional[str], typer.Option("--plan", help="The change plan "
+                        "(调整方案) filed for review.")] = None,
+                    assessment: Annotated[Optional[str], typer.Option("--assessment", help="The "
+                        "third-party or expert assessment report.")] = None,
+                    approval: Annotated[Optional[str], typer.Option("--approval", help="The "
+                        "bureau's approval (document).")] = None,
+                    approved_on: Annotated[Optional[str], typer.Option("--approved-on", help="When "
+                        "the bureau approved it.")] = None,
                     directory: Dir = Path("."), output: Out = OutputTJ.text):
     """Check and record a provider's planned platform change against the notice rule."""
     from .. import clock
     from ..usecases.lifecycle import platform_change as run
     from . import render
     res = run(workspace(directory), clock.parse_date(date, "--date"),
-              clock.parse_date(notified, "--notified"), summary)
+              clock.parse_date(notified, "--notified"), summary, major, plan, assessment, approval,
+              clock.parse_date(approved_on, "--approved-on") if approved_on else None)
     if output == OutputTJ.json:
         return render.emit_json(res.to_dict())
     render.console.print(f"Recorded: platform change on {res.change_on}, departments notified "

@@ -139,6 +139,14 @@ class Obligation(Frozen):
         return self
 
 
+class PlatformReview(Frozen):
+    """What a provider's platform change needs besides the notice: ``plan`` — the 调整方案 filed
+    for review for every change; a 重大调整 always needs the assessment and the bureau's approval
+    before the work."""
+
+    plan: bool = True
+
+
 class ProfileRules(Frozen):
     # --- scope ------------------------------------------------------------------------------
     max_dengbao_level: Rule[int]
@@ -181,6 +189,9 @@ class ProfileRules(Frozen):
     expansion_same_provider: Rule[bool] | None = None
     # The provider announces planned platform changes N working days ahead (大同 第十八条: 3).
     platform_change_notice_workdays: Rule[int] | None = None
+    # The change plan for review, and for a 重大调整 the third-party/expert assessment and the
+    # bureau's approval before the work (大同 第十八条, 亳州 第二十八条).
+    platform_change_review: Rule[PlatformReview] | None = None
     # --- records -------------------------------------------------------------------------------
     # Operation logs (the audit log) are kept at least N months (巴中 第二十九条, 四川 第三十一条: 6).
     log_retention_months: Rule[int] | None = None

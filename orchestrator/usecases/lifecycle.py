@@ -10,6 +10,7 @@ from typing import Any
 from ..calendar_files import workspace_calendar
 from ..core import policy
 from ..core.golive import check_gate
+from ..core.platform import check_platform_documents
 from ..core.lifecycle import ApprovalStatus, approval_status
 from ..errors import GovcloudError
 from ..extensions import extension_ends, load_extensions, write_extension
@@ -208,16 +209,26 @@ class PlatformChange:
     notified_on: str
     notice_workdays: int
     summary: str
+    major: bool = False
+    plan: str | None = None
+    assessment: str | None = None
+    approval: str | None = None
+    approved_on: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"format": "govcloud-platform-change/1", **asdict(self)}
 
 
 def platform_change(ws: Workspace, change_on: dt.date, notified_on: dt.date,
-                    summary: str) -> PlatformChange:
+                    summary: str, major: bool = False, plan: str | None = None,
+                    assessment: str | None = None, approval: str | None = None,
+                    approved_on: dt.date | None = None) -> PlatformChange:
     gap = policy.check_platform_notice(change_on, notified_on, ws.profile,
                                        workspace_calendar(ws.root))
-    result = PlatformChange(change_on.isoformat(), notified_on.isoformat(), gap, summary)
+    check_platform_documents(ws.profile, change_on, major, plan, assessment, approval, approved_on)
+    result = PlatformChange(change_on.isoformat(), notified_on.isoformat(), gap, summary, major,
+                            plan, assessment, approval,
+                            approved_on.isoformat() if approved_on else None)
     with open_state(ws) as store:
         detail = asdict(result)
         store.record_event("platform", "platform-change", change_on.isoformat(), detail)

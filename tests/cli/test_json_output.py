@@ -100,7 +100,8 @@ def test_every_command_with_and_without_changes(tmp_path, cli, monkeypatch):
     check(cli, "extend", "BZ-W", "--until", "2026-08-20", "--request-date", "2026-07-09",
           "--now", "2026-07-09", "-C", ws)
     check(cli, "compile", "-C", ws)
-    check(cli, "platform-change", "--date", "2026-09-01", "--notified", "2026-06-01", "-C", ws)
+    check(cli, "platform-change", "--date", "2026-09-01", "--notified", "2026-06-01", "-C", ws,
+          "--plan", "调整方案")
     check(cli, "schedule show", "cron", "-C", ws)
     check(cli, "verify-isolation", "-C", ws, "--no-probe")
     assert not check(cli, "expire", "-C", ws, "--now", "2026-07-20")["deletes"]   # nothing due
