@@ -370,6 +370,21 @@ class PostgresStateStore(StateStore):
                         (ws, f"{seq}:{h}"))
         return AuditEntry(seq, ts, actor, action, target, approval, detail, prev, h)
 
+    def prune_audit(self, through_seq: int) -> int:
+        ws = self.workspace_id
+        with self._errors("cannot prune the audit log"), self._tx() as cur:
+            cur.execute("SELECT seq, hash FROM govcloud_audit WHERE ws = %s AND seq = %s",
+                        (ws, through_seq))
+            row = cur.fetchone()
+            if row is None:
+                return 0
+            cur.execute("DELETE FROM govcloud_audit WHERE ws = %s AND seq <= %s", (ws, through_seq))
+            n = cur.rowcount
+            cur.execute("INSERT INTO govcloud_meta VALUES (%s, 'audit_anchor', %s) "
+                        "ON CONFLICT (ws, key) DO UPDATE SET value = EXCLUDED.value",
+                        (ws, f"{row[0]}:{row[1]}"))
+        return n
+
     def audit_entries(self) -> list[AuditEntry]:
         with self._errors("cannot read the audit log"):
             rows = self._query("SELECT seq, ts, actor, action, target, approval, detail, "

@@ -189,6 +189,16 @@ class SQLiteStateStore(StateStore):
             db.execute("INSERT OR REPLACE INTO meta VALUES ('audit_head', ?)", (f"{seq}:{h}",))
         return AuditEntry(seq, ts, actor, action, target, approval, detail, prev, h)
 
+    def prune_audit(self, through_seq: int) -> int:
+        with self._tx() as db:
+            row = db.execute("SELECT seq, hash FROM audit WHERE seq = ?", (through_seq,)).fetchone()
+            if row is None:
+                return 0
+            n = db.execute("DELETE FROM audit WHERE seq <= ?", (through_seq,)).rowcount
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('audit_anchor', ?)",
+                       (f"{row[0]}:{row[1]}",))
+        return n
+
     def audit_entries(self) -> list[AuditEntry]:
         rows = self._db.execute("SELECT seq, ts, actor, action, target, approval, detail, "
                                 "prev_hash, hash FROM audit ORDER BY rowid").fetchall()

@@ -89,6 +89,7 @@ def test_every_command_with_and_without_changes(tmp_path, cli, monkeypatch):
     check(cli, "state unlock", "no-such-lock", "-C", ws, code=1)     # the error shape
     check(cli, "audit list", "-C", ws)
     check(cli, "audit verify", "-C", ws)
+    assert check(cli, "audit prune", "--before", "2020-01-01", "-C", ws)["pruned"] == 0
     check(cli, "status", "-C", ws)
     assert check(cli, "status", "-C", ws, "--now", "2026-06-23T09:30")["today"] == "2026-06-23"
     # 亳州 第二十、二十一条: trial run and security check before the go-live and its agreement
