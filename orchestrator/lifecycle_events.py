@@ -77,13 +77,17 @@ def _record_apply(ws: Workspace, store: StateStore, plan: Plan, owners: dict[str
         touched.add(no)
         if act.kind != "quota" and act.cause is not Cause.EXPIRED:
             changed.setdefault(no, []).append(f"{act.action} {act.address}")
-    if not touched:
+    if not touched and not due:
         return
-    approvals = {a.approval_no: a for a in ws.load_approvals().values()}
+    files = ws.load_approvals()
+    approvals = {a.approval_no: a for a in files.values()}
     sync_approved(store, approvals)
     records = store.read().records
     events = events_by_subject(store)
     on = today.isoformat()
+    complete = {no for no in due if all(addr in records and records[addr].status == "ok"
+                                        for addr in due[no])}
+    record_applied(ws, store, files, complete)
     for no in sorted(touched):
         kinds = {e["kind"] for e in events.get(no, [])}
         if "provisioned" in kinds:
@@ -99,3 +103,18 @@ def _record_apply(ws: Workspace, store: StateStore, plan: Plan, owners: dict[str
             if a is not None and a.change_of:
                 store.record_event(a.change_of, "changed", on, {"change": no,
                                                                 "plan_digest": plan.digest})
+
+
+def approval_sha256(ws: Workspace, file: str) -> str:
+    import hashlib
+    return hashlib.sha256((ws.root / file).read_bytes()).hexdigest()
+
+
+def record_applied(ws: Workspace, store: StateStore, approvals: dict[str, Approval],
+                   numbers: set[str]) -> None:
+    """Remember the exact bytes of the approval files an apply completed (the first time only:
+    an in-place edit applied from stale specs is not laundered into a new digest)."""
+    have = store.approval_digests()
+    for f, a in sorted(approvals.items()):
+        if a.approval_no in numbers and a.approval_no not in have and f.startswith("approvals/"):
+            store.record_approval_digest(a.approval_no, approval_sha256(ws, f), f)

@@ -109,6 +109,15 @@ class StateStore(ABC):
     @abstractmethod
     def get_workflow(self, name: str) -> dict[str, Any] | None: ...
 
+    # Applied-approval digests: per approval number, the SHA-256 of the exact approval bytes
+    # that were applied and the file they came from (replay and in-place-edit checks).
+    @abstractmethod
+    def record_approval_digest(self, number: str, sha256: str, file: str) -> None: ...
+
+    @abstractmethod
+    def approval_digests(self) -> dict[str, tuple[str, str]]:
+        """approval number -> (sha256, file)."""
+
     @abstractmethod
     def close(self) -> None: ...
 

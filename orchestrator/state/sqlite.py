@@ -37,6 +37,8 @@ CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, subject TEXT NOT NULL
   on_date TEXT NOT NULL, detail TEXT NOT NULL, recorded_at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS events_subject ON events(subject);
 CREATE TABLE IF NOT EXISTS workflows (name TEXT PRIMARY KEY, data TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS approval_digests (number TEXT PRIMARY KEY, sha256 TEXT NOT NULL,
+  file TEXT NOT NULL, recorded_at TEXT NOT NULL);
 """
 
 
@@ -226,6 +228,15 @@ class SQLiteStateStore(StateStore):
     def get_workflow(self, name: str) -> dict[str, Any] | None:
         row = self._db.execute("SELECT data FROM workflows WHERE name=?", (name,)).fetchone()
         return json.loads(row[0]) if row else None
+
+    def record_approval_digest(self, number: str, sha256: str, file: str) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO approval_digests VALUES (?,?,?,?)",
+                       (number, sha256, file, _now()))
+
+    def approval_digests(self) -> dict[str, tuple[str, str]]:
+        rows = self._db.execute("SELECT number, sha256, file FROM approval_digests").fetchall()
+        return {r[0]: (r[1], r[2]) for r in rows}
 
     def close(self) -> None:
         self._db.close()

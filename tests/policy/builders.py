@@ -80,3 +80,19 @@ def events(ws: Path, subject: str | None = None) -> list[dict]:
 
 def kinds(ws: Path, subject: str) -> list[str]:
     return [e["kind"] for e in events(ws, subject)]
+
+
+def write_change(ws: Path, change_no: str, of_file: str, edit, approved_on: str = "2026-04-20",
+                 **extra: Any) -> Path:
+    """changes/<change_no>.yaml amending the approval in approvals/<of_file>: its zones after
+    ``edit(zones)`` (a change document states the system's request after the change)."""
+    base = yaml.safe_load((ws / "approvals" / of_file).read_text(encoding="utf-8"))
+    zones = copy.deepcopy(base["zones"])
+    edit(zones)
+    data = {"change_no": change_no, "changes": base["approval_no"], "approved_on": approved_on,
+            "approvers": [{"name": "王敏", "org": "市数据资源管理局", "role": "变更审核"}],
+            "zones": zones, **extra}
+    path = ws / "changes" / f"{change_no}.yaml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
