@@ -105,11 +105,6 @@ def _record_apply(ws: Workspace, store: StateStore, plan: Plan, owners: dict[str
                                                                 "plan_digest": plan.digest})
 
 
-def approval_sha256(ws: Workspace, file: str) -> str:
-    import hashlib
-    return hashlib.sha256((ws.root / file).read_bytes()).hexdigest()
-
-
 def record_applied(ws: Workspace, store: StateStore, approvals: dict[str, Approval],
                    numbers: set[str]) -> None:
     """Remember the exact bytes of the approval files an apply completed (the first time only:
@@ -117,4 +112,4 @@ def record_applied(ws: Workspace, store: StateStore, approvals: dict[str, Approv
     have = store.approval_digests()
     for f, a in sorted(approvals.items()):
         if a.approval_no in numbers and a.approval_no not in have and f.startswith("approvals/"):
-            store.record_approval_digest(a.approval_no, approval_sha256(ws, f), f)
+            store.record_approval_digest(a.approval_no, ws.file_sha256(f), f)

@@ -100,6 +100,11 @@ class Workspace:
     def parse_cache_path(self) -> Path:
         return self.data_dir / "approval-parse-cache.json"
 
+    def file_sha256(self, rel: str) -> str:
+        """SHA-256 of a workspace file's bytes (applied-approval digests)."""
+        import hashlib
+        return hashlib.sha256((self.root / rel).read_bytes()).hexdigest()
+
     def change_files(self) -> list[Path]:
         if not self.changes_dir.is_dir():
             return []

@@ -44,6 +44,10 @@ def status(directory: Dir = Path("."), now: Now = None, output: Out = OutputTJ.t
         c.print(f"Status on {rep.today} (profile {rep.profile}):")
         for w in rep.profile_warnings:
             render.err_console.print(f"[yellow]Warning:[/] {escape(w)}")
+        if rep.annual_request:
+            ar = rep.annual_request
+            c.print(escape(f"[{ar['actor']}] {ar['what']}: due {ar['due']}") +
+                    f"  [dim]{escape(ar['citation'])}[/]")
         for r in rep.shown:
             nd = r.next_deadline
             style = "bold red" if r.overdue else ("yellow" if r.warnings or r.flags else "")

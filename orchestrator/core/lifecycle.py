@@ -30,7 +30,7 @@ from ..errors import GovcloudError
 from ..models.approval import Approval, EmergencyTerm, PermanentTerm, WindowTerm
 from ..models.profile import Profile
 from .golive import gate_flags
-from .obligations import obligation_items
+from .obligations import obligation_items, out_of_plan_warning
 from .workdays import WorkCalendar, add_months
 
 EVENT_KINDS = ("approved", "provisioned", "delivery-confirmed", "changed", "extended", "expired",
@@ -292,6 +292,8 @@ def approval_status(a: Approval, file: str, profile: Profile, cal: WorkCalendar,
                              key, what, fn, "", done, citation=citation, actor=actor),
                          st.warnings.append)
     st.flags.extend(gate_flags(profile, a, {k: v for k, v in on.items() if v}))
+    if (w := out_of_plan_warning(profile, a)) is not None:
+        st.warnings.append(w)
 
     for dl in st.deadlines:
         dl.actor = dl.actor or ACTORS.get(dl.key, "")

@@ -84,3 +84,26 @@ def obligation_items(profile: Profile, a: Approval, cal: WorkCalendar,
         add(o.key, what, lambda o=o, start=start, after=after: _due(o, start, cal,
                                                                     details.get(after, {})),
             cite, done, o.actor)
+
+
+def annual_request(profile: Profile, today: date) -> dict[str, Any] | None:
+    """巴中 第十四条: the next day by which next year's requests are due (department)."""
+    r = profile.rules.annual_request_deadline
+    if r is None:
+        return None
+    month, day = (int(x) for x in r.value.split("-"))
+    due = date(today.year, month, day)
+    if today > due:
+        due = date(today.year + 1, month, day)
+    return {"due": due.isoformat(), "for_year": due.year + 1, "actor": "department",
+            "what": f"resource requests for {due.year + 1} into the annual purchase plan "
+                    f"(下一年度政务云资源使用申请)", "citation": profile.cite(r)}
+
+
+def out_of_plan_warning(profile: Profile, a: Approval) -> str | None:
+    r = profile.rules.annual_request_deadline
+    if r is None or a.in_annual_plan is not False or a.term.kind == "emergency" or a.change_of:
+        return None
+    return (f"not in the annual purchase plan (in_annual_plan: false): in principle no public "
+            f"funds (原则上不安排财政资金); special or urgent needs go to the city government as "
+            f"emergency resources ({profile.cite(r)})")

@@ -275,6 +275,8 @@ class Approval(Frozen):
     change_of: str | None = None
     migration: Migration | None = None
     materials: Materials | None = None
+    # In the 年度政务云资源采购计划 (巴中 第十四条)? None: not stated.
+    in_annual_plan: bool | None = None
 
     @field_validator("approvers")
     @classmethod

@@ -199,6 +199,9 @@ class ProfileRules(Frozen):
     # Actions refused until tests/assessments are recorded (巴中 第二十条, 大同 第十四条, 重庆 第二十一条,
     # 亳州 第二十、二十一条).
     go_live_gates: Rule[list[GoLiveGate]] | None = None
+    # Next year's resource requests due by this month-day ("09-30"), into the 年度采购计划; an
+    # approval outside the plan (in_annual_plan: false) gets no 财政资金 in principle (巴中 第十四条).
+    annual_request_deadline: Rule[str] | None = None
     # Materials an application must carry (巴中 第十五、十六条, 大同 第十一条, 亳州 第十七条, 四川 第十二条).
     required_materials: Rule[RequiredMaterials] | None = None
 

@@ -7,10 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import InputError, Issue
-from ..lifecycle_events import approval_sha256
 from ..models.approval import Approval
 from ..workspace import Workspace
-from .session import open_state
 
 
 def _has_state(ws: Workspace) -> bool:
@@ -24,12 +22,13 @@ def _has_state(ws: Workspace) -> bool:
 def applied_digests(ws: Workspace) -> dict[str, tuple[str, str]]:
     if not _has_state(ws):
         return {}
+    from .session import open_state       # validate of a workspace without state loads none
     with open_state(ws) as store:
         return store.approval_digests()
 
 
 def sha256_of(ws: Workspace, file: str) -> str:
-    return approval_sha256(ws, file)
+    return ws.file_sha256(file)
 
 
 def duplicates(ws: Workspace, approvals: dict[str, Approval]) -> tuple[dict[str, Approval],

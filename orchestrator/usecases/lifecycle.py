@@ -12,6 +12,7 @@ from ..core import policy
 from ..core.golive import check_gate
 from ..core.platform import check_platform_documents
 from ..core.lifecycle import ApprovalStatus, approval_status
+from ..core.obligations import annual_request
 from ..errors import GovcloudError
 from ..extensions import extension_ends, load_extensions, write_extension
 from ..lifecycle_events import audit, events_by_subject, sync_approved
@@ -49,6 +50,7 @@ class StatusReport:
     rows: list[ApprovalStatus]        # every approval, by number
     overdue_only: bool = False
     orphaned: dict[str, int] = field(default_factory=dict)   # stack -> objects in state
+    annual_request: dict[str, Any] | None = None             # 巴中 第十四条
 
     @property
     def shown(self) -> list[ApprovalStatus]:
@@ -59,7 +61,8 @@ class StatusReport:
                 "profile": self.profile, "profile_warnings": self.profile_warnings,
                 "overdue": sum(1 for r in self.rows if r.overdue),
                 "approvals": [r.to_dict() for r in self.shown],
-                "orphaned": [{"stack": k, "objects": n} for k, n in sorted(self.orphaned.items())]}
+                "orphaned": [{"stack": k, "objects": n} for k, n in sorted(self.orphaned.items())],
+                "annual_request": self.annual_request}
 
 
 def status(ws: Workspace, today: dt.date, overdue_only: bool = False) -> StatusReport:
@@ -72,7 +75,7 @@ def status(ws: Workspace, today: dt.date, overdue_only: bool = False) -> StatusR
     rows = [approval_status(a, f, ws.profile, cal, events.get(a.approval_no, []), today, ends)
             for f, a in sorted(approvals.items(), key=lambda kv: kv[1].approval_no)]
     return StatusReport(today, ws.profile.code, ws.profile.warnings(today), rows, overdue_only,
-                        orphaned)
+                        orphaned, annual_request(ws.profile, today))
 
 
 def _orphaned(store, approved: set[str]) -> dict[str, int]:

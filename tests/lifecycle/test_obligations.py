@@ -111,3 +111,21 @@ def test_expire_sends_duty_notices_to_their_actor_once_per_stage(tmp_path, cli, 
     sent = [e["detail"] for e in events(ws, "DT-1") if e["kind"] == "warning-sent"]
     assert [(s["obligation"], s["stage"]) for s in sent] == [("contract-filing", "due-soon"),
                                                             ("contract-filing", "overdue")]
+
+
+def test_bazhong_annual_request_deadline_and_out_of_plan_requests(tmp_path, cli):
+    ws = workspace(tmp_path, "bazhong", approval("BZ-1", approved_on="2026-03-02", in_annual_plan=False),
+                   approval("BZ-2", approved_on="2026-03-02", system="planned", in_annual_plan=True))
+    data = cli("status", "-C", ws, "--output", "json", "--now", "2026-09-30").json()
+    ar = data["annual_request"]
+    assert (ar["due"], ar["for_year"], ar["actor"]) == ("2026-09-30", 2027, "department")
+    assert "第十四条" in ar["citation"]
+    later = cli("status", "-C", ws, "--output", "json", "--now", "2026-10-01").json()["annual_request"]
+    assert (later["due"], later["for_year"]) == ("2027-09-30", 2028)
+    by = {a["approval_no"]: a for a in data["approvals"]}
+    assert any("原则上不安排财政资金" in w for w in by["BZ-1"]["warnings"])
+    assert not any("财政资金" in w for w in by["BZ-2"]["warnings"])
+    assert "[department] resource requests for 2027" in cli("status", "-C", ws, "--now", "2026-09-30").output
+    other = workspace(tmp_path, "datong", approval("DT-1", in_annual_plan=False), name="dt")
+    d = cli("status", "-C", other, "--output", "json").json()
+    assert d["annual_request"] is None and not any("财政资金" in w for w in d["approvals"][0]["warnings"])
