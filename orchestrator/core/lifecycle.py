@@ -149,7 +149,9 @@ def warning_thresholds(profile: Profile) -> list[int]:
 
 def approval_status(a: Approval, file: str, profile: Profile, cal: WorkCalendar,
                     events: list[dict[str, Any]], today: date,
-                    extension_ends: dict[str, date] | None = None) -> ApprovalStatus:
+                    extension_ends: dict[str, date] | None = None,
+                    changes: list[tuple[str, date]] | None = None) -> ApprovalStatus:
+    """``changes``: (change number, approved_on) of the change documents amending ``a``."""
     ev = first_events(events)
     on = {k: _d(v) for k, v in ev.items()}
     details: dict[str, dict[str, Any]] = {}
@@ -284,6 +286,16 @@ def approval_status(a: Approval, file: str, profile: Profile, cal: WorkCalendar,
         add("keep-old-system", f"old system {m.from_approval or m.from_system} kept at least "
             f"{r.value} months after the cut-over", lambda: add_months(m.cutover_on, r.value),
             "old_system_keep_months", hard=False)
+
+    # --- change documents: applied within N working days of their approval (大同 第十五条) --------
+    r = rules.change_deadline_workdays
+    if r is not None and changes and not finished:
+        changed_on = sorted(_d(e["on"]) for e in events if e["kind"] == "changed")
+        for no, approved in sorted(changes, key=lambda c: (c[1], c[0])):
+            done = next((d for d in changed_on if d >= approved), None)
+            add(f"change:{no}", f"change {no} applied within {r.value} working days of its "
+                f"approval ({approved})", lambda approved=approved: cal.add_workdays(approved, r.value),
+                "change_deadline_workdays", done, actor="provider")
 
     # --- duties with clocks and their actors (profile obligations), go-live gates ---------------
     if not finished:

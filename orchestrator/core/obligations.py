@@ -107,3 +107,22 @@ def out_of_plan_warning(profile: Profile, a: Approval) -> str | None:
     return (f"not in the annual purchase plan (in_annual_plan: false): in principle no public "
             f"funds (原则上不安排财政资金); special or urgent needs go to the city government as "
             f"emergency resources ({profile.cite(r)})")
+
+
+def catalog_warning(profile: Profile, revised_on: str | None, today: date) -> str | None:
+    """重庆 第二十六条 调整频率不低于1次/两年: the catalog's last revision (bureau's duty)."""
+    r = profile.rules.catalog_revision_months
+    if r is None:
+        return None
+    oldest = add_months(today, -r.value)
+    if revised_on is None:
+        return (f"[bureau] the service catalog records no revision date (catalog revised_on): it "
+                f"must be revised at least every {r.value} months ({profile.cite(r)})")
+    try:
+        when = date.fromisoformat(str(revised_on)[:10])
+    except ValueError:
+        return f"[bureau] catalog revised_on {revised_on!r} is not a date ({profile.cite(r)})"
+    if when < oldest:
+        return (f"[bureau] the service catalog was last revised on {when}, more than {r.value} "
+                f"months ago: 目录调整频率不低于1次/两年 ({profile.cite(r)})")
+    return None

@@ -202,6 +202,8 @@ class ProfileRules(Frozen):
     # Next year's resource requests due by this month-day ("09-30"), into the 年度采购计划; an
     # approval outside the plan (in_annual_plan: false) gets no 财政资金 in principle (巴中 第十四条).
     annual_request_deadline: Rule[str] | None = None
+    # The service catalog (目录和限价) is revised at least every N months (重庆 第二十六条: 24).
+    catalog_revision_months: Rule[int] | None = None
     # Materials an application must carry (巴中 第十五、十六条, 大同 第十一条, 亳州 第十七条, 四川 第十二条).
     required_materials: Rule[RequiredMaterials] | None = None
 

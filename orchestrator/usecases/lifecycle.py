@@ -72,9 +72,16 @@ def status(ws: Workspace, today: dt.date, overdue_only: bool = False) -> StatusR
     with open_state(ws) as store:
         events = events_by_subject(store)
         orphaned = _orphaned(store, {a.stack for a in approvals.values()})
-    rows = [approval_status(a, f, ws.profile, cal, events.get(a.approval_no, []), today, ends)
+    changes: dict[str, list[tuple[str, dt.date]]] = {}
+    for c in ws.load_changes().values():
+        changes.setdefault(c.changes, []).append((c.change_no, c.approved_on))
+    rows = [approval_status(a, f, ws.profile, cal, events.get(a.approval_no, []), today, ends,
+                            changes.get(a.approval_no))
             for f, a in sorted(approvals.items(), key=lambda kv: kv[1].approval_no)]
-    return StatusReport(today, ws.profile.code, ws.profile.warnings(today), rows, overdue_only,
+    from ..core.obligations import catalog_warning
+    warn = ws.profile.warnings(today) + [w for w in [catalog_warning(
+        ws.profile, ws.catalog.revised_on, today)] if w]
+    return StatusReport(today, ws.profile.code, warn, rows, overdue_only,
                         orphaned, annual_request(ws.profile, today))
 
 

@@ -36,8 +36,10 @@ class ValidateResult:
 def validate(ws: Workspace, today: dt.date) -> ValidateResult:
     approvals = check_inputs(ws, today)
     p = ws.profile
+    from ..core.obligations import catalog_warning
+    extra = [w for w in [catalog_warning(p, ws.catalog.revised_on, today)] if w]
     return ValidateResult(approvals, p.code, p.name_zh, p.status, len(ws.catalog.items),
-                          p.warnings(today))
+                          p.warnings(today) + extra)
 
 
 def check_inputs(ws: Workspace, today: dt.date,

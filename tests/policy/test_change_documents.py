@@ -114,3 +114,21 @@ def test_a_window_is_not_changed_but_extended(tmp_path, cli):
     r = cli("validate", "-C", ws)
     assert r.exit_code == 1 and "a temporary term is extended" in r.output
     assert base  # the permanent one is changeable: covered above
+
+
+def test_datong_change_document_applied_within_2_workdays(tmp_path, cli, monkeypatch):
+    ws = applied(tmp_path, cli, monkeypatch, city="datong")          # provisioned 2026-04-20
+    write_change(ws, "CH-1", "A-1.yaml", grow_to(4500), approved_on="2026-04-20")
+    assert cli("compile", "-C", ws).exit_code == 0
+
+    def deadline(now):
+        data = cli("status", "-C", ws, "--output", "json", "--now", now).json()
+        return next(d for d in data["approvals"][0]["deadlines"] if d["key"] == "change:CH-1")
+    d = deadline("2026-04-22")
+    assert (d["due"], d["actor"], d["done_on"], d["overdue"]) == ("2026-04-22", "provider", None, False)
+    assert "第十五条" in d["citation"]
+    assert deadline("2026-04-23")["overdue"]
+    monkeypatch.setenv("GOVCLOUD_TODAY", "2026-04-23")
+    assert cli("apply", "-C", ws, "--auto-approve").exit_code == 0
+    d = deadline("2026-04-24")
+    assert (d["done_on"], d["late"], d["overdue"]) == ("2026-04-23", True, False)
