@@ -81,13 +81,15 @@ def _record_apply(ws: Workspace, store: StateStore, plan: Plan, owners: dict[str
         return
     files = ws.load_approvals()
     approvals = {a.approval_no: a for a in files.values()}
-    sync_approved(store, approvals)
     records = store.read().records
-    events = events_by_subject(store)
-    on = today.isoformat()
     complete = {no for no in due if all(addr in records and records[addr].status == "ok"
                                         for addr in due[no])}
-    record_applied(ws, store, files, complete)
+    record_applied(ws, store, files, complete)    # also after a no-op apply (older workspaces)
+    if not touched:
+        return
+    sync_approved(store, approvals)
+    events = events_by_subject(store)
+    on = today.isoformat()
     for no in sorted(touched):
         kinds = {e["kind"] for e in events.get(no, [])}
         if "provisioned" in kinds:
