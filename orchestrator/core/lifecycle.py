@@ -155,8 +155,10 @@ def approval_status(a: Approval, file: str, profile: Profile, cal: WorkCalendar,
     ev = first_events(events)
     on = {k: _d(v) for k, v in ev.items()}
     details: dict[str, dict[str, Any]] = {}
+    every: dict[str, list[date]] = {}
     for e in events:
         details.setdefault(e["kind"], e.get("detail") or {})
+        every.setdefault(e["kind"], []).append(_d(e["on"]))
     t = a.term
     start = None if isinstance(t, PermanentTerm) else t.start
     end = effective_end(a, extension_ends)
@@ -302,7 +304,7 @@ def approval_status(a: Approval, file: str, profile: Profile, cal: WorkCalendar,
         obligation_items(profile, a, cal, on, details,
                          lambda key, what, fn, citation, done, actor: add(
                              key, what, fn, "", done, citation=citation, actor=actor),
-                         st.warnings.append)
+                         st.warnings.append, every)
     st.flags.extend(gate_flags(profile, a, {k: v for k, v in on.items() if v}))
     if (w := out_of_plan_warning(profile, a)) is not None:
         st.warnings.append(w)

@@ -54,15 +54,27 @@ def _clock(o: Obligation) -> str:
 
 def applicable(profile: Profile, a: Approval) -> list[Obligation]:
     return [o for o in profile.obligations
-            if (o.terms is None or a.term.kind in o.terms) and not a.change_of]
+            if (o.terms is None or a.term.kind in o.terms) and not a.change_of
+            and (o.min_dengbao_level is None or a.system.dengbao_level >= o.min_dengbao_level)]
 
 
 def obligation_items(profile: Profile, a: Approval, cal: WorkCalendar,
                      on: dict[str, date], details: dict[str, dict[str, Any]],
-                     add: Callable[..., Any], warn: Callable[[str], None]) -> None:
+                     add: Callable[..., Any], warn: Callable[[str], None],
+                     every: dict[str, list[date]] | None = None) -> None:
     """Calls ``add(key, what, due_fn, citation, done_on, actor)`` per started obligation with a
-    clock, and ``warn(text)`` for an open one without a clock (listed, never overdue)."""
+    clock, and ``warn(text)`` for an open one without a clock (listed, never overdue).
+    ``every``: all dates of each event kind (for ``each`` obligations)."""
+    every = every or {}
     for o in applicable(profile, a):
+        if o.each and (o.workdays is not None or o.days is not None or o.months is not None):
+            closes = sorted(d for k in o.closed_by for d in every.get(k, []))
+            for start in sorted({d for k in o.after for d in every.get(k, [])}):
+                done = next((d for d in closes if d >= start), None)
+                add(f"{o.key}:{start}", f"{o.what} ({o.actor}; {clock_text(o)} on {start})",
+                    lambda o=o, start=start: _due(o, start, cal, {}), profile.cite(o), done,
+                    o.actor)
+            continue
         began = _start(o, a, on)
         if began is None:
             continue

@@ -125,6 +125,10 @@ class Obligation(Frozen):
     months: int | None = Field(default=None, ge=0)
     until_from_event: bool = False
     terms: list[Literal["permanent", "window", "emergency"]] | None = None
+    # Once per ``after`` event (each closed by a closed_by event on or after it), not once.
+    each: bool = False
+    # Only for systems of at least this 等保 level (大同 第十四条: 等级保护三级 re-tests).
+    min_dengbao_level: int | None = Field(default=None, ge=1, le=5)
     article: NonEmptyStr
     word: Word | None = None
     setting: bool = False

@@ -129,3 +129,22 @@ def test_bazhong_annual_request_deadline_and_out_of_plan_requests(tmp_path, cli)
     other = workspace(tmp_path, "datong", approval("DT-1", in_annual_plan=False), name="dt")
     d = cli("status", "-C", other, "--output", "json").json()
     assert d["annual_request"] is None and not any("财政资金" in w for w in d["approvals"][0]["warnings"])
+
+
+def test_datong_level_3_systems_file_every_test_within_3_workdays(tmp_path, cli, monkeypatch):
+    three = approval("DT-3", approved_on="2026-06-01")
+    three["system"]["dengbao_level"] = 3
+    ws = provisioned(tmp_path, cli, monkeypatch, "datong", three,
+                     approval("DT-2", approved_on="2026-06-01", system="two"))
+    for no in ("DT-3", "DT-2"):
+        assert rec(cli, ws, no, "security-tested", "--document", "R1").exit_code == 0   # 06-02
+    monkeypatch.setenv("GOVCLOUD_TODAY", "2026-06-04")
+    assert rec(cli, ws, "DT-3", "tests-filed", "--document", "备案1").exit_code == 0
+    monkeypatch.setenv("GOVCLOUD_TODAY", "2026-09-01")
+    assert rec(cli, ws, "DT-3", "security-tested", "--document", "R2").exit_code == 0
+    a = row(cli, ws, "DT-3", "--now", "2026-09-07")
+    first, second = duty(a, "retest-filing:2026-06-02"), duty(a, "retest-filing:2026-09-01")
+    assert (first["due"], first["done_on"], first["late"]) == ("2026-06-05", "2026-06-04", False)
+    assert (second["due"], second["done_on"], second["overdue"]) == ("2026-09-04", None, True)
+    assert "第十四条" in second["citation"] and second["actor"] == "department"
+    assert not [d for d in row(cli, ws, "DT-2")["deadlines"] if d["key"].startswith("retest")]  # level 2
