@@ -25,8 +25,12 @@ def grow_to(gb):
     return lambda z: z["internet"]["volumes"][0].update(gb=gb)
 
 
-def test_an_applied_approval_edited_in_place_is_refused(tmp_path, cli, monkeypatch):
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_an_applied_approval_edited_in_place_is_refused(tmp_path, cli, monkeypatch, request, backend):
     ws = workspace(tmp_path, "bozhou", approval("A-1", approved_on="2026-03-02"))
+    if backend == "postgres":          # the applied-approval digests live in the state store
+        from tests.pg_support import set_state_url
+        set_state_url(ws, request.getfixturevalue("pg_url"))
     monkeypatch.setenv("GOVCLOUD_TODAY", "2026-04-20")
     edit_yaml(ws / "approvals" / "A-1.yaml", lambda d: d.update(purpose="不曾施行"))
     assert cli("validate", "-C", ws).exit_code == 0          # not applied yet: edits are fine
