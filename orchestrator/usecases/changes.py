@@ -41,7 +41,7 @@ def duplicates(ws: Workspace, approvals: dict[str, Approval]) -> tuple[dict[str,
         if sha in first:
             errors.append(InputError(f, [Issue("", f"identical duplicate of {first[sha]} (the same "
                                          f"bytes, approval {approvals[f].approval_no}): one approval, "
-                                         f"one file; delete {f}")]))
+                                         f"one file; delete {f}; 重复的批复文件")]))
             continue
         first[sha] = f
         kept[f] = approvals[f]
@@ -58,7 +58,8 @@ def in_place_edits(ws: Workspace, approvals: dict[str, Approval]) -> list[InputE
         out.append(InputError(f, [Issue("", (
             f"approval {a.approval_no} was applied from {seen[1]} and this file differs from the "
             f"applied one (sha256 {seen[0][:12]}…): an applied approval is never edited in place, "
-            f"so that the change rules (major change, the provider's deadline) see the change"),
+            f"so that the change rules (major change, the provider's deadline) see the change; "
+            f"已施行的批复不得直接修改，变更须另行提交变更文件"),
             rule="applied_approval")],
             fix=(f"restore {f} as it was applied (e.g. `git checkout -- {f}`), then file the change "
                  f"as changes/<CHANGE-NO>.yaml with `changes: {a.approval_no}`, its approved_on, "
