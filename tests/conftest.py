@@ -82,3 +82,25 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if _uses_openstack_cloud(item):
             item.add_marker(group)
+
+
+def amend(path: Path, fn) -> Path:
+    """Change an applied approval the only way govcloud accepts: a change document
+    (changes/<NO>-CH<n>.yaml, `changes: <NO>`) with the approval's zones and services after
+    ``fn(data)`` (``fn`` edits a copy of the approval's data, like edit_yaml)."""
+    import copy
+    base = yaml.safe_load(path.read_text(encoding="utf-8"))
+    changes = path.parent.parent / "changes"
+    changes.mkdir(exist_ok=True)
+    mine = sorted(changes.glob(f"{base['approval_no']}-CH*.yaml"))
+    current = yaml.safe_load(mine[-1].read_text(encoding="utf-8")) if mine else base
+    data = copy.deepcopy({**base, "zones": current["zones"],
+                          "services": current.get("services", base.get("services", []))})
+    fn(data)
+    no = f"{base['approval_no']}-CH{len(mine) + 1}"
+    doc = {"change_no": no, "changes": base["approval_no"], "approved_on": base["approved_on"],
+           "approvers": base["approvers"], "zones": data["zones"],
+           "services": data.get("services", [])}
+    out = changes / f"{no}.yaml"
+    out.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return out

@@ -89,14 +89,20 @@ def test_every_command_with_and_without_changes(tmp_path, cli, monkeypatch):
     check(cli, "state unlock", "no-such-lock", "-C", ws, code=1)     # the error shape
     check(cli, "audit list", "-C", ws)
     check(cli, "audit verify", "-C", ws)
+    assert check(cli, "audit prune", "--before", "2020-01-01", "-C", ws)["pruned"] == 0
     check(cli, "status", "-C", ws)
     assert check(cli, "status", "-C", ws, "--now", "2026-06-23T09:30")["today"] == "2026-06-23"
+    # 亳州 第二十、二十一条: trial run and security check before the go-live and its agreement
+    assert check(cli, "record-event", "BZ-P", "trial-passed", "-C", ws, "--document", "试运行报告")["recorded"]
+    assert not check(cli, "record-event", "BZ-P", "trial-passed", "-C", ws, "--document", "试运行报告")["recorded"]
+    assert check(cli, "record-event", "BZ-P", "security-tested", "-C", ws, "--document", "安全检测报告")["recorded"]
     assert check(cli, "confirm-delivery", "BZ-P", "-C", ws)["recorded"]
     assert not check(cli, "confirm-delivery", "BZ-P", "-C", ws)["recorded"]   # recorded before
     check(cli, "extend", "BZ-W", "--until", "2026-08-20", "--request-date", "2026-07-09",
           "--now", "2026-07-09", "-C", ws)
     check(cli, "compile", "-C", ws)
-    check(cli, "platform-change", "--date", "2026-09-01", "--notified", "2026-06-01", "-C", ws)
+    check(cli, "platform-change", "--date", "2026-09-01", "--notified", "2026-06-01", "-C", ws,
+          "--plan", "调整方案")
     check(cli, "schedule show", "cron", "-C", ws)
     check(cli, "verify-isolation", "-C", ws, "--no-probe")
     assert not check(cli, "expire", "-C", ws, "--now", "2026-07-20")["deletes"]   # nothing due
