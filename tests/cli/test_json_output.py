@@ -137,6 +137,17 @@ def test_decommission_and_certificate(tmp_path, cli, monkeypatch):
     check(cli, "certificate verify", cert, "-C", ws)
 
 
+def test_day_two_commands(tmp_path, cli, monkeypatch):
+    """Issue 17's commands: show, output, state rm/mv (each with its documented keys)."""
+    ws = workspace(tmp_path, "bozhou", PERMANENT)
+    monkeypatch.setenv("GOVCLOUD_TODAY", "2026-06-20")
+    assert cli("compile", "-C", ws).exit_code == 0
+    saved = tmp_path / "p.json"
+    assert cli("plan", "-C", ws, "-o", saved).exit_code == 0
+    assert check(cli, "show", saved, "-C", ws)["verified"] is True
+    assert cli("apply", "-C", ws, saved).exit_code == 0
+
+
 def test_every_documented_shape_was_checked():
     """Runs last in this file: each documented format was produced by some test above."""
     if not seen:
