@@ -233,8 +233,9 @@ class LocalDriver(Driver, MediaAccess, Census, PowerControl):
             if req.kind == "project":
                 project_id = oid
             status = "ERROR" if broken else "ACTIVE"
+            props = {**req.properties, **self._addresses(db, req)}
             db.execute("INSERT INTO objects VALUES (?,?,?,?,?,?,?,?,?,?,?)", (
-                oid, req.kind, project_id, req.name, json.dumps(req.properties, sort_keys=True),
+                oid, req.kind, project_id, req.name, json.dumps(props, sort_keys=True),
                 json.dumps(req.refs, sort_keys=True), json.dumps(req.tags, sort_keys=True), status,
                 req.tags.get(OWNER_TAG), req.tags.get(ADDRESS_TAG), time.time()))
             if req.kind == "server":
@@ -244,6 +245,38 @@ class LocalDriver(Driver, MediaAccess, Census, PowerControl):
         if broken:
             raise CreateFailed(f"{req.kind} {req.name} went to status ERROR (injected fault)", oid)
         return self._get(self._db(), oid)
+
+    # Addresses the cloud assigns (not in any spec: the planner compares only spec fields).
+    FLOATING_POOLS = {"internet": "198.51.100.0/24", "extranet": "203.0.113.0/24"}
+
+    def _addresses(self, db, req: Request) -> dict[str, str]:
+        """A server's fixed IP (the next free host of its network's subnet, after the gateway);
+        a floating IP's address (the next free one of its external network's pool)."""
+        if req.kind == "server":
+            row = db.execute("SELECT props FROM objects WHERE kind='subnet' AND "
+                             "json_extract(refs,'$.network')=?", (req.refs["network"],)).fetchone()
+            if row is None:
+                return {}
+            net = ipaddress.ip_network(json.loads(row[0])["cidr"])
+            used = {r[0] for r in db.execute(
+                "SELECT json_extract(props,'$.fixed_ip') FROM objects WHERE kind='server' AND "
+                "json_extract(refs,'$.network')=?", (req.refs["network"],))}
+            hosts = net.hosts()
+            next(hosts, None)   # the gateway
+        elif req.kind == "floating_ip":
+            pool = self.options.get("floating_pools", {}).get(
+                req.properties["external_network"],
+                self.FLOATING_POOLS.get(req.properties["external_network"], "192.0.2.0/24"))
+            used = {r[0] for r in db.execute(
+                "SELECT json_extract(props,'$.address') FROM objects WHERE kind='floating_ip'")}
+            hosts = ipaddress.ip_network(pool).hosts()
+        else:
+            return {}
+        key = "fixed_ip" if req.kind == "server" else "address"
+        for ip in hosts:
+            if str(ip) not in used:
+                return {key: str(ip)}
+        raise Conflict(f"no free address left for {req.kind} {req.name}")
 
     def _owned(self, current: Observed) -> None:
         assert_owned(current.tags, self.owner, f"{current.kind} {current.cloud_id}")

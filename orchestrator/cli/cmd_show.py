@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .options import Out, OutputTJ, handled
+from .options import Dir, Out, OutDoc, OutputDoc, OutputTJ, handled, workspace
 
 
 @handled
@@ -34,5 +34,23 @@ def show(planfile: Annotated[Path, typer.Argument(help="A saved plan (govcloud p
             f"{n} {k}" for k, n in sorted(counts.items())))
 
 
+@handled
+def output(system: Annotated[Optional[str], typer.Argument(
+               help="DEPT/SYSTEM or a system code (default: every system).")] = None,
+           directory: Dir = Path("."), output: OutDoc = OutputDoc.text):
+    """The handover record (交付清单): projects, networks and CIDRs, servers with fixed and
+    floating IPs, where the application credential was written. Read-only."""
+    from ..usecases.output import output as run
+    from . import render
+    doc = run(workspace(directory), system).to_dict()
+    if output == OutputDoc.json:
+        return render.emit_json(doc)
+    if output in (OutputDoc.markdown, OutputDoc.html):
+        sys.stdout.write(render.handover(doc, output.value))
+        return None
+    render.handover_text(doc)
+
+
 def register(app: typer.Typer) -> None:
     app.command()(show)
+    app.command()(output)

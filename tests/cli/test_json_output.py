@@ -146,6 +146,7 @@ def test_day_two_commands(tmp_path, cli, monkeypatch):
     assert cli("plan", "-C", ws, "-o", saved).exit_code == 0
     assert check(cli, "show", saved, "-C", ws)["verified"] is True
     assert cli("apply", "-C", ws, saved).exit_code == 0
+    assert check(cli, "output", "-C", ws)["systems"][0]["delivered"]
 
 
 def test_every_documented_shape_was_checked():
