@@ -234,8 +234,23 @@ class BackupStore(ABC):
         """Copy ``path``, read it back; returns a record with ``uri`` and ``sha256``."""
 
 
+class Retagging(ABC):
+    """Objects can be renamed and retagged in place (a ``moved:`` record, ``state mv``) and
+    released from management (``state rm``: the ownership tags removed, the object kept)."""
+    capability: ClassVar[str] = "retag"
+
+    @abstractmethod
+    def rename(self, obj: Observed, req: Request) -> Observed:
+        """Give the owned ``obj`` the name and govcloud tags of ``req`` (its new address)."""
+
+    @abstractmethod
+    def release(self, obj: Observed, note: Mapping[str, str]) -> Observed:
+        """Remove govcloud's tags from the owned ``obj`` (it stays in the cloud, no longer
+        listed by ``observe``) and tag it with ``note`` (who released it, when)."""
+
+
 CAPABILITIES: tuple[type, ...] = (MediaAccess, Census, PowerControl, RbacEvidence,
-                                  IsolationChecks, IsolationProbes, BackupStore)
+                                  IsolationChecks, IsolationProbes, BackupStore, Retagging)
 
 
 # name -> "module:Class"; imported only when a workspace uses that driver.

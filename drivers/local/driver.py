@@ -27,6 +27,7 @@ from typing import Any, Iterator
 from drivers.base import (ADDRESS_TAG, OWNER_TAG, Census, Conflict, CreateFailed, Driver,
                           MediaAccess, NotFound, Observed, PowerControl, QuotaExceeded, Request,
                           assert_owned)
+from drivers.local.extras import AddressesAndRetagging
 
 GIB = 1 << 30
 DEFAULT_IMAGES = ("kylin-v10-sp3", "uos-server-20", "openeuler-22.03", "centos-7.9", "ubuntu-22.04")
@@ -57,7 +58,7 @@ def _loads_all(docs) -> list:
     return json.loads("[" + ",".join(docs) + "]")
 
 
-class LocalDriver(Driver, MediaAccess, Census, PowerControl):
+class LocalDriver(Driver, MediaAccess, Census, PowerControl, AddressesAndRetagging):
     name = "local"
     kinds = frozenset(_PROJECT_FROM)
 
@@ -245,38 +246,6 @@ class LocalDriver(Driver, MediaAccess, Census, PowerControl):
         if broken:
             raise CreateFailed(f"{req.kind} {req.name} went to status ERROR (injected fault)", oid)
         return self._get(self._db(), oid)
-
-    # Addresses the cloud assigns (not in any spec: the planner compares only spec fields).
-    FLOATING_POOLS = {"internet": "198.51.100.0/24", "extranet": "203.0.113.0/24"}
-
-    def _addresses(self, db, req: Request) -> dict[str, str]:
-        """A server's fixed IP (the next free host of its network's subnet, after the gateway);
-        a floating IP's address (the next free one of its external network's pool)."""
-        if req.kind == "server":
-            row = db.execute("SELECT props FROM objects WHERE kind='subnet' AND "
-                             "json_extract(refs,'$.network')=?", (req.refs["network"],)).fetchone()
-            if row is None:
-                return {}
-            net = ipaddress.ip_network(json.loads(row[0])["cidr"])
-            used = {r[0] for r in db.execute(
-                "SELECT json_extract(props,'$.fixed_ip') FROM objects WHERE kind='server' AND "
-                "json_extract(refs,'$.network')=?", (req.refs["network"],))}
-            hosts = net.hosts()
-            next(hosts, None)   # the gateway
-        elif req.kind == "floating_ip":
-            pool = self.options.get("floating_pools", {}).get(
-                req.properties["external_network"],
-                self.FLOATING_POOLS.get(req.properties["external_network"], "192.0.2.0/24"))
-            used = {r[0] for r in db.execute(
-                "SELECT json_extract(props,'$.address') FROM objects WHERE kind='floating_ip'")}
-            hosts = ipaddress.ip_network(pool).hosts()
-        else:
-            return {}
-        key = "fixed_ip" if req.kind == "server" else "address"
-        for ip in hosts:
-            if str(ip) not in used:
-                return {key: str(ip)}
-        raise Conflict(f"no free address left for {req.kind} {req.name}")
 
     def _owned(self, current: Observed) -> None:
         assert_owned(current.tags, self.owner, f"{current.kind} {current.cloud_id}")

@@ -7,7 +7,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from drivers.base import STACK_TAG, DriverError
+from drivers.base import STACK_TAG, DriverError, Retagging
 
 from .. import planfile
 from ..core.planner import collect_desired, make_actions
@@ -38,15 +38,16 @@ def plan(ws: Workspace, today: dt.date | None, lock_timeout: float,
 
 
 def compute_plan(ws: Workspace, store: StateStore, drivers: Drivers,
-                 today: dt.date | None) -> Plan:
+                 today: dt.date | None, extra_moves: tuple = ()) -> Plan:
     """The plan against ``store``, opening the drivers it needs in ``drivers`` (the caller's:
-    an apply goes on with them). The caller holds the workspace lock."""
+    an apply goes on with them). The caller holds the workspace lock. ``extra_moves``:
+    ``{from, to}`` records besides the specs' (``state mv``)."""
     with gc_paused():
-        return _compute_plan(ws, store, drivers, today)
+        return _compute_plan(ws, store, drivers, today, extra_moves)
 
 
 def _compute_plan(ws: Workspace, store: StateStore, drivers: Drivers,
-                  today: dt.date | None) -> Plan:
+                  today: dt.date | None, extra_moves: tuple = ()) -> Plan:
     serialized: dict[str, tuple] = {}   # address -> (resource, its JSON data) from the cache
     files = hashlib.sha256()            # the plan's inputs_digest, from the same reads
     specs = ws.load_specs(serialized, files)
@@ -68,7 +69,10 @@ def _compute_plan(ws: Workspace, store: StateStore, drivers: Drivers,
         except DriverError as exc:
             raise GovcloudError(f"cannot read cloud target {name!r}: {exc}") from None
     caps = {name: drv.kinds for name, drv in drivers.items()}
-    actions = make_actions(desired, snapshot.records, observed, caps, today, serialized)
+    moves = [m for s in specs for m in s.moved] + list(extra_moves)
+    retaggable = frozenset(n for n, d in drivers.items() if isinstance(d, Retagging))
+    actions = make_actions(desired, snapshot.records, observed, caps, today, serialized,
+                           moves=moves, retaggable=retaggable)
     p = Plan(ws.config.workspace.id, snapshot.lineage, snapshot.serial, "sha256:" + files.hexdigest(),
              actions, created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
     planfile.sign_lazily(p, store)   # computed when first read (Plan.sign_with)
