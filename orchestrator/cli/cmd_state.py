@@ -1,4 +1,4 @@
-"""`govcloud state list | show | unlock` and `govcloud audit list | verify`."""
+"""`govcloud state list | show | rm | mv | unlock` and `govcloud audit list | verify`."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from .options import Dir, Out, OutputTJ, handled, workspace
+from .options import Dir, LockTimeout, Now, Out, OutputTJ, handled, today_from, workspace
 
 state_app = typer.Typer(no_args_is_help=True, help="Inspect the state store and its lock.")
 audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained audit log.")
@@ -50,6 +50,44 @@ def state_unlock(lock_id: str, directory: Dir = Path("."), output: Out = OutputT
     if output == OutputTJ.json:
         return render.emit_json({"format": "govcloud-state-unlock/1", "unlocked": info.__dict__})
     render.console.print(f"Unlocked: {info.describe()}")
+
+
+@state_app.command("rm")
+@handled
+def state_rm(address: str, directory: Dir = Path("."), lock_timeout: LockTimeout = 30.0,
+             now: Now = None, output: Out = OutputTJ.text):
+    """Stop managing an object: its record leaves the state and govcloud's tags leave the
+    object. Nothing is deleted in the cloud."""
+    from ..usecases.state import state_rm as run
+    from . import render
+    res = run(workspace(directory), address, lock_timeout, today_from(now).isoformat())
+    if output == OutputTJ.json:
+        return render.emit_json(res.to_dict())
+    for o in res.objects:
+        where = ("kept in the cloud, no longer tagged as this workspace's (tagged "
+                 "govcloud.released-from), no plan lists it; it still counts against its "
+                 "project's quota"
+                 if o["kept_in_cloud"] else "it was already gone from the cloud")
+        render.console.print(f"Removed {render.escape(o['address'])} ({o['cloud_id']}) from "
+                             f"state: {where}. Nothing was deleted.")
+
+
+@state_app.command("mv")
+@handled
+def state_mv(source: str, destination: str, directory: Dir = Path("."),
+             lock_timeout: LockTimeout = 30.0, output: Out = OutputTJ.text):
+    """Move an object (or DEPT/SYSTEM) to an approved address: renamed and retagged in place
+    in the cloud, re-keyed in state; never destroy + create."""
+    from ..usecases.state import state_mv as run
+    from . import render
+    res = run(workspace(directory), source, destination, lock_timeout)
+    if output == OutputTJ.json:
+        return render.emit_json(res.to_dict())
+    for o in res.objects:
+        render.console.print(f"Moved {render.escape(o['from'])} -> {render.escape(o['to'])} "
+                             f"({o['cloud_id']})")
+    render.console.print(f"{len(res.objects)} objects moved. Add a moved: record to the approval "
+                         f"so that the move is reviewed with it.")
 
 
 @audit_app.command("list")

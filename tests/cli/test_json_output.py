@@ -147,6 +147,14 @@ def test_day_two_commands(tmp_path, cli, monkeypatch):
     assert check(cli, "show", saved, "-C", ws)["verified"] is True
     assert cli("apply", "-C", ws, saved).exit_code == 0
     assert check(cli, "output", "-C", ws)["systems"][0]["delivered"]
+    pre = "server:local/edu/edu-portal-internet"
+    edit = ws / "approvals" / "BZ-P.yaml"
+    edit.write_text(edit.read_text().replace("name: app", "name: api"))
+    assert cli("compile", "-C", ws).exit_code == 0
+    assert check(cli, "state mv", f"{pre}/app-1", f"{pre}/api-1", "-C", ws)["objects"]
+    edit.write_text(edit.read_text().replace("count: 2", "count: 1"))
+    assert cli("compile", "-C", ws).exit_code == 0
+    assert check(cli, "state rm", f"{pre}/app-2", "-C", ws)["objects"][0]["kept_in_cloud"]
 
 
 def test_every_documented_shape_was_checked():

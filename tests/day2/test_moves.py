@@ -109,3 +109,54 @@ def test_a_move_to_an_address_no_spec_has_is_refused(tmp_path, cli):
     write(ws, data)
     r = cli("compile", "-C", ws, "--output", "json")
     assert r.exit_code == 1 and "moved[0].to" in r.output
+
+
+def test_state_mv_renames_in_place_to_an_approved_address_only(tmp_path, cli):
+    data = approval("BZ-M")
+    ws = _applied(tmp_path, cli, data)
+    before = _ids(ws)
+    # not approved: refused, nothing changed
+    r = cli("state", "mv", f"server:{P}/app-1", f"server:{P}/api-1", "-C", ws, "--output", "json")
+    assert r.exit_code == 1 and "not in any stack spec" in r.json()["error"]
+    assert _ids(ws) == before
+    data["zones"]["internet"]["servers"][0]["name"] = "api"
+    write(ws, data)
+    assert cli("compile", "-C", ws).exit_code == 0
+    r = cli("state", "mv", f"server:{P}/app-1", f"server:{P}/api-1", "-C", ws, "--output", "json")
+    assert r.exit_code == 0, r.output
+    assert r.json() == {"format": "govcloud-state-mv/1", "objects": [
+        {"from": f"server:{P}/app-1", "to": f"server:{P}/api-1",
+         "cloud_id": before[f"server:{P}/app-1"]}]}
+    assert _ids(ws)[f"server:{P}/api-1"] == before[f"server:{P}/app-1"]
+    # only that one moved: app-2 -> api-2 is still a replacement in the plan
+    plan = _plan(cli, ws)
+    assert {a["address"] for a in plan["actions"] if a["action"] != "no-op"} == {
+        f"server:{P}/app-2", f"server:{P}/api-2"}
+
+
+def test_state_rm_keeps_the_object_and_no_plan_touches_it(tmp_path, cli):
+    data = approval("BZ-M")
+    ws = _applied(tmp_path, cli, data)
+    addr = f"server:{P}/app-2"
+    r = cli("state", "rm", addr, "-C", ws)
+    assert r.exit_code == 1 and "still wanted" in r.output      # still approved: refused
+    data["zones"]["internet"]["servers"][0]["count"] = 1
+    write(ws, data)
+    assert cli("compile", "-C", ws).exit_code == 0
+    # without state rm, the plan would delete it (wipe first): the control
+    plan = _plan(cli, ws)
+    assert ("delete", addr) in {(a["action"], a["address"]) for a in plan["actions"]}
+    cloud_id = _state(ws)[addr]
+    r = cli("state", "rm", addr, "-C", ws, "--output", "json")
+    assert r.exit_code == 0, r.output
+    assert r.json()["objects"][0]["kept_in_cloud"] is True
+    assert addr not in _state(ws)
+    row = next(r for r in cloud_rows(ws) if r[0] == cloud_id)   # still there
+    assert row[2] is None
+    plan = _plan(cli, ws)
+    assert addr not in {a["address"] for a in plan["actions"] if a["action"] != "no-op"}
+    # It still uses the project's quota: the cloud refuses to lower the quota to the new
+    # approval below what the project holds (the object must leave the project first).
+    r = cli("apply", "-C", ws, "--auto-approve")
+    assert r.exit_code == 1 and "quota below current usage" in r.output
+    assert any(r[0] == cloud_id for r in cloud_rows(ws))             # never deleted
