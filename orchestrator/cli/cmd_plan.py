@@ -11,6 +11,26 @@ import typer
 from .options import Dir, LockTimeout, Now, Out, OutPlan, OutputPlan, OutputTJ, handled, \
     today_from, workspace
 
+Replace = Annotated[Optional[list[str]], typer.Option(
+    "-replace", "--replace", metavar="ADDRESS",
+    help="Replace this object even if it is up to date (repeatable); its data is wiped and "
+         "verified first.")]
+Target = Annotated[Optional[list[str]], typer.Option(
+    "-target", "--target", metavar="ADDRESS",
+    help="Only this object (or DEPT/SYSTEM) and what it depends on (repeatable). For "
+         "exceptional use.")]
+
+
+def _options(replace, target, quiet: bool = False):
+    """-replace/-target as use-case options; Terraform's targeting warning on stderr (not with
+    --output json, whose stdout is one document)."""
+    from ..usecases.plan import Options
+    from . import render
+    if target and not quiet:
+        from ..core.targeting import WARNING
+        render.err_console.print(f"[yellow]Warning:[/] {WARNING}")
+    return Options(tuple(replace or ()), tuple(target or ()))
+
 
 @handled
 def plan(directory: Dir = Path("."),
@@ -18,11 +38,13 @@ def plan(directory: Dir = Path("."),
          detailed_exitcode: Annotated[bool, typer.Option("--detailed-exitcode",
              help="Exit 2 when there are changes.")] = False,
          show_noop: Annotated[bool, typer.Option("--show-unchanged")] = False,
+         replace: Replace = None, target: Target = None,
          now: Now = None, lock_timeout: LockTimeout = 30.0, output: OutPlan = OutputPlan.text):
     """Show what apply would do. Never changes the cloud or the state."""
     from ..usecases.plan import plan as run
     from . import render
-    p = run(workspace(directory), today_from(now), lock_timeout, out).plan
+    p = run(workspace(directory), today_from(now), lock_timeout, out,
+            _options(replace, target, output == OutputPlan.json)).plan
     if output == OutputPlan.json:
         render.emit_json(p.to_dict())
     elif output == OutputPlan.markdown:
@@ -44,6 +66,7 @@ def apply(planfile: Annotated[Optional[Path], typer.Argument(help="A saved plan 
           parallelism: Annotated[int, typer.Option(min=1, max=64)] = 4,
           max_deletes: Annotated[Optional[int], typer.Option(
               "--max-deletes", min=0, help="Refuse a plan that destroys more objects.")] = None,
+          replace: Replace = None, target: Target = None,
           now: Now = None, lock_timeout: LockTimeout = 30.0, output: Out = OutputTJ.text):
     """Apply a saved plan exactly, or plan + confirm + apply."""
     from ..errors import GovcloudError
@@ -67,7 +90,7 @@ def apply(planfile: Annotated[Optional[Path], typer.Argument(help="A saved plan 
             yield bar.event
 
     res = run(workspace(directory), planfile, today_from(now), parallelism, lock_timeout,
-              review, progress, max_deletes)
+              review, progress, max_deletes, _options(replace, target, as_json))
     if res.cancelled:
         render.console.print("Apply cancelled. Nothing was changed.")
         raise typer.Exit(1)
@@ -85,6 +108,9 @@ def apply(planfile: Annotated[Optional[Path], typer.Argument(help="A saved plan 
         if failed:
             render.console.print("Run `govcloud plan` to see what remains; failed creates are "
                                  "recorded as tainted and will be replaced.")
+    if target and res.results and not as_json:
+        from ..core.targeting import APPLIED_WARNING
+        render.err_console.print(f"[yellow]Warning:[/] {APPLIED_WARNING}")
     if res.failed:
         raise typer.Exit(1)
 

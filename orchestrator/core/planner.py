@@ -50,14 +50,16 @@ def make_actions(desired: dict[str, ResourceSpec], records: dict[str, StateRecor
                  serialized: dict[str, tuple[ResourceSpec, dict]] | None = None,
                  release: Iterable[str] = (),
                  moves: Iterable[dict[str, str]] = (),
-                 retaggable: frozenset[str] | None = None) -> list[Action]:
+                 retaggable: frozenset[str] | None = None,
+                 replace: Iterable[str] = ()) -> list[Action]:
     """``serialized`` (optional): address -> (resource, its ``model_dump(mode="json")``) known
     already (Workspace.load_specs fills it from the spec cache); used when the resource is the
     very object desired, instead of serialising it again. ``release``: stacks the exit process
     is removing (the only deletes of systems without a spec). ``moves``: the specs' ``moved:``
     records; a recorded or observed object at ``from`` is planned at ``to``, renamed in place
     (cause ``moved``), on targets in ``retaggable`` (those whose driver can rename and retag;
-    None: no check)."""
+    None: no check). ``replace``: addresses to replace on purpose (``-replace``): each must be
+    an object a spec wants that exists; what points at it is replaced with it."""
     missing = sorted({f"{r.target}: {r.kind}" for r in desired.values()
                       if r.kind not in capabilities.get(r.target, frozenset())})
     if missing:
@@ -163,6 +165,9 @@ def make_actions(desired: dict[str, ResourceSpec], records: dict[str, StateRecor
         if to in actions:
             actions[to] = _as_move(actions[to], frm)
 
+    for addr in replace:
+        actions[addr] = _requested_replace(addr, actions.get(addr))
+
     # A replaced object gets a new cloud id: whatever points at it is replaced too.
     for addr in sorted(actions, key=lambda a: _order(a, actions[a].kind)):
         act = actions[addr]
@@ -244,6 +249,23 @@ def _apply_moves(moves, desired, records, obs, retaggable) -> dict[str, str]:
             del obs[frm]
         moved[to] = frm
     return moved
+
+
+def _requested_replace(addr: str, act: Action | None) -> Action:
+    if act is None or act.desired is None:
+        raise GovcloudError(f"-replace {addr}: no stack spec wants this object",
+                            [Issue("-replace", act.reason if act else "not in the plan")],
+                            fix="name an approved object's address (govcloud state list); an "
+                                "orphaned system's objects leave only through the exit process")
+    if act.action is A.CREATE:
+        raise GovcloudError(f"-replace {addr}: it does not exist yet; the plan creates it",
+                            [Issue("-replace", act.reason)], fix="leave out -replace")
+    if act.action is A.REPLACE:
+        return act
+    return Action(addr, act.kind, act.target, A.REPLACE,
+                  "replacement requested with -replace" + (
+                      f" (also {', '.join(act.changes)} changed)" if act.changes else ""),
+                  act.changes, act.desired, act.prior, Cause.REPLACE_REQUESTED)
 
 
 def _as_move(act: Action, frm: str) -> Action:
