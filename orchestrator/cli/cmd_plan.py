@@ -21,6 +21,41 @@ Target = Annotated[Optional[list[str]], typer.Option(
          "exceptional use.")]
 
 
+RefreshOnly = Annotated[bool, typer.Option(
+    "--refresh-only", "-refresh-only",
+    help="Compare the cloud with the state: accept the drift the approvals allow, show the rest "
+         "as violations (exit 3). Never changes the cloud.")]
+
+
+def _refresh(directory, now, lock_timeout, output: str, write: bool, detailed: bool, bad: bool):
+    from ..errors import GovcloudError
+    from ..usecases.refresh import refresh
+    from . import render
+    if bad:
+        raise GovcloudError("--refresh-only takes no plan file, -o, -replace or -target")
+    res = refresh(workspace(directory), today_from(now), lock_timeout, write)
+    if output == "json":
+        render.emit_json(res.to_dict())
+    else:
+        for d in res.accepted:
+            render.console.print(f"  [cyan]accept[/]    {render.escape(d.address)}\n"
+                                 f"          [dim]{render.escape(d.reason)}[/]")
+        for d in res.violations:
+            render.console.print(f"  [red]violation[/] {render.escape(d.address)}\n"
+                                 f"          [dim]{render.escape(d.reason)}[/]")
+            for f, ch in d.changes.items():
+                render.console.print(f"          {render.escape(f)}: state {ch['state']!r}, cloud "
+                                     f"{ch['cloud']!r}, approved {ch['approved']!r}")
+        verb = "wrote" if write else "would write"
+        render.console.print(f"Refresh-only: {verb} {res.written if write else len(res.accepted)} "
+                             f"accepted records into the state; {len(res.violations)} violations; "
+                             f"{res.unchanged} objects unchanged. The cloud was not changed.")
+    if res.violations:
+        raise typer.Exit(3)
+    if detailed and res.accepted:
+        raise typer.Exit(2)
+
+
 def _options(replace, target, quiet: bool = False):
     """-replace/-target as use-case options; Terraform's targeting warning on stderr (not with
     --output json, whose stdout is one document)."""
@@ -38,11 +73,14 @@ def plan(directory: Dir = Path("."),
          detailed_exitcode: Annotated[bool, typer.Option("--detailed-exitcode",
              help="Exit 2 when there are changes.")] = False,
          show_noop: Annotated[bool, typer.Option("--show-unchanged")] = False,
-         replace: Replace = None, target: Target = None,
+         replace: Replace = None, target: Target = None, refresh_only: RefreshOnly = False,
          now: Now = None, lock_timeout: LockTimeout = 30.0, output: OutPlan = OutputPlan.text):
     """Show what apply would do. Never changes the cloud or the state."""
     from ..usecases.plan import plan as run
     from . import render
+    if refresh_only:
+        return _refresh(directory, now, lock_timeout, output.value, False, detailed_exitcode,
+                        bad=bool(replace or target or out))
     p = run(workspace(directory), today_from(now), lock_timeout, out,
             _options(replace, target, output == OutputPlan.json)).plan
     if output == OutputPlan.json:
@@ -66,9 +104,20 @@ def apply(planfile: Annotated[Optional[Path], typer.Argument(help="A saved plan 
           parallelism: Annotated[int, typer.Option(min=1, max=64)] = 4,
           max_deletes: Annotated[Optional[int], typer.Option(
               "--max-deletes", min=0, help="Refuse a plan that destroys more objects.")] = None,
-          replace: Replace = None, target: Target = None,
+          replace: Replace = None, target: Target = None, refresh_only: RefreshOnly = False,
           now: Now = None, lock_timeout: LockTimeout = 30.0, output: Out = OutputTJ.text):
     """Apply a saved plan exactly, or plan + confirm + apply."""
+    if refresh_only:
+        if not auto_approve and not sys.stdin.isatty():
+            from ..errors import GovcloudError
+            raise GovcloudError("apply --refresh-only needs confirmation but stdin is not a "
+                                "terminal", fix="pass --auto-approve (after plan --refresh-only)")
+        if not auto_approve:
+            _refresh(directory, now, lock_timeout, "text", False, False, False)
+            if not typer.confirm("Write the accepted records into the state?"):
+                raise typer.Exit(1)
+        return _refresh(directory, now, lock_timeout, output.value, True, False,
+                        bad=bool(replace or target or planfile))
     from ..errors import GovcloudError
     from ..usecases.apply import apply as run
     from . import render
