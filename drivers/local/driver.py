@@ -76,6 +76,8 @@ class LocalDriver(Driver, MediaAccess, Census, PowerControl, AddressesAndRetaggi
         with self._tx() as db:
             db.executemany("INSERT OR IGNORE INTO images(name) VALUES (?)",
                            [(i,) for i in options.get("images", DEFAULT_IMAGES)])
+        from drivers.apilog import instrument_local
+        instrument_local(self)   # --debug: each operation logged like an HTTP call
 
     # --- plumbing -----------------------------------------------------------------------
     def _db(self) -> sqlite3.Connection:

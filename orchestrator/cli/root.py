@@ -161,6 +161,11 @@ def _show_version(ctx: typer.Context, param, value: bool):
     return value
 
 
+def _set_debug(ctx, param, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        os.environ["GOVCLOUD_DEBUG"] = "1"
+
+
 def callback(
     directory: Annotated[Optional[str], typer.Option(
         "-C", "--dir", metavar="DIR", expose_value=False, callback=_set_workspace,
@@ -176,6 +181,10 @@ def callback(
     show_completion: Annotated[Optional[str], typer.Option(
         "--show-completion", metavar="[SHELL]", expose_value=False, callback=complete.show,
         help="Print the completion script for SHELL (default: this shell).")] = None,
+    debug: Annotated[bool, typer.Option(
+        "--debug", expose_value=False, callback=_set_debug,
+        help="Log every cloud API call on stderr (method, URL, status, time; credentials "
+             "redacted) and show tracebacks; also GOVCLOUD_DEBUG=1.")] = False,
 ) -> None:
     """Turn approved 政务云 quotas into applied, isolated stacks.
 
