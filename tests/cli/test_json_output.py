@@ -149,6 +149,8 @@ def test_day_two_commands(tmp_path, cli, monkeypatch):
     assert check(cli, "show", saved, "-C", ws)["verified"] is True
     assert cli("apply", "-C", ws, saved).exit_code == 0
     assert check(cli, "output", "-C", ws)["systems"][0]["delivered"]
+    for op in ("stop", "start", "reboot"):
+        assert check(cli, f"server {op}", "server:local/edu/edu-portal-internet/app-1", "-C", ws)
     assert check(cli, "plan --refresh-only", "-C", ws)["violations"] == []
     assert check(cli, "apply --refresh-only", "--auto-approve", "-C", ws)["applied"]
     pre = "server:local/edu/edu-portal-internet"
