@@ -249,8 +249,20 @@ class Retagging(ABC):
         listed by ``observe``) and tag it with ``note`` (who released it, when)."""
 
 
+class Inventory(ABC):
+    """Everything a project holds, whoever made it (``govcloud inventory``: unowned objects in
+    the projects govcloud manages). Objects the cloud makes itself (ports, the default security
+    group) are left out."""
+    capability: ClassVar[str] = "inventory"
+
+    @abstractmethod
+    def inventory(self, project_ids: list[str]) -> list[Observed]:
+        """Objects in these projects, with whatever tags they carry (``address`` "" when none)."""
+
+
 CAPABILITIES: tuple[type, ...] = (MediaAccess, Census, PowerControl, RbacEvidence,
-                                  IsolationChecks, IsolationProbes, BackupStore, Retagging)
+                                  IsolationChecks, IsolationProbes, BackupStore, Retagging,
+                                  Inventory)
 
 
 # name -> "module:Class"; imported only when a workspace uses that driver.

@@ -5,10 +5,11 @@ from __future__ import annotations
 import ipaddress
 import json
 
-from drivers.base import ADDRESS_TAG, OWNER_TAG, Conflict, Observed, Request, Retagging
+from drivers.base import (ADDRESS_TAG, OWNER_TAG, Conflict, Inventory, Observed, Request,
+                          Retagging)
 
 
-class AddressesAndRetagging(Retagging):
+class AddressesAndRetagging(Retagging, Inventory):
     # Addresses the cloud assigns (not in any spec: the planner compares only spec fields).
     FLOATING_POOLS = {"internet": "198.51.100.0/24", "extranet": "203.0.113.0/24"}
 
@@ -69,3 +70,13 @@ class AddressesAndRetagging(Retagging):
                        (json.dumps(tags, sort_keys=True), now.cloud_id))
         return self._get(self._db(), current.cloud_id)
 
+
+    def inventory(self, project_ids: list[str]) -> list[Observed]:
+        """Every object in these projects (any owner, or none), the projects themselves not."""
+        self._call()
+        if not project_ids:
+            return []
+        q = ",".join("?" * len(project_ids))
+        rows = self._db().execute(f"SELECT {self._COLS} FROM objects WHERE project_id IN ({q}) "
+                                  f"AND kind NOT IN ('project', 'quota')", project_ids).fetchall()
+        return [self._row(r) for r in rows]

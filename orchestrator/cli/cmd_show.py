@@ -1,5 +1,5 @@
-"""`govcloud show PLANFILE` (a saved plan, for review) and `govcloud output [SYSTEM]` (the
-handover record, 交付清单)."""
+"""`govcloud show PLANFILE` (a saved plan, for review), `govcloud output [SYSTEM]` (the
+handover record, 交付清单) and `govcloud inventory` (what the cloud really holds)."""
 from __future__ import annotations
 
 import sys
@@ -8,7 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from .options import Dir, Out, OutDoc, OutputDoc, OutputTJ, handled, workspace
+from .options import (Dir, LockTimeout, Now, Out, OutDoc, OutputDoc, OutputTJ, handled,
+                      today_from, workspace)
 
 
 @handled
@@ -51,6 +52,37 @@ def output(system: Annotated[Optional[str], typer.Argument(
     render.handover_text(doc)
 
 
+@handled
+def inventory(directory: Dir = Path("."),
+              system: Annotated[Optional[str], typer.Option(
+                  "--system", help="DEPT/SYSTEM or a system code (default: all).")] = None,
+              now: Now = None, lock_timeout: LockTimeout = 30.0, output: Out = OutputTJ.text):
+    """What the cloud really holds per system: owned objects marked against the approvals
+    (ok, drift, missing, untracked, orphaned...), and unowned objects in the managed projects."""
+    from ..usecases.inventory import inventory as run
+    from . import render
+    res = run(workspace(directory), system, today_from(now), lock_timeout)
+    if output == OutputTJ.json:
+        return render.emit_json(res.to_dict())
+    color = {"ok": "green", "drift": "yellow", "missing": "red", "not created": "dim"}
+    for s in res.systems:
+        render.console.print(f"[bold]{render.escape(s['stack'])}[/]")
+        for o in s["objects"]:
+            c = color.get(o["mark"], "magenta")
+            extra = "; ".join(f"{f}: cloud {ch['cloud']!r}, approved {ch['approved']!r}"
+                              for f, ch in o["changes"].items())
+            render.console.print(f"  [{c}]{o['mark']:<12}[/] {render.escape(o['address'])} "
+                                 f"{o['cloud_id'] or '-'}{'  ' + render.escape(extra) if extra else ''}")
+        for u in s["unowned"]:
+            render.console.print(f"  [red]{'UNOWNED':<12}[/] {u['kind']} {u['cloud_id']} "
+                                 f"{render.escape(str(u['name']))} in {render.escape(str(u['project']))}: "
+                                 f"{render.escape(u['why'])}")
+    for t in res.unreadable:
+        render.console.print(f"[yellow]Target {t}: its driver cannot list a project's objects; "
+                             f"unowned objects there are not shown.[/]")
+
+
 def register(app: typer.Typer) -> None:
     app.command()(show)
     app.command()(output)
+    app.command()(inventory)

@@ -152,6 +152,7 @@ def test_day_two_commands(tmp_path, cli, monkeypatch):
     for op in ("stop", "start", "reboot"):
         assert check(cli, f"server {op}", "server:local/edu/edu-portal-internet/app-1", "-C", ws)
     assert check(cli, "notify", "-C", ws, "--dry-run")["dry_run"]
+    assert check(cli, "inventory", "-C", ws)["systems"]
     assert check(cli, "plan --refresh-only", "-C", ws)["violations"] == []
     assert check(cli, "apply --refresh-only", "--auto-approve", "-C", ws)["applied"]
     pre = "server:local/edu/edu-portal-internet"

@@ -47,3 +47,39 @@ def test_no_debug_no_log(monkeypatch, capfd):
     d = driver_class("openstack")("os17", {"cloud": CLOUD}, Path(tempfile.gettempdir()), OWNER)
     d.close()
     assert "govcloud api" not in capfd.readouterr().err
+
+
+def test_inventory_lists_a_projects_unowned_objects(tmp_path):
+    """A project made through the driver (department os17…), an owned network in it and one
+    made beside it with the admin connection: inventory lists both, only ours tagged."""
+    require_cloud()
+    import uuid
+
+    from drivers.base import driver_class
+    from tests.contract.test_driver_contract import Tenant
+    from tests.openstack.cloud import purge
+    owner = f"ws-{uuid.uuid4().hex[:12]}"
+    d = driver_class("openstack")("x", {"cloud": CLOUD}, tmp_path, owner)
+    stray = None
+    try:
+        t = Tenant(d, dept=f"os17{uuid.uuid4().hex[:8]}")
+        t.make("domain", t.dept, {"name": t.dept, "description": "os17"},
+               address=f"domain:x/{t.dept}")
+        t.make("project", t.proj, {"name": t.proj, "description": "", "cidr": t.cidr},
+               {"domain": f"domain:x/{t.dept}"}, address=f"project:x/{t.dept}/{t.proj}")
+        t.project = f"project:x/{t.dept}/{t.proj}"
+        net = t.make("network", "net", {"name": "net"}, {"project": t.project})
+        pid = t.ids[t.project]
+        stray = d.conn.network.create_network(name="os17-stray", project_id=pid)
+        got = {o.cloud_id: o for o in d.inventory([pid])}
+        assert got[net.cloud_id].address == net.address and got[net.cloud_id].kind == "network"
+        assert got[stray.id].address == "" and got[stray.id].kind == "network"
+        assert all(o.refs["project"] == pid for o in got.values())
+        assert d.inventory([]) == []
+    finally:
+        if stray is not None:
+            d.conn.network.delete_network(stray.id)
+        errors: list = []
+        purge(d, errors)
+        d.close()
+        assert not errors, errors
