@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -14,11 +14,13 @@ audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained audit log."
 
 @state_app.command("list")
 @handled
-def state_list(directory: Dir = Path("."), output: Out = OutputTJ.text):
-    """List the resources recorded in state."""
+def state_list(directory: Dir = Path("."), output: Out = OutputTJ.text,
+               at: Annotated[Optional[int], typer.Option(
+                   "--at", metavar="SERIAL", help="The state as it was at this serial.")] = None):
+    """List the resources recorded in state (now, or at an earlier serial)."""
     from ..usecases.state import state_list as run
     from . import render
-    res = run(workspace(directory))
+    res = run(workspace(directory), at)
     if output == OutputTJ.json:
         return render.emit_json(res.to_dict())
     for r in res.records:
@@ -50,6 +52,32 @@ def state_unlock(lock_id: str, directory: Dir = Path("."), output: Out = OutputT
     if output == OutputTJ.json:
         return render.emit_json({"format": "govcloud-state-unlock/1", "unlocked": info.__dict__})
     render.console.print(f"Unlocked: {info.describe()}")
+
+
+@state_app.command("pull")
+@handled
+def state_pull(directory: Dir = Path("."),
+               at: Annotated[Optional[int], typer.Option(
+                   "--at", metavar="SERIAL", help="The state as it was at this serial.")] = None):
+    """Print the whole state as one JSON document (govcloud-state/1)."""
+    from ..usecases.state import state_pull as run
+    from . import render
+    render.emit_json(run(workspace(directory), at))
+
+
+@state_app.command("push")
+@handled
+def state_push(file: Path, directory: Dir = Path("."), lock_timeout: LockTimeout = 30.0,
+               output: Out = OutputTJ.text):
+    """Replace the state with a document from `state pull` (same lineage, higher serial)."""
+    from ..usecases.state import state_push as run
+    from . import render
+    res = run(workspace(directory), file, lock_timeout)
+    if output == OutputTJ.json:
+        return render.emit_json(res)
+    render.console.print(f"State {'replaced' if res['changed'] else 'unchanged (identical)'}: "
+                         f"serial {res['serial']}, {res['resources']} resources. The cloud was "
+                         f"not touched; run `govcloud plan` to compare it with the pushed state.")
 
 
 @state_app.command("rm")

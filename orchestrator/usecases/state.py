@@ -25,9 +25,10 @@ class StateList:
                               for r in self.records]}
 
 
-def state_list(ws: Workspace) -> StateList:
+def state_list(ws: Workspace, at: int | None = None) -> StateList:
+    """The records now, or as they were at serial ``at`` (the state history)."""
     with open_state(ws) as store:
-        snap = store.read()
+        snap = store.read() if at is None else store.read_at(at)
         lock = store.current_lock()
     return StateList(snap.lineage, snap.serial, lock,
                      sorted(snap.records.values(), key=lambda r: r.address))
@@ -144,3 +145,64 @@ def state_mv(ws: Workspace, source: str, dest: str, lock_timeout: float) -> Stat
                             [Issue(r.address, r.detail) for r in failed], changed_nothing=False)
     return StateChange("mv", [{"from": a.prior["moved_from"], "to": a.address,
                                "cloud_id": a.prior.get("cloud_id")} for a in mine])
+
+
+STATE_FORMAT = "govcloud-state/1"
+
+
+def state_pull(ws: Workspace, at: int | None = None) -> dict[str, Any]:
+    """The whole state as one document (``terraform state pull``), now or at serial ``at``."""
+    with open_state(ws) as store:
+        snap = store.read() if at is None else store.read_at(at)
+    return {"format": STATE_FORMAT, "workspace_id": ws.config.workspace.id,
+            "lineage": snap.lineage, "serial": snap.serial,
+            "resources": [r.__dict__ for r in sorted(snap.records.values(), key=lambda r: r.address)]}
+
+
+def state_push(ws: Workspace, path, lock_timeout: float) -> dict[str, Any]:
+    """Make the state the document at ``path`` (``terraform state push``): refused for another
+    workspace or lineage, a lower serial, or the same serial with other content (a changed
+    state needs a higher serial). The cloud is not touched; the next plan compares the cloud
+    with the pushed state. Audited ``state-push``; the replaced version stays in history."""
+    import json
+    from pathlib import Path
+
+    from ..state.base import default_actor
+    from .session import locked
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+        if doc.get("format") != STATE_FORMAT:
+            raise ValueError(f"not a {STATE_FORMAT} document")
+        records = [StateRecord(**r) for r in doc["resources"]]
+        serial, lineage = int(doc["serial"]), str(doc["lineage"])
+    except FileNotFoundError:
+        raise GovcloudError(f"{path} not found", fix="write it with `govcloud state pull > FILE`")
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise GovcloudError(f"{path} is not a state document: {exc}",
+                            fix="push what `govcloud state pull` wrote") from None
+    if doc.get("workspace_id") != ws.config.workspace.id:
+        raise GovcloudError(f"{path} is the state of workspace {doc.get('workspace_id')}, this is "
+                            f"{ws.config.workspace.id}")
+    with open_state(ws) as store, locked(store, "state push", lock_timeout):
+        now = store.read()
+        if lineage != now.lineage:
+            raise GovcloudError(f"{path} has lineage {lineage}; this state's is {now.lineage}: it "
+                                f"is another state, not a version of this one")
+        if serial < now.serial:
+            raise GovcloudError(f"{path} is at serial {serial}, lower than the state's "
+                                f"{now.serial}: it would undo later writes",
+                                fix="pull again and redo the change on the current state")
+        same = {r.address: r for r in records} == now.records
+        if serial == now.serial and not same:
+            raise GovcloudError(f"{path} is at the state's serial {serial} but differs from it",
+                                fix=f"a changed state needs a higher serial: set \"serial\": "
+                                    f"{now.serial + 1} in the file")
+        if serial == now.serial:
+            return {"format": "govcloud-state-push/1", "lineage": lineage, "serial": serial,
+                    "resources": len(records), "changed": False}
+        store.replace_all(records, serial)
+        store.append_audit(default_actor(), "state-push", ws.config.workspace.id, None,
+                           {"from_serial": now.serial, "serial": serial,
+                            "resources": len(records), "file": str(path)})
+    return {"format": "govcloud-state-push/1", "lineage": lineage, "serial": serial,
+            "resources": len(records), "changed": True}

@@ -153,6 +153,9 @@ def test_day_two_commands(tmp_path, cli, monkeypatch):
         assert check(cli, f"server {op}", "server:local/edu/edu-portal-internet/app-1", "-C", ws)
     assert check(cli, "notify", "-C", ws, "--dry-run")["dry_run"]
     assert check(cli, "inventory", "-C", ws)["systems"]
+    pulled = tmp_path / "state.json"
+    pulled.write_text(cli("state", "pull", "-C", ws).output)
+    assert check(cli, "state push", pulled, "-C", ws)["changed"] is False
     assert check(cli, "plan --refresh-only", "-C", ws)["violations"] == []
     assert check(cli, "apply --refresh-only", "--auto-approve", "-C", ws)["applied"]
     pre = "server:local/edu/edu-portal-internet"
