@@ -260,9 +260,23 @@ class Inventory(ABC):
         """Objects in these projects, with whatever tags they carry (``address`` "" when none)."""
 
 
+class Importing(ABC):
+    """Objects govcloud did not create can be taken under management (``govcloud import``)."""
+    capability: ClassVar[str] = "import"
+
+    @abstractmethod
+    def lookup(self, kind: str, cloud_id: str) -> Observed | None:
+        """The object with this id, whoever owns it (None when there is none of that kind)."""
+
+    @abstractmethod
+    def claim(self, obj: Observed, req: Request) -> Observed:
+        """Give ``obj`` the tags of ``req`` (this workspace's); NotOwned when it carries
+        another workspace's owner tag."""
+
+
 CAPABILITIES: tuple[type, ...] = (MediaAccess, Census, PowerControl, RbacEvidence,
                                   IsolationChecks, IsolationProbes, BackupStore, Retagging,
-                                  Inventory)
+                                  Inventory, Importing)
 
 
 # name -> "module:Class"; imported only when a workspace uses that driver.

@@ -5,11 +5,11 @@ from __future__ import annotations
 import ipaddress
 import json
 
-from drivers.base import (ADDRESS_TAG, OWNER_TAG, Conflict, Inventory, Observed, Request,
-                          Retagging)
+from drivers.base import (ADDRESS_TAG, OWNER_TAG, Conflict, Importing, Inventory, NotFound,
+                          NotOwned, Observed, Request, Retagging)
 
 
-class AddressesAndRetagging(Retagging, Inventory):
+class AddressesAndRetagging(Retagging, Inventory, Importing):
     # Addresses the cloud assigns (not in any spec: the planner compares only spec fields).
     FLOATING_POOLS = {"internet": "198.51.100.0/24", "extranet": "203.0.113.0/24"}
 
@@ -80,3 +80,25 @@ class AddressesAndRetagging(Retagging, Inventory):
         rows = self._db().execute(f"SELECT {self._COLS} FROM objects WHERE project_id IN ({q}) "
                                   f"AND kind NOT IN ('project', 'quota')", project_ids).fetchall()
         return [self._row(r) for r in rows]
+
+    def lookup(self, kind: str, cloud_id: str) -> Observed | None:
+        self._call()
+        try:
+            return self._get(self._db(), cloud_id, kind)
+        except NotFound:
+            return None
+
+    def claim(self, obj: Observed, req: Request) -> Observed:
+        """This workspace's tags on an object nobody owns (name and properties unchanged)."""
+        self._call()
+        with self._tx() as db:
+            now = self._get(db, obj.cloud_id, obj.kind)
+            other = now.tags.get(OWNER_TAG)
+            if other and other != self.owner:
+                raise NotOwned(f"{now.kind} {now.cloud_id} belongs to workspace {other}")
+            tags = {**{k: v for k, v in now.tags.items() if not k.startswith("govcloud.")},
+                    **req.tags}
+            db.execute("UPDATE objects SET tags=?, owner=?, address=? WHERE id=?",
+                       (json.dumps(tags, sort_keys=True), tags.get(OWNER_TAG),
+                        tags.get(ADDRESS_TAG), now.cloud_id))
+        return self._get(self._db(), obj.cloud_id)

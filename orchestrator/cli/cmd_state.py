@@ -151,6 +151,21 @@ def audit_verify(directory: Dir = Path("."), output: Out = OutputTJ.text):
         raise typer.Exit(1)
 
 
+@handled
+def import_(address: str, cloud_id: str, directory: Dir = Path("."),
+            lock_timeout: LockTimeout = 30.0, output: Out = OutputTJ.text):
+    """Take an existing object (not made by govcloud) under management: it must match its
+    approved spec and be owned by no other workspace; it is then tagged and recorded."""
+    from ..usecases.importing import import_object
+    from . import render
+    res = import_object(workspace(directory), address, cloud_id, lock_timeout)
+    if output == OutputTJ.json:
+        return render.emit_json(res.to_dict())
+    render.console.print(f"Imported {res.cloud_id} as {render.escape(res.address)}: tagged and "
+                         f"recorded. Run `govcloud plan` to see it managed.")
+
+
 def register(app: typer.Typer) -> None:
+    app.command("import")(import_)
     app.add_typer(state_app, name="state")
     app.add_typer(audit_app, name="audit")

@@ -163,9 +163,13 @@ def test_day_two_commands(tmp_path, cli, monkeypatch):
     edit.write_text(edit.read_text().replace("name: app", "name: api"))
     assert cli("compile", "-C", ws).exit_code == 0
     assert check(cli, "state mv", f"{pre}/app-1", f"{pre}/api-1", "-C", ws)["objects"]
+    assert check(cli, "state mv", f"{pre}/app-2", f"{pre}/api-2", "-C", ws)["objects"]
     edit.write_text(edit.read_text().replace("count: 2", "count: 1"))
     assert cli("compile", "-C", ws).exit_code == 0
-    assert check(cli, "state rm", f"{pre}/app-2", "-C", ws)["objects"][0]["kept_in_cloud"]
+    (gone,) = check(cli, "state rm", f"{pre}/api-2", "-C", ws)["objects"]
+    edit.write_text(edit.read_text().replace("count: 1", "count: 2"))   # approved again:
+    assert cli("compile", "-C", ws).exit_code == 0                      # take it back
+    assert check(cli, "import", f"{pre}/api-2", gone["cloud_id"], "-C", ws)["cloud_id"]
 
 
 def test_every_documented_shape_was_checked():

@@ -12,14 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from drivers.base import (STACK_TAG, Census, Inventory, IsolationProbes, MediaAccess, NotOwned,
-                          PowerControl, RbacEvidence, Retagging, driver_class)
+from drivers.base import (STACK_TAG, Census, Importing, Inventory, IsolationProbes, MediaAccess,
+                          NotOwned, PowerControl, RbacEvidence, Retagging, driver_class)
 from drivers.media import Medium, content_sha256
 from tests.contract.test_driver_contract import Tenant
 
 pytestmark = pytest.mark.parametrize("make_driver", ["local", "openstack"], indirect=True)
 
-COVERED = {"media", "census", "power", "rbac-evidence", "isolation-probes", "retag", "inventory"}
+COVERED = {"media", "census", "power", "rbac-evidence", "isolation-probes", "retag", "inventory",
+           "import"}
 TEARDOWN = ["volume_attachment", "server", "volume", "security_group", "router", "subnet",
             "network", "quota", "project", "domain"]
 
@@ -178,3 +179,20 @@ def test_inventory_lists_what_is_in_a_project_whoever_made_it(make_driver):
         d.release(d.find(vol.address), {"govcloud.released-from": d.owner})
         got = {o.cloud_id: o for o in d.inventory([project_id])}
         assert vol.cloud_id in got and not got[vol.cloud_id].address   # still there, untagged
+
+
+def test_lookup_finds_any_owners_object_and_claim_refuses_another_workspaces(make_driver):
+    d = make_driver()
+    if not declares(d, Importing):
+        return
+    t = Tenant(d).base()
+    vol = t.volume("data", gb=1)
+    other = make_driver()
+    seen = other.lookup("volume", vol.cloud_id)
+    assert seen is not None and seen.cloud_id == vol.cloud_id
+    assert other.lookup("server", vol.cloud_id) is None          # another kind: none
+    theirs = dataclasses.replace(t.req("volume", "data", {}), tags={"govcloud.workspace": other.owner,
+                                                                      "govcloud.address": vol.address})
+    with pytest.raises(NotOwned):
+        other.claim(seen, theirs)
+    assert d.find(vol.address).cloud_id == vol.cloud_id           # still ours, unchanged
