@@ -137,6 +137,16 @@ def test_decommission_and_certificate(tmp_path, cli, monkeypatch):
     assert done["status"] == "finished", done
     cert = next(iter(done["workflow"]["certificate"]["files"].values()))
     check(cli, "certificate verify", cert, "-C", ws)
+    # the way back: a backup into a volume a new approval grants
+    from tests.policy.builders import write
+    m = done["workflow"]["media"][0]
+    gb = -(-m["size_bytes"] // (1 << 30)) if m.get("size_bytes") else 40
+    write(ws, approval("BZ-Q", approved_on="2026-06-01", system="edu-new", servers=[],
+                       volumes=[{"name": "back", "type": "blk.ssd", "gb": max(gb, 1)}]))
+    assert cli("compile", "-C", ws).exit_code == 0
+    assert cli("apply", "-C", ws, "--auto-approve").exit_code == 0
+    check(cli, "restore", "edu/edu-portal", "--from", m["id"], "--into",
+          "volume:local/edu/edu-new-internet/back", "-C", ws)
 
 
 def test_day_two_commands(tmp_path, cli, monkeypatch):
