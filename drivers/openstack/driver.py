@@ -25,6 +25,8 @@ errors; media.py and isolation.py hold the decommissioning and verify-isolation 
 """
 from __future__ import annotations
 
+import os
+
 from pathlib import Path
 
 from drivers.base import (OWNER_TAG, Census, Driver, Inventory, IsolationProbes, MediaAccess,
@@ -54,7 +56,9 @@ class OpenStackDriver(Connection, ExternalNetworks, ServerPower, MediaFiles, Iso
 
     def __init__(self, target, options, workspace_root: Path, owner):
         super().__init__(target, options, workspace_root, owner)
-        self.cloud = options.get("cloud", "govcloud-admin")
+        # The target's clouds.yaml entry; when it names none, OS_CLOUD (or `govcloud --os-cloud`),
+        # as the openstack CLI does; then the test cloud's admin entry.
+        self.cloud = options.get("cloud") or os.environ.get("OS_CLOUD") or "govcloud-admin"
         self.timeout = float(options.get("wait_timeout", 300))
         self.conn = connect(self.cloud)
         self.owner_tag = enc(OWNER_TAG, owner)

@@ -6,6 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from .listing import Cols, Fmt, emit
 from .options import Dir, LockTimeout, Now, Out, OutputTJ, handled, today_from, workspace
 
 state_app = typer.Typer(no_args_is_help=True, help="Inspect the state store and its lock.")
@@ -16,13 +17,18 @@ audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained audit log."
 @handled
 def state_list(directory: Dir = Path("."), output: Out = OutputTJ.text,
                at: Annotated[Optional[int], typer.Option(
-                   "--at", metavar="SERIAL", help="The state as it was at this serial.")] = None):
+                   "--at", metavar="SERIAL", help="The state as it was at this serial.")] = None,
+               fmt: Fmt = None, column: Cols = None):
     """List the resources recorded in state (now, or at an earlier serial)."""
     from ..usecases.state import state_list as run
     from . import render
     res = run(workspace(directory), at)
     if output == OutputTJ.json:
         return render.emit_json(res.to_dict())
+    if fmt or column:
+        return emit([{**r.__dict__} for r in res.records],
+                    ["address", "kind", "target", "cloud_id", "status", "stack", "approval"],
+                    fmt, column)
     for r in res.records:
         flag = " [red](tainted)[/]" if r.status == "tainted" else ""
         render.console.print(f"{r.address}  {r.cloud_id}{flag}")
@@ -121,13 +127,18 @@ def state_mv(source: str, destination: str, directory: Dir = Path("."),
 @audit_app.command("list")
 @handled
 def audit_list(directory: Dir = Path("."), output: Out = OutputTJ.text,
-               last: Annotated[int, typer.Option(help="Show the last N entries (0: all).")] = 50):
+               last: Annotated[int, typer.Option(help="Show the last N entries (0: all).")] = 50,
+               fmt: Fmt = None, column: Cols = None):
     """Show audit entries."""
     from ..usecases.audit import audit_list as run
     from . import render
     log = run(workspace(directory), last)
     if output == OutputTJ.json:
         return render.emit_json(log.to_dict())
+    if fmt or column:
+        return emit([e.__dict__ for e in log.entries],
+                    ["seq", "ts", "actor", "action", "target", "approval", "detail", "hash"],
+                    fmt, column)
     for e in log.entries:
         render.console.print(f"{e.seq:>6} {e.ts} {e.actor} {e.action} {e.target}"
                              f"{' [' + e.approval + ']' if e.approval else ''}")

@@ -83,3 +83,14 @@ def test_inventory_lists_a_projects_unowned_objects(tmp_path):
         purge(d, errors)
         d.close()
         assert not errors, errors
+
+
+def test_os_cloud_picks_the_cloud_when_the_target_names_none(monkeypatch):
+    require_cloud()
+    from drivers.base import driver_class
+    monkeypatch.setenv("OS_CLOUD", CLOUD)
+    d = driver_class("openstack")("os17", {}, Path(tempfile.gettempdir()), OWNER)
+    try:
+        assert d.cloud == CLOUD and d.observe() == []
+    finally:
+        d.close()
