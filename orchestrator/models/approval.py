@@ -32,6 +32,28 @@ class System(Frozen):
         return v
 
 
+def _move(v: dict[str, str]) -> dict[str, str]:
+    """A ``moved:`` record: ``{from: ADDRESS, to: ADDRESS}`` (one object renamed) or
+    ``{from: DEPT/SYSTEM, to: DEPT/SYSTEM}`` (a system renamed: every object of it)."""
+    if set(v) != {"from", "to"} or not all(isinstance(x, str) and x for x in v.values()):
+        raise ValueError("a moved record is {from: ADDRESS, to: ADDRESS} (or DEPT/SYSTEM for a "
+                         "renamed system)")
+    a, b = v["from"], v["to"]
+    if (":" in a) != (":" in b):
+        raise ValueError(f"moved {a} -> {b}: both must be resource addresses or both DEPT/SYSTEM")
+    if ":" in a:
+        if a.partition(":")[0] != b.partition(":")[0]:
+            raise ValueError(f"moved {a} -> {b}: an object keeps its kind")
+    elif a.count("/") != 1 or b.count("/") != 1 or a.split("/")[0] != b.split("/")[0]:
+        raise ValueError(f"moved {a} -> {b}: a system moves within its department (DEPT/SYSTEM)")
+    if a == b:
+        raise ValueError(f"moved {a} -> {b}: from and to are the same")
+    return {"from": a, "to": b}
+
+
+Move = Annotated[dict[str, str], AfterValidator(_move)]
+
+
 class Approver(Frozen):
     name: NonEmptyStr
     org: NonEmptyStr
@@ -277,6 +299,8 @@ class Approval(Frozen):
     materials: Materials | None = None
     # In the 年度政务云资源采购计划 (巴中 第十四条)? None: not stated.
     in_annual_plan: bool | None = None
+    # Renames (Terraform's moved blocks): the state and the cloud objects follow, in place.
+    moved: list[Move] = Field(default_factory=list)
 
     @field_validator("approvers")
     @classmethod
