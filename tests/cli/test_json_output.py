@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import amend
 from tests.policy.builders import approval, workspace
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "json-output.md"
@@ -175,16 +176,22 @@ def test_day_two_commands(tmp_path, cli, monkeypatch):
     assert check(cli, "plan --refresh-only", "-C", ws)["violations"] == []
     assert check(cli, "apply --refresh-only", "--auto-approve", "-C", ws)["applied"]
     pre = "server:local/edu/edu-portal-internet"
-    edit = ws / "approvals" / "BZ-P.yaml"
-    edit.write_text(edit.read_text().replace("name: app", "name: api"))
-    assert cli("compile", "-C", ws).exit_code == 0
+    edit = ws / "approvals" / "BZ-P.yaml"     # applied: changed only by change documents
+
+    def servers(fn):
+        def change(data):
+            for s in data["zones"]["internet"]["servers"]:
+                fn(s)
+        amend(edit, change)
+        assert cli("compile", "-C", ws).exit_code == 0
+    servers(lambda s: s.update(name="api"))
     assert check(cli, "state mv", f"{pre}/app-1", f"{pre}/api-1", "-C", ws)["objects"]
     assert check(cli, "state mv", f"{pre}/app-2", f"{pre}/api-2", "-C", ws)["objects"]
-    edit.write_text(edit.read_text().replace("count: 2", "count: 1"))
-    assert cli("compile", "-C", ws).exit_code == 0
+    # renamed once more: api-2 is no longer wanted, so it can be released; renamed back, its
+    # object is taken under management again (growing a count back would be 亳州's 重大变更)
+    servers(lambda s: s.update(name="web"))
     (gone,) = check(cli, "state rm", f"{pre}/api-2", "-C", ws)["objects"]
-    edit.write_text(edit.read_text().replace("count: 1", "count: 2"))   # approved again:
-    assert cli("compile", "-C", ws).exit_code == 0                      # take it back
+    servers(lambda s: s.update(name="api"))                             # and named back
     assert check(cli, "import", f"{pre}/api-2", gone["cloud_id"], "-C", ws)["cloud_id"]
 
 
