@@ -17,6 +17,7 @@ Keys end in their unit: ``_workdays`` (工作日, PRC working days), ``_days`` (
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import Field, model_validator
@@ -124,6 +125,68 @@ class ProfileRules(Frozen):
         return self
 
 
+class Deduction(Frozen):
+    """A settlement deduction: ``pct`` of the system's monthly fee for each provider deadline of
+    kind ``deadline`` (a lifecycle deadline key: provision, reclaim...) that fell due in the month
+    and was missed (done late, or still open after its due date)."""
+
+    deadline: NonEmptyStr
+    pct: Decimal = Field(ge=0, le=100)
+    article: NonEmptyStr
+    setting: bool = True
+    note: str = ""
+
+
+class Acceptance(Frozen):
+    """重庆 第四十一条: the year's acceptance result (验收) reduces the fees of that year by ``pct``
+    per result; read from ``settlement/acceptance-<YEAR>.yaml``."""
+
+    failed_pct: Decimal = Field(ge=0, le=100)
+    deferred_pct: Decimal = Field(ge=0, le=100)
+    article: NonEmptyStr
+    setting: bool = True
+    note: str = ""
+
+
+class Settlement(Frozen):
+    article: NonEmptyStr
+    basis: NonEmptyStr                # what the article says payment depends on
+    deductions: list[Deduction] = Field(default_factory=list)
+    acceptance: Acceptance | None = None
+    note: str = ""
+
+
+class Billing(Frozen):
+    """When each city's fees start and stop, and how a part month is charged (issue 19).
+
+    ``start_event`` / ``stop_event`` are lifecycle event kinds (orchestrator/core/lifecycle.py,
+    the shared names); the date of an event is its ``detail.at`` (China time) when it has one,
+    else its ``on`` day. When an event is not recorded, the ``*_fallback`` kinds are tried in
+    order and the bill says which one it used. ``stop_event: reclaim-deadline`` (大同 第十六条)
+    stops billing at the reclaim, at the latest ``reclaim_deadline_workdays`` after the exit
+    approval (``exit-approved``, else ``exit-requested``) even when the provider is late.
+    Window, emergency and change approvals start at ``temporary_start_event`` (their resources'
+    provisioning, not before the term's start) and end the day before their term ends."""
+
+    start_event: NonEmptyStr
+    start_fallback: list[str] = Field(default_factory=list)
+    start_article: NonEmptyStr
+    start_setting: bool = False
+    stop_event: NonEmptyStr
+    stop_fallback: list[str] = Field(default_factory=list)
+    stop_article: NonEmptyStr
+    stop_setting: bool = False
+    temporary_start_event: NonEmptyStr = "provisioned"
+    # Monthly fee x days in service / days in the month, first and last day counted.
+    proration_article: NonEmptyStr
+    proration_setting: bool = False
+    # Rounded half-up to the fen once per system per month.
+    rounding_article: NonEmptyStr
+    rounding_setting: bool = True
+    settlement: Settlement | None = None
+    note: str = ""
+
+
 class Profile(Frozen):
     code: NonEmptyStr
     name_zh: NonEmptyStr
@@ -135,6 +198,7 @@ class Profile(Frozen):
     # Rules of the regulation that govcloud shows (profile show / diff) but does not enforce yet:
     # reporting cadences, right-sizing thresholds, contract filing... Same shape as a rule.
     reference: dict[str, Rule[Any]] = Field(default_factory=dict)
+    billing: Billing | None = None
     notes: list[str] = Field(default_factory=list)
 
     def cite(self, rule: Rule) -> str:

@@ -137,6 +137,13 @@ def test_decommission_and_certificate(tmp_path, cli, monkeypatch):
     check(cli, "certificate verify", cert, "-C", ws)
 
 
+def test_money_commands(tmp_path, cli):
+    ws = workspace(tmp_path, "bozhou", PERMANENT)
+    bill = check(cli, "bill", "--month", "2026-06", "-C", ws)
+    assert bill["systems"] == [] and bill["payable"] == "0.00"
+    check(cli, "bill", "--month", "2026-13", "-C", ws, code=1)
+
+
 def test_every_documented_shape_was_checked():
     """Runs last in this file: each documented format was produced by some test above."""
     if not seen:
