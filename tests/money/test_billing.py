@@ -272,6 +272,6 @@ def test_cli_writes_each_format_and_xlsx_needs_a_file(tmp_path, cli):
         assert files[fmt][0] == files[fmt][1], fmt
     assert json.loads(files["json"][0])["format"] == "govcloud-bill/1"
     assert files["xlsx"][0][:2] == b"PK" and files["csv"][0][:3] == b"\xef\xbb\xbf"
-    assert "154.56" in files["text"][0].decode()               # 168 x 28 / 30
+    assert "156.80" in files["text"][0].decode()               # 168 x 28 / 30
     r = cli("bill", "--month", "2026-06", "--output", "xlsx", "-C", ws)
     assert r.exit_code == 1 and "--out FILE" in r.output
