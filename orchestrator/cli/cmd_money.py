@@ -9,7 +9,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from .options import Dir, handled, workspace
+from .options import Dir, Out, OutputTJ, handled, workspace
+
+metrics_app = typer.Typer(help="Utilisation metrics per server: pull from Prometheus, import CSV.",
+                          no_args_is_help=True)
 
 
 class OutputBill(str, enum.Enum):
@@ -61,5 +64,46 @@ def bill(month: Annotated[str, typer.Option("--month", help="The month billed, Y
         _write(bill_files.to_text(doc).encode("utf-8"), out)
 
 
+@metrics_app.command("pull")
+@handled
+def metrics_pull(source: Annotated[str, typer.Option("--from", help="Prometheus base URL, e.g. "
+                                                     "http://127.0.0.1:9090.")],
+                 since: Annotated[str, typer.Option("--since", help="YYYY-MM-DD or ISO date-time "
+                                                    "(China time).")],
+                 until: Annotated[str, typer.Option("--until", help="YYYY-MM-DD or ISO date-time.")],
+                 step: Annotated[Optional[int], typer.Option("--step", help="Seconds between "
+                                                             "points (default: metrics.yaml, 300).")] = None,
+                 directory: Dir = Path("."), output: Out = OutputTJ.text):
+    """Pull each metric for every server through query_range (one request per metric and
+    10,000-step chunk) and store it per server with the time range."""
+    from ..usecases import metrics as uc
+    from . import render
+    res = uc.pull(workspace(directory), source, uc.parse_time(since, "--since"),
+                  uc.parse_time(until, "--until"), step)
+    d = res.to_dict()
+    if output == OutputTJ.json:
+        return render.emit_json(d)
+    typer.echo(f"Pulled {d['points']} points in {d['series']} series for {d['servers']} servers "
+               f"from {d['source']} ({d['since']} .. {d['until']}, step {d['step']} s, "
+               f"{d['requests']} requests)")
+    if d["unknown_servers"]:
+        typer.echo(f"Ignored {len(res.unknown)} series of servers not in the specs: "
+                   + ", ".join(d["unknown_servers"][:5]))
+
+
+@metrics_app.command("import")
+@handled
+def metrics_import(file: Annotated[Path, typer.Argument(help="CSV: server,metric,timestamp,value.")],
+                   directory: Dir = Path("."), output: Out = OutputTJ.text):
+    """Import metrics from a CSV file (platforms without Prometheus)."""
+    from ..usecases import metrics as uc
+    from . import render
+    d = uc.import_csv(workspace(directory), file).to_dict()
+    if output == OutputTJ.json:
+        return render.emit_json(d)
+    typer.echo(f"Imported {d['points']} points in {d['series']} series from {d['file']}")
+
+
 def register(app: typer.Typer) -> None:
     app.command()(bill)
+    app.add_typer(metrics_app, name="metrics")
