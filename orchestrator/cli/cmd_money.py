@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .options import Dir, Out, OutputTJ, handled, workspace
+from .options import Dir, Now, Out, OutputTJ, handled, now_from, workspace
 
 metrics_app = typer.Typer(help="Utilisation metrics per server: pull from Prometheus, import CSV.",
                           no_args_is_help=True)
@@ -104,6 +104,48 @@ def metrics_import(file: Annotated[Path, typer.Argument(help="CSV: server,metric
     typer.echo(f"Imported {d['points']} points in {d['series']} series from {d['file']}")
 
 
+@handled
+def rightsize(draft: Annotated[Optional[Path], typer.Option(
+                  "--draft", help="Write each recommendation as a change document "
+                                  "<DIR>/RS-<date>-<n>.yaml for the bureau to sign.")] = None,
+              remind: Annotated[bool, typer.Option("--remind", help="Record the reminders of "
+                                                   "recommendations whose clock has not started "
+                                                   "(重庆 第十七条).")] = False,
+              urge: Annotated[Optional[str], typer.Option("--urge", help="Record that the bureau "
+                                                          "urged DEPARTMENT/SYSTEM to shrink.")] = None,
+              now: Now = None, directory: Dir = Path("."), output: Out = OutputTJ.text):
+    """Recommendations from the profile's right-sizing rules over the stored metrics, with
+    their evidence (window, statistic, threshold, article) and the monthly fee delta."""
+    from ..usecases.rightsize import rightsize as run
+    from . import render
+    res = run(workspace(directory), now_from(now), draft, remind, urge)
+    d = res.to_dict()
+    if output == OutputTJ.json:
+        return render.emit_json(d)
+    for r in d["recommendations"]:
+        where = r["server"] or r["stack"]
+        typer.echo(f"{r['action'].upper():<8} {r['resource']:<9} {where}  [{r['rule']}] "
+                   f"{d['profile']} {r['article']}" + (" (setting)" if r["setting"] else ""))
+        for e in r["evidence"]:
+            typer.echo(f"    {e['statistic']}({e['metric']}) = {e['value']} {e['word']} "
+                       f"{e['threshold']}: {'yes' if e['met'] else 'no'}  "
+                       f"[{e['window_from'][:16]} .. {e['window_to'][:16]}, {e['samples']} samples]")
+        if r["proposal"]:
+            typer.echo(f"    proposal: {json.dumps(r['proposal'], ensure_ascii=False)}  "
+                       f"fee delta {r['fee_delta']} CNY/month")
+        if r["escalation"]:
+            typer.echo(f"    escalation: {r['escalation']['stage']} "
+                       f"(reminded {r['escalation']['reminded_on']})")
+        if r["note"]:
+            typer.echo(f"    note: {r['note']}")
+    typer.echo(f"{len(d['recommendations'])} recommendations, fee delta {d['fee_delta']} CNY/month")
+    for f in d["drafts"]:
+        typer.echo(f"Wrote {f}")
+    for f in d["recorded"]:
+        typer.echo(f"Recorded {f}")
+
+
 def register(app: typer.Typer) -> None:
+    app.command()(rightsize)
     app.command()(bill)
     app.add_typer(metrics_app, name="metrics")

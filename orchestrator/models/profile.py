@@ -187,6 +187,43 @@ class Billing(Frozen):
     note: str = ""
 
 
+class SizingCondition(Frozen):
+    """One measured condition of a right-sizing rule: ``statistic`` of ``metric`` over the
+    rule's window compared with ``value`` by the article's ``word``. ``spikes_in_hour`` counts
+    the samples ``above_word`` ``above`` within any one hour; ``down_since`` compares the day
+    the server was last up with ``value`` months before the evaluation day."""
+
+    metric: Literal["cpu_pct", "mem_pct", "disk_used_pct", "disk_free_gb", "idle_pct", "up"]
+    statistic: Literal["max", "min", "mean", "spikes_in_hour", "down_since"]
+    value: float
+    word: Word
+    above: float | None = None
+    above_word: Word | None = None
+
+
+class SizingEscalation(Frozen):
+    """重庆 第十七条: reminder -> 超过 ``urge_after_months`` -> bureau urges -> 超过
+    ``shrink_after_workdays`` working days -> the bureau may shrink."""
+
+    urge_after_months: int
+    shrink_after_workdays: int
+    article: NonEmptyStr
+
+
+class SizingRule(Frozen):
+    key: NonEmptyStr
+    action: Literal["expand", "shrink", "reclaim", "remind"]
+    resource: Literal["vcpus", "ram_gb", "data_disk", "server", "system"]
+    article: NonEmptyStr
+    window_days: int = Field(gt=0, le=3660)
+    match: Literal["any", "all"] = "any"
+    scope: Literal["server", "system"] = "server"
+    conditions: list[SizingCondition] = Field(min_length=1)
+    setting: bool = False
+    escalation: SizingEscalation | None = None
+    note: str = ""
+
+
 class Profile(Frozen):
     code: NonEmptyStr
     name_zh: NonEmptyStr
@@ -199,6 +236,8 @@ class Profile(Frozen):
     # reporting cadences, right-sizing thresholds, contract filing... Same shape as a rule.
     reference: dict[str, Rule[Any]] = Field(default_factory=dict)
     billing: Billing | None = None
+    # Right-sizing rules (issue 19): read by `govcloud rightsize` over the pulled metrics.
+    rightsizing: list[SizingRule] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
 
     def cite(self, rule: Rule) -> str:

@@ -142,6 +142,17 @@ def test_money_commands(tmp_path, cli):
     bill = check(cli, "bill", "--month", "2026-06", "-C", ws)
     assert bill["systems"] == [] and bill["payable"] == "0.00"
     check(cli, "bill", "--month", "2026-13", "-C", ws, code=1)
+    assert cli("compile", "-C", ws).exit_code == 0
+    csv = tmp_path / "m.csv"
+    csv.write_text("server,metric,timestamp,value\n", encoding="utf-8")
+    assert check(cli, "metrics import", str(csv), "-C", ws)["points"] == 0
+    assert check(cli, "rightsize", "-C", ws)["recommendations"] == []
+    from tests.money.prometheus import openmetrics, prometheus
+    text = openmetrics([("up", {"govcloud_address": "x"}, [(1780000000, 1)])])
+    with prometheus(tmp_path / "prom", text) as url:
+        got = check(cli, "metrics pull", "--from", url, "--since", "2026-05-29",
+                    "--until", "2026-05-30", "-C", ws)
+    assert got["requests"] == 5 and got["unknown_servers"] == ["x"]
 
 
 def test_every_documented_shape_was_checked():

@@ -24,16 +24,16 @@ def mem(server: str, i: int) -> float:
     return 40 + (i % 7) if server == A1 else 85.0
 
 
-def node_series(servers: list[str], minutes: int = MINUTES):
+def node_series(servers: list[str], minutes: int = MINUTES, every: int = 1):
     for srv in servers:
         lab = {"govcloud_address": srv, "instance": srv.rsplit("/", 1)[1] + ":9100"}
-        ts = [T0 + 60 * i for i in range(minutes)]
+        ts = [T0 + 60 * i for i in range(0, minutes, every)]
         yield "node_memory_MemTotal_bytes", lab, [(t, 8 * GB) for t in ts]
         yield "node_memory_MemAvailable_bytes", lab, [
-            (t, 8 * GB * (100 - mem(srv, i)) / 100) for i, t in enumerate(ts)]
+            (t, 8 * GB * (100 - mem(srv, (t - T0) // 60)) / 100) for t in ts]
         # idle counter growing 45 s per minute on one cpu: 25 % busy
         yield "node_cpu_seconds_total", {**lab, "cpu": "0", "mode": "idle"}, [
-            (t, 45.0 * i) for i, t in enumerate(ts)]
+            (t, 45.0 * (t - T0) / 60) for t in ts]
         fs = {**lab, "mountpoint": "/data", "fstype": "ext4", "device": "/dev/vdb"}
         yield "node_filesystem_size_bytes", fs, [(t, 1000 * GB) for t in ts]
         yield "node_filesystem_avail_bytes", fs, [(t, 600 * GB) for t in ts]
@@ -104,3 +104,26 @@ def test_csv_import(tmp_path, ws):
     with pytest.raises(GovcloudError) as e:
         metrics.import_csv(Workspace.at(ws), f)
     assert "line 2" in str(e.value.issues[0].path)
+
+
+def test_pull_then_rightsize_drafts_a_priced_change(tmp_path, ws, cli):
+    """End to end on 巴中: memory at 85 % on app-2 for the last week -> expand (第二十四条（一）)."""
+    week = 8 * 24 * 60
+    with prometheus(tmp_path / "prom", openmetrics(node_series([A1, A2], week, every=5))) as url:
+        r = cli("metrics", "pull", "--from", url, "--since", "2026-06-01T00:00",
+                "--until", "2026-06-08T23:55", "-C", ws)
+        assert r.exit_code == 0, r.output
+        assert "for 2 servers" in r.output and "5 requests" in r.output
+    out = tmp_path / "changes"
+    r = cli("rightsize", "--now", "2026-06-08T23:55", "--draft", str(out), "-C", ws,
+            "--output", "json")
+    assert r.exit_code == 0, r.output
+    d = r.json()
+    (rec,) = d["recommendations"]
+    assert (rec["server"], rec["action"], rec["article"]) == (A2, "expand", "第二十四条（一）")
+    assert rec["fee_delta"] == "160.00"                       # s2m4 -> s4m8
+    (f,) = d["drafts"]
+    import yaml
+    doc = yaml.safe_load(open(f, encoding="utf-8"))
+    assert doc["changes"] == "BZ-1" and doc["monthly_fee_delta"] == "160.00"
+    assert doc["proposal"]["flavor"] == {"from": "ecs.s2m4", "to": "ecs.s4m8"}
