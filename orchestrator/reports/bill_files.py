@@ -8,7 +8,7 @@ import io
 from decimal import Decimal
 from typing import Any
 
-from .xlsx import MONEY, QTY, fixed_bytes, header_row
+from .xlsx import MONEY, QTY, fixed_bytes, header_row, workbook
 
 COLUMNS = ("department", "system", "approval", "term", "item", "name", "unit", "quantity",
            "unit_price", "first", "last", "days", "amount", "article", "note")
@@ -78,8 +78,7 @@ def to_text(doc: dict[str, Any]) -> str:
 
 
 def to_xlsx(doc: dict[str, Any]) -> bytes:
-    from openpyxl import Workbook
-    wb = Workbook()
+    wb = workbook()
     ws = wb.active
     ws.title = "汇总 summary"
     ws.append([f"政务云服务费 {doc['month']}  {doc['profile_name']}"

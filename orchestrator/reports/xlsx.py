@@ -11,6 +11,17 @@ MONEY = "#,##0.00"
 QTY = "#,##0.####"
 
 
+def workbook():
+    """A new openpyxl Workbook, or an error saying how to install openpyxl."""
+    try:
+        from openpyxl import Workbook
+    except ImportError:
+        from ..errors import GovcloudError
+        raise GovcloudError("XLSX output needs openpyxl, which is not installed",
+                            fix='pip install -e ".[money]"  (or: pip install openpyxl==3.1.5)')
+    return Workbook()
+
+
 def header_row(ws, names: list[str]) -> None:
     from openpyxl.styles import Font, PatternFill
     ws.append(names)
