@@ -145,7 +145,41 @@ def rightsize(draft: Annotated[Optional[Path], typer.Option(
         typer.echo(f"Recorded {f}")
 
 
+@handled
+def report(month: Annotated[str, typer.Option("--month", help="The month reported, YYYY-MM.")],
+           out: Annotated[Path, typer.Option("--out", help="Directory for the HTML and XLSX "
+                                             "files.")],
+           department: Annotated[Optional[str], typer.Option(
+               "--department", help="Only this department's report.")] = None,
+           directory: Dir = Path("."), output: Out = OutputTJ.text):
+    """The monthly report the profile asks for: report-<M>[-<dept>].html (self-contained, inline
+    SVG charts, printable) and .xlsx with the same figures; for a profile whose reports also go
+    to each department (四川 第十七、二十二条) one pair per department as well."""
+    from .. import clock
+    from ..reports import report_files
+    from ..usecases import report as uc
+    from . import render
+    ws = workspace(directory)
+    today = clock.today()
+    targets = [department] if department else [None] + (
+        uc.departments(ws) if uc.per_department(ws) else [])
+    out.mkdir(parents=True, exist_ok=True)
+    files, first = [], None
+    for dep in targets:
+        doc = uc.report(ws, month, today, dep)
+        first = first or doc
+        base = out / (f"report-{month}" + (f"-{dep}" if dep else ""))
+        base.with_suffix(".html").write_text(report_files.to_html(doc), encoding="utf-8")
+        base.with_suffix(".xlsx").write_bytes(report_files.to_xlsx(doc))
+        files += [str(base.with_suffix(".html")), str(base.with_suffix(".xlsx"))]
+    if output == OutputTJ.json:
+        return render.emit_json({**first, "files": files})
+    for f in files:
+        typer.echo(f"Wrote {f}")
+
+
 def register(app: typer.Typer) -> None:
+    app.command()(report)
     app.command()(rightsize)
     app.command()(bill)
     app.add_typer(metrics_app, name="metrics")

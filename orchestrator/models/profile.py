@@ -224,6 +224,22 @@ class SizingRule(Frozen):
     note: str = ""
 
 
+class ReportDuty(Frozen):
+    """A report the regulation asks for: who sends it to whom, how often, with what (issue 19:
+    `govcloud report` renders the ``monthly`` ones each month and lists the others when due)."""
+
+    key: NonEmptyStr
+    name_zh: NonEmptyStr
+    cadence: Literal["monthly", "quarterly", "yearly"]
+    sender: NonEmptyStr
+    audience: list[Literal["bureau", "department", "finance", "cloud-management", "police"]]
+    article: NonEmptyStr
+    contents: list[Literal["fees", "utilisation", "recommendations", "deadlines", "windows",
+                           "decommissions", "audit"]]
+    setting: bool = False
+    note: str = ""
+
+
 class Profile(Frozen):
     code: NonEmptyStr
     name_zh: NonEmptyStr
@@ -238,6 +254,7 @@ class Profile(Frozen):
     billing: Billing | None = None
     # Right-sizing rules (issue 19): read by `govcloud rightsize` over the pulled metrics.
     rightsizing: list[SizingRule] = Field(default_factory=list)
+    reports: list[ReportDuty] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
 
     def cite(self, rule: Rule) -> str:

@@ -31,3 +31,9 @@ def record(ws: Path, subject: str, kind: str, on: str, **detail) -> None:
         store.record_event(subject, kind, on, detail)
     finally:
         store.close()
+
+
+def _compile(ws: Path) -> None:
+    from orchestrator.usecases.compile import compile_workspace
+    import datetime as dt
+    compile_workspace(Workspace.at(ws), dt.date(2026, 6, 1))
