@@ -21,6 +21,7 @@ from ..core.pricing import price_approval
 from ..core.settlement import settle
 from ..errors import GovcloudError
 from ..extensions import extension_ends
+from ..inputs import ParseCache
 from ..lifecycle_events import audit, events_by_subject
 from ..workspace import Workspace
 from .session import open_state
@@ -34,25 +35,41 @@ class BillResult:
         return self.doc
 
 
-def compute(ws: Workspace, month: str, events: dict[str, list[dict[str, Any]]]) -> Bill:
-    approvals = ws.load_approvals()
+@dataclass
+class Loaded:
+    """What a bill reads from the workspace files, loaded once (the report bills six months)."""
+    approvals: dict[str, Any]
+    inputs: list[tuple[Any, list]]
+    names: dict[str, str]
+    ends: dict[str, dt.date]
+    cal: Any
+    acceptance: dict[int, dict[str, str]]
+
+
+def load(ws: Workspace) -> Loaded:
+    # The parse cache compile leaves (read only here): unchanged approval files are not parsed.
+    approvals = ws.load_approvals(ParseCache(ws.parse_cache_path))
     catalog = ws.catalog
-    names = {i.code: i.name_zh for i in catalog.items}
-    ends = extension_ends(ws)
-    cal = workspace_calendar(ws.root)
-    inputs = [ApprovalInput(a, price_approval(a, catalog), events.get(a.approval_no, []),
-                            ends.get(a.approval_no))
-              for _, a in sorted(approvals.items())]
-    bill = bill_month(month, inputs, ws.profile, cal, names)
-    by_no = {a.approval_no: a for a in approvals.values()}
-    return settle(bill, by_no, events, ws.profile, cal, load_acceptance(ws.root), ends)
+    return Loaded(approvals, [(a, price_approval(a, catalog)) for _, a in sorted(approvals.items())],
+                  {i.code: i.name_zh for i in catalog.items}, extension_ends(ws),
+                  workspace_calendar(ws.root), load_acceptance(ws.root))
+
+
+def compute(ws: Workspace, month: str, events: dict[str, list[dict[str, Any]]],
+            loaded: Loaded | None = None) -> Bill:
+    lo = loaded or load(ws)
+    inputs = [ApprovalInput(a, lines, events.get(a.approval_no, []), lo.ends.get(a.approval_no))
+              for a, lines in lo.inputs]
+    bill = bill_month(month, inputs, ws.profile, lo.cal, lo.names)
+    by_no = {a.approval_no: a for a in lo.approvals.values()}
+    return settle(bill, by_no, events, ws.profile, lo.cal, lo.acceptance, lo.ends)
 
 
 def bill(ws: Workspace, month: str, today: dt.date, department: str | None = None,
-         close: bool = False, adjust: bool = False) -> BillResult:
+         close: bool = False, adjust: bool = False, loaded: Loaded | None = None) -> BillResult:
     first, last = month_bounds(month)
     with open_state(ws) as store:
-        fresh = compute(ws, month, events_by_subject(store)).to_dict()
+        fresh = compute(ws, month, events_by_subject(store), loaded).to_dict()
         stored = load_closed(store, month)
         if stored is None and close:
             refuse_open_month(month, last, today)
@@ -75,7 +92,7 @@ def bill(ws: Workspace, month: str, today: dt.date, department: str | None = Non
             doc = _ordered(fresh)
     if department:
         known = sorted({s["department"] for s in doc["systems"]}
-                       | {a.department.code for a in ws.load_approvals().values()})
+                       | {a.department.code for a in (loaded or load(ws)).approvals.values()})
         if department not in known:
             import difflib
             close_ = difflib.get_close_matches(department, known, n=1)

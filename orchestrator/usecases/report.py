@@ -16,16 +16,14 @@ import math
 from decimal import Decimal
 from typing import Any
 
-from ..calendar_files import workspace_calendar
 from ..core.audit import verify_chain
 from ..core.billing import month_bounds
 from ..core.lifecycle import approval_status
 from ..core.rightsize import CHINA, recommend
-from ..extensions import extension_ends
 from ..lifecycle_events import events_by_subject
 from ..models.approval import PermanentTerm
 from ..workspace import Workspace
-from .bill import bill as bill_month
+from .bill import bill as bill_month, load
 from .metrics import open_metrics
 from .rightsize import facts
 from .session import open_state
@@ -66,15 +64,15 @@ def _stats(points: list[float]) -> dict[str, float | None]:
 def report(ws: Workspace, month: str, today: dt.date,
            department: str | None = None) -> dict[str, Any]:
     first, last = month_bounds(month)
-    approvals = {a.approval_no: a for a in ws.load_approvals().values()}
+    loaded = load(ws)
+    approvals = {a.approval_no: a for a in loaded.approvals.values()}
     mine = {no: a for no, a in approvals.items()
             if department is None or a.department.code == department}
-    cal = workspace_calendar(ws.root)
-    ends = extension_ends(ws)
+    cal, ends = loaded.cal, loaded.ends
     # --- fees: this month and the trend -------------------------------------------------------
     trend = []
     for m in months_back(month, TREND_MONTHS):
-        trend.append((m, bill_month(ws, m, today, department).to_dict()))
+        trend.append((m, bill_month(ws, m, today, department, loaded=loaded).to_dict()))
     doc_bill = trend[-1][1]
     names = {}
     for _, d in trend:
@@ -172,7 +170,7 @@ def report(ws: Workspace, month: str, today: dt.date,
 
 
 def departments(ws: Workspace) -> list[str]:
-    return sorted({a.department.code for a in ws.load_approvals().values()})
+    return sorted({a.department.code for a in load(ws).approvals.values()})
 
 
 def per_department(ws: Workspace) -> bool:
