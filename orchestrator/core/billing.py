@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import GovcloudError
 from ..models.approval import Approval, PermanentTerm
+from ..models.catalog import Catalog
 from ..models.profile import Billing, Profile
 from ..models.spec import BillingLine
 from .workdays import WorkCalendar
@@ -49,10 +51,43 @@ def half_up(x: Decimal) -> Decimal:
     return x.quantize(FEN, rounding=ROUND_HALF_UP)
 
 
+class Priced(NamedTuple):
+    """One priced quantity of a catalog item (what a BillingLine carries, without pydantic)."""
+    item: str
+    unit: str
+    unit_price: Decimal
+    quantity: Decimal
+
+
+def priced_items(approval: Approval, catalog: Catalog) -> list[Priced]:
+    """The same quantities as ``core.pricing.price_approval`` (a test holds them equal), as
+    plain tuples: billing prices every approval of the workspace, every month."""
+    items = catalog.by_code()
+    out: list[Priced] = []
+
+    def add(item, qty) -> None:
+        out.append(Priced(item.code, item.unit, item.unit_price, Decimal(qty)))
+    for zone, req in approval.zones.items():
+        for s in req.servers:
+            add(items[s.flavor], s.count)
+            add(items[s.system_disk.type], s.system_disk.gb * s.count)
+            for d in s.data_disks:
+                add(items[d.type], d.gb * s.count)
+        for v in req.volumes:
+            add(items[v.type], v.gb)
+        if req.public_ips:
+            add(catalog.zone_item("public_ip", zone), req.public_ips)
+        if req.bandwidth_mbps:
+            add(catalog.zone_item("bandwidth", zone), req.bandwidth_mbps)
+    for svc in approval.services:
+        add(items[svc.item], svc.quantity)
+    return out
+
+
 @dataclass(frozen=True)
 class ApprovalInput:
     approval: Approval
-    lines: list[BillingLine]           # the monthly fee lines (core.pricing.price_approval)
+    lines: list[Priced] | list[BillingLine]   # monthly quantities (priced_items / pricing)
     events: list[dict[str, Any]]       # this approval's events, oldest first
     end: date | None = None            # effective end of a window/emergency term
 
@@ -103,9 +138,10 @@ class SystemBill:
     def stack(self) -> str:
         return f"{self.department}/{self.system}"
 
-    @property
+    @cached_property
     def total(self) -> Decimal:
-        """Fees of the month, rounded half-up to the fen once (the exact sum of the lines)."""
+        """Fees of the month, rounded half-up to the fen once (the exact sum of the lines);
+        read once the lines are complete."""
         num = sum((ln.monthly * ln.days for ln in self.lines), Decimal(0))
         return half_up(num / self.days_in_month)
 
@@ -232,7 +268,7 @@ def stop_day(events: list[dict[str, Any]], rule: Billing, profile: Profile, cal:
     return got[1]
 
 
-def _aggregate(lines: list[BillingLine], names: dict[str, str]) -> list[tuple]:
+def _aggregate(lines: list, names: dict[str, str]) -> list[tuple]:
     """Per catalog item, in first-seen order: (item, name, unit, quantity, unit price)."""
     agg: dict[str, list] = {}
     for ln in lines:

@@ -36,6 +36,17 @@ def charts(doc: dict[str, Any]) -> dict[str, Markup]:
     return {k: Markup(v) for k, v in out.items()}
 
 
+def proposal_text(p: dict[str, Any]) -> str:
+    """{"flavor": {"from": a, "to": b}, ...} -> "flavor a → b, ..."."""
+    if not p:
+        return "—"
+    parts = []
+    for k, v in p.items():
+        parts.append(f"{k} {v['from']} → {v['to']}" if isinstance(v, dict) and "from" in v
+                     else f"{k} {v}")
+    return ", ".join(parts)
+
+
 def to_html(doc: dict[str, Any]) -> str:
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -43,6 +54,7 @@ def to_html(doc: dict[str, Any]) -> str:
     env = Environment(loader=FileSystemLoader(PACKAGE_ROOT / "templates"),
                       undefined=StrictUndefined, autoescape=select_autoescape(["html", "j2"]),
                       keep_trailing_newline=True)
+    env.filters["proposal"] = proposal_text
     return env.get_template("report.html.j2").render(r=doc, charts=charts(doc))
 
 
@@ -69,7 +81,7 @@ def to_xlsx(doc: dict[str, Any]) -> bytes:
         ("优化建议 recommendations", ["action", "resource", "system", "server", "rule", "article",
                                      "proposal", "fee delta CNY/month"],
          [[r["action"], r["resource"], r["stack"], r["server"] or "", r["rule"], r["article"],
-           str(r["proposal"]), Decimal(r["fee_delta"]) if r["fee_delta"] else None]
+           proposal_text(r["proposal"]), Decimal(r["fee_delta"]) if r["fee_delta"] else None]
           for r in doc["recommendations"]]),
         ("期限 deadlines", ["obligation", "actor", "met", "missed", "article"],
          [[d["what"], d["actor"], d["met"], d["missed"], d["citation"]] for d in doc["deadlines"]]),

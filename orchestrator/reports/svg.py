@@ -102,7 +102,8 @@ def utilisation_chart(chart_id: str, rows: list[tuple[str, float | None, float |
     for k, (v, label) in enumerate(thresholds):
         out.append(f'<line x1="{x(v):.1f}" y1="{top - 4}" x2="{x(v):.1f}" y2="{bottom}" '
                    f'stroke="#d62728" stroke-dasharray="4 3"/>'
-                   f'<text x="{x(v) + 3:.1f}" y="{30 + 12 * k}" font-size="10" fill="#d62728">'
+                   f'<text x="{x(v) + (3 if v < 50 else -3):.1f}" y="{30 + 12 * k}" '
+                   f'font-size="10" fill="#d62728" text-anchor="{"start" if v < 50 else "end"}">'
                    f'{escape(label)}</text>')
     for v in (0, 25, 50, 75, 100):
         out.append(f'<text x="{x(v):.1f}" y="{bottom + 14}" font-size="10" '

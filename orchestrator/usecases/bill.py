@@ -16,8 +16,7 @@ from typing import Any
 
 from ..billing_files import load_acceptance, load_closed, refuse_open_month, save_closed
 from ..calendar_files import workspace_calendar
-from ..core.billing import ApprovalInput, Bill, bill_month, month_bounds
-from ..core.pricing import price_approval
+from ..core.billing import ApprovalInput, Bill, bill_month, month_bounds, priced_items
 from ..core.settlement import settle
 from ..errors import GovcloudError
 from ..extensions import extension_ends
@@ -50,7 +49,7 @@ def load(ws: Workspace) -> Loaded:
     # The parse cache compile leaves (read only here): unchanged approval files are not parsed.
     approvals = ws.load_approvals(ParseCache(ws.parse_cache_path))
     catalog = ws.catalog
-    return Loaded(approvals, [(a, price_approval(a, catalog)) for _, a in sorted(approvals.items())],
+    return Loaded(approvals, [(a, priced_items(a, catalog)) for _, a in sorted(approvals.items())],
                   {i.code: i.name_zh for i in catalog.items}, extension_ends(ws),
                   workspace_calendar(ws.root), load_acceptance(ws.root))
 
@@ -63,6 +62,29 @@ def compute(ws: Workspace, month: str, events: dict[str, list[dict[str, Any]]],
     bill = bill_month(month, inputs, ws.profile, lo.cal, lo.names)
     by_no = {a.approval_no: a for a in lo.approvals.values()}
     return settle(bill, by_no, events, ws.profile, lo.cal, lo.acceptance, lo.ends)
+
+
+def payable_by_department(ws: Workspace, months: list[str], loaded: Loaded,
+                          department: str | None = None) -> dict[str, dict[str, str]]:
+    """month -> department -> payable, for a trend: a closed month's stored figures (with its
+    adjustments), else the month computed (no document built)."""
+    out: dict[str, dict[str, str]] = {}
+    with open_state(ws) as store:
+        events = events_by_subject(store)
+        for m in months:
+            stored = load_closed(store, m)
+            if stored is not None:
+                doc = _closed_view(stored, [])
+                out[m] = {d["department"]: d["payable"] for d in doc["departments"]}
+            else:
+                b = compute(ws, m, events, loaded)
+                by: dict[str, Decimal] = {}
+                for s in b.systems:
+                    by[s.department] = by.get(s.department, Decimal("0.00")) + s.payable
+                out[m] = {k: str(v) for k, v in by.items()}
+            if department:
+                out[m] = {k: v for k, v in out[m].items() if k == department}
+    return out
 
 
 def bill(ws: Workspace, month: str, today: dt.date, department: str | None = None,

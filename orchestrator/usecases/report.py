@@ -23,7 +23,7 @@ from ..core.rightsize import CHINA, recommend
 from ..lifecycle_events import events_by_subject
 from ..models.approval import PermanentTerm
 from ..workspace import Workspace
-from .bill import bill as bill_month, load
+from .bill import bill as bill_month, load, payable_by_department
 from .metrics import open_metrics
 from .rightsize import facts
 from .session import open_state
@@ -70,20 +70,18 @@ def report(ws: Workspace, month: str, today: dt.date,
             if department is None or a.department.code == department}
     cal, ends = loaded.cal, loaded.ends
     # --- fees: this month and the trend -------------------------------------------------------
-    trend = []
-    for m in months_back(month, TREND_MONTHS):
-        trend.append((m, bill_month(ws, m, today, department, loaded=loaded).to_dict()))
-    doc_bill = trend[-1][1]
-    names = {}
-    for _, d in trend:
-        for dep in d["departments"]:
-            names[dep["department"]] = dep["department_name"]
-    fees = {"months": [m for m, _ in trend],
-            "departments": [{"department": code, "department_name": names[code],
-                             "payable": [next((x["payable"] for x in d["departments"]
-                                               if x["department"] == code), "0.00")
-                                         for _, d in trend]} for code in sorted(names)],
-            "total": [d["payable"] for _, d in trend]}
+    months = months_back(month, TREND_MONTHS)
+    doc_bill = bill_month(ws, month, today, department, loaded=loaded).to_dict()
+    trend = payable_by_department(ws, months[:-1], loaded, department)
+    trend[month] = {d["department"]: d["payable"] for d in doc_bill["departments"]}
+    names = {a.department.code: a.department.name for a in approvals.values()}
+    codes = sorted({c for m in months for c in trend[m]})
+    fees = {"months": months,
+            "departments": [{"department": code, "department_name": names.get(code, code),
+                             "payable": [trend[m].get(code, "0.00") for m in months]}
+                            for code in codes],
+            "total": [str(sum((Decimal(v) for v in trend[m].values()), Decimal("0.00")))
+                      for m in months]}
     # --- lifecycle: deadlines, windows, decommissions, audit ------------------------------------
     with open_state(ws) as store:
         events = events_by_subject(store)

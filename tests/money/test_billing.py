@@ -275,3 +275,24 @@ def test_cli_writes_each_format_and_xlsx_needs_a_file(tmp_path, cli):
     assert "156.80" in files["text"][0].decode()               # 168 x 28 / 30
     r = cli("bill", "--month", "2026-06", "--output", "xlsx", "-C", ws)
     assert r.exit_code == 1 and "--out FILE" in r.output
+
+
+def test_billing_prices_the_same_quantities_as_compile():
+    """core.billing.priced_items (plain tuples, for speed) agrees with core.pricing."""
+    from collections import Counter
+
+    from orchestrator.core.billing import priced_items
+    from orchestrator.core.pricing import price_approval
+    from orchestrator.workspace import PACKAGE_ROOT
+    import yaml
+    from orchestrator.models.catalog import Catalog
+    catalog = Catalog.model_validate(yaml.safe_load(
+        (PACKAGE_ROOT / "catalog" / "services.yaml").read_text(encoding="utf-8")))
+    for f in sorted((PACKAGE_ROOT / "catalog" / "examples" / "approvals").glob("*.yaml")):
+        a = model(yaml.safe_load(f.read_text(encoding="utf-8")))
+        want, got = Counter(), Counter()
+        for ln in price_approval(a, catalog):
+            want[(ln.item, ln.unit_price)] += ln.quantity
+        for p in priced_items(a, catalog):
+            got[(p.item, p.unit_price)] += p.quantity
+        assert got == want and want
