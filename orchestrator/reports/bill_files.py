@@ -8,7 +8,7 @@ import io
 from decimal import Decimal
 from typing import Any
 
-from .xlsx import MONEY, QTY, fixed_bytes, header_row, workbook
+from .xlsx import MONEY, QTY, fixed_bytes, styled_row, workbook
 
 COLUMNS = ("department", "system", "approval", "term", "item", "name", "unit", "quantity",
            "unit_price", "first", "last", "days", "amount", "article", "note")
@@ -78,32 +78,30 @@ def to_text(doc: dict[str, Any]) -> str:
 
 
 def to_xlsx(doc: dict[str, Any]) -> bytes:
-    wb = workbook()
-    ws = wb.active
-    ws.title = "汇总 summary"
+    """Write-only workbook: a summary sheet, then one sheet per department."""
+    wb = workbook(write_only=True)
+    ws = wb.create_sheet("汇总 summary")
+    ws.freeze_panes = "A3"
     ws.append([f"政务云服务费 {doc['month']}  {doc['profile_name']}"
                + ("  (已结账 closed)" if doc["closed"] else "")])
-    header_row(ws, ["department", "部门", "systems", "fees 服务费", "deductions 扣减",
-                    "payable 应付"])
+    styled_row(ws, ["department", "部门", "systems", "fees 服务费", "deductions 扣减",
+                    "payable 应付"], header=True)
+    money = {3: MONEY, 4: MONEY, 5: MONEY}
     for d in doc["departments"]:
-        ws.append([d["department"], d["department_name"], d["systems"], Decimal(d["total"]),
-                   Decimal(d["deducted"]), Decimal(d["payable"])])
-    ws.append(["total", "合计", sum(d["systems"] for d in doc["departments"]),
-               Decimal(doc["total"]), Decimal(doc["deducted"]), Decimal(doc["payable"])])
-    for row in ws.iter_rows(min_row=3, min_col=4, max_col=6):
-        for c in row:
-            c.number_format = MONEY
-    ws.freeze_panes = "A3"
+        styled_row(ws, [d["department"], d["department_name"], d["systems"],
+                        Decimal(d["total"]), Decimal(d["deducted"]), Decimal(d["payable"])], money)
+    styled_row(ws, ["total", "合计", sum(d["systems"] for d in doc["departments"]),
+                    Decimal(doc["total"]), Decimal(doc["deducted"]), Decimal(doc["payable"])],
+               money)
+    by_dept: dict[str, list] = {}
+    for r in rows(doc):
+        by_dept.setdefault(r[0], []).append(r[1:])
+    line_formats = {6: QTY, 7: MONEY, 11: "#,##0.0000"}
     for dept in doc["departments"]:
         sh = wb.create_sheet(dept["department"][:31])
-        sh.append([f"{dept['department_name']} {doc['month']}"])
-        header_row(sh, list(COLUMNS[1:]))
-        for r in rows(doc):
-            if r[0] == dept["department"]:
-                sh.append(list(r[1:]))
-        for row in sh.iter_rows(min_row=3):
-            row[6].number_format = QTY
-            row[7].number_format = MONEY
-            row[11].number_format = "#,##0.0000"
         sh.freeze_panes = "A3"
+        sh.append([f"{dept['department_name']} {doc['month']}"])
+        styled_row(sh, list(COLUMNS[1:]), header=True)
+        for r in by_dept.get(dept["department"], []):
+            styled_row(sh, list(r), line_formats)
     return fixed_bytes(wb, doc["last"])
