@@ -30,12 +30,22 @@ def rows(doc: dict[str, Any]):
                a["recorded_on"], "", None, Decimal(a["amount"]), "", a["note"])
 
 
+def _cell(v: Any) -> str:
+    """A CSV cell; text that a spreadsheet would run as a formula (=, +, -, @ first) is
+    prefixed with an apostrophe (names come from approvals)."""
+    if v is None:
+        return ""
+    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + v
+    return str(v)
+
+
 def to_csv(doc: dict[str, Any]) -> bytes:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(COLUMNS)
     for r in rows(doc):
-        w.writerow(["" if v is None else str(v) for v in r])
+        w.writerow([_cell(v) for v in r])
     return b"\xef\xbb\xbf" + buf.getvalue().encode("utf-8")
 
 

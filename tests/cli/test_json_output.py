@@ -147,6 +147,8 @@ def test_money_commands(tmp_path, cli):
     csv.write_text("server,metric,timestamp,value\n", encoding="utf-8")
     assert check(cli, "metrics import", str(csv), "-C", ws)["points"] == 0
     assert check(cli, "rightsize", "-C", ws)["recommendations"] == []
+    rep = check(cli, "report", "--month", "2026-06", "--out", str(tmp_path / "rep"), "-C", ws)
+    assert rep["files"] and rep["audit"]["intact"]
     from tests.money.prometheus import openmetrics, prometheus
     text = openmetrics([("up", {"govcloud_address": "x"}, [(1780000000, 1)])])
     with prometheus(tmp_path / "prom", text) as url:

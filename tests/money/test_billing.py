@@ -296,3 +296,9 @@ def test_billing_prices_the_same_quantities_as_compile():
         for p in priced_items(a, catalog):
             got[(p.item, p.unit_price)] += p.quantity
         assert got == want and want
+
+
+def test_csv_cells_are_never_formulas():
+    from orchestrator.reports.bill_files import _cell
+    assert _cell("=HYPERLINK(1)") == "'=HYPERLINK(1)" and _cell("@x") == "'@x"
+    assert _cell(Decimal("-0.87")) == "-0.87" and _cell("市教育局") == "市教育局"
