@@ -195,6 +195,26 @@ def test_day_two_commands(tmp_path, cli, monkeypatch):
     assert check(cli, "import", f"{pre}/api-2", gone["cloud_id"], "-C", ws)["cloud_id"]
 
 
+def test_money_commands(tmp_path, cli):
+    ws = workspace(tmp_path, "bozhou", PERMANENT)
+    bill = check(cli, "bill", "--month", "2026-06", "-C", ws)
+    assert bill["systems"] == [] and bill["payable"] == "0.00"
+    check(cli, "bill", "--month", "2026-13", "-C", ws, code=1)
+    assert cli("compile", "-C", ws).exit_code == 0
+    csv = tmp_path / "m.csv"
+    csv.write_text("server,metric,timestamp,value\n", encoding="utf-8")
+    assert check(cli, "metrics import", str(csv), "-C", ws)["points"] == 0
+    assert check(cli, "rightsize", "-C", ws)["recommendations"] == []
+    rep = check(cli, "report", "--month", "2026-06", "--out", str(tmp_path / "rep"), "-C", ws)
+    assert rep["files"] and rep["audit"]["intact"]
+    from tests.money.prometheus import openmetrics, prometheus
+    text = openmetrics([("up", {"govcloud_address": "x"}, [(1780000000, 1)])])
+    with prometheus(tmp_path / "prom", text) as url:
+        got = check(cli, "metrics pull", "--from", url, "--since", "2026-05-29",
+                    "--until", "2026-05-30", "-C", ws)
+    assert got["requests"] == 5 and got["unknown_servers"] == ["x"]
+
+
 def test_every_documented_shape_was_checked():
     """Runs last in this file: each documented format was produced by some test above."""
     if not seen:
