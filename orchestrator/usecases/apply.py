@@ -17,7 +17,7 @@ from ..models.plan import Plan
 from ..state.base import StateStore, default_actor
 from ..workspace import Workspace
 from . import approval
-from .plan import compute_plan, numbers_of
+from .plan import Options, compute_plan
 from .session import Drivers, locked, open_drivers, open_state
 
 APPLY_FORMAT = "govcloud-apply/1"
@@ -60,7 +60,8 @@ def steps_of(plan: Plan) -> int:
 def apply(ws: Workspace, saved: Path | None, today: dt.date, parallelism: int,
           lock_timeout: float, review: Callable[[Plan], bool] | None = None,
           progress: Callable[[int], ContextManager[OnEvent | None]] | None = None,
-          max_deletes: int | None = None, operation: str = "apply") -> ApplyResult:
+          max_deletes: int | None = None, options: Options = Options(),
+          operation: str = "apply") -> ApplyResult:
     """Apply the plan saved at ``saved``, or a new one as of ``today`` once ``review(plan)``
     (not asked for a saved plan) returns true. ``progress(steps)`` gives the executor's event
     callback for the run. Lifecycle events are recorded on ``today``. ``max_deletes``: refuse,
@@ -68,11 +69,15 @@ def apply(ws: Workspace, saved: Path | None, today: dt.date, parallelism: int,
     with open_state(ws) as store, locked(store, operation, lock_timeout), \
             open_drivers(ws) as drivers:
         if saved is not None:
+            if options.replace or options.target:
+                raise GovcloudError("-replace and -target shape a new plan; a saved plan is "
+                                    "applied exactly as it was made",
+                                    fix="pass them to `govcloud plan -o FILE` instead")
             p = planfile.load(saved, ws, store)
             planfile.check_fresh(p, store)
             check_approvals(ws, p, store, today)
         else:
-            p = compute_plan(ws, store, drivers, today)
+            p = compute_plan(ws, store, drivers, today, options=options)
             if review is not None and not review(p):
                 return ApplyResult(p, cancelled=True)
         if not p.has_changes:
@@ -107,10 +112,6 @@ def execute(ws: Workspace, plan: Plan, store: StateStore, drivers: Drivers, para
     before = store.read().records
     results = ex.run()
     failed = [r for r in results if r.outcome != "ok"]
-    # The approvals whose every step succeeded are applied: remember their exact bytes.
-    bad = {a.approval or (a.prior or {}).get("approval") for a in plan.actions
-           if a.address in {r.address for r in failed}}
-    approval.record_applied(store, plan.approvals, numbers_of(plan.actions) - bad)
     store.append_audit(actor, "apply-end", ws.config.workspace.id, None,
                        {"plan_digest": plan.digest, "steps": len(results), "failed": len(failed)})
     for hook in after:

@@ -177,13 +177,6 @@ def check_plan_seals(planned: dict[str, Any], current: dict[str, dict[str, Any]]
                           fix="run `govcloud plan` again and review the new plan")
 
 
-def record_applied(store: StateStore, plan_seals: dict[str, Any], numbers: set[str]) -> None:
-    for number in sorted(numbers):
-        seal = plan_seals.get(number)
-        if seal:
-            store.record_approval_digest(number, seal["sha256"], seal["file"])
-
-
 # --- sign / keygen ---------------------------------------------------------------------
 @dataclass
 class SignResult:

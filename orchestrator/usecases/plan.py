@@ -7,9 +7,10 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from drivers.base import STACK_TAG, DriverError
+from drivers.base import STACK_TAG, DriverError, Retagging
 
 from .. import planfile
+from ..core import targeting
 from ..core.planner import collect_desired, make_actions
 from ..decommission import frozen_stacks
 from ..errors import GovcloudError
@@ -20,6 +21,13 @@ from . import approval
 from .session import Drivers, gc_paused, locked, open_drivers, open_state
 
 
+@dataclass(frozen=True)
+class Options:
+    """What `plan` / `apply` take besides the clock: ``-replace`` and ``-target`` addresses."""
+    replace: tuple[str, ...] = ()
+    target: tuple[str, ...] = ()
+
+
 @dataclass
 class PlanResult:
     plan: Plan
@@ -27,12 +35,12 @@ class PlanResult:
 
 
 def plan(ws: Workspace, today: dt.date | None, lock_timeout: float,
-         out: Path | None = None) -> PlanResult:
+         out: Path | None = None, options: Options = Options()) -> PlanResult:
     """The plan as of ``today`` (windows open, scheduled, ended), under the workspace lock;
     saved to ``out`` when given (`govcloud apply FILE` applies exactly it)."""
     with open_state(ws) as store, locked(store, "plan", lock_timeout), \
             open_drivers(ws) as drivers:
-        p = compute_plan(ws, store, drivers, today)
+        p = compute_plan(ws, store, drivers, today, options=options)
     if out is not None:
         from ..trust import provider_key
         planfile.save(p, out, provider_key.load_or_create(ws.root))
@@ -40,15 +48,18 @@ def plan(ws: Workspace, today: dt.date | None, lock_timeout: float,
 
 
 def compute_plan(ws: Workspace, store: StateStore, drivers: Drivers,
-                 today: dt.date | None) -> Plan:
+                 today: dt.date | None, extra_moves: tuple = (),
+                 options: Options = Options()) -> Plan:
     """The plan against ``store``, opening the drivers it needs in ``drivers`` (the caller's:
-    an apply goes on with them). The caller holds the workspace lock."""
+    an apply goes on with them). The caller holds the workspace lock. ``extra_moves``:
+    ``{from, to}`` records besides the specs' (``state mv``)."""
     with gc_paused():
-        return _compute_plan(ws, store, drivers, today)
+        return _compute_plan(ws, store, drivers, today, extra_moves, options)
 
 
 def _compute_plan(ws: Workspace, store: StateStore, drivers: Drivers,
-                  today: dt.date | None) -> Plan:
+                  today: dt.date | None, extra_moves: tuple = (),
+                  options: Options = Options()) -> Plan:
     # The approvals the plan stands on: signatures checked (when required) and replays refused
     # before the specs are even read.
     seals = approval.seals(ws, today or dt.date.today())
@@ -74,7 +85,12 @@ def _compute_plan(ws: Workspace, store: StateStore, drivers: Drivers,
         except DriverError as exc:
             raise GovcloudError(f"cannot read cloud target {name!r}: {exc}") from None
     caps = {name: drv.kinds for name, drv in drivers.items()}
-    actions = make_actions(desired, snapshot.records, observed, caps, today, serialized)
+    moves = [m for s in specs for m in s.moved] + list(extra_moves)
+    retaggable = frozenset(n for n, d in drivers.items() if isinstance(d, Retagging))
+    actions = make_actions(desired, snapshot.records, observed, caps, today, serialized,
+                           moves=moves, retaggable=retaggable, replace=options.replace)
+    if options.target:
+        actions = targeting.select(actions, options.target)
     p = Plan(ws.config.workspace.id, snapshot.lineage, snapshot.serial, "sha256:" + files.hexdigest(),
              actions, created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
              approvals=_used(seals, actions))
