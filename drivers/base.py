@@ -187,12 +187,15 @@ class PowerControl(ABC):
 
 
 class RbacEvidence(ABC):
-    """Network access grants the isolation checks read (OpenStack RBAC)."""
+    """Network access grants the isolation checks read (OpenStack RBAC), and the whole cloud
+    around the managed objects (``survey``: drivers/openstack/survey.py; without it the
+    whole-cloud checks are N/A, never PASS)."""
     capability: ClassVar[str] = "rbac-evidence"
 
     @abstractmethod
     def isolation_facts(self) -> dict[str, Any]:
-        """``{"external_grants": [{"network", "target_project"}], "shared": [(net_id, who)]}``."""
+        """``{"external_grants": [{"network", "target_project"}], "shared": [(net_id, who)],
+        "survey": {...} (optional)}``."""
 
 
 class IsolationChecks(ABC):
