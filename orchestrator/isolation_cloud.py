@@ -112,8 +112,7 @@ def cloud_checks(target: str, observed: list, s: dict[str, Any]) -> list[tuple[s
     for pid, gid in sorted(s["default_groups"].items()):
         g, proj = sgs[gid], by_id.get(pid)
         where = f"{proj.address if proj else pid} default group {gid}"
-        opened = [r for r in g["ingress"] if r.get("remote_ip_prefix") or
-                  (r.get("remote_group") and r["remote_group"] != gid)]
+        opened = [r for r in g["ingress"] if r.get("remote_group") != gid]   # else: its own members
         bad = []
         if opened:
             bad.append(f"admits {_rules(opened)}")

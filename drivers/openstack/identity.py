@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 from drivers.base import ADDRESS_TAG, OWNER_TAG, Address, Conflict, DriverError, Observed
+from drivers.openstack import repair
 from drivers.openstack.connection import retry, user_connection
 from drivers.openstack.kind import Kind, dec, id_parts
 
@@ -70,6 +71,8 @@ class Domain(Kind):
         return self.shape(d)
 
     def update(self, cur, req, fields):
+        if "role_assignments" in fields:
+            repair.role_assignments(self.d, "domain", cur.cloud_id)
         with self.api():
             d = self.conn.identity.update_domain(cur.cloud_id, description=self._description(req))
         return self.shape(d)
@@ -111,6 +114,10 @@ class Project(Kind):
         return self.shape(p)
 
     def update(self, cur, req, fields):
+        if "role_assignments" in fields:    # isolation drift (orchestrator/core/drift.py)
+            repair.role_assignments(self.d, "project", cur.cloud_id)
+        if "default_security_group" in fields:
+            repair.default_group(self.d, cur.cloud_id)
         with self.api():
             p = self.conn.identity.update_project(cur.cloud_id,
                                                   description=req.properties["description"])

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from drivers.base import (ADDRESS_TAG, Conflict, DriverError, NotFound, Observed, QuotaExceeded,
                           WaitTimeout, wait_for)
+from drivers.openstack import repair
 from drivers.openstack.kind import Kind, dec, enc
 
 BANDWIDTH_TAG = "govcloud.bandwidth_mbps"
@@ -119,6 +120,11 @@ class Network(NeutronKind):
             n = self.conn.network.get_network(n.id)
         return self.shape(n)
 
+    def update(self, cur, req, fields):
+        if "foreign_ports" in fields:   # isolation drift (orchestrator/core/drift.py)
+            repair.foreign_ports(self.d, cur.cloud_id)
+        return super().update(cur, req, fields)
+
 
 class Subnet(NeutronKind):
     kind, resource, plural = "subnet", "subnet", "subnets"
@@ -153,7 +159,8 @@ class Subnet(NeutronKind):
 
 
 class Router(NeutronKind):
-    """A router: gateway to the zone's external network only, one interface on its project's subnet."""
+    """A router: gateway to the zone's external network only, one interface on its project's
+    subnet. ``_interfaces`` (a tag of the observation) lists every interface's subnet."""
     kind, resource, plural = "router", "router", "routers"
 
     def shape(self, r, ext_by_id: dict, iface: dict) -> Observed:
@@ -197,6 +204,8 @@ class Router(NeutronKind):
         return self.shape(r, {ext: req.properties["external_network"]}, {r.id: [sub.id]})
 
     def update(self, cur, req, fields):
+        if "interfaces" in fields:      # every interface but its own subnet's is removed
+            repair.extra_interfaces(self.d, cur.cloud_id, req.refs["subnet"])
         with self.api():
             r = self.conn.network.update_router(cur.cloud_id, name=req.properties["name"])
         return self.shape(r, self.d._ext_names(), {})
