@@ -224,6 +224,19 @@ class IsolationProbes(ABC):
         """For each object, whether ``conn`` can see it."""
 
 
+class ReachabilityProbes(ABC):
+    """Dataplane probes (a real deployment with L2/L3 agents): from a probe port in each project's
+    network namespace, ICMP and TCP to the addresses of every other project (the other zone's
+    above all). verify-isolation fails a row for every answer. No driver here declares it: the
+    OpenStack test cloud has no dataplane, so the row is N/A there, never a pass."""
+    capability: ClassVar[str] = "reachability"
+
+    @abstractmethod
+    def reach(self, source_project: str, targets: list[str]) -> list[tuple[str, str, bool]]:
+        """For each other project in ``targets``: (project id, what was tried ("icmp 10.64.0.5",
+        "tcp 10.64.0.5:443"), whether it answered)."""
+
+
 class BackupStore(ABC):
     """Where decommission backups go when they leave the machine (object storage)."""
     capability: ClassVar[str] = "backups"
@@ -238,7 +251,7 @@ class BackupStore(ABC):
 
 
 CAPABILITIES: tuple[type, ...] = (MediaAccess, Census, PowerControl, RbacEvidence,
-                                  IsolationChecks, IsolationProbes, BackupStore)
+                                  IsolationChecks, IsolationProbes, ReachabilityProbes, BackupStore)
 
 
 # name -> "module:Class"; imported only when a workspace uses that driver.

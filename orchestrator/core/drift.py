@@ -68,3 +68,18 @@ def isolation_drift(d: ResourceSpec, o: Observed, id_to_addr: dict[str, str]) ->
                            f"is used by ports {', '.join(dsg['ports'])}: detach it"
                            if dsg.get("ports") else "") if p))
     return changes, why
+
+
+def quota_outside(changes: Changes, recorded: dict[str, Any] | None) -> list[str]:
+    """A quota limit changed by hand after govcloud set it to the approval: "cores raised
+    outside the approval (approved 2, cloud 8)". Lowering it back may be refused while the
+    excess is in use (the driver names the objects using it)."""
+    out = []
+    for f, ch in sorted(changes.items()):
+        new, old = ch.get("new"), ch.get("old")
+        if recorded is None or recorded.get(f) != new or not isinstance(old, int):
+            continue
+        verb = "raised" if old == -1 or (isinstance(new, int) and old > new) else "lowered"
+        out.append(f"{f} {verb} outside the approval (approved {new}, cloud "
+                   f"{'unlimited' if old == -1 else old})")
+    return out

@@ -23,7 +23,7 @@ from ..models.cloud import STACK_TAG, Observed
 from ..models.address import Address, kind_of, target_of
 from ..models.plan import Action, ActionKind as A, Cause
 from ..models.spec import ResourceSpec
-from .drift import interfaces, isolation_drift
+from .drift import interfaces, isolation_drift, quota_outside
 from .resources import KIND_ORDER, KINDS, rule_key
 from ..models.state import StateRecord
 
@@ -133,6 +133,8 @@ def make_actions(desired: dict[str, ResourceSpec], records: dict[str, StateRecor
             o = replace(o, refs={**o.refs, "subnet": _id_of(d.refs["subnet"], obs, o.refs.get("subnet"))})
         changes, needs_replace = _diff(d, o, id_to_addr)
         extra, drift_why = isolation_drift(d, o, id_to_addr)
+        if d.kind == "quota" and changes:
+            drift_why += quota_outside(changes, s.properties if s is not None else None)
         if extra:
             changes.update(extra)
             dd = {**dd, "properties": {**dd["properties"], **{f: c["new"] for f, c in extra.items()}}}

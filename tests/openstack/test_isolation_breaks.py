@@ -263,3 +263,52 @@ def test_apply_undoes_the_drift_it_shows(ws, conn):
     assert r.returncode == 0, r.stdout + r.stderr
     assert conn.network.find_port(stray.id) is None
     clean(ws)
+
+
+def test_a_hand_raised_quota_is_explained_and_not_lowered_under_usage(ws, conn):
+    project = obj(conn, "project", "isoa-extranet")
+    conn.network.update_quota(project.id, floating_ips=3)
+    decoy = conn.network.create_ip(floating_network_id=conn.network.find_network("extranet").id,
+                                   project_id=project.id)
+    try:
+        lines = drift(ws)
+        q = [x for x in lines if x[1] == "quota:os/osiso-a/isoa-extranet/quota"]
+        assert q and "floating_ips raised outside the approval (approved 1, cloud 3)" in q[0][3], lines
+        r = gc(ws, "apply", "--auto-approve")
+        assert r.returncode == 1
+        out = r.stdout + r.stderr
+        assert "cannot be lowered" in out and decoy.floating_ip_address in out \
+            and "not govcloud's" in out, out[-3000:]
+        assert conn.network.get_quota(project.id).floating_ips == 3      # the cloud was not asked
+    finally:
+        conn.network.delete_ip(decoy)
+    r = gc(ws, "apply", "--auto-approve")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert conn.network.get_quota(project.id).floating_ips == 1
+    clean(ws)
+
+
+def test_deleting_the_projects_leaves_no_default_group_and_the_census_counts_it(ws, conn):
+    """The last test: the module's objects are deleted here (as decommission's executor does,
+    driver.delete in dependency order); Neutron's default group goes with each project."""
+    from drivers.base import driver_class
+    from orchestrator.workspace import Workspace
+    from tests.openstack.cloud import purge
+    owner = Workspace.at(ws).config.workspace.id
+    drv = driver_class("openstack")("os", {"cloud": CLOUD}, ws, owner)
+    try:
+        projects = {o.cloud_id: o.tags["govcloud.stack"] for o in drv.observe() if o.kind == "project"}
+        defaults = {g.id for g in conn.network.security_groups() if g.project_id in projects
+                    and g.name == "default"}
+        assert len(defaults) == len(projects) == 3
+        counted = {o.cloud_id for stack in set(projects.values())
+                   for o in drv.census(stack, [p for p, s in projects.items() if s == stack])}
+        assert defaults <= counted                 # positive control: the census sees them
+        errors: list = []
+        purge(drv, errors)
+        assert not errors, errors
+        assert not [g for g in conn.network.security_groups() if g.project_id in projects]
+        for stack in set(projects.values()):
+            assert drv.census(stack, [p for p, s in projects.items() if s == stack]) == []
+    finally:
+        drv.close()
