@@ -9,8 +9,9 @@ is invented for a cloud without the concept). Each change names what was done an
 - network ``foreign_ports``: ports of other projects or devices on the network are removed
 - server ``security_groups``: groups attached to its ports outside the approval are detached
 - project / domain ``role_assignments``: roles granted outside govcloud are removed
-- project ``default_security_group``: Neutron's ``default`` group is never used by a server and
-  admits nothing from an address range; rules added to it are deleted, ports detached
+- project ``default_security_group``: the spec's policy for Neutron's ``default`` group
+  (compile.DEFAULT_GROUP_POLICY: no server uses it, it admits only its own members); rules
+  added to it are deleted, ports detached
 """
 from __future__ import annotations
 
@@ -56,8 +57,9 @@ def isolation_drift(d: ResourceSpec, o: Observed, id_to_addr: dict[str, str]) ->
         changes["role_assignments"] = {"old": props["role_assignments"], "new": []}
         why.append(f"role assignment {'; '.join(props['role_assignments'])} made outside govcloud "
                    "(not the department's users, govcloud's or an operator's): remove it")
-    dsg = props.get("default_security_group") if d.kind == "project" else None
-    if dsg:
+    policy = d.properties.get("default_security_group") if d.kind == "project" else None
+    dsg = props.get("default_security_group") if policy else None
+    if isinstance(dsg, dict):
         opened = [r for r in dsg.get("ingress", []) if " from group " not in r]
         if opened or dsg.get("ports"):
             keep = [r for r in dsg.get("ingress", []) if r not in opened]

@@ -3,6 +3,7 @@
 each with a negative control (the clean world has none)."""
 from dataclasses import replace
 
+from orchestrator.core.compile import DEFAULT_GROUP_POLICY
 from orchestrator.core.planner import collect_desired, make_actions
 from orchestrator.isolation_cloud import CHECKS, cloud_checks, not_looked
 from orchestrator.models.cloud import Observed
@@ -11,6 +12,8 @@ from tests.unit.test_planner import CAPS, P, by_addr, observed_of, records_of, s
 
 def full_world():
     res = world()
+    res[1] = res[1].model_copy(update={"properties": {**res[1].properties,
+                                                      "default_security_group": DEFAULT_GROUP_POLICY}})
     proj, net, sub = res[1].address, res[2].address, res[3].address
     sg = spec("security_group", "sg", {"name": "sg", "rules": [], "description": "x"}, {"project": proj})
     router = spec("router", "router", {"name": "r", "external_network": "internet"},
