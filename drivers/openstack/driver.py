@@ -75,7 +75,7 @@ class OpenStackDriver(Connection, ExternalNetworks, ServerPower, MediaFiles, Iso
         out = [o for h in self.handlers.values() for o in h.observe(listing)]
         out = [o for o in out if o.address]
         # the whole cloud around them (survey.py): the plan's isolation drift, verify-isolation
-        self.annotate(out, self.survey(out))
+        self.annotate(out, self.survey(out, listing))
         return out
 
     def find(self, address: str) -> Observed | None:

@@ -16,6 +16,28 @@ from drivers.openstack.kind import Kind, dec, enc
 BANDWIDTH_TAG = "govcloud.bandwidth_mbps"
 
 
+# Whole-cloud lists, fetched once per observation (kind.Listing) and shared by the handlers (which
+# keep the owned ones) and the survey (survey.py, which needs everyone's): one call each.
+def all_ports(d) -> list:
+    with d._api():
+        return list(d.conn.network.ports())
+
+
+def all_routers(d) -> list:
+    with d._api():
+        return list(d.conn.network.routers())
+
+
+def all_security_groups(d) -> list:
+    with d._api():
+        return list(d.conn.network.security_groups())
+
+
+def all_ips(d) -> list:
+    with d._api():
+        return list(d.conn.network.ips())
+
+
 class ExternalNetworks:
     """The driver's view of the provider networks, and the RBAC grants that open them."""
 
@@ -81,12 +103,16 @@ class NeutronKind(Kind):
     def shape(self, obj) -> Observed:
         raise NotImplementedError
 
-    def _owned(self) -> list:
+    everyone: Any = None           # a whole-cloud list function above, where one is shared
+
+    def _owned(self, listing=None) -> list:
+        if self.everyone is not None and listing is not None:
+            return [x for x in listing(self.everyone) if self.d.owner_tag in (x.tags or [])]
         with self.api():
             return list(getattr(self.conn.network, self.plural)(tags=self.d.owner_tag))
 
     def observe(self, listing):
-        return [self.shape(x) for x in self._owned()]
+        return [self.shape(x) for x in self._owned(listing)]
 
     def live(self, cloud_id):
         return self.shape(self._proxy("get")(cloud_id))
@@ -162,6 +188,7 @@ class Router(NeutronKind):
     """A router: gateway to the zone's external network only, one interface on its project's
     subnet. ``_interfaces`` (a tag of the observation) lists every interface's subnet."""
     kind, resource, plural = "router", "router", "routers"
+    everyone = staticmethod(all_routers)
 
     def shape(self, r, ext_by_id: dict, iface: dict) -> Observed:
         tags = dec(r.tags)
@@ -174,10 +201,10 @@ class Router(NeutronKind):
 
     def observe(self, listing):
         ext_by_id = self.d._ext_names()
-        routers = self._owned()
-        with self.api():
-            iface = {}
-            for port in self.conn.network.ports(device_owner="network:router_interface"):
+        routers = self._owned(listing)
+        iface: dict[str, list] = {}
+        for port in listing(all_ports):
+            if (port.device_owner or "").startswith("network:router_interface"):
                 for ip in port.fixed_ips or []:
                     iface.setdefault(port.device_id, []).append(ip["subnet_id"])
         return [self.shape(r, ext_by_id, iface) for r in routers]
@@ -232,6 +259,7 @@ def _live_rule_key(r) -> tuple:
 class SecurityGroup(NeutronKind):
     """A security group: inbound denied except the approved rules (ingress rules are synced)."""
     kind, resource, plural = "security_group", "security_group", "security_groups"
+    everyone = staticmethod(all_security_groups)
 
     def shape(self, g) -> Observed:
         rules = sorted(
@@ -289,6 +317,7 @@ class SecurityGroup(NeutronKind):
 class FloatingIp(NeutronKind):
     """A floating IP on the zone's external network; its bandwidth is a tag (no QoS here)."""
     kind, resource, plural = "floating_ip", "ip", "ips"
+    everyone = staticmethod(all_ips)
 
     def shape(self, f, ext_by_id: dict) -> Observed:
         tags = dec(f.tags)
@@ -299,7 +328,7 @@ class FloatingIp(NeutronKind):
 
     def observe(self, listing):
         ext_by_id = self.d._ext_names()
-        return [self.shape(f, ext_by_id) for f in self._owned()]
+        return [self.shape(f, ext_by_id) for f in self._owned(listing)]
 
     def live(self, cloud_id):
         return self.shape(self.conn.network.get_ip(cloud_id), {})

@@ -26,6 +26,8 @@ from __future__ import annotations
 from typing import Any
 
 from drivers.base import Observed
+from drivers.openstack.kind import Listing
+from drivers.openstack.network import all_ips, all_ports, all_routers, all_security_groups
 
 
 def _rule(r) -> dict:
@@ -52,7 +54,8 @@ class CloudSurvey:
     def _operators(self) -> set[str]:
         return {str(o) for o in self.options.get("operators", [])}
 
-    def survey(self, observed: list[Observed]) -> dict[str, Any]:
+    def survey(self, observed: list[Observed], listing: Listing | None = None) -> dict[str, Any]:
+        listing = listing or Listing(self)
         c = self.conn
         by_kind: dict[str, dict[str, Observed]] = {}
         for o in observed:
@@ -60,16 +63,12 @@ class CloudSurvey:
         nets, projects = by_kind.get("network", {}), by_kind.get("project", {})
         domains, servers = by_kind.get("domain", {}), by_kind.get("server", {})
         routers_owned = by_kind.get("router", {})
-        with self._api():
-            ports = [p for p in c.network.ports() if p.network_id in nets]
-        with self._api():
-            all_routers = list(c.network.routers())
-        with self._api():
-            groups = {g.id: g for g in c.network.security_groups()}
+        ports = [p for p in listing(all_ports) if p.network_id in nets]
+        routers = listing(all_routers)
+        groups = {g.id: g for g in listing(all_security_groups)}
+        ips = listing(all_ips)
         with self._api():
             rbac = list(c.network.rbac_policies())
-        with self._api():
-            ips = list(c.network.ips())
         assignments: list = []
         if projects or domains:
             with self._api():
@@ -96,7 +95,7 @@ class CloudSurvey:
                               "security_groups": sorted(p.security_group_ids or []), "role": role})
         port_ids = {p["id"] for p in out_ports}
         touching = []
-        for r in all_routers:
+        for r in routers:
             gw = (r.external_gateway_info or {}).get("network_id")
             ifaces = [p for p in out_ports if p["device_id"] == r.id
                       and p["device_owner"].startswith("network:router_interface")]
@@ -156,7 +155,7 @@ class CloudSurvey:
                           "user_id": user.get("id"), "group_id": group.get("id"),
                           "role_id": (a.role or {}).get("id")})
         looked = {"managed_networks": len(nets), "ports": len(out_ports),
-                  "routers": len(all_routers), "security_groups": len(groups),
+                  "routers": len(routers), "security_groups": len(groups),
                   "rbac_policies": len(rbac), "role_assignments": len(assignments),
                   "floating_ips": len(ips), "managed_projects": len(projects),
                   "managed_domains": len(domains)}
