@@ -116,7 +116,7 @@ class Project(Kind):
     def update(self, cur, req, fields):
         if "role_assignments" in fields:    # isolation drift (orchestrator/core/drift.py)
             repair.role_assignments(self.d, "project", cur.cloud_id)
-        if "default_security_group" in fields:
+        if "default_group" in fields:
             repair.default_group(self.d, cur.cloud_id)
         with self.api():
             p = self.conn.identity.update_project(cur.cloud_id,

@@ -19,7 +19,7 @@ The observations of managed objects carry what the planner compares (orchestrato
 ``router.properties["interfaces"]`` (every interface's subnet), ``network.properties
 ["foreign_ports"]``, ``server.properties["security_groups"]``, ``project`` / ``domain``
 ``properties["role_assignments"]`` (the ones not allowed) and ``project.properties
-["default_security_group"]`` (its ingress rules and the ports using it).
+["default_group"]`` (its ingress rules and the ports using it).
 """
 from __future__ import annotations
 
@@ -185,5 +185,5 @@ class CloudSurvey:
                     if r["scope_id"] == o.cloud_id and not r["allowed"])
                 if o.kind == "project" and o.cloud_id in s["default_groups"]:
                     g = sgs[s["default_groups"][o.cloud_id]]
-                    o.properties["default_security_group"] = {
+                    o.properties["default_group"] = {
                         "ingress": sorted(rule_text(r) for r in g["ingress"]), "ports": g["ports"]}

@@ -9,8 +9,8 @@ is invented for a cloud without the concept). Each change names what was done an
 - network ``foreign_ports``: ports of other projects or devices on the network are removed
 - server ``security_groups``: groups attached to its ports outside the approval are detached
 - project / domain ``role_assignments``: roles granted outside govcloud are removed
-- project ``default_security_group``: the spec's policy for Neutron's ``default`` group
-  (compile.DEFAULT_GROUP_POLICY: no server uses it, it admits only its own members); rules
+- project ``default_group`` (found) against ``default_security_group`` (the spec's policy for Neutron's ``default`` group
+  compile.DEFAULT_GROUP_POLICY: no server uses it, it admits only its own members)); rules
   added to it are deleted, ports detached
 """
 from __future__ import annotations
@@ -58,12 +58,12 @@ def isolation_drift(d: ResourceSpec, o: Observed, id_to_addr: dict[str, str]) ->
         why.append(f"role assignment {'; '.join(props['role_assignments'])} made outside govcloud "
                    "(not the department's users, govcloud's or an operator's): remove it")
     policy = d.properties.get("default_security_group") if d.kind == "project" else None
-    dsg = props.get("default_security_group") if policy else None
+    dsg = props.get("default_group") if policy else None     # what the survey found
     if isinstance(dsg, dict):
         opened = [r for r in dsg.get("ingress", []) if " from group " not in r]
         if opened or dsg.get("ports"):
             keep = [r for r in dsg.get("ingress", []) if r not in opened]
-            changes["default_security_group"] = {"old": dsg, "new": {"ingress": keep, "ports": []}}
+            changes["default_group"] = {"old": dsg, "new": {"ingress": keep, "ports": []}}
             why.append("the project's default security group "
                        + " and ".join(p for p in (
                            f"admits {'; '.join(opened)}: delete the rule" if opened else "",

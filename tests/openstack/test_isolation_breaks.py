@@ -190,7 +190,7 @@ def test_tcp_22_in_the_default_group_attached_to_a_managed_servers_port(ws, conn
         assert [x for x in lines if x[1] == "server:os/osiso-a/isoa-internet/app-1"
                 and x[2] == ["security_groups"] and "default" in x[3] and "detach it" in x[3]], lines
         assert [x for x in lines if x[1] == "project:os/osiso-a/isoa-internet"
-                and "default_security_group" in x[2] and "tcp 22 from 0.0.0.0/0" in x[3]
+                and "default_group" in x[2] and "tcp 22 from 0.0.0.0/0" in x[3]
                 and "delete the rule" in x[3]], lines
     finally:
         conn.network.update_port(port, security_group_ids=before)

@@ -43,10 +43,13 @@ def test_a_clean_world_with_the_evidence_has_no_drift():
     res = full_world()
     clean = lambda o: replace(o, properties={**o.properties, **{  # noqa: E731
         "network": {"foreign_ports": []}, "server": {"security_groups": [f"security_group:{P}/sg"]},
-        "project": {"role_assignments": [], "default_security_group": {
+        "project": {"role_assignments": [], "default_group": {
             "ingress": ["any from group 1234abcd (IPv4)"], "ports": []}}}.get(o.kind, {})},
         tags={**o.tags, **({"_interfaces": "id-subnet"} if o.kind == "router" else {})})
     assert {a.action.value for a in plan(res, clean).values()} == {"no-op"}
+    # a cloud that reports none of it (the embedded cloud stores the spec's properties as given,
+    # the default-group policy included): nothing is invented
+    assert {a.action.value for a in plan(res).values()} == {"no-op"}
 
 
 def test_every_router_interface_is_compared_and_an_extra_one_is_removed_not_replaced():
@@ -73,7 +76,7 @@ def test_foreign_ports_groups_roles_and_the_default_group_are_updates_naming_the
                with_(f"server:{P}/app-1", {"security_groups": [f"security_group:{P}/sg",
                                                                 "default (g1, not govcloud's)"]}),
                with_(proj, {"role_assignments": ["member for user b-ops@dept-b"],
-                            "default_security_group": {"ingress": ["tcp 22 from 0.0.0.0/0 (IPv4)",
+                            "default_group": {"ingress": ["tcp 22 from 0.0.0.0/0 (IPv4)",
                                                                    "any from group g1 (IPv4)"],
                                                        "ports": []}})]
     acts = plan(res, lambda o: changes[2](changes[1](changes[0](o))))
@@ -84,7 +87,7 @@ def test_foreign_ports_groups_roles_and_the_default_group_are_updates_naming_the
     assert srv.changes["security_groups"]["new"] == [f"security_group:{P}/sg"]
     assert "member for user b-ops@dept-b" in prj.reason and "remove it" in prj.reason
     assert "admits tcp 22 from 0.0.0.0/0 (IPv4): delete the rule" in prj.reason
-    assert prj.changes["default_security_group"]["new"] == {"ingress": ["any from group g1 (IPv4)"],
+    assert prj.changes["default_group"]["new"] == {"ingress": ["any from group g1 (IPv4)"],
                                                             "ports": []}
 
 
