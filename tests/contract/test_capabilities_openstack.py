@@ -186,13 +186,14 @@ def test_lookup_finds_any_owners_object_and_claim_refuses_another_workspaces(mak
     if not declares(d, Importing):
         return
     t = Tenant(d).base()
-    vol = t.volume("data", gb=1)
+    net = d.find(f"network:{t.pre}/net")
     other = make_driver()
-    seen = other.lookup("volume", vol.cloud_id)
-    assert seen is not None and seen.cloud_id == vol.cloud_id
-    assert other.lookup("server", vol.cloud_id) is None          # another kind: none
-    theirs = dataclasses.replace(t.req("volume", "data", {}), tags={"govcloud.workspace": other.owner,
-                                                                      "govcloud.address": vol.address})
+    seen = other.lookup("network", net.cloud_id)
+    assert seen is not None and seen.cloud_id == net.cloud_id
+    assert other.lookup("server", net.cloud_id) is None          # another kind: none
+    theirs = dataclasses.replace(t.req("network", "net", {"name": "net"}),
+                                 tags={"govcloud.workspace": other.owner,
+                                       "govcloud.address": net.address})
     with pytest.raises(NotOwned):
         other.claim(seen, theirs)
-    assert d.find(vol.address).cloud_id == vol.cloud_id           # still ours, unchanged
+    assert d.find(net.address).cloud_id == net.cloud_id           # still ours, unchanged
