@@ -29,10 +29,10 @@ import os
 
 from pathlib import Path
 
-from drivers.base import (OWNER_TAG, Census, Driver, Importing, Inventory, IsolationProbes,
-                          MediaAccess, NotFound, Observed, PowerControl, RbacEvidence, Request,
-                          assert_owned)
-from drivers.openstack.compute import Server, ServerPower, VolumeAttachment
+from drivers.base import (OWNER_TAG, Census, ConsoleAccess, Driver, Importing, Inventory,
+                          IsolationProbes, MediaAccess, NotFound, Observed, PowerControl,
+                          RbacEvidence, Request, assert_owned)
+from drivers.openstack.compute import Server, ServerConsole, ServerPower, VolumeAttachment
 from drivers.openstack.connection import Connection, connect
 from drivers.openstack.identity import DOMAIN_MARK, Domain, Project, Quota  # noqa: F401  (tests)
 from drivers.openstack.isolation import IsolationEvidence
@@ -50,8 +50,9 @@ HANDLERS: tuple[type[Kind], ...] = (Domain, Project, Quota, Network, Subnet, Rou
 
 
 class OpenStackDriver(Connection, ExternalNetworks, ServerPower, MediaFiles, IsolationEvidence,
-                      ProjectInventory, NeutronImport, Driver, MediaAccess, Census, PowerControl,
-                      RbacEvidence, IsolationProbes, Inventory, Importing):
+                      ProjectInventory, NeutronImport, ServerConsole, Driver, MediaAccess, Census,
+                      PowerControl, RbacEvidence, IsolationProbes, Inventory, Importing,
+                      ConsoleAccess):
     name = "openstack"
     kinds = frozenset(h.kind for h in HANDLERS)
 

@@ -138,3 +138,32 @@ def test_import_claims_an_untagged_network_and_refuses_anothers(tmp_path):
         d.close()
         other.close()
         assert not errors, errors
+
+
+def test_console_of_a_server_on_the_test_cloud(tmp_path):
+    """The test cloud disables VNC and SPICE (scripts/openstack/up.sh): console_url answers
+    Unsupported naming why; another workspace's driver is refused first (NotOwned)."""
+    require_cloud()
+    import uuid
+
+    from drivers.base import NotOwned, Unsupported, driver_class
+    from tests.contract.test_driver_contract import Tenant
+    from tests.openstack.cloud import purge
+    d = driver_class("openstack")("x", {"cloud": CLOUD}, tmp_path, f"ws-{uuid.uuid4().hex[:12]}")
+    other = driver_class("openstack")("x", {"cloud": CLOUD}, tmp_path, f"ws-{uuid.uuid4().hex[:12]}")
+    try:
+        t = Tenant(d, dept=f"os17{uuid.uuid4().hex[:8]}").base()
+        srv = t.server("web")
+        with pytest.raises(NotOwned):
+            other.console_url(srv)
+        try:
+            url = d.console_url(srv)
+            assert url.startswith(("http://", "https://"))
+        except Unsupported as exc:
+            assert "no console" in str(exc) and "novnc" in str(exc)
+    finally:
+        errors: list = []
+        purge(d, errors)
+        d.close()
+        other.close()
+        assert not errors, errors
