@@ -64,3 +64,51 @@ def edit_yaml(path: Path, fn) -> None:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     fn(data)
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def _openstack_group(item) -> str | None:
+    """The xdist group of a test that talks to the OpenStack test cloud, else None: one group
+    per test file (each file sweeps only its own departments' leftovers), except the contract
+    suite, whose session-wide sweep covers both of its files."""
+    path = Path(str(item.path))
+    callspec = getattr(item, "callspec", None)
+    if "/tests/contract/" in str(path):
+        uses = "openstack" in path.name or (callspec is not None
+                                            and "openstack" in callspec.id.split("-"))
+        return "openstack-contract" if uses else None
+    if "/tests/openstack/" in str(path) or "openstack" in path.name:
+        return "openstack-" + path.stem
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (`--dist loadgroup`, as scripts/test.sh runs) the tests of one group
+    run on one worker, one after another, so that a group's stale-object sweep (purge_stale)
+    never deletes the objects of a test running beside it; groups and all other tests spread
+    over the workers."""
+    for item in items:
+        group = _openstack_group(item)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+def amend(path: Path, fn) -> Path:
+    """Change an applied approval the only way govcloud accepts: a change document
+    (changes/<NO>-CH<n>.yaml, `changes: <NO>`) with the approval's zones and services after
+    ``fn(data)`` (``fn`` edits a copy of the approval's data, like edit_yaml)."""
+    import copy
+    base = yaml.safe_load(path.read_text(encoding="utf-8"))
+    changes = path.parent.parent / "changes"
+    changes.mkdir(exist_ok=True)
+    mine = sorted(changes.glob(f"{base['approval_no']}-CH*.yaml"))
+    current = yaml.safe_load(mine[-1].read_text(encoding="utf-8")) if mine else base
+    data = copy.deepcopy({**base, "zones": current["zones"],
+                          "services": current.get("services", base.get("services", []))})
+    fn(data)
+    no = f"{base['approval_no']}-CH{len(mine) + 1}"
+    doc = {"change_no": no, "changes": base["approval_no"], "approved_on": base["approved_on"],
+           "approvers": base["approvers"], "zones": data["zones"],
+           "services": data.get("services", [])}
+    out = changes / f"{no}.yaml"
+    out.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return out

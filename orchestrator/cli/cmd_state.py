@@ -1,4 +1,4 @@
-"""`govcloud state list | show | rm | mv | unlock` and `govcloud audit list | verify`."""
+"""`govcloud state list | show | rm | mv | unlock` and `govcloud audit list | verify | prune | export`."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from .listing import Cols, Fmt, emit
-from .options import Dir, LockTimeout, Now, Out, OutputTJ, handled, today_from, workspace
+from .options import Dir, LockTimeout, Now, Out, OutputTJ, handled, now_from, today_from, workspace
 
 state_app = typer.Typer(no_args_is_help=True, help="Inspect the state store and its lock.")
 audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained audit log.")
@@ -160,6 +160,44 @@ def audit_verify(directory: Dir = Path("."), output: Out = OutputTJ.text):
         render.err_console.print(f"[bold red]Audit log tampered:[/] entry {brk.seq}: {brk.reason}")
     if brk is not None:
         raise typer.Exit(1)
+
+
+@audit_app.command("prune")
+@handled
+def audit_prune(before: Annotated[str, typer.Option("--before", help="Remove entries dated "
+                    "(UTC) before this day; refused inside the profile's retention period.")],
+                dry_run: Annotated[bool, typer.Option("--dry-run", help="Count only.")] = False,
+                directory: Dir = Path("."), now: Now = None, output: Out = OutputTJ.text):
+    """Remove old audit entries, keeping the chain verifiable (an audit-pruned anchor entry)."""
+    from .. import clock
+    from ..usecases.audit import audit_prune as run
+    from . import render
+    from .render import escape
+    res = run(workspace(directory), clock.parse_date(before, "--before"), now_from(now).date(),
+              dry_run)
+    if output == OutputTJ.json:
+        return render.emit_json(res.to_dict())
+    verb = "Would prune" if dry_run else "Pruned"
+    rng = f" (entries {res.from_seq}..{res.to_seq})" if res.pruned else ""
+    render.console.print(escape(f"{verb} {res.pruned} audit entries dated before {res.before}{rng}; "
+                                f"entries since {res.keep_from} are kept ({res.retention_rule})."))
+
+
+@audit_app.command("export")
+@handled
+def audit_export(directory: Dir = Path("."),
+                 to: Annotated[Optional[Path], typer.Option("--to", help="Write to this file "
+                     "(default: standard output).")] = None):
+    """The audit log as JSON lines: a header (format, anchor, head), then each entry."""
+    from ..usecases.audit import audit_export as run
+    lines = run(workspace(directory))
+    if to is None:
+        for line in lines:
+            typer.echo(line)
+        return
+    with open(to, "w", encoding="utf-8") as f:
+        for line in lines:
+            f.write(line + "\n")
 
 
 @handled

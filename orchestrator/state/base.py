@@ -97,6 +97,19 @@ class StateStore(ABC):
     @abstractmethod
     def audit_entries(self) -> list[AuditEntry]: ...
 
+    @abstractmethod
+    def prune_audit(self, through_seq: int) -> int:
+        """Delete the audit entries up to ``through_seq`` and remember the last one deleted as
+        the chain's anchor (meta ``audit_anchor``), in one transaction. Returns how many."""
+
+    def audit_anchor(self) -> tuple[int, str] | None:
+        """(sequence, hash) of the last pruned entry: the verified chain starts after it."""
+        anchor = self.get_meta("audit_anchor")
+        if not anchor:
+            return None
+        n, h = anchor.split(":", 1)
+        return int(n), h
+
     def audit_head(self) -> tuple[int, str] | None:
         """(sequence, hash) of the last entry, kept apart so that deleting the tail is detected."""
         head = self.get_meta("audit_head")
@@ -122,6 +135,15 @@ class StateStore(ABC):
 
     @abstractmethod
     def get_workflow(self, name: str) -> dict[str, Any] | None: ...
+
+    # Applied-approval digests: per approval number, the SHA-256 of the exact approval bytes
+    # that were applied and the file they came from (replay and in-place-edit checks).
+    @abstractmethod
+    def record_approval_digest(self, number: str, sha256: str, file: str) -> None: ...
+
+    @abstractmethod
+    def approval_digests(self) -> dict[str, tuple[str, str]]:
+        """approval number -> (sha256, file)."""
 
     @abstractmethod
     def close(self) -> None: ...

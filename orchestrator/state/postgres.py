@@ -13,6 +13,7 @@ under a transaction-level advisory lock so that two first uses at once do not ra
     govcloud_audit       (ws, seq) -> ts, actor, action, target, approval, detail, prev_hash, hash
     govcloud_events      (ws, id) -> subject, kind, on_date, detail, recorded_at
     govcloud_workflows   (ws, name) -> data, updated_at
+    govcloud_approval_digests (ws, number) -> sha256, file, recorded_at   -- applied approvals
 
 Every write runs in one transaction that first takes ``SELECT ... FOR UPDATE`` on the
 workspace's row in ``govcloud_workspaces``: one writer per workspace at a time (like SQLite's
@@ -49,7 +50,7 @@ from ..models.config import redact_url
 from .base import (LockInfo, StateRecord, StateSnapshot, StateStore, audit_entry_of, default_actor,
                    event_of, record_json, still_held, wait_for_lock)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Each migration brings the schema from version i to i+1 (index i). Never edit a released one.
 MIGRATIONS: list[str] = [
@@ -78,7 +79,12 @@ MIGRATIONS: list[str] = [
       ws TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL, updated_at TEXT NOT NULL,
       PRIMARY KEY (ws, name));
     """,
-    # 2: state history (every put/remove keeps a version: state list --at, state pull/push)
+    """
+    CREATE TABLE IF NOT EXISTS govcloud_approval_digests (
+      ws TEXT NOT NULL, number TEXT NOT NULL, sha256 TEXT NOT NULL, file TEXT NOT NULL,
+      recorded_at TEXT NOT NULL, PRIMARY KEY (ws, number));
+    """,
+    # 3: state history (every put/remove keeps a version: state list --at, state pull/push)
     """
     CREATE TABLE IF NOT EXISTS govcloud_history (
       ws TEXT NOT NULL, serial BIGINT NOT NULL, address TEXT NOT NULL, record TEXT,
@@ -427,6 +433,21 @@ class PostgresStateStore(StateStore):
                         (ws, f"{seq}:{h}"))
         return AuditEntry(seq, ts, actor, action, target, approval, detail, prev, h)
 
+    def prune_audit(self, through_seq: int) -> int:
+        ws = self.workspace_id
+        with self._errors("cannot prune the audit log"), self._tx() as cur:
+            cur.execute("SELECT seq, hash FROM govcloud_audit WHERE ws = %s AND seq = %s",
+                        (ws, through_seq))
+            row = cur.fetchone()
+            if row is None:
+                return 0
+            cur.execute("DELETE FROM govcloud_audit WHERE ws = %s AND seq <= %s", (ws, through_seq))
+            n = cur.rowcount
+            cur.execute("INSERT INTO govcloud_meta VALUES (%s, 'audit_anchor', %s) "
+                        "ON CONFLICT (ws, key) DO UPDATE SET value = EXCLUDED.value",
+                        (ws, f"{row[0]}:{row[1]}"))
+        return n
+
     def audit_entries(self) -> list[AuditEntry]:
         with self._errors("cannot read the audit log"):
             rows = self._query("SELECT seq, ts, actor, action, target, approval, detail, "
@@ -466,6 +487,19 @@ class PostgresStateStore(StateStore):
             rows = self._query("SELECT data FROM govcloud_workflows WHERE ws = %s AND name = %s",
                                (self.workspace_id, name))
         return json.loads(rows[0][0]) if rows else None
+
+    def record_approval_digest(self, number: str, sha256: str, file: str) -> None:
+        with self._errors(f"cannot record the digest of approval {number}"), self._tx() as cur:
+            cur.execute("INSERT INTO govcloud_approval_digests VALUES (%s,%s,%s,%s,%s) "
+                        "ON CONFLICT (ws, number) DO UPDATE SET sha256 = EXCLUDED.sha256, "
+                        "file = EXCLUDED.file, recorded_at = EXCLUDED.recorded_at",
+                        (self.workspace_id, number, sha256, file, _now()))
+
+    def approval_digests(self) -> dict[str, tuple[str, str]]:
+        with self._errors("cannot read the applied approvals' digests"):
+            rows = self._query("SELECT number, sha256, file FROM govcloud_approval_digests "
+                               "WHERE ws = %s", (self.workspace_id,))
+        return {r[0]: (r[1], r[2]) for r in rows}
 
     def close(self) -> None:
         self._drop_lock_conn()

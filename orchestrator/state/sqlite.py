@@ -37,6 +37,8 @@ CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, subject TEXT NOT NULL
   on_date TEXT NOT NULL, detail TEXT NOT NULL, recorded_at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS events_subject ON events(subject);
 CREATE TABLE IF NOT EXISTS workflows (name TEXT PRIMARY KEY, data TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS approval_digests (number TEXT PRIMARY KEY, sha256 TEXT NOT NULL,
+  file TEXT NOT NULL, recorded_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS history (serial INTEGER NOT NULL, address TEXT NOT NULL, record TEXT,
   at TEXT NOT NULL, PRIMARY KEY (serial, address));
 """
@@ -234,6 +236,16 @@ class SQLiteStateStore(StateStore):
             db.execute("INSERT OR REPLACE INTO meta VALUES ('audit_head', ?)", (f"{seq}:{h}",))
         return AuditEntry(seq, ts, actor, action, target, approval, detail, prev, h)
 
+    def prune_audit(self, through_seq: int) -> int:
+        with self._tx() as db:
+            row = db.execute("SELECT seq, hash FROM audit WHERE seq = ?", (through_seq,)).fetchone()
+            if row is None:
+                return 0
+            n = db.execute("DELETE FROM audit WHERE seq <= ?", (through_seq,)).rowcount
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('audit_anchor', ?)",
+                       (f"{row[0]}:{row[1]}",))
+        return n
+
     def audit_entries(self) -> list[AuditEntry]:
         rows = self._db.execute("SELECT seq, ts, actor, action, target, approval, detail, "
                                 "prev_hash, hash FROM audit ORDER BY rowid").fetchall()
@@ -261,6 +273,15 @@ class SQLiteStateStore(StateStore):
     def get_workflow(self, name: str) -> dict[str, Any] | None:
         row = self._db.execute("SELECT data FROM workflows WHERE name=?", (name,)).fetchone()
         return json.loads(row[0]) if row else None
+
+    def record_approval_digest(self, number: str, sha256: str, file: str) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO approval_digests VALUES (?,?,?,?)",
+                       (number, sha256, file, _now()))
+
+    def approval_digests(self) -> dict[str, tuple[str, str]]:
+        rows = self._db.execute("SELECT number, sha256, file FROM approval_digests").fetchall()
+        return {r[0]: (r[1], r[2]) for r in rows}
 
     def close(self) -> None:
         self._db.close()

@@ -90,7 +90,7 @@ def _compile_inputs_digest(ws: Workspace, today: dt.date) -> str:
     h = hashlib.sha256()
     h.update(f"{today.isoformat()}|{sys.version}|{yaml.__version__}|"
              f"{pydantic.VERSION}\0".encode())
-    roots = [ws.root / "govcloud.toml", ws.approvals_dir, ws.root / "catalog",
+    roots = [ws.root / "govcloud.toml", ws.approvals_dir, ws.changes_dir, ws.root / "catalog",
              ws.root / EXTENSIONS_DIR, SHIPPED_CATALOG,
              PACKAGE_ROOT / "orchestrator"]
     for root in roots:
