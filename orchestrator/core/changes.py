@@ -57,6 +57,8 @@ def apply_changes(approvals: dict[str, Approval],
         update = {"zones": c.zones}
         if c.services is not None:
             update["services"] = c.services
+        if c.moved:
+            update["moved"] = [*out[f].moved, *(m for m in c.moved if m not in out[f].moved)]
         out[f] = out[f].model_copy(update=update)
     return out
 

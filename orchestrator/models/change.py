@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from pydantic import AfterValidator, field_validator
+from pydantic import AfterValidator, Field, field_validator
 
-from .approval import Approver, Materials, ServiceLine, ZoneRequest, _approval_no
+from .approval import Approver, Materials, Move, ServiceLine, ZoneRequest, _approval_no
 from .base import Frozen, NonEmptyStr
 from .catalog import ZoneName
 
@@ -26,6 +26,8 @@ class ChangeDocument(Frozen):
     services: list[ServiceLine] | None = None
     reason: str = ""
     materials: Materials | None = None
+    # Renames this change makes (a server renamed): added to the approval's moved: records.
+    moved: list[Move] = Field(default_factory=list)
 
     @field_validator("approvers")
     @classmethod
