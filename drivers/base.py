@@ -290,9 +290,18 @@ class Importing(ABC):
         another workspace's owner tag."""
 
 
+class ConsoleAccess(ABC):
+    """A server's remote console URL, where the cloud offers one (Nova's remote consoles)."""
+    capability: ClassVar[str] = "console"
+
+    @abstractmethod
+    def console_url(self, obj: Observed) -> str:
+        """The URL of the owned server's console; Unsupported when the cloud offers none."""
+
+
 CAPABILITIES: tuple[type, ...] = (MediaAccess, Census, PowerControl, RbacEvidence,
                                   IsolationChecks, IsolationProbes, ReachabilityProbes, BackupStore,
-                                  Retagging, Inventory, Importing)
+                                  Retagging, Inventory, Importing, ConsoleAccess)
 
 
 # name -> "module:Class"; imported only when a workspace uses that driver.

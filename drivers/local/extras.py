@@ -13,6 +13,23 @@ class AddressesAndRetagging(Retagging, Inventory, Importing):
     # Addresses the cloud assigns (not in any spec: the planner compares only spec fields).
     FLOATING_POOLS = {"internet": "198.51.100.0/24", "extranet": "203.0.113.0/24"}
 
+    def _backfill_fixed_ips(self, db, network_id: str, cidr: str) -> None:
+        """Servers created on a network before its subnet (the dependency graph does not order
+        them) get their fixed IP when the subnet appears, as a port would on DHCP."""
+        rows = db.execute("SELECT id, props FROM objects WHERE kind='server' AND "
+                          "json_extract(refs,'$.network')=? AND json_extract(props,'$.fixed_ip') "
+                          "IS NULL ORDER BY created_at", (network_id,)).fetchall()
+        used = {r[0] for r in db.execute(
+            "SELECT json_extract(props,'$.fixed_ip') FROM objects WHERE kind='server' AND "
+            "json_extract(refs,'$.network')=?", (network_id,))}
+        hosts = ipaddress.ip_network(cidr).hosts()
+        next(hosts, None)
+        free = (str(ip) for ip in hosts if str(ip) not in used)
+        for oid, raw in rows:
+            props = {**json.loads(raw), "fixed_ip": next(free)}
+            db.execute("UPDATE objects SET props=? WHERE id=?",
+                       (json.dumps(props, sort_keys=True), oid))
+
     def _addresses(self, db, req: Request) -> dict[str, str]:
         """A server's fixed IP (the next free host of its network's subnet, after the gateway);
         a floating IP's address (the next free one of its external network's pool)."""
@@ -34,6 +51,9 @@ class AddressesAndRetagging(Retagging, Inventory, Importing):
             used = {r[0] for r in db.execute(
                 "SELECT json_extract(props,'$.address') FROM objects WHERE kind='floating_ip'")}
             hosts = ipaddress.ip_network(pool).hosts()
+        elif req.kind == "subnet":
+            self._backfill_fixed_ips(db, req.refs["network"], req.properties["cidr"])
+            return {}
         else:
             return {}
         key = "fixed_ip" if req.kind == "server" else "address"

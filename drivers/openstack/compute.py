@@ -32,6 +32,24 @@ class ServerPower:
             self.conn.compute.wait_for_server(s, status=state, failures=["ERROR"], wait=self.timeout)
 
 
+class ServerConsole:
+    """Mixin of OpenStackDriver: Nova's remote console (noVNC, then SPICE, then serial)."""
+
+    def console_url(self, current: Observed) -> str:
+        from drivers.base import Unsupported
+        self._check_owned(current)   # never another workspace's server
+        reasons = []
+        for protocol, kind in (("vnc", "novnc"), ("spice", "spice-html5"), ("serial", "serial")):
+            try:
+                with self._api():
+                    c = self.conn.compute.create_server_remote_console(
+                        current.cloud_id, protocol=protocol, type=kind)
+                return c.url
+            except DriverError as exc:
+                reasons.append(f"{kind}: {exc}")
+        raise Unsupported("this cloud offers no console for the server (" + "; ".join(reasons) + ")")
+
+
 class Server(Kind):
     kind = "server"
 

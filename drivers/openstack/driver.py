@@ -29,13 +29,14 @@ import os
 
 from pathlib import Path
 
-from drivers.base import (OWNER_TAG, Census, Driver, Inventory, IsolationProbes, MediaAccess,
-                          NotFound, Observed, PowerControl, RbacEvidence, Request, assert_owned)
-from drivers.openstack.compute import Server, ServerPower, VolumeAttachment
+from drivers.base import (OWNER_TAG, Census, ConsoleAccess, Driver, Importing, Inventory,
+                          IsolationProbes, MediaAccess, NotFound, Observed, PowerControl,
+                          RbacEvidence, Request, assert_owned)
+from drivers.openstack.compute import Server, ServerConsole, ServerPower, VolumeAttachment
 from drivers.openstack.connection import Connection, connect
 from drivers.openstack.identity import DOMAIN_MARK, Domain, Project, Quota  # noqa: F401  (tests)
 from drivers.openstack.isolation import IsolationEvidence
-from drivers.openstack.inventory import ProjectInventory
+from drivers.openstack.inventory import NeutronImport, ProjectInventory
 from drivers.openstack.kind import Kind, Listing, enc
 from drivers.openstack.media import MediaFiles
 from drivers.openstack.network import (ExternalNetworks, FloatingIp, Network, Router,
@@ -50,8 +51,9 @@ HANDLERS: tuple[type[Kind], ...] = (Domain, Project, Quota, Network, Subnet, Rou
 
 
 class OpenStackDriver(Connection, ExternalNetworks, ServerPower, MediaFiles, IsolationEvidence,
-                      ProjectInventory, CloudSurvey, Driver, MediaAccess, Census, PowerControl,
-                      RbacEvidence, IsolationProbes, Inventory):
+                      ProjectInventory, NeutronImport, ServerConsole, CloudSurvey, Driver,
+                      MediaAccess, Census, PowerControl, RbacEvidence, IsolationProbes, Inventory,
+                      Importing, ConsoleAccess):
     name = "openstack"
     kinds = frozenset(h.kind for h in HANDLERS)
 

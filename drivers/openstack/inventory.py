@@ -48,3 +48,41 @@ class ProjectInventory:
                                             {"project": pid}, tags,
                                             str(getattr(o, "status", "") or "ACTIVE")))
         return out
+
+
+class NeutronImport:
+    """Mixin of OpenStackDriver: the ``Importing`` capability for Neutron objects (networks,
+    subnets, routers, security groups, floating IPs), whose tags are Neutron string tags. Other
+    kinds are refused (Unsupported) until their tag stores (Keystone, Nova/Cinder metadata) are
+    written here too."""
+
+    NEUTRON = ("network", "subnet", "router", "security_group", "floating_ip")
+    handlers: dict
+    owner: str
+
+    def lookup(self, kind: str, cloud_id: str) -> Observed | None:
+        from drivers.base import NotFound
+        h = self.handlers.get(kind)
+        if h is None:
+            return None
+        try:
+            with self._api():
+                return h.live(cloud_id)
+        except NotFound:
+            return None
+
+    def claim(self, obj: Observed, req) -> Observed:
+        from drivers.base import OWNER_TAG, NotOwned, Unsupported
+        if obj.kind not in self.NEUTRON:
+            raise Unsupported(f"importing a {obj.kind} on OpenStack is not supported yet "
+                              f"(only {', '.join(self.NEUTRON)})")
+        h = self.handlers[obj.kind]
+        with self._api():
+            live = h._proxy("get")(obj.cloud_id)
+            other = dec(live.tags or []).get(OWNER_TAG)
+            if other and other != self.owner:
+                raise NotOwned(f"{obj.kind} {obj.cloud_id} belongs to workspace {other}")
+            keep = [t for t in (live.tags or []) if not t.startswith("govcloud.")]
+            self.conn.network.set_tags(live, sorted(keep + h.tags(req)))
+        with self._api():
+            return h.live(obj.cloud_id)

@@ -45,5 +45,17 @@ def reboot(address: str, directory: Dir = Path("."), lock_timeout: LockTimeout =
     _run("reboot", address, directory, lock_timeout, output)
 
 
+@server_app.command("console")
+@handled
+def console(address: str, directory: Dir = Path("."), output: Out = OutputTJ.text):
+    """The server's console URL, where the cloud offers one."""
+    from ..usecases.server import console as run
+    from . import render
+    res = run(workspace(directory), address)
+    if output == OutputTJ.json:
+        return render.emit_json(res)
+    render.console.print(res["url"])
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(server_app, name="server")

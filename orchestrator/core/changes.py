@@ -46,11 +46,13 @@ def reference_errors(approvals: dict[str, Approval],
     return out
 
 
-def _update(c: ChangeDocument) -> dict:
+def _update(a: Approval, c: ChangeDocument) -> dict:
     update: dict = {"zones": c.zones}
-    for k in ("services", "system", "moved"):
+    for k in ("services", "system"):
         if getattr(c, k) is not None:
             update[k] = getattr(c, k)
+    if c.moved:  # renames accumulate: an earlier change's moves stay followed
+        update["moved"] = [*a.moved, *(m for m in c.moved if m not in a.moved)]
     return update
 
 
@@ -62,7 +64,7 @@ def apply_changes(approvals: dict[str, Approval],
     out = dict(approvals)
     for _, c in ordered(changes):
         f = file_of[c.changes]
-        out[f] = out[f].model_copy(update=_update(c))
+        out[f] = out[f].model_copy(update=_update(out[f], c))
     return out
 
 
@@ -80,7 +82,7 @@ def change_issues(approvals: dict[str, Approval], changes: dict[str, ChangeDocum
     for f, c in ordered(changes):
         base_file = file_of[c.changes]
         before = current[base_file]
-        after = before.model_copy(update=_update(c))
+        after = before.model_copy(update=_update(before, c))
         current[base_file] = after
         mb, ma = measures(before, catalog), measures(after, catalog)
         issues = []

@@ -61,3 +61,28 @@ def power(ws: Workspace, address: str, operation: str, lock_timeout: float) -> P
                            {"cloud_id": rec.cloud_id, "target": rec.target,
                             "status_before": before, "status": after})
     return PowerResult(address, rec.cloud_id, operation, before, after)
+
+
+def console(ws: Workspace, address: str) -> dict[str, Any]:
+    """The console URL of a managed server of an approved system, where the cloud offers one
+    (``openstack console url show``). Read-only; the URL carries a token: shown, never stored."""
+    from drivers.base import ConsoleAccess, DriverError
+    with open_state(ws) as store:
+        rec = store.read().records.get(address)
+    if rec is None or rec.kind != "server":
+        raise GovcloudError(f"{address} is not a server govcloud manages",
+                            fix="see `govcloud state list`")
+    with open_drivers(ws, [rec.target]) as drivers:
+        drv = drivers[rec.target]
+        if not isinstance(drv, ConsoleAccess):
+            raise GovcloudError(f"cloud target {rec.target!r} offers no console",
+                                fix="use the cloud's own console, or ssh to the server")
+        obj = drv.find(address)
+        if obj is None or obj.cloud_id != rec.cloud_id:
+            raise GovcloudError(f"{address} is not in the cloud as recorded")
+        try:
+            url = drv.console_url(obj)
+        except DriverError as exc:
+            raise GovcloudError(f"no console for {address}: {exc}") from None
+    return {"format": "govcloud-server-console/1", "address": address, "cloud_id": rec.cloud_id,
+            "url": url}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from drivers.base import (STACK_TAG, Census, Importing, Inventory, IsolationProbes, MediaAccess,
+from drivers.base import (STACK_TAG, Census, ConsoleAccess, Importing, Inventory, IsolationProbes, MediaAccess,
                           NotOwned, PowerControl, RbacEvidence, Retagging, driver_class)
 from drivers.media import Medium, content_sha256
 from tests.contract.test_driver_contract import Tenant
@@ -20,7 +20,7 @@ from tests.contract.test_driver_contract import Tenant
 pytestmark = pytest.mark.parametrize("make_driver", ["local", "openstack"], indirect=True)
 
 COVERED = {"media", "census", "power", "rbac-evidence", "isolation-probes", "retag", "inventory",
-           "import"}
+           "import", "console"}
 TEARDOWN = ["volume_attachment", "server", "volume", "security_group", "router", "subnet",
             "network", "quota", "project", "domain"]
 
@@ -186,13 +186,32 @@ def test_lookup_finds_any_owners_object_and_claim_refuses_another_workspaces(mak
     if not declares(d, Importing):
         return
     t = Tenant(d).base()
-    vol = t.volume("data", gb=1)
+    net = d.find(f"network:{t.pre}/net")
     other = make_driver()
-    seen = other.lookup("volume", vol.cloud_id)
-    assert seen is not None and seen.cloud_id == vol.cloud_id
-    assert other.lookup("server", vol.cloud_id) is None          # another kind: none
-    theirs = dataclasses.replace(t.req("volume", "data", {}), tags={"govcloud.workspace": other.owner,
-                                                                      "govcloud.address": vol.address})
+    seen = other.lookup("network", net.cloud_id)
+    assert seen is not None and seen.cloud_id == net.cloud_id
+    assert other.lookup("server", net.cloud_id) is None          # another kind: none
+    theirs = dataclasses.replace(t.req("network", "net", {"name": "net"}),
+                                 tags={"govcloud.workspace": other.owner,
+                                       "govcloud.address": net.address})
     with pytest.raises(NotOwned):
         other.claim(seen, theirs)
-    assert d.find(vol.address).cloud_id == vol.cloud_id           # still ours, unchanged
+    assert d.find(net.address).cloud_id == net.cloud_id           # still ours, unchanged
+
+
+def test_console_url_or_a_clear_unsupported(make_driver):
+    """A console URL where the cloud offers one; the test cloud disables VNC and SPICE, so there
+    the answer is Unsupported naming why — never a URL of another workspace's server."""
+    from drivers.base import Unsupported
+    d = make_driver()
+    if not declares(d, ConsoleAccess):
+        return
+    t = Tenant(d).base()
+    srv = t.server("web")
+    with pytest.raises(NotOwned):
+        make_driver().console_url(srv)
+    try:
+        url = d.console_url(srv)
+        assert url.startswith(("http://", "https://", "ws://", "wss://"))
+    except Unsupported as exc:
+        assert "no console" in str(exc)

@@ -2,7 +2,7 @@
 (only that object and what it depends on, with Terraform's warning)."""
 from __future__ import annotations
 
-from tests.conftest import cloud_rows, amend
+from tests.conftest import amend, cloud_rows
 
 P = "local/edu/edu-portal-internet"
 

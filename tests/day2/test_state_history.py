@@ -33,7 +33,7 @@ def test_every_write_keeps_a_version(hws, cli, backend):
     full = _list(cli, ws)
     assert full["serial"] == 56 and len(full["resources"]) == 56
     amend(ws / "approvals" / "BZ-2026-0012.yaml",
-          lambda d: d["zones"]["internet"]["servers"][0].update(count=1))
+              lambda d: d["zones"]["internet"]["servers"][0].update(count=1))
     assert cli("compile", "-C", ws).exit_code == 0
     assert cli("apply", "-C", ws, "--auto-approve").exit_code == 0
     now = _list(cli, ws)
