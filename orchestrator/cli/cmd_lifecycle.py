@@ -37,7 +37,7 @@ def status(directory: Dir = Path("."), now: Now = None, output: Out = OutputTJ.t
     else:
         c = render.console
         c.print(f"Status on {rep.today} (profile {rep.profile}):")
-        for w in rep.profile_warnings:
+        for w in rep.profile_warnings + rep.calendar_warnings:
             render.err_console.print(f"[yellow]Warning:[/] {escape(w)}")
         for r in rep.shown:
             nd = r.next_deadline
@@ -61,6 +61,8 @@ def status(directory: Dir = Path("."), now: Now = None, output: Out = OutputTJ.t
         n = sum(1 for r in rep.rows if r.overdue)
         c.print(f"{len(rep.rows)} approvals, " + (f"[bold red]{n} overdue[/]" if n else "none overdue")
                 + (f", {len(rep.orphaned)} orphaned systems" if rep.orphaned else "") + ".")
+    if rep.calendar_missing:   # a deadline could not be computed: never a silent 0
+        raise typer.Exit(1)
     if overdue_only and rep.shown:
         raise typer.Exit(3)
 

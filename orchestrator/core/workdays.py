@@ -155,6 +155,7 @@ class YearCalendar:
     source: str = ""
     blocks: tuple[HolidayBlock, ...] = ()
     makeup_days: tuple[MakeupDay, ...] = ()
+    provisional: bool = False   # from the statutory holidays only, not the State Council's notice
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "holidays", frozenset(self.holidays))
@@ -169,14 +170,16 @@ class YearCalendar:
 
     @classmethod
     def from_blocks(cls, year: int, holidays: Sequence[HolidayBlock],
-                    makeup: Sequence[MakeupDay], source: str = "") -> "YearCalendar":
+                    makeup: Sequence[MakeupDay], source: str = "",
+                    provisional: bool = False) -> "YearCalendar":
         """Validate with :func:`validate_year` (raising :class:`CalendarDataError`) and expand."""
         errors = validate_year(year, holidays, makeup)
         if errors:
             raise CalendarDataError(year, errors)
         days = frozenset(d for b in holidays for d in b.days())
         return cls(year=year, holidays=days, makeup=frozenset(m.date for m in makeup),
-                   source=source, blocks=tuple(holidays), makeup_days=tuple(makeup))
+                   source=source, blocks=tuple(holidays), makeup_days=tuple(makeup),
+                   provisional=provisional)
 
     def is_workday(self, d: date) -> bool:
         if d.year != self.year:
@@ -231,6 +234,20 @@ class WorkCalendar:
 
     def has_year(self, year: int) -> bool:
         return year in self._by_year
+
+    @property
+    def provisional_years(self) -> tuple[int, ...]:
+        """Years whose data is the provisional statutory-holiday calendar (``calendar provisional``)."""
+        return tuple(y.year for y in self.years if y.provisional)
+
+    def provisional_in(self, *days: date | None) -> tuple[int, ...]:
+        """The provisional years a result over ``days`` (the span from the earliest to the latest)
+        was counted in: a non-empty answer means the result must say "provisional"."""
+        known = [d for d in days if d is not None]
+        if not known or not self.provisional_years:
+            return ()
+        lo, hi = min(known).year, max(known).year
+        return tuple(y for y in self.provisional_years if lo <= y <= hi)
 
     def year(self, year: int) -> YearCalendar:
         """The data for ``year``; raises :class:`CalendarMissingYear` when there is none."""

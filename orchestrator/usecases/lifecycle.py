@@ -9,7 +9,7 @@ from typing import Any
 
 from ..calendar_files import workspace_calendar
 from ..core import policy
-from ..core.lifecycle import ApprovalStatus, approval_status
+from ..core.lifecycle import ApprovalStatus, approval_status, calendar_problems
 from ..errors import GovcloudError
 from ..extensions import extension_ends, load_extensions, write_extension
 from ..lifecycle_events import audit, events_by_subject, sync_approved
@@ -49,12 +49,22 @@ class StatusReport:
     orphaned: dict[str, int] = field(default_factory=dict)   # stack -> objects in state
 
     @property
+    def calendar_warnings(self) -> list[str]:
+        return calendar_problems(self.rows)
+
+    @property
+    def calendar_missing(self) -> list[int]:
+        return sorted({y for r in self.rows for y in r.calendar_missing})
+
+    @property
     def shown(self) -> list[ApprovalStatus]:
         return [r for r in self.rows if r.overdue] if self.overdue_only else self.rows
 
     def to_dict(self) -> dict[str, Any]:
         return {"format": "govcloud-status/1", "today": self.today.isoformat(),
                 "profile": self.profile, "profile_warnings": self.profile_warnings,
+                "calendar_warnings": self.calendar_warnings,
+                "calendar_missing": self.calendar_missing,
                 "overdue": sum(1 for r in self.rows if r.overdue),
                 "approvals": [r.to_dict() for r in self.shown],
                 "orphaned": [{"stack": k, "objects": n} for k, n in sorted(self.orphaned.items())]}
