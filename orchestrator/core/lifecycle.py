@@ -255,7 +255,7 @@ def approval_status(a: Approval, file: str, profile: Profile, cal: WorkCalendar,
         notice = getattr(rules, f"{t.kind}_extension_notice_workdays")
         if notice is not None:
             add("extension-request", f"last day to request an extension ({notice.value} working "
-                f"days before the end)", lambda: cal.add_workdays(end, -notice.value),
+                f"days before the end)", lambda: cal.latest_day_to_act(end, notice.value),
                 f"{t.kind}_extension_notice_workdays", hard=False)
         add("end", f"{t.kind} ends: resources removed by `govcloud expire`", lambda: end, "",
             on.get("expired"))

@@ -315,6 +315,38 @@ class WorkCalendar:
             d += _ONE_DAY
         return count
 
+    def latest_day_to_act(self, day: date, n: int) -> date:
+        """The last day on which something due 「提前n个工作日」 before ``day`` may still be done:
+        the n-th working day before ``day`` (``day`` itself never counts, working day or not).
+
+        This is THE function for every "at least n working days before" rule (extension
+        requests 亳州 第二十二、二十四条, platform-change notices 大同 第十八条 / 亳州 第二十八条):
+        the check (:meth:`notice_workdays` ``>= n``) accepts exactly the days up to it, so the day
+        a message prints is always accepted and the next working day refused, also when ``day``
+        is a rest day. 2026-10-08 (Thu) with n=2: 09-29 (10-01..10-07 off, 09-30 counts)."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise TypeError(f"n must be an int >= 0, got {n!r}")
+        return self.add_workdays(day, -n)
+
+    def earliest_day_after_notice(self, acted_on: date, n: int) -> date:
+        """The first day for which acting on ``acted_on`` gives n working days of notice (the
+        inverse of :meth:`latest_day_to_act`: ``latest_day_to_act(result, n) >= acted_on``)."""
+        return self.add_workdays(acted_on - _ONE_DAY, n) + _ONE_DAY
+
+    def notice_workdays(self, acted_on: date, day: date) -> int:
+        """Working days of notice given by acting on ``acted_on`` for ``day``: the working days in
+        ``[acted_on, day)`` (``day`` excluded, the action's own day included when it is a working
+        day). ``notice_workdays(a, d) >= n`` exactly when ``a <= latest_day_to_act(d, n)``."""
+        if acted_on >= day:
+            return 0
+        count = 0
+        d = acted_on
+        while d < day:
+            if self.is_workday(d):
+                count += 1
+            d += _ONE_DAY
+        return count
+
     def deadline_days(self, start: date, days: int) -> date:
         """End of a period of ``days`` calendar days (日) from ``start`` (start not counted),
         moved to the next working day when it falls on a holiday or rest day."""
