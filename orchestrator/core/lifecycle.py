@@ -29,6 +29,7 @@ from typing import Any, Callable
 from ..errors import GovcloudError
 from ..models.approval import Approval, EmergencyTerm, PermanentTerm, WindowTerm
 from ..models.profile import Profile
+from .emergency import fast_track_flags
 from .workdays import CalendarMissingYear, WorkCalendar, add_months
 
 EVENT_KINDS = ("approved", "provisioned", "delivery-confirmed", "changed", "extended", "expired",
@@ -210,10 +211,8 @@ def approval_status(a: Approval, file: str, profile: Profile, cal: WorkCalendar,
                else "provision_deadline_workdays")
         r = getattr(rules, key)
         if isinstance(t, EmergencyTerm) and rules.emergency_configure_hours is not None:
-            hours = rules.emergency_configure_hours.value
-            add("provision", f"emergency resources configured within {hours} hours of the start",
-                lambda: t.start + timedelta(days=-(-hours // 24)), "emergency_configure_hours",
-                on.get("provisioned"))
+            # 重庆 第二十五条: no provider deadline; the 报备 comes first (flags below)
+            st.flags.extend(fast_track_flags(profile, events))
         elif r is not None:
             what = "change applied" if key == "change_deadline_workdays" else "resources provisioned"
             if temporary:
