@@ -188,8 +188,14 @@ class ExitRequested:
 
 
 def request_exit(ws: Workspace, approval_no: str, on: dt.date, today: dt.date) -> ExitRequested:
-    _, a, approvals = find_approval(ws, approval_no)
+    f, a, approvals = find_approval(ws, approval_no)
     _not_future(on, today)
+    if on < a.approved_on:
+        from ..errors import Issue
+        raise GovcloudError(f"--date {on} is before {approval_no} was approved ({a.approved_on}): an "
+                            f"exit cannot be requested for resources not yet approved",
+                            [Issue("--date", f"{on} < approved_on {a.approved_on}", file=f)],
+                            fix=f"give the date of the exit request (退出申请), on or after {a.approved_on}")
     policy.check_exit(a, approvals.values(), ws.profile, on)
     with open_state(ws) as store:
         sync_approved(store, approvals)

@@ -60,3 +60,25 @@ def test_an_accepted_uncompiled_extension_keeps_the_inbound_rule_open(tmp_path, 
     r = cli("expire", "-C", ws, "--now", "2026-08-20T00:05", "--output", "json")
     assert r.exit_code == 0, r.output
     assert [x["port_min"] for x in r.json()["rules"][0]["closed"]] == [8443] and sg_ports(ws) == [443]
+
+
+# --- contradictions refused (exit 1, field named, nothing changed) -------------------------------
+def test_a_window_starting_before_its_approval_is_refused(tmp_path, cli):
+    bad = approval("BZ-W", approved_on="2026-06-10",
+                   term={"kind": "window", "start": "2026-06-01", "end": "2026-07-20"})
+    ws = workspace(tmp_path, "bazhong", bad)
+    r = cli("validate", "-C", ws)
+    assert r.exit_code == 1 and "term.start" in r.output and "before its approval date" in r.output
+    ok = approval("BZ-W", approved_on="2026-06-01",
+                  term={"kind": "window", "start": "2026-06-01", "end": "2026-07-20"})
+    assert cli("validate", "-C", workspace(tmp_path, "bazhong", ok, name="ok")).exit_code == 0
+
+
+def test_an_exit_request_before_the_approval_is_refused(tmp_path, cli, monkeypatch):
+    from tests.policy.builders import kinds
+    ws = workspace(tmp_path, "bazhong", approval("BZ-P", approved_on="2026-06-01"))
+    monkeypatch.setenv("GOVCLOUD_TODAY", "2026-07-01")
+    r = cli("request-exit", "BZ-P", "-C", ws, "--date", "2026-05-31")
+    assert r.exit_code == 1 and "--date" in r.output and "before BZ-P was approved" in r.output
+    assert "exit-requested" not in kinds(ws, "BZ-P")
+    assert cli("request-exit", "BZ-P", "-C", ws, "--date", "2026-06-01").exit_code == 0

@@ -77,7 +77,7 @@ def test_window_one_day_over_3_months_is_refused():
 
 
 def test_cities_without_a_window_maximum_accept_long_windows():
-    a = model(approval("BZ-W", term={"kind": "window", "start": "2026-01-01", "end": "2026-12-01"}))
+    a = model(approval("BZ-W", approved_on="2025-12-15", term={"kind": "window", "start": "2026-01-01", "end": "2026-12-01"}))
     for city in ("bazhong", "datong", "chongqing", "sichuan"):
         assert policy.term_findings(a, profile(city)) == []
 
