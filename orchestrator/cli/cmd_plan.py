@@ -22,7 +22,12 @@ def plan(directory: Dir = Path("."),
     """Show what apply would do. Never changes the cloud or the state."""
     from ..usecases.plan import plan as run
     from . import render
-    p = run(workspace(directory), today_from(now), lock_timeout, out).plan
+    res = run(workspace(directory), today_from(now), lock_timeout, out)
+    p = res.plan
+    if res.compiled:
+        from .render import escape
+        render.err_console.print(f"[yellow]Inputs changed since the last compile:[/] compiled first "
+                                 f"({escape(', '.join(res.compiled))}).")
     if output == OutputPlan.json:
         render.emit_json(p.to_dict())
     elif output == OutputPlan.markdown:

@@ -82,3 +82,24 @@ def test_an_exit_request_before_the_approval_is_refused(tmp_path, cli, monkeypat
     assert r.exit_code == 1 and "--date" in r.output and "before BZ-P was approved" in r.output
     assert "exit-requested" not in kinds(ws, "BZ-P")
     assert cli("request-exit", "BZ-P", "-C", ws, "--date", "2026-06-01").exit_code == 0
+
+
+# --- plan never reports "No changes" over stale inputs --------------------------------------------
+def test_plan_compiles_changed_inputs_first_and_refuses_what_validate_refuses(tmp_path, cli, monkeypatch):
+    from tests.policy.builders import write
+    base = approval("BZ-P", approved_on="2026-06-01")
+    ws = workspace(tmp_path, "bazhong", base)
+    monkeypatch.setenv("GOVCLOUD_TODAY", "2026-06-10")
+    assert cli("compile", "-C", ws).exit_code == 0
+    assert cli("apply", "-C", ws, "--auto-approve").exit_code == 0
+    assert cli("plan", "-C", ws, "--detailed-exitcode").exit_code == 0
+    # a second approval appears: plan compiles it first and shows the changes
+    write(ws, approval("BZ-Q", approved_on="2026-06-01", system="sys-q"))
+    r = cli("plan", "-C", ws, "--detailed-exitcode")
+    assert r.exit_code == 2 and "compiled first" in r.output, r.output
+    # an input validate refuses: plan refuses too, nothing else said
+    write(ws, approval("BZ-Q", approved_on="2026-06-01", system="sys-q",
+                       servers=[{"name": "x", "flavor": "no-such-flavor", "image": "kylin-v10-sp3",
+                                 "system_disk": {"type": "blk.ssd", "gb": 40}, "count": 1}]))
+    r = cli("plan", "-C", ws)
+    assert r.exit_code == 1 and "no-such-flavor" in r.output and "No changes" not in r.output
