@@ -54,8 +54,12 @@ def fast_track_flags(profile: Profile, events: list[dict[str, Any]]) -> list[str
     filed_e, filed = _first(events, "emergency-filed")
     if filed is not None and (filed.tzinfo is None) != (conf.tzinfo is None):
         filed, conf = filed.replace(tzinfo=None), conf.replace(tzinfo=None)
+    # A configuration known by its day only (no ``at``): the 报备 counts as before it when filed
+    # that day at the latest, and the 24 h are measured from the day's start (never a false flag).
+    day_only = not (conf_e.get("detail") or {}).get("at")
+    latest_conf = conf + timedelta(days=1) - timedelta(microseconds=1) if day_only else conf
     where = "events.emergency-filed"
-    if filed is None or filed > conf:
+    if filed is None or filed > latest_conf:
         when = f"filed {filed.isoformat(timespec='minutes')}, after" if filed else "no 报备 recorded before"
         return [f"{where}: emergency resources configured {conf.isoformat(timespec='minutes')} without "
                 f"the prior 报备 to the bureau ({when} the configuration) ({cite}); 紧急配置云资源应"

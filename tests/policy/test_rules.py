@@ -136,6 +136,10 @@ def test_chongqing_configuration_needs_the_prior_filing():
                                                ("emergency-filed", "2026-05-11T22:00+08:00")),
                             D(2026, 5, 20))
     assert any("without the prior 报备" in f for f in after.flags)
+    # known by its day only (the provisioned event of an apply): the same day's 报备 is before it
+    day = approval_status(a, "", p, CAL, _ev(("emergency-filed", "2026-05-11T09:30+08:00")) +
+                          [{"kind": "provisioned", "on": "2026-05-11", "detail": {}}], D(2026, 5, 20))
+    assert day.flags == []
 
 
 def test_chongqing_fast_track_beyond_24_hours_is_flagged():
