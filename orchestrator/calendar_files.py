@@ -84,6 +84,7 @@ class MakeupDayModel(_Model):
 class CalendarFileModel(_Model):
     year: int = Field(ge=1949, le=9999)
     source: Text
+    provisional: bool = False
     holidays: list[HolidayBlockModel] = Field(min_length=1)
     makeup_workdays: list[MakeupDayModel]
 
@@ -115,7 +116,8 @@ def parse_calendar_file(data: Any, path: Path | str) -> YearCalendar:
     errors = validate_year(model.year, blocks, makeup)
     if errors:
         raise CalendarFileError(path, errors)
-    return YearCalendar.from_blocks(model.year, blocks, makeup, source=model.source)
+    return YearCalendar.from_blocks(model.year, blocks, makeup, source=model.source,
+                                    provisional=model.provisional)
 
 
 def load_calendar_file(path: Path) -> YearCalendar:
@@ -169,3 +171,91 @@ def calendar_dirs(workspace_root: Path | None) -> list[Path]:
 def workspace_calendar(workspace_root: Path | None) -> WorkCalendar:
     """The working-day calendar a workspace's deadlines are counted in (None: the shipped one)."""
     return load_calendar(calendar_dirs(workspace_root))
+
+
+# --- writing: `govcloud calendar import` / `calendar provisional` ------------------------------
+_WEEKDAY_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _scalar(text: str) -> str:
+    """A flow-mapping value: plain when YAML reads it back as the same string, else quoted."""
+    if text and not re.search(r"[{}\[\],:#&*!|>'\"%@`]", text) and text.strip() == text:
+        return text
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def render_calendar_file(year: YearCalendar, origin: list[str], notes: dict[str, str] | None = None) -> str:
+    """The canonical ``cn-<year>.yaml`` text for ``year`` (what ``calendar import`` writes and the
+    shipped files are); ``origin`` lines become the header comment."""
+    notes = notes or {}
+    out = [f"# PRC working-day calendar for {year.year} (read by orchestrator/calendar_files.py)."]
+    out += [f"# {line}" for line in origin]
+    out += ["# Edit only from an official notice; a year without a file is an error, never a guess.",
+            f"year: {year.year}", f"source: {_scalar(year.source)}"]
+    if year.provisional:
+        out.append("provisional: true   # NOT the State Council's schedule: every result says so")
+    out.append("holidays:            # days off, weekend days inside a block included; from/to inclusive")
+    rows = []
+    for b in year.blocks:
+        en = f", en: {_scalar(b.en)}" if b.en else ""
+        n = (b.end - b.start).days + 1
+        note = f"{n} day{'s' if n != 1 else ''}" + (f"; {notes[b.name]}" if b.name in notes else "")
+        rows.append((f"  - {{name: {_scalar(b.name)}{en}, from: {b.start}, to: {b.end}}}", note))
+    out += _aligned(rows)
+    if not year.makeup_days:
+        out.append("makeup_workdays: []  # 调休: none this year")
+    else:
+        out.append("makeup_workdays:     # 调休: weekend days that are worked")
+        out += _aligned([(f"  - {{date: {m.date}, for: {_scalar(m.for_)}}}", _WEEKDAY_EN[m.date.weekday()])
+                         for m in year.makeup_days])
+    return "\n".join(out) + "\n"
+
+
+def _aligned(rows: list[tuple[str, str]]) -> list[str]:
+    width = max(len(r) for r, _ in rows) + 2
+    return [f"{r:<{width}}# {c}" for r, c in rows]
+
+
+def read_notice(path: Path) -> str:
+    """The pasted text of a State Council notice (UTF-8; GBK is refused with a hint)."""
+    try:
+        return Path(path).read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise InputError(str(path), [Issue("", "file not found")]) from None
+    except UnicodeDecodeError:
+        raise InputError(str(path), [Issue("", "not UTF-8 text; save the pasted notice as UTF-8 "
+                                           "(it may be GBK)")]) from None
+
+
+def write_calendar_year(dest_dir: Path, year: YearCalendar, text: str, force: bool,
+                        kind: str) -> dict[str, Any]:
+    """Write ``cn-<year>.yaml`` into ``dest_dir`` (atomically) unless it already holds ``text``.
+    An official file with a different schedule is replaced only with ``force``; a provisional
+    one is replaced by an import; a provisional calendar never replaces an official file."""
+    path = Path(dest_dir) / f"cn-{year.year}.yaml"
+    replaced = None
+    if path.exists():
+        if path.read_text(encoding="utf-8") == text:
+            return {"file": str(path), "written": False, "replaced": None}
+        try:
+            old = load_calendar_file(path)
+            replaced = "provisional" if old.provisional else "official"
+            same = old.holidays == year.holidays and old.makeup == year.makeup
+        except CalendarFileError:
+            old, replaced, same = None, "invalid", False
+        if kind == "provisional" and replaced == "official":
+            raise InputError(str(path), [Issue("provisional", f"holds the State Council's schedule "
+                                               f"for {year.year}; a provisional calendar never "
+                                               "replaces it")], fix="keep the official file")
+        if replaced == "official" and not same and not force:
+            gone = sorted((old.holidays ^ year.holidays) | (old.makeup ^ year.makeup))
+            raise InputError(str(path), [Issue("holidays", f"already holds a different {year.year} "
+                                               "schedule (the days " + ", ".join(map(str, gone[:8]))
+                                               + ("…" if len(gone) > 8 else "") + " differ)")],
+                             fix="check the notice; to replace the file run again with --force")
+    Path(dest_dir).mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    load_calendar_file(path)    # what was written reads back (raises naming the field)
+    return {"file": str(path), "written": True, "replaced": replaced}

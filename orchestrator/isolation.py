@@ -21,9 +21,11 @@ and the summary says "passed with N checks not performed": N/A is never a pass.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from datetime import date
 
 from drivers.base import Driver, IsolationChecks, IsolationProbes, RbacEvidence, ReachabilityProbes
 
+from .core.planner import effective_properties
 from .isolation_cloud import cloud_checks, not_looked
 from .models.spec import StackSpec
 
@@ -39,7 +41,10 @@ class Check:
         return asdict(self)
 
 
-def verify(specs: list[StackSpec], drivers: dict[str, Driver], probe: bool = True) -> list[Check]:
+def verify(specs: list[StackSpec], drivers: dict[str, Driver], probe: bool = True,
+           today: date | None = None, extension_ends: dict[str, date] | None = None) -> list[Check]:
+    """``today``: the day whose open temporary windows count as approved (the same open-window
+    set `plan` and `expire` use, orchestrator/core/windows.py); None: permanent rules only."""
     desired = {r.address: r for s in specs for r in s.resources}
     zone_ext = {(z, lay.target): lay.external_network for s in specs for z, lay in s.zones.items()}
     out: list[Check] = []
@@ -76,7 +81,9 @@ def verify(specs: list[StackSpec], drivers: dict[str, Driver], probe: bool = Tru
             if want is None:
                 out.append(Check("security-groups", g.address, "FAIL", "not in any stack spec"))
                 continue
-            have, need = g.properties.get("rules"), want.properties.get("rules")
+            approved = (effective_properties(want, today, extension_ends)[0] if today is not None
+                        and want.windows else want.properties)
+            have, need = g.properties.get("rules"), approved.get("rules")
             extra = [r for r in have if r not in need]
             missing = [r for r in need if r not in have]
             out.append(Check("security-groups", g.address, "PASS" if not extra and not missing else "FAIL",

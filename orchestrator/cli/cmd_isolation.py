@@ -6,17 +6,18 @@ from typing import Annotated
 
 import typer
 
-from .options import Dir, Out, OutputTJ, handled, workspace
+from .options import Dir, Now, Out, OutputTJ, handled, now_from, workspace
 
 
 @handled
 def verify_isolation(directory: Dir = Path("."), output: Out = OutputTJ.text,
                      probe: Annotated[bool, typer.Option(help="Run the primary/alternate probes "
-                                                             "(creates and removes temporary member users).")] = True):
+                                                             "(creates and removes temporary member users).")] = True,
+                     now: Now = None):
     """Prove tenant and zone isolation in the cloud; exit 1 on any failure."""
     from ..usecases.isolation import verify_isolation as run
     from . import render
-    rep = run(workspace(directory), probe)
+    rep = run(workspace(directory), probe, now_from(now).date())
     if output == OutputTJ.json:
         render.emit_json(rep.to_dict())
     else:

@@ -42,7 +42,7 @@ def status(directory: Dir = Path("."), now: Now = None, output: Out = OutputTJ.t
     else:
         c = render.console
         c.print(f"Status on {rep.today} (profile {rep.profile}):")
-        for w in rep.profile_warnings:
+        for w in rep.profile_warnings + rep.calendar_warnings:
             render.err_console.print(f"[yellow]Warning:[/] {escape(w)}")
         if rep.annual_request:
             ar = rep.annual_request
@@ -70,6 +70,8 @@ def status(directory: Dir = Path("."), now: Now = None, output: Out = OutputTJ.t
         n = sum(1 for r in rep.rows if r.overdue)
         c.print(f"{len(rep.rows)} approvals, " + (f"[bold red]{n} overdue[/]" if n else "none overdue")
                 + (f", {len(rep.orphaned)} orphaned systems" if rep.orphaned else "") + ".")
+    if rep.calendar_missing:   # a deadline could not be computed: never a silent 0
+        raise typer.Exit(1)
     if overdue_only and rep.shown:
         raise typer.Exit(3)
 

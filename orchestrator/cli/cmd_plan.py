@@ -81,8 +81,13 @@ def plan(directory: Dir = Path("."),
     if refresh_only:
         return _refresh(directory, now, lock_timeout, output.value, False, detailed_exitcode,
                         bad=bool(replace or target or out))
-    p = run(workspace(directory), today_from(now), lock_timeout, out,
-            _options(replace, target, output == OutputPlan.json)).plan
+    res = run(workspace(directory), today_from(now), lock_timeout, out,
+              _options(replace, target, output == OutputPlan.json))
+    p = res.plan
+    if res.compiled:
+        from .render import escape
+        render.err_console.print(f"[yellow]Inputs changed since the last compile:[/] compiled first "
+                                 f"({escape(', '.join(res.compiled))}).")
     if output == OutputPlan.json:
         render.emit_json(p.to_dict())
     elif output == OutputPlan.markdown:

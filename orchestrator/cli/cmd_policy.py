@@ -1,4 +1,5 @@
-"""`govcloud profile list|show|diff` and `govcloud calendar check|add-workdays|workdays|is-workday`."""
+"""`govcloud profile list|show|diff` and `govcloud calendar check|import|provisional|add-workdays|
+workdays|is-workday`."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -143,6 +144,66 @@ def calendar_check(files: Annotated[Optional[list[Path]], typer.Argument(
     render.console.print(f"Valid: {len(rows)} file(s); years {', '.join(map(str, years)) or 'none'}.")
 
 
+def _prov(res) -> str:
+    years = res.get("provisional") or []
+    return (f"  (provisional: counted on the statutory-holiday calendar of "
+            f"{', '.join(map(str, years))}, not the State Council's notice)") if years else ""
+
+
+def _written(res) -> None:
+    from .render import escape
+
+    from . import render
+    what = {None: "wrote", "provisional": "replaced the provisional calendar in",
+            "official": "replaced (--force)", "invalid": "replaced the unreadable"}[res["replaced"]]
+    if not res["written"]:
+        what = "unchanged (already the same):"
+    render.console.print(f"{what} {escape(res['file'])}: {res['year']}, {res['workdays']} working "
+                         f"days, {res['holidays']} days off in holiday blocks, "
+                         f"{res['makeup_workdays']} make-up working days")
+    for w in res["warnings"]:
+        render.err_console.print(f"[yellow]Warning:[/] {escape(w)}")
+
+
+@calendar_app.command("import")
+@handled
+def calendar_import(notice: Annotated[Path, typer.Argument(
+                        help="The State Council's notice (国务院办公厅关于YYYY年部分节假日安排的通知) "
+                             "pasted as UTF-8 text.")],
+                    to: Annotated[Optional[Path], typer.Option("--to",
+                        help="Directory to write cn-YYYY.yaml into (default: the workspace's "
+                             "catalog/calendar).")] = None,
+                    force: Annotated[bool, typer.Option("--force",
+                        help="Replace a different official file for the same year.")] = False,
+                    directory: Dir = None, output: Out = OutputTJ.text):
+    """Turn the yearly holiday notice into catalog/calendar/cn-YYYY.yaml (checked date by date)."""
+    from ..usecases.policy import calendar_import as run
+    from . import render
+    res = run(maybe_workspace(directory), notice, to, force)
+    if output == OutputTJ.json:
+        return render.emit_json(res)
+    _written(res)
+
+
+@calendar_app.command("provisional")
+@handled
+def calendar_provisional(year: Annotated[int, typer.Argument(help="Year without a notice yet.")],
+                         to: Annotated[Optional[Path], typer.Option("--to",
+                             help="Directory (default: the workspace's catalog/calendar).")] = None,
+                         directory: Dir = None, output: Out = OutputTJ.text):
+    """Enable a PROVISIONAL calendar for YEAR from the statutory holidays (全国年节及纪念日放假办法
+    第二、六条) until the notice is out; every result counted in it says "provisional"."""
+    from ..usecases.policy import calendar_provisional as run
+    from . import render
+    res = run(maybe_workspace(directory), year, to)
+    if output == OutputTJ.json:
+        return render.emit_json(res)
+    _written(res)
+    render.err_console.print("[yellow]Provisional:[/] statutory holidays only, without the notice's "
+                             "调休; replace it with `govcloud calendar import NOTICE.txt` when the "
+                             "notice is published.")
+
+
 @calendar_app.command("add-workdays")
 @handled
 def calendar_add(start: Annotated[str, typer.Argument(help="Start date (not counted).")],
@@ -154,7 +215,7 @@ def calendar_add(start: Annotated[str, typer.Argument(help="Start date (not coun
     res = add_workdays(maybe_workspace(directory), _date(start, "DATE"), n)
     if output == OutputTJ.json:
         return render.emit_json(res)
-    render.console.print(res["date"])
+    render.console.print(res["date"] + _prov(res))
 
 
 @calendar_app.command("workdays")
@@ -168,7 +229,7 @@ def calendar_workdays(start: Annotated[str, typer.Argument(help="From (not count
     res = workdays_between(maybe_workspace(directory), _date(start, "FROM"), _date(end, "TO"))
     if output == OutputTJ.json:
         return render.emit_json(res)
-    render.console.print(str(res["workdays"]))
+    render.console.print(str(res["workdays"]) + _prov(res))
 
 
 @calendar_app.command("is-workday")
@@ -186,7 +247,7 @@ def calendar_is_workday(day: Annotated[str, typer.Argument(help="Date.")],
     else:
         what = "working day" + (" (调休 make-up day)" if work and d.weekday() >= 5 else "")
         render.console.print(f"{d} {d.strftime('%A')}: " + (what if work else
-                             f"day off{' (' + name + ')' if name else ''}"))
+                             f"day off{' (' + name + ')' if name else ''}") + _prov(res))
     if not work:
         raise typer.Exit(3)
 

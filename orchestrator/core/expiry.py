@@ -25,6 +25,7 @@ from .graph import project_of
 from ..models.plan import Action, ActionKind as A, Cause
 from ..models.spec import ResourceSpec
 from .resources import KINDS, rule_key
+from .windows import ended_windows, extended_uncompiled, open_windows
 
 
 @dataclass
@@ -70,20 +71,24 @@ def select(actions: Iterable[Action], resources: dict[str, ResourceSpec], today:
             quota_updates.append((a, spec))
         elif a.action is A.UPDATE and a.kind == "security_group" and spec is not None \
                 and spec.windows and "rules" in a.changes:
-            closed = _close_ended_rules(a, spec, today)
+            for w, later in extended_uncompiled(spec, today, ends):
+                if w.rules:
+                    sel.stale.append((a.address, f"{w.approval} was extended until {later} but the "
+                                      f"spec still says its window ends {w.end}: its inbound rules "
+                                      f"stay open; run `govcloud compile`"))
+            closed = _close_ended_rules(a, spec, today, ends)
             if closed is not None:
                 sel.rules.append(closed)
-                sel.approvals.update(w.approval for w in spec.windows if w.end <= today)
+                sel.approvals.update(w.approval for w in ended_windows(spec, today, ends))
     _hold_referenced(actions, sel)
     stale_projects = {project_of(addr) for addr, _ in sel.stale + sel.held}
     for a, spec in quota_updates:
         if project_of(a.address) in stale_projects:
             continue
         ended: dict[str, int] = {}
-        for w in spec.windows:
-            if w.end <= today:
-                for f, n in w.add.items():
-                    ended[f] = ended.get(f, 0) + n
+        for w in ended_windows(spec, today, ends):
+            for f, n in w.add.items():
+                ended[f] = ended.get(f, 0) + n
         lowered = {}
         for f, ch in a.changes.items():
             old, new = ch.get("old"), ch.get("new")
@@ -102,19 +107,21 @@ def select(actions: Iterable[Action], resources: dict[str, ResourceSpec], today:
     return sel
 
 
-def _close_ended_rules(a: Action, spec: ResourceSpec, today: date) -> Action | None:
-    """The cloud's rules minus those only ended windows approved, or None if none is there."""
+def _close_ended_rules(a: Action, spec: ResourceSpec, today: date,
+                      ends: dict[str, date] | None = None) -> Action | None:
+    """The cloud's rules minus those only ended windows approved, or None if none is there.
+    Open and ended windows come from :mod:`orchestrator.core.windows` (an accepted extension not
+    compiled yet keeps its window open)."""
     keep = {rule_key(r) for r in spec.properties.get("rules", [])}
-    for w in spec.windows:
-        if w.start <= today < w.end:
-            keep |= {rule_key(r) for r in w.rules}
-    ended = {rule_key(r) for w in spec.windows if w.end <= today for r in w.rules} - keep
+    for w in open_windows(spec, today, ends):
+        keep |= {rule_key(r) for r in w.rules}
+    ended = {rule_key(r) for w in ended_windows(spec, today, ends) for r in w.rules} - keep
     have = a.changes["rules"].get("old") or []
     left = [r for r in have if rule_key(r) not in ended]
     if len(left) == len(have):
         return None
     desired = a.desired.with_properties({**a.desired.properties, "rules": left})
-    ended_by = sorted(w.approval for w in spec.windows if w.end <= today and w.rules)
+    ended_by = sorted(w.approval for w in ended_windows(spec, today, ends) if w.rules)
     return Action(a.address, a.kind, a.target, A.UPDATE,
                   f"inbound rules closed after temporary windows ended: {', '.join(ended_by)}",
                   {"rules": {"old": have, "new": left}}, desired, a.prior, Cause.WINDOW_ENDED)

@@ -29,9 +29,10 @@ from typing import Any, Callable
 from ..errors import GovcloudError
 from ..models.approval import Approval, EmergencyTerm, PermanentTerm, WindowTerm
 from ..models.profile import Profile
+from .emergency import fast_track_flags
 from .golive import gate_flags
 from .obligations import obligation_items, out_of_plan_warning
-from .workdays import WorkCalendar, add_months
+from .workdays import CalendarMissingYear, WorkCalendar, add_months
 
 EVENT_KINDS = ("approved", "provisioned", "delivery-confirmed", "changed", "extended", "expired",
                "exit-requested", "warning-sent", "offline", "terminated",
@@ -88,6 +89,8 @@ class ApprovalStatus:
     warnings: list[str] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     end_workdays_left: int | None = None
+    calendar_missing: set[int] = field(default_factory=set)     # years without data it needed
+    provisional: tuple[int, ...] = ()    # provisional calendar years its dates were counted in
 
     @property
     def next_deadline(self) -> Deadline | None:
@@ -111,7 +114,9 @@ class ApprovalStatus:
                 "events": self.events, "overdue": self.overdue,
                 "next_deadline": nd.to_dict() if nd else None,
                 "deadlines": [d.to_dict() for d in self.deadlines],
-                "warnings": self.warnings, "flags": self.flags}
+                "warnings": self.warnings, "flags": self.flags,
+                "calendar_missing": sorted(self.calendar_missing),
+                "provisional": list(self.provisional)}
 
 
 def term_kind(a: Approval) -> str:
@@ -135,11 +140,35 @@ def _d(text: str | None) -> date | None:
     return date.fromisoformat(text[:10]) if text else None
 
 
-def _safe(fn: Callable[[], Any]) -> tuple[Any, str | None]:
+def _safe(fn: Callable[[], Any], missing: set[int] | None = None) -> tuple[Any, str | None]:
     try:
         return fn(), None
     except GovcloudError as exc:   # CalendarMissingYear: say which file to add
+        if missing is not None and isinstance(exc, CalendarMissingYear):
+            missing.add(exc.year)
         return None, exc.summary
+
+
+def calendar_problems(rows: list["ApprovalStatus"]) -> list[str]:
+    """One warning per run (not per approval or deadline) for the calendar years that were
+    missing or provisional, naming the approvals affected and what to do."""
+    out = []
+    missing: dict[int, list[str]] = {}
+    prov: dict[int, list[str]] = {}
+    for r in rows:
+        for y in r.calendar_missing:
+            missing.setdefault(y, []).append(r.approval_no)
+        for y in r.provisional:
+            prov.setdefault(y, []).append(r.approval_no)
+    for y, nos in sorted(missing.items()):
+        out.append(f"no working-day calendar for {y}: deadlines of {len(nos)} approval(s) "
+                   f"({', '.join(nos)}) cannot be computed; add catalog/calendar/cn-{y}.yaml with "
+                   f"`govcloud calendar import NOTICE.txt` (the State Council's notice) or, until it "
+                   f"is published, `govcloud calendar provisional {y}`")
+    for y, nos in sorted(prov.items()):
+        out.append(f"provisional calendar for {y}: deadlines of {', '.join(nos)} are counted on the "
+                   f"statutory holidays only (no 调休) and may move when the notice is imported")
+    return out
 
 
 def warning_thresholds(profile: Profile) -> list[int]:
@@ -169,7 +198,7 @@ def approval_status(a: Approval, file: str, profile: Profile, cal: WorkCalendar,
 
     def add(key, what, due_fn, rule_key="", done=None, hard=True, citation=None, actor=""):
         rule = getattr(rules, rule_key) if rule_key else None
-        due, err = _safe(due_fn)
+        due, err = _safe(due_fn, st.calendar_missing)
         dl = Deadline(key, what, due, rule_key,
                       citation if citation is not None else (cite(rule) if rule else ""), done,
                       hard=hard, error=err, actor=actor)
@@ -178,7 +207,7 @@ def approval_status(a: Approval, file: str, profile: Profile, cal: WorkCalendar,
                 dl.late = done > due
             else:
                 dl.overdue = hard and today > due
-                left, err2 = _safe(lambda: cal.workdays_between(today, due))
+                left, err2 = _safe(lambda: cal.workdays_between(today, due), st.calendar_missing)
                 dl.workdays_left, dl.error = left, err2
         st.deadlines.append(dl)
         return dl
@@ -207,10 +236,8 @@ def approval_status(a: Approval, file: str, profile: Profile, cal: WorkCalendar,
                else "provision_deadline_workdays")
         r = getattr(rules, key)
         if isinstance(t, EmergencyTerm) and rules.emergency_configure_hours is not None:
-            hours = rules.emergency_configure_hours.value
-            add("provision", f"emergency resources configured within {hours} hours of the start",
-                lambda: t.start + timedelta(days=-(-hours // 24)), "emergency_configure_hours",
-                on.get("provisioned"))
+            # 重庆 第二十五条: no provider deadline; the 报备 comes first (flags below)
+            st.flags.extend(fast_track_flags(profile, events))
         elif r is not None:
             what = "change applied" if key == "change_deadline_workdays" else "resources provisioned"
             if temporary:
@@ -254,15 +281,13 @@ def approval_status(a: Approval, file: str, profile: Profile, cal: WorkCalendar,
         notice = getattr(rules, f"{t.kind}_extension_notice_workdays")
         if notice is not None:
             add("extension-request", f"last day to request an extension ({notice.value} working "
-                f"days before the end)", lambda: cal.add_workdays(end, -notice.value),
+                f"days before the end)", lambda: cal.latest_day_to_act(end, notice.value),
                 f"{t.kind}_extension_notice_workdays", hard=False)
         add("end", f"{t.kind} ends: resources removed by `govcloud expire`", lambda: end, "",
             on.get("expired"))
-        left, err = _safe(lambda: cal.workdays_between(today, end))
+        left, err = _safe(lambda: cal.workdays_between(today, end), st.calendar_missing)
         st.end_workdays_left = left
-        if err:
-            st.warnings.append(err)
-        elif today < end:
+        if err is None and today < end:
             crossed = [w for w in warning_thresholds(profile) if left <= w]
             if crossed:
                 st.warnings.append(f"{t.kind} ends on {end}: {left} working day"
@@ -313,8 +338,9 @@ def approval_status(a: Approval, file: str, profile: Profile, cal: WorkCalendar,
         dl.actor = dl.actor or ACTORS.get(dl.key, "")
         if dl.late:
             st.flags.append(f"{dl.key} late: due {dl.due}, done {dl.done_on}")
-        if dl.error:
+        if dl.error and not st.calendar_missing:
             st.warnings.append(f"{dl.key}: {dl.error}")
+    st.provisional = cal.provisional_in(today, end, *(dl.due for dl in st.deadlines))
     if st.state == "ending":
         st.flags.append(f"ended on {end} but not expired yet: run `govcloud expire`")
     return st

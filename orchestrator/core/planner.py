@@ -300,12 +300,14 @@ def _as_move(act: Action, frm: str) -> Action:
                   changes, act.desired, prior, Cause.MOVED)
 
 
-def effective_properties(r: ResourceSpec, today: date | None) -> tuple[dict[str, Any], str]:
+def effective_properties(r: ResourceSpec, today: date | None,
+                         extension_ends: dict[str, date] | None = None) -> tuple[dict[str, Any], str]:
     """A quota's limits, or a security group's rules, on ``today``: the permanent ones plus
-    every temporary window open then (``start <= today < end``); all windows when ``today`` is
-    None (no date filtering)."""
+    every temporary window open then (:func:`orchestrator.core.windows.open_windows`); all
+    windows when ``today`` is None (no date filtering)."""
+    from .windows import open_windows
     props = dict(r.properties)
-    open_now = [w for w in r.windows if today is None or w.start <= today < w.end]
+    open_now = open_windows(r, today, extension_ends)
     for w in open_now:
         for k, n in w.add.items():
             props[k] = props.get(k, 0) + n

@@ -296,17 +296,17 @@ def check_extension(a: Approval, current_end: date, until: date, request_date: d
                             f"({a.approved_on})")
     findings: list[Finding] = []
     notice = _rule(profile, f"{kind}_extension_notice_workdays")
-    gap = cal.workdays_between(request_date, current_end)
+    gap = cal.notice_workdays(request_date, current_end)
     latest = None
     if notice is not None:
-        latest = cal.add_workdays(current_end, -notice.value)
+        latest = cal.latest_day_to_act(current_end, notice.value)
         if request_date >= current_end:
             findings.append(_finding(profile, f"{kind}_extension_notice_workdays", "",
                 f"extension requested on {request_date}, when the {kind} had already ended "
                 f"({current_end}); a request must come at least {notice.value} working days "
                 f"before the end (by {latest})",
                 f"延期申请应在到期前提前{notice.value}个工作日提出，{kind == 'window' and '临时扩容' or '临时资源'}已于{current_end}到期"))
-        elif not satisfies(gap, notice.value, notice.word or "提前"):
+        elif request_date > latest:
             findings.append(_finding(profile, f"{kind}_extension_notice_workdays", "",
                 f"extension requested on {request_date}, {gap} working day{'s' if gap != 1 else ''} "
                 f"before the end {current_end}: it must be requested at least {notice.value} "
@@ -335,18 +335,18 @@ def check_platform_notice(change_on: date, notified_on: date, profile: Profile,
     r = profile.rules.platform_change_notice_workdays
     if notified_on > change_on:
         raise GovcloudError(f"--notified {notified_on} is after the change date {change_on}")
-    gap = cal.workdays_between(notified_on, change_on)
+    gap = cal.notice_workdays(notified_on, change_on)
     if r is None:
         return gap
-    if not satisfies(gap, r.value, r.word or "提前"):
-        latest = cal.add_workdays(change_on, -r.value)
+    latest = cal.latest_day_to_act(change_on, r.value)
+    if notified_on > latest:
         raise PolicyViolation(f"platform change on {change_on} refused: too little notice", [
             _finding(profile, "platform_change_notice_workdays", "",
                      f"departments were notified on {notified_on}, {gap} working day"
                      f"{'s' if gap != 1 else ''} before the change on {change_on}; they must be "
                      f"notified at least {r.value} working days ahead (by {latest})",
                      f"平台调整可能影响云上系统的，应提前{r.value}个工作日通知使用部门（最迟{latest}）")],
-            fix=f"move the change to {cal.add_workdays(notified_on, r.value)} or later")
+            fix=f"move the change to {cal.earliest_day_after_notice(notified_on, r.value)} or later")
     return gap
 
 

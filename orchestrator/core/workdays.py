@@ -155,6 +155,7 @@ class YearCalendar:
     source: str = ""
     blocks: tuple[HolidayBlock, ...] = ()
     makeup_days: tuple[MakeupDay, ...] = ()
+    provisional: bool = False   # from the statutory holidays only, not the State Council's notice
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "holidays", frozenset(self.holidays))
@@ -169,14 +170,16 @@ class YearCalendar:
 
     @classmethod
     def from_blocks(cls, year: int, holidays: Sequence[HolidayBlock],
-                    makeup: Sequence[MakeupDay], source: str = "") -> "YearCalendar":
+                    makeup: Sequence[MakeupDay], source: str = "",
+                    provisional: bool = False) -> "YearCalendar":
         """Validate with :func:`validate_year` (raising :class:`CalendarDataError`) and expand."""
         errors = validate_year(year, holidays, makeup)
         if errors:
             raise CalendarDataError(year, errors)
         days = frozenset(d for b in holidays for d in b.days())
         return cls(year=year, holidays=days, makeup=frozenset(m.date for m in makeup),
-                   source=source, blocks=tuple(holidays), makeup_days=tuple(makeup))
+                   source=source, blocks=tuple(holidays), makeup_days=tuple(makeup),
+                   provisional=provisional)
 
     def is_workday(self, d: date) -> bool:
         if d.year != self.year:
@@ -231,6 +234,20 @@ class WorkCalendar:
 
     def has_year(self, year: int) -> bool:
         return year in self._by_year
+
+    @property
+    def provisional_years(self) -> tuple[int, ...]:
+        """Years whose data is the provisional statutory-holiday calendar (``calendar provisional``)."""
+        return tuple(y.year for y in self.years if y.provisional)
+
+    def provisional_in(self, *days: date | None) -> tuple[int, ...]:
+        """The provisional years a result over ``days`` (the span from the earliest to the latest)
+        was counted in: a non-empty answer means the result must say "provisional"."""
+        known = [d for d in days if d is not None]
+        if not known or not self.provisional_years:
+            return ()
+        lo, hi = min(known).year, max(known).year
+        return tuple(y for y in self.provisional_years if lo <= y <= hi)
 
     def year(self, year: int) -> YearCalendar:
         """The data for ``year``; raises :class:`CalendarMissingYear` when there is none."""
@@ -293,6 +310,38 @@ class WorkCalendar:
         count = 0
         d = a + _ONE_DAY
         while d <= b:
+            if self.is_workday(d):
+                count += 1
+            d += _ONE_DAY
+        return count
+
+    def latest_day_to_act(self, day: date, n: int) -> date:
+        """The last day on which something due 「提前n个工作日」 before ``day`` may still be done:
+        the n-th working day before ``day`` (``day`` itself never counts, working day or not).
+
+        This is THE function for every "at least n working days before" rule (extension
+        requests 亳州 第二十二、二十四条, platform-change notices 大同 第十八条 / 亳州 第二十八条):
+        the check (:meth:`notice_workdays` ``>= n``) accepts exactly the days up to it, so the day
+        a message prints is always accepted and the next working day refused, also when ``day``
+        is a rest day. 2026-10-08 (Thu) with n=2: 09-29 (10-01..10-07 off, 09-30 counts)."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise TypeError(f"n must be an int >= 0, got {n!r}")
+        return self.add_workdays(day, -n)
+
+    def earliest_day_after_notice(self, acted_on: date, n: int) -> date:
+        """The first day for which acting on ``acted_on`` gives n working days of notice (the
+        inverse of :meth:`latest_day_to_act`: ``latest_day_to_act(result, n) >= acted_on``)."""
+        return self.add_workdays(acted_on - _ONE_DAY, n) + _ONE_DAY
+
+    def notice_workdays(self, acted_on: date, day: date) -> int:
+        """Working days of notice given by acting on ``acted_on`` for ``day``: the working days in
+        ``[acted_on, day)`` (``day`` excluded, the action's own day included when it is a working
+        day). ``notice_workdays(a, d) >= n`` exactly when ``a <= latest_day_to_act(d, n)``."""
+        if acted_on >= day:
+            return 0
+        count = 0
+        d = acted_on
+        while d < day:
             if self.is_workday(d):
                 count += 1
             d += _ONE_DAY

@@ -322,6 +322,10 @@ class Approval(Frozen):
         t = self.term
         if isinstance(t, WindowTerm) and t.end < self.approved_on:
             raise ValueError(f"term.end: window ends {t.end}, before the approval date {self.approved_on}")
+        if isinstance(t, WindowTerm) and t.start < self.approved_on:
+            raise ValueError(f"term.start: the window starts {t.start}, before its approval date "
+                             f"{self.approved_on}: resources are provisioned only after the approval "
+                             f"(临时扩容应在批准之后开始); correct term.start or approved_on from the form")
         return self
 
     @property

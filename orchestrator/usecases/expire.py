@@ -13,7 +13,7 @@ from typing import Any, Callable
 from .. import planfile
 from ..calendar_files import workspace_calendar
 from ..core import expiry as expiry_mod
-from ..core.lifecycle import approval_status, warnings_to_send
+from ..core.lifecycle import approval_status, calendar_problems, warnings_to_send
 from ..errors import GovcloudError, Issue, LockError
 from ..extensions import extension_ends
 from ..lifecycle_events import events_by_subject, record_apply
@@ -56,12 +56,16 @@ class ExpireReport:
     notices: list[dict[str, Any]] = field(default_factory=list)
     notify_failures: list[str] = field(default_factory=list)
     data_holding: list[str] = field(default_factory=list)
+    calendar_missing: list[int] = field(default_factory=list)   # years a deadline needed
+    calendar_warnings: list[str] = field(default_factory=list)  # once per run, not per approval
 
     @property
     def ok(self) -> bool:
-        """False (exit 1) when a step or a notification failed, or a due removal was skipped
-        because its extension is not compiled yet: the job's owner must look."""
-        return not self.failed and not self.notify_failures and not self.stale
+        """False (exit 1) when a step or a notification failed, a due removal was skipped
+        because its extension is not compiled yet, or a warning could not be computed (no
+        calendar for its year): the job's owner must look."""
+        return (not self.failed and not self.notify_failures and not self.stale
+                and not self.calendar_missing)
 
     def to_dict(self) -> dict[str, Any]:
         return {"format": EXPIRE_FORMAT, **asdict(self)}
@@ -148,21 +152,26 @@ def _record_and_notify(ws: Workspace, store: StateStore, now: dt.datetime, repor
                                                         if d["approval"] == no]})
                 report.notify_failures += send_all(notifiers, notice)
     # Warnings ahead of the end, each threshold once per end date.
+    rows = []
     for no, a in sorted(by_no.items()):
         if isinstance(a.term, PermanentTerm) or no in report.expired:
             continue
         ev = events.get(no, [])
         st = approval_status(a, "", ws.profile, cal, ev, today, ends)
+        rows.append(st)
         sent = {(e["detail"].get("threshold"), e["detail"].get("end")) for e in ev
                 if e["kind"] == "warning-sent"}
         due = warnings_to_send(st, ws.profile, sent)
         if not due:
             continue
         left = st.end_workdays_left
+        prov = (f" (provisional calendar for {', '.join(map(str, st.provisional))}: statutory "
+                "holidays only; 按临时日历计算)") if st.provisional else ""
         notice = _notice("expiry-warning", a, st.end, left, due[0], ws, now,
                          f"{a.term.kind} {no} of {a.stack} ends on {st.end}: {left} working "
-                         f"day{'s' if left != 1 else ''} left; request an extension in time or "
+                         f"day{'s' if left != 1 else ''} left{prov}; request an extension in time or "
                          f"let it expire; 临时资源将于{st.end}到期，剩余{left}个工作日")
+        notice["provisional"] = list(st.provisional)
         report.notices.append(notice)
         if report.dry_run or not notifiers:
             continue
@@ -173,12 +182,35 @@ def _record_and_notify(ws: Workspace, store: StateStore, now: dt.datetime, repor
                 store.record_event(no, "warning-sent", today.isoformat(),
                                    {"threshold": w, "end": st.end.isoformat(),
                                     "workdays_left": left, "to": [n.name for n in notifiers]})
+    _calendar_notice(ws, now, report, rows, notifiers)
     _duty_notices(ws, store, now, report, notifiers, by_no, events, ends)
     if not report.dry_run and (report.deletes or report.quota or report.rules or report.expired):
         store.append_audit(default_actor(), "expire-end", ws.config.workspace.id, None, {
             "now": report.now, "deleted": len(report.deletes) - report.failed,
             "failed": report.failed, "expired": report.expired,
             "notices": len(report.notices)})
+
+
+def _calendar_notice(ws: Workspace, now: dt.datetime, report: ExpireReport, rows: list,
+                     notifiers: list[Notifier]) -> None:
+    """Warnings that could not be computed for lack of a calendar year: ONE notice for the run
+    (naming every approval and year), sent like the others; the run then exits 1."""
+    report.calendar_missing = sorted({y for r in rows for y in r.calendar_missing})
+    report.calendar_warnings = calendar_problems(rows)
+    if not report.calendar_missing:
+        return
+    nos = sorted({r.approval_no for r in rows if r.calendar_missing})
+    years = ", ".join(map(str, report.calendar_missing))
+    notice = {"type": "calendar-missing", "approval": None, "approvals": nos,
+              "years": report.calendar_missing, "profile": ws.profile.code,
+              "workspace": ws.config.workspace.id, "at": now.isoformat(timespec="seconds"),
+              "message": f"expiry warnings for {len(nos)} approval(s) ({', '.join(nos)}) cannot be "
+                         f"computed: no working-day calendar for {years}; import the State "
+                         f"Council's notice (`govcloud calendar import NOTICE.txt`) or enable "
+                         f"`govcloud calendar provisional YEAR`; 缺少{years}年工作日历，到期提醒无法计算"}
+    report.notices.append(notice)
+    if not report.dry_run:
+        report.notify_failures += send_all(notifiers, notice)
 
 
 def _duty_notices(ws: Workspace, store: StateStore, now: dt.datetime, report: ExpireReport,

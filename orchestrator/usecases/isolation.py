@@ -2,6 +2,7 @@
 running cloud of every target the compiled specs use."""
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +42,12 @@ class IsolationReport:
                 "checks": [c.to_dict() for c in self.checks]}
 
 
-def verify_isolation(ws: Workspace, probe: bool = True) -> IsolationReport:
+def verify_isolation(ws: Workspace, probe: bool = True,
+                     today: dt.date | None = None) -> IsolationReport:
+    """``today``: the temporary windows open that day (accepted extensions included) are
+    approved rules, as for `plan` and `expire`."""
+    from ..extensions import extension_ends
     specs = ws.load_specs()
+    ends = extension_ends(ws) if today is not None else None
     with open_drivers(ws, {z.target for s in specs for z in s.zones.values()}) as drivers:
-        return IsolationReport(verify(specs, drivers, probe))
+        return IsolationReport(verify(specs, drivers, probe, today, ends))

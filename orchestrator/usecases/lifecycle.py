@@ -11,7 +11,7 @@ from ..calendar_files import workspace_calendar
 from ..core import policy
 from ..core.golive import check_gate
 from ..core.platform import check_platform_documents
-from ..core.lifecycle import ApprovalStatus, approval_status
+from ..core.lifecycle import ApprovalStatus, approval_status, calendar_problems
 from ..core.obligations import annual_request
 from ..errors import GovcloudError
 from ..extensions import extension_ends, load_extensions, write_extension
@@ -53,12 +53,22 @@ class StatusReport:
     annual_request: dict[str, Any] | None = None             # 巴中 第十四条
 
     @property
+    def calendar_warnings(self) -> list[str]:
+        return calendar_problems(self.rows)
+
+    @property
+    def calendar_missing(self) -> list[int]:
+        return sorted({y for r in self.rows for y in r.calendar_missing})
+
+    @property
     def shown(self) -> list[ApprovalStatus]:
         return [r for r in self.rows if r.overdue] if self.overdue_only else self.rows
 
     def to_dict(self) -> dict[str, Any]:
         return {"format": "govcloud-status/1", "today": self.today.isoformat(),
                 "profile": self.profile, "profile_warnings": self.profile_warnings,
+                "calendar_warnings": self.calendar_warnings,
+                "calendar_missing": self.calendar_missing,
                 "overdue": sum(1 for r in self.rows if r.overdue),
                 "approvals": [r.to_dict() for r in self.shown],
                 "orphaned": [{"stack": k, "objects": n} for k, n in sorted(self.orphaned.items())],
@@ -194,8 +204,14 @@ class ExitRequested:
 
 
 def request_exit(ws: Workspace, approval_no: str, on: dt.date, today: dt.date) -> ExitRequested:
-    _, a, approvals = find_approval(ws, approval_no)
+    f, a, approvals = find_approval(ws, approval_no)
     _not_future(on, today)
+    if on < a.approved_on:
+        from ..errors import Issue
+        raise GovcloudError(f"--date {on} is before {approval_no} was approved ({a.approved_on}): an "
+                            f"exit cannot be requested for resources not yet approved",
+                            [Issue("--date", f"{on} < approved_on {a.approved_on}", file=f)],
+                            fix=f"give the date of the exit request (退出申请), on or after {a.approved_on}")
     policy.check_exit(a, approvals.values(), ws.profile, on)
     with open_state(ws) as store:
         sync_approved(store, approvals)

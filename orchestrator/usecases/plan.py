@@ -32,19 +32,29 @@ class Options:
 class PlanResult:
     plan: Plan
     saved_to: Path | None
+    compiled: list[str] | None = None   # spec files the compile-first step wrote or removed
 
 
 def plan(ws: Workspace, today: dt.date | None, lock_timeout: float,
          out: Path | None = None, options: Options = Options()) -> PlanResult:
     """The plan as of ``today`` (windows open, scheduled, ended), under the workspace lock;
-    saved to ``out`` when given (`govcloud apply FILE` applies exactly it)."""
+    saved to ``out`` when given (`govcloud apply FILE` applies exactly it).
+
+    Never over stale inputs: it compiles first (a no-op when approvals, extensions, catalog and
+    config are byte for byte those of the last compile), so a changed approval is never hidden
+    behind "No changes"; when validate refuses the inputs, plan refuses with the same error."""
+    compiled = None
+    if ws.approval_files() and today is not None:
+        from .compile import compile_workspace
+        rep = compile_workspace(ws, today)
+        compiled = [*rep.written, *rep.removed]
     with open_state(ws) as store, locked(store, "plan", lock_timeout), \
             open_drivers(ws) as drivers:
         p = compute_plan(ws, store, drivers, today, options=options)
     if out is not None:
         from ..trust import provider_key
         planfile.save(p, out, provider_key.load_or_create(ws.root))
-    return PlanResult(p, out)
+    return PlanResult(p, out, compiled)
 
 
 def compute_plan(ws: Workspace, store: StateStore, drivers: Drivers,

@@ -166,20 +166,76 @@ def calendar_check(ws: Workspace | None, files: list[Path]) -> dict[str, Any]:
     return {"format": "govcloud-calendar-check/1", "valid": True, "files": out}
 
 
+def _provisional(cal, *days) -> list[int]:
+    return list(cal.provisional_in(*days))
+
+
 def add_workdays(ws: Workspace | None, start: dt.date, n: int) -> dict[str, Any]:
     """The date ``n`` working days after ``start`` (not counted)."""
-    result = workspace_calendar(ws.root if ws else None).add_workdays(start, n)
+    cal = workspace_calendar(ws.root if ws else None)
+    result = cal.add_workdays(start, n)
     return {"format": "govcloud-calendar-add-workdays/1", "from": start.isoformat(),
-            "workdays": n, "date": result.isoformat()}
+            "workdays": n, "date": result.isoformat(), "provisional": _provisional(cal, start, result)}
 
 
 def workdays_between(ws: Workspace | None, start: dt.date, end: dt.date) -> dict[str, Any]:
-    n = workspace_calendar(ws.root if ws else None).workdays_between(start, end)
+    cal = workspace_calendar(ws.root if ws else None)
+    n = cal.workdays_between(start, end)
     return {"format": "govcloud-calendar-workdays/1", "from": start.isoformat(),
-            "to": end.isoformat(), "workdays": n}
+            "to": end.isoformat(), "workdays": n, "provisional": _provisional(cal, start, end)}
 
 
 def is_workday(ws: Workspace | None, day: dt.date) -> dict[str, Any]:
     cal = workspace_calendar(ws.root if ws else None)
     return {"format": "govcloud-calendar-is-workday/1", "date": day.isoformat(),
-            "workday": cal.is_workday(day), "holiday": cal.holiday_name(day)}
+            "workday": cal.is_workday(day), "holiday": cal.holiday_name(day),
+            "provisional": _provisional(cal, day)}
+
+
+# --- calendar import / provisional ----------------------------------------------------------------
+def _destination(ws: Workspace | None, to: Path | None) -> Path:
+    if to is not None:
+        return to
+    if ws is None:
+        raise GovcloudError("where should the calendar file go? give -C WORKSPACE (its "
+                            "catalog/calendar/) or --to DIR",
+                            fix="e.g. `govcloud calendar import NOTICE.txt -C /srv/govcloud`")
+    return ws.root / "catalog" / "calendar"
+
+
+def calendar_import(ws: Workspace | None, notice: Path, to: Path | None = None,
+                    force: bool = False) -> dict[str, Any]:
+    """Read the State Council's notice (text) into ``cn-<year>.yaml`` under ``to`` (default: the
+    workspace's catalog/calendar/)."""
+    from ..calendar_files import render_calendar_file
+    from ..core.holiday_notice import parse_notice
+    from ..core.workdays import YearCalendar
+    from ..calendar_files import read_notice, write_calendar_year
+    p = parse_notice(read_notice(notice))
+    year = YearCalendar.from_blocks(p.year, p.blocks, p.makeup, source=p.source)
+    text = render_calendar_file(year, ["Imported by `govcloud calendar import` from the State Council "
+                                       "notice named in source; do not edit by hand."], p.notes)
+    res = write_calendar_year(_destination(ws, to), year, text, force, "official")
+    return {"format": "govcloud-calendar-import/1", "year": p.year, "source": p.source,
+            "provisional": False, **res, "warnings": p.warnings,
+            "holidays": len(year.holidays), "makeup_workdays": len(year.makeup),
+            "workdays": year.workday_count()}
+
+
+def calendar_provisional(ws: Workspace | None, year_no: int, to: Path | None = None) -> dict[str, Any]:
+    """Enable the provisional calendar of ``year_no`` (statutory holidays only) for a workspace."""
+    from ..calendar_files import default_calendar_dir, render_calendar_file, write_calendar_year
+    from ..core.provisional_calendar import provisional_year
+    dest = _destination(ws, to)
+    if dest.resolve() == default_calendar_dir().resolve():
+        raise GovcloudError("a provisional calendar is enabled per workspace, never shipped in "
+                            "catalog/calendar", fix="give -C WORKSPACE")
+    year = provisional_year(year_no)
+    text = render_calendar_file(year, [
+        "PROVISIONAL (`govcloud calendar provisional`): the statutory holidays and 补假 only, without",
+        "the 调休 of the State Council's notice. Every result counted in it says \"provisional\".",
+        "Replace it with `govcloud calendar import NOTICE.txt` as soon as the notice is published."])
+    res = write_calendar_year(dest, year, text, False, "provisional")
+    return {"format": "govcloud-calendar-provisional/1", "year": year_no, "source": year.source,
+            "provisional": True, **res, "warnings": [],
+            "holidays": len(year.holidays), "makeup_workdays": 0, "workdays": year.workday_count()}

@@ -122,6 +122,9 @@ def test_every_command_with_and_without_changes(tmp_path, cli, monkeypatch):
                       ("calendar workdays", ["2026-09-30", "2026-10-09"])]:
         check(cli, cmd, *args)
     check(cli, "calendar is-workday", "2026-10-01", code=3)
+    notice = Path(__file__).resolve().parent.parent / "fixtures" / "calendar" / "notice-2026.txt"
+    check(cli, "calendar import", str(notice), "--to", str(tmp_path / "cal"))
+    check(cli, "calendar provisional", "2027", "--to", str(tmp_path / "cal"))
     err = check(cli, "validate", "-C", tmp_path / "nowhere", code=1)
     assert err["issues"] == [] and err["fix"]
 

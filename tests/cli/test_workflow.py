@@ -282,9 +282,11 @@ def test_errors_are_messages_not_tracebacks(tmp_path, cli):
     assert r.exit_code == 1 and "did you mean 'bazhong'" in r.output
 
 
-def test_plan_before_compile_says_what_to_do(ws, cli):
+def test_plan_before_compile_compiles_first_and_says_so(ws, cli):
+    # plan never plans over stale (here: missing) specs: it compiles first (issue 13)
     r = cli("plan", "-C", ws)
-    assert r.exit_code == 1 and "govcloud compile" in r.output
+    assert r.exit_code == 0 and "compiled first" in r.output and "to create" in r.output
+    assert (ws / "stacks").is_dir()
 
 
 def test_plan_markdown_for_a_merge_request(applied_ws, cli):

@@ -25,7 +25,7 @@ def test_workdays_and_json(cli):
     assert cli("calendar", "workdays", "2025-12-31", "2026-12-31").output.strip() == "248"
     assert cli("calendar", "add-workdays", "2026-09-30", "2", "--output", "json").json() == {
         "format": "govcloud-calendar-add-workdays/1", "from": "2026-09-30", "workdays": 2,
-        "date": "2026-10-09"}
+        "date": "2026-10-09", "provisional": []}
 
 
 def test_is_workday(cli):

@@ -103,10 +103,14 @@ def test_a_change_approval_provisioned_marks_its_base_changed(tmp_path, cli, mon
 
 def test_a_deadline_in_a_year_without_calendar_names_the_file(tmp_path, cli):
     ws = workspace(tmp_path, "bazhong", approval("BZ-L", approved_on="2026-12-30"))
-    data, by = rows(cli, ws, "--now", "2026-12-30")
+    r = cli("status", "-C", ws, "--output", "json", "--now", "2026-12-30")
+    assert r.exit_code == 1                       # a deadline it cannot compute: never a silent 0
+    by = {a["approval_no"]: a for a in r.json()["approvals"]}
     nd = [d for d in by["BZ-L"]["deadlines"] if d["key"] == "provision"][0]
     assert nd["due"] is None and "cn-2027.yaml" in nd["error"]
-    assert any("cn-2027.yaml" in w for w in by["BZ-L"]["warnings"])
+    # said once for the run (not per approval or deadline), naming the approval and the file
+    assert [w for w in r.json()["calendar_warnings"] if "cn-2027.yaml" in w and "BZ-L" in w]
+    assert not any("cn-2027.yaml" in w for w in by["BZ-L"]["warnings"])
     # the operator adds next year's schedule to the workspace: the deadline appears
     cal = ws / "catalog" / "calendar"
     cal.mkdir(parents=True)

@@ -107,7 +107,9 @@ def test_a_broken_change_document_is_refused(tmp_path, cli, monkeypatch, doc, me
     edit_yaml(path, lambda d: d.update(doc))
     r = cli("compile", "-C", ws)
     assert r.exit_code == 1 and message in r.output and "changes/CH-1.yaml" in r.output, r.output
-    assert cli("plan", "-C", ws, "--detailed-exitcode").exit_code == 0   # nothing changed
+    # plan refuses what validate refuses (never "No changes" over stale inputs), naming it too
+    r = cli("plan", "-C", ws, "--detailed-exitcode")
+    assert r.exit_code == 1 and message in r.output and "Nothing was changed." in r.output
 
 
 def test_a_window_is_not_changed_but_extended(tmp_path, cli):

@@ -15,7 +15,7 @@ CITIES = ["bazhong", "datong", "chongqing", "bozhou", "sichuan"]
 # profile key -> cities that must carry it (regulations.md, "Deadlines" and "Right-sizing")
 REQUIRED = {
     "max_dengbao_level": CITIES, "classified_allowed": CITIES,
-    "provision_deadline_workdays": ["bazhong", "datong", "chongqing"],
+    "provision_deadline_workdays": ["bazhong", "datong"],   # 重庆 第二十条 is the bureau's duty
     "deploy_deadline_workdays": ["bazhong"],
     "change_deadline_workdays": ["datong"],
     "reclaim_deadline_workdays": ["datong"],
@@ -34,7 +34,6 @@ REQUIRED = {
 VALUES = {
     ("bazhong", "provision_deadline_workdays"): (3, "第十八条"),
     ("datong", "provision_deadline_workdays"): (2, "第十三条"),
-    ("chongqing", "provision_deadline_workdays"): (2, "第二十条"),
     ("bazhong", "deploy_deadline_workdays"): (5, "第十八条"),
     ("datong", "change_deadline_workdays"): (2, "第十五条"),
     ("datong", "reclaim_deadline_workdays"): (2, "第十六条"),

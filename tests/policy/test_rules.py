@@ -77,7 +77,7 @@ def test_window_one_day_over_3_months_is_refused():
 
 
 def test_cities_without_a_window_maximum_accept_long_windows():
-    a = model(approval("BZ-W", term={"kind": "window", "start": "2026-01-01", "end": "2026-12-01"}))
+    a = model(approval("BZ-W", approved_on="2025-12-15", term={"kind": "window", "start": "2026-01-01", "end": "2026-12-01"}))
     for city in ("bazhong", "datong", "chongqing", "sichuan"):
         assert policy.term_findings(a, profile(city)) == []
 
@@ -106,14 +106,63 @@ def test_emergency_needs_the_city_government_bazhong(tmp_path, cli):
     assert "第十四条" in r.output and "报市人民政府审定同意" in r.output
 
 
-def test_emergency_configured_within_24_hours_chongqing():
+def _ev(*items):
+    return [{"kind": k, "on": at[:10], "detail": {"at": at}} for k, at in items]
+
+
+CQ_EMERGENCY = approval("CQ-E", approved_on="2026-05-11", term={
+    "kind": "emergency", "start": "2026-05-11", "end": "2026-06-11", "reason": "应急"})
+
+
+def test_chongqing_fast_track_is_no_provider_deadline():
+    """重庆 第二十五条: 「24小时内配置」 says which needs may use the fast track; no provision
+    deadline, no overdue flag, whenever the resources come (it used to be a start+1 day SLA)."""
     p = profile("chongqing")
-    a = model(approval("CQ-E", approved_on="2026-05-11", term={
-        "kind": "emergency", "start": "2026-05-11", "end": "2026-06-11", "reason": "应急"}))
-    ok = approval_status(a, "", p, CAL, ev(provisioned="2026-05-12"), D(2026, 5, 20))
-    assert deadline(ok, "provision").due == D(2026, 5, 12) and not deadline(ok, "provision").late
-    late = approval_status(a, "", p, CAL, ev(provisioned="2026-05-13"), D(2026, 5, 20))
-    assert deadline(late, "provision").late and any("provision late" in f for f in late.flags)
+    st = approval_status(model(CQ_EMERGENCY), "", p, CAL, [], D(2026, 5, 20))
+    assert [d for d in st.deadlines if d.key == "provision"] == [] and not st.overdue
+
+
+def test_chongqing_configuration_needs_the_prior_filing():
+    p, a = profile("chongqing"), model(CQ_EMERGENCY)
+    ok = approval_status(a, "", p, CAL, _ev(("emergency-filed", "2026-05-11T09:30+08:00"),
+                                            ("configuration-completed", "2026-05-11T21:00+08:00")),
+                         D(2026, 5, 20))
+    assert ok.flags == []
+    none = approval_status(a, "", p, CAL, _ev(("configuration-completed", "2026-05-11T21:00+08:00")),
+                           D(2026, 5, 20))
+    assert any("without the prior 报备" in f and "第二十五条" in f and "record-event" in f
+               for f in none.flags), none.flags
+    after = approval_status(a, "", p, CAL, _ev(("configuration-completed", "2026-05-11T21:00+08:00"),
+                                               ("emergency-filed", "2026-05-11T22:00+08:00")),
+                            D(2026, 5, 20))
+    assert any("without the prior 报备" in f for f in after.flags)
+    # known by its day only (the provisioned event of an apply): the same day's 报备 is before it
+    day = approval_status(a, "", p, CAL, _ev(("emergency-filed", "2026-05-11T09:30+08:00")) +
+                          [{"kind": "provisioned", "on": "2026-05-11", "detail": {}}], D(2026, 5, 20))
+    assert day.flags == []
+
+
+def test_chongqing_fast_track_beyond_24_hours_is_flagged():
+    p, a = profile("chongqing"), model(CQ_EMERGENCY)
+    late = approval_status(a, "", p, CAL, _ev(("emergency-filed", "2026-05-11T09:30+08:00"),
+                                              ("configuration-completed", "2026-05-12T09:31+08:00")),
+                           D(2026, 5, 20))
+    assert any("beyond 24 hours" in f and "24.0 h" in f for f in late.flags), late.flags
+    edge = approval_status(a, "", p, CAL, _ev(("emergency-filed", "2026-05-11T09:30+08:00"),
+                                              ("configuration-completed", "2026-05-12T09:30+08:00")),
+                           D(2026, 5, 20))
+    assert edge.flags == []        # exactly 24 h is still 「24小时内」
+
+
+def test_chongqing_trial_notice_is_the_bureaus_duty_not_a_provider_sla():
+    """重庆 第二十条: 2 wd from the bureau's receipt of the application to its notice to the
+    provider. Not a provider deadline from the approval: no provision deadline, never overdue."""
+    p = profile("chongqing")
+    assert p.rules.provision_deadline_workdays is None
+    assert p.reference["bureau_trial_notice_workdays"].article == "第二十条"
+    st = approval_status(model(approval("CQ-P", approved_on="2026-02-13")), "", p, CAL, [],
+                         D(2026, 3, 20))
+    assert not st.overdue and [d for d in st.deadlines if d.key == "provision"] == []
 
 
 def test_emergency_backfill_within_2_workdays_of_the_project_approval_chongqing():
@@ -138,7 +187,6 @@ def test_emergency_backfill_within_2_workdays_of_the_project_approval_chongqing(
 @pytest.mark.parametrize("city,approved,due", [
     ("bazhong", "2026-03-02", D(2026, 3, 5)),     # 3 wd (第十八条)
     ("datong", "2026-09-30", D(2026, 10, 9)),     # 2 wd over 国庆节 (第十三条)
-    ("chongqing", "2026-02-13", D(2026, 2, 24)),  # 2 wd: 02-14 is a 调休 Saturday, then 春节
 ])
 def test_provision_deadline_met_and_missed(city, approved, due):
     p = profile(city)
