@@ -24,16 +24,20 @@ from .executor import Executor
 from .models.address import Address
 from .models.cloud import Observed
 from .models.plan import Plan
-from .models.spec import StackSpec
 from .core.planner import collect_desired, make_actions
 from .core.resources import KIND_ORDER, KINDS
 from .sanitize import make_sanitizer, media_of, verify
 from .state.base import StateStore, default_actor
+from .core import exit as exitp
 from .core.workdays import add_months
+from .exit_subject import Subject, find_stack, find_subject  # noqa: F401 - used by the use case
 from .workspace import Workspace
 
-STEPS = ("plan", "backup", "offline", "hold", "wipe", "verify", "reclaim", "census",
+STEPS = ("plan", "backup", "offline", "request", "hold", "wipe", "verify", "reclaim", "census",
          "certificate", "billing")
+# The lifecycle event each step records when it is done (profiles order them: exit_process).
+STEP_EVENTS = {"backup": "backed-up", "offline": "offline", "wipe": "wiped", "verify": "verified",
+               "reclaim": "reclaimed", "billing": "terminated"}
 
 
 def workflow_name(stack: str) -> str:
@@ -59,21 +63,6 @@ def _workflows(store: StateStore):
             yield workflow_name(stack), data
 
 
-def find_stack(ws: Workspace, system: str) -> StackSpec:
-    specs = ws.load_specs()
-    matches = [s for s in specs if s.stack == system or s.system["code"] == system]
-    if not matches:
-        known = ", ".join(sorted(s.system["code"] for s in specs)) or "none"
-        raise GovcloudError(f"no compiled system {system!r} under stacks/",
-                            [Issue("SYSTEM", f"known systems: {known}")],
-                            fix="use the system code of the approval (the spec's file name)")
-    if len(matches) > 1:
-        raise GovcloudError(f"system code {system!r} exists in several departments",
-                            [Issue("SYSTEM", ", ".join(s.stack for s in matches))],
-                            fix="pass DEPARTMENT/SYSTEM")
-    return matches[0]
-
-
 @dataclass
 class Options:
     dry_run: bool = False
@@ -84,11 +73,12 @@ class Options:
     backup_dir: Path | None = None
     operator: str | None = None
     organization: str = "云服务商 (cloud service provider)"
+    override_reason: str | None = None   # --override-exit-order REASON (audited)
 
 
 class Decommission:
     def __init__(self, ws: Workspace, store: StateStore, drivers: dict[str, Driver],
-                 spec: StackSpec, opts: Options, say: Callable[[str], None] = lambda s: None):
+                 spec: Subject, opts: Options, say: Callable[[str], None] = lambda s: None):
         self.ws, self.store, self.drivers, self.spec, self.opts = ws, store, drivers, spec, opts
         self.say = say
         self.stack = spec.stack
@@ -106,6 +96,53 @@ class Decommission:
         self.store.append_audit(self.actor, f"decommission-{step}", self.stack, None, detail)
         self.say(f"  [ok] {step}: {_brief(detail)}")
         faults.point("decommission.step-done", step=step)   # the kill -9 tests stop here
+
+    def _events(self) -> list[dict[str, Any]]:
+        return [e for no in self._approval_nos() for e in self.store.events(no)]
+
+    def _approval_nos(self) -> list[str]:
+        return self.doc.get("approvals") or self.spec.approval_nos
+
+    def _on(self) -> dict[str, dt.date]:
+        return exitp.first_dates(self._events())
+
+    def _record(self, kind: str, detail: dict[str, Any] | None = None, again: bool = False) -> None:
+        """Record lifecycle event ``kind`` for each approval of the system (once, unless
+        ``again``: a resumed run does not record it twice)."""
+        have = {(e["subject"], e["kind"]) for e in self._events()}
+        for no in self._approval_nos():
+            if again or (no, kind) not in have:
+                self.store.record_event(no, kind, self.today.isoformat(),
+                                        {"stack": self.stack, **(detail or {})})
+
+    def _gate(self, stage: str, what: str) -> list[str]:
+        """Refuse ``stage`` without the events the city requires (or log the override)."""
+        absent = exitp.missing(self.ws.profile, stage, self._on())
+        if absent and self.opts.override_reason:
+            self.store.append_audit(self.actor, "decommission-override", self.stack, None,
+                                    {"stage": stage, "missing": absent,
+                                     "reason": self.opts.override_reason})
+            self.say(f"  [override] {what}: {', '.join(absent)} missing; overridden by "
+                     f"{self.actor}: {self.opts.override_reason}")
+            return []
+        return absent
+
+    def _preconditions(self) -> None:
+        from .core import policy
+        profile = self.ws.profile
+        p = exitp.process(profile)
+        if p is not None and p.wipe_verification == "full" and self.opts.verify_mode != "full":
+            raise GovcloudError(f"--verify {self.opts.verify_mode} refused: "
+                                f"{profile.cite(profile.rules.exit_process)} requires data that "
+                                f"cannot be recovered: every byte is read back",
+                                fix="use --verify full")
+        approvals = list(self.ws.load_approvals().values())
+        for no in self._approval_nos():
+            policy.check_exit_of(no, approvals, profile, self.today)
+        if not self.doc.get("steps"):
+            absent = self._gate("start", f"decommission of {self.stack}")
+            if absent:
+                raise exitp.refusal(profile, "start", f"cannot decommission {self.stack}", absent)
 
     def _is_done(self, step: str) -> bool:
         return bool(self.doc.get("steps", {}).get(step, {}).get("done"))
@@ -127,6 +164,8 @@ class Decommission:
         if self.doc.get("finished"):
             self.say(f"{self.stack} was decommissioned on {self.doc['finished']}; nothing to do.")
             return self.doc
+        if not self.opts.dry_run:
+            self._preconditions()
         objects = self.step_plan()
         if self.opts.dry_run:
             return {"stack": self.stack, "dry_run": True, "objects": objects}
@@ -174,7 +213,8 @@ class Decommission:
             self.doc = {"stack": self.stack, "started": self.today.isoformat(),
                         "operator": self.actor, "profile": self.spec.profile,
                         "department": self.spec.department, "system": self.spec.system,
-                        "approvals": [a.approval_no for a in self.spec.approvals]}
+                        "approvals": list(self.spec.approval_nos),
+                        "orphaned": self.spec.orphaned}
             index = _index_of(self.store)
             if self.stack not in index:
                 self._index(index + [self.stack])
@@ -216,6 +256,7 @@ class Decommission:
                     raise GovcloudError(f"backup of {m['id']} does not match its source (SHA-256)")
                 m["backup"] = {"uri": dest.resolve().as_uri(), "sha256": before}
             self._save()
+        self._record("backed-up", {"target": target, "copies": len(self._media())})
         self._done("backup", {"target": target, "copies": len(self._media())})
 
     def step_offline(self) -> None:
@@ -233,22 +274,45 @@ class Decommission:
                     pass
                 self.store.remove(o.address)
                 released += 1
-        for no in self.doc["approvals"]:
-            self.store.record_event(no, "offline", self.today.isoformat(), {"stack": self.stack})
+        self._record("offline")
         self.doc["offline_on"] = self.today.isoformat()
         self._done("offline", {"servers_stopped": stopped, "public_ips_released": released})
+
+    def step_request(self) -> str | None:
+        """四川 第十八条: backup and offline first, then the written exit request, then the wipe."""
+        absent = self._gate("wipe", f"wiping {self.stack}")
+        if not absent:
+            self._done("request", {"events": sorted(self._on())})
+            return None
+        err = exitp.refusal(self.ws.profile, "wipe", f"{self.stack} is backed up and offline; "
+                            f"wiping waits", absent)
+        if self.doc.get("request_announced"):
+            raise err
+        self.doc["request_announced"] = True
+        self._save()
+        self.say(f"  [wait] {err.summary}. Record it, then run `govcloud decommission "
+                 f"{self.stack} --resume`.")
+        return "held"
 
     def step_hold(self) -> str | None:
         rule = self.ws.profile.rules.exit_transition_months
         if rule is None:
             self._done("hold", {"months": 0, "note": "the profile sets no transition period"})
             return None
-        until = add_months(dt.date.fromisoformat(self.doc["offline_on"]), rule.value)
+        until, start = exitp.transition_until(self.ws.profile, self._on())
+        if until is None:   # its starting event was overridden away: count from the offline
+            start = "offline"
+            until = add_months(dt.date.fromisoformat(self.doc["offline_on"]), rule.value)
+        if self.doc.get("hold_until") != until.isoformat():
+            self._record("held-until", {"until": until.isoformat(), "from": start,
+                                        "article": rule.article})
         self.doc["hold_until"] = until.isoformat()
+        self.doc["hold_from"] = start
         self._save()
         if self.today < until:
             msg = (f"{self.stack} is offline and held for the {rule.value}-month transition period "
-                   f"until {until} ({self.ws.profile.name_zh} {rule.article}); run "
+                   f"until {until}, counted from {start} ({self.ws.profile.name_zh} "
+                   f"{rule.article}); run "
                    f"`govcloud decommission {self.stack} --resume` on or after {until}")
             if self.doc.get("hold_announced"):
                 raise GovcloudError(f"transition hold: not before {until}",
@@ -274,6 +338,7 @@ class Decommission:
             m["wipe"] = {"done": True, "method": sanitizer.name, "nist_method": sanitizer.nist_method,
                          "technique": sanitizer.technique, **result}
             self._save()
+        self._record("wiped", {"media": len(self._media()), "method": sanitizer.name}, again=True)
         self._done("wipe", {"media": len(self._media()), "method": sanitizer.name})
 
     def step_verify(self) -> None:
@@ -293,12 +358,15 @@ class Decommission:
             self._save()
             self.store.append_audit(self.actor, "decommission-verify-failed", self.stack, None,
                                     {"media": [m["id"] for m in failed]})
+            self._record("wipe-failed", {"media": [m["id"] for m in failed]}, again=True)
             raise GovcloudError(
                 f"wipe verification failed for {len(failed)} media of {self.stack}: nothing was deleted",
                 [Issue(f"{m['kind']} {m['id']}", f"{m['verification']['bad_range_count']} ranges "
                        "still differ from the wipe pattern") for m in failed],
                 fix="find the cause, then run the command again: the wipe is repeated and verified",
                 changed_nothing=False)
+        self._record("verified", {"media": len(self._media()), "mode": self.opts.verify_mode},
+                     again=True)
         self._done("verify", {"media": len(self._media()), "mode": self.opts.verify_mode,
                               "result": "pass"})
 
@@ -333,6 +401,7 @@ class Decommission:
             if isinstance(drv, MediaAccess):  # only media whose wipe was verified reach this list
                 orphans += drv.reclaim_media([m["path"] for m in self._media()
                                               if m.get("target") == name])
+        self._record("reclaimed", {"deleted": len(results)})
         self._done("reclaim", {"deleted": len(results), "orphan_files_removed": orphans})
 
     def step_census(self) -> None:
@@ -364,10 +433,14 @@ class Decommission:
                                    "sha256": digests})
 
     def step_billing(self) -> None:
-        for no in self.doc["approvals"]:
-            self.store.record_event(no, "terminated", self.today.isoformat(),
-                                    {"stack": self.stack, "reason": "decommissioned"})
+        from .calendar_files import workspace_calendar
+        on = {**self._on(), "terminated": self.today}
+        stop, article = exitp.billing_stop(self.ws.profile, on, workspace_calendar(self.ws.root))
+        stop = stop or self.today
+        self._record("terminated", {"reason": "decommissioned", "billing_stop": stop.isoformat(),
+                                    "billing_article": article})
         self._done("billing", {"terminated_on": self.today.isoformat(),
+                               "billing_stop": stop.isoformat(), "billing_article": article,
                                "approvals": self.doc["approvals"]})
 
 

@@ -25,6 +25,9 @@ def decommission(
         verify: Annotated[str, typer.Option(help="full | sample")] = "full",
         backup_dir: Annotated[Optional[Path], typer.Option(help="Backup target directory.")] = None,
         operator: Annotated[Optional[str], typer.Option(help="Person performing sanitization.")] = None,
+        override_exit_order: Annotated[Optional[str], typer.Option(
+            "--override-exit-order", metavar="REASON",
+            help="Proceed without the exit events the profile requires (audited with REASON).")] = None,
         lock_timeout: LockTimeout = 30.0, output: Out = OutputTJ.text):
     """Back up, take offline, wipe (verified), reclaim and certify a system's resources."""
     from .render import escape
@@ -36,7 +39,7 @@ def decommission(
     say = (lambda s: None) if as_json else (lambda s: render.console.print(escape(s)))
     opts = Options(dry_run=dry_run, max_deletes=max_deletes, now=today_from(now),
                    sanitizer=sanitizer, verify_mode=verify, backup_dir=backup_dir,
-                   operator=operator)
+                   operator=operator, override_reason=override_exit_order)
     res = run(workspace(directory), system, opts, lock_timeout, say)
     if as_json:
         return render.emit_json(res.to_dict())

@@ -32,7 +32,10 @@ from ..models.profile import Profile
 from .workdays import WorkCalendar, add_months
 
 EVENT_KINDS = ("approved", "provisioned", "delivery-confirmed", "changed", "extended", "expired",
-               "exit-requested", "warning-sent", "offline", "terminated")
+               "exit-requested", "warning-sent", "offline", "terminated",
+               # the exit process (core/exit.py; each city orders them in rules.exit_process)
+               "exit-approved", "backed-up", "held-until", "wiped", "wipe-failed", "verified",
+               "reclaimed")
 
 
 @dataclass

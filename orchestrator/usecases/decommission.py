@@ -41,7 +41,7 @@ def decommission(ws: Workspace, system: str, opts, lock_timeout: float,
                  say: Callable[[str], None] = lambda s: None) -> DecommissionResult:
     """Run (or resume) the workflow of ``system`` with ``opts`` (decommission.Options);
     ``say`` gets one line per step."""
-    from ..decommission import Decommission, find_stack
+    from ..decommission import Decommission, find_subject
     if opts.sanitizer not in SANITIZERS:
         raise GovcloudError(f"--sanitizer {opts.sanitizer!r}: use zeros, random or crypto-erase")
     if opts.sanitizer == "crypto-erase":
@@ -50,11 +50,13 @@ def decommission(ws: Workspace, system: str, opts, lock_timeout: float,
                             fix="use --sanitizer zeros or random")
     if opts.verify_mode not in VERIFY_MODES:
         raise GovcloudError(f"--verify {opts.verify_mode!r}: use full or sample")
-    spec = find_stack(ws, system)
-    with open_state(ws) as store, locked(store, "decommission", lock_timeout), \
-            open_drivers(ws, {z.target for z in spec.zones.values()}) as drivers:
-        say(f"Decommissioning {spec.stack} ({spec.system['name']}):")
-        out = Decommission(ws, store, drivers, spec, opts, say).run()
+    with open_state(ws) as store, locked(store, "decommission", lock_timeout):
+        spec = find_subject(ws, store, system)
+        with open_drivers(ws, spec.targets) as drivers:
+            say(f"Decommissioning {spec.stack} ({spec.system['name']})"
+                + (" — orphaned: its approval is gone; it leaves through the exit process"
+                   if spec.orphaned else "") + ":")
+            out = Decommission(ws, store, drivers, spec, opts, say).run()
     if out.get("dry_run"):
         return DecommissionResult(spec.stack, spec.system["name"], True, out["objects"], None)
     return DecommissionResult(spec.stack, spec.system["name"], False, out.get("objects", []), out)
