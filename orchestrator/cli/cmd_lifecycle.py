@@ -43,7 +43,8 @@ def status(directory: Dir = Path("."), now: Now = None, output: Out = OutputTJ.t
             nd = r.next_deadline
             style = "bold red" if r.overdue else ("yellow" if r.warnings or r.flags else "")
             term = "" if r.kind == "permanent" else f" {r.kind} {r.start}..{r.end}"
-            head = f"{r.approval_no}  {r.stack}  [{r.state}]{term}"
+            state = f"held until {r.held_until}" if r.held_until else r.state
+            head = f"{r.approval_no}  {r.stack}  [{state}]{term}"
             c.print(f"[{style}]{escape(head)}[/]" if style else escape(head))
             over = [d for d in r.deadlines if d.overdue]
             for d in over:

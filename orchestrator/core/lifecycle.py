@@ -29,6 +29,7 @@ from typing import Any, Callable
 from ..errors import GovcloudError
 from ..models.approval import Approval, EmergencyTerm, PermanentTerm, WindowTerm
 from ..models.profile import Profile
+from . import exit as exitp
 from .workdays import WorkCalendar, add_months
 
 EVENT_KINDS = ("approved", "provisioned", "delivery-confirmed", "changed", "extended", "expired",
@@ -74,6 +75,7 @@ class ApprovalStatus:
     warnings: list[str] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     end_workdays_left: int | None = None
+    held_until: date | None = None     # the exit's transition hold (held-until event)
 
     @property
     def next_deadline(self) -> Deadline | None:
@@ -97,7 +99,8 @@ class ApprovalStatus:
                 "events": self.events, "overdue": self.overdue,
                 "next_deadline": nd.to_dict() if nd else None,
                 "deadlines": [d.to_dict() for d in self.deadlines],
-                "warnings": self.warnings, "flags": self.flags}
+                "warnings": self.warnings, "flags": self.flags,
+                "held_until": self.held_until.isoformat() if self.held_until else None}
 
 
 def term_kind(a: Approval) -> str:
@@ -163,7 +166,10 @@ def approval_status(a: Approval, file: str, profile: Profile, cal: WorkCalendar,
 
     # --- state ------------------------------------------------------------------------------
     temporary = not isinstance(t, PermanentTerm)
-    if "terminated" in on:
+    exit_state = exitp.exit_state(on, exitp.last_dates(events))
+    if exit_state not in (None, "backed-up"):   # exit-requested, held, wipe-failed, terminated...
+        st.state = exit_state
+    elif "terminated" in on:
         st.state = "terminated"
     elif "exit-requested" in on:
         st.state = "exit-requested"
@@ -178,9 +184,10 @@ def approval_status(a: Approval, file: str, profile: Profile, cal: WorkCalendar,
     elif "provisioned" in on:
         st.state = "provisioned"
     finished = st.state in ("terminated", "expired")
+    exiting = exit_state is not None
 
     # --- provisioning -----------------------------------------------------------------------
-    if not finished and st.state != "exit-requested":
+    if not finished and not exiting:
         key = ("change_deadline_workdays" if a.change_of and rules.change_deadline_workdays
                else "provision_deadline_workdays")
         r = getattr(rules, key)
@@ -204,7 +211,7 @@ def approval_status(a: Approval, file: str, profile: Profile, cal: WorkCalendar,
 
     # --- deployment, closed by the delivery confirmation (巴中 第十八、四十三条) ----------------------
     r = rules.deploy_deadline_workdays
-    if r is not None and "provisioned" in on and not finished:
+    if r is not None and "provisioned" in on and not finished and not exiting:
         add("deploy", f"system deployed within {r.value} working days of the configuration "
             f"(closed by confirm-delivery)", lambda: cal.add_workdays(on["provisioned"], r.value),
             "deploy_deadline_workdays", on.get("delivery-confirmed"))
@@ -226,7 +233,7 @@ def approval_status(a: Approval, file: str, profile: Profile, cal: WorkCalendar,
                                 + (f", filed {t.backfilled_on}" if t.backfilled_on else ", not filed"))
 
     # --- temporary terms: extension notice, end, warnings -----------------------------------
-    if temporary and not finished and st.state != "exit-requested":
+    if temporary and not finished and not exiting:
         notice = getattr(rules, f"{t.kind}_extension_notice_workdays")
         if notice is not None:
             add("extension-request", f"last day to request an extension ({notice.value} working "
@@ -244,18 +251,9 @@ def approval_status(a: Approval, file: str, profile: Profile, cal: WorkCalendar,
                 st.warnings.append(f"{t.kind} ends on {end}: {left} working day"
                                    f"{'s' if left != 1 else ''} left")
 
-    # --- exit ----------------------------------------------------------------------------------
-    if "exit-requested" in on and "terminated" not in on:
-        ex = on["exit-requested"]
-        r = rules.exit_transition_months
-        if r is not None:
-            add("transition", f"{r.value}-month transition (过渡期) ends: data clearing and reclaim",
-                lambda: add_months(ex, r.value), "exit_transition_months", hard=False)
-        r = rules.reclaim_deadline_workdays
-        if r is not None:
-            add("reclaim", f"resources reclaimed within {r.value} working days of the exit",
-                lambda: cal.add_workdays(ex, r.value), "reclaim_deadline_workdays",
-                on.get("terminated"))
+    # --- exit (the profile's exit_process says where each clock starts) ------------------------
+    if exiting:
+        _exit_deadlines(st, profile, cal, on, add)
 
     # --- migration: the old system is kept -------------------------------------------------------
     r = rules.old_system_keep_months
@@ -289,3 +287,39 @@ def warnings_to_send(st: ApprovalStatus, profile: Profile,
     reached = [w for w in warning_thresholds(profile) if st.end_workdays_left <= w
                and (w, end) not in sent]
     return sorted(reached)
+
+
+def _exit_deadlines(st: ApprovalStatus, profile: Profile, cal: WorkCalendar,
+                    on: dict[str, date], add: Callable[..., Deadline]) -> None:
+    """The transition (巴中: from the written request; backup and offline inside it) and the
+    reclaim deadline (大同: 2 working days from the exit approval). They stay after the
+    termination, so that a late reclaim remains flagged."""
+    rules = profile.rules
+    p = exitp.process(profile)
+    done = on.get("reclaimed") or on.get("terminated")
+    r = rules.exit_transition_months
+    until, start = exitp.transition_until(profile, on)
+    if r is not None and until is not None and "terminated" not in on:
+        add("transition", f"{r.value}-month transition (过渡期) from {start} ends: data clearing "
+            f"and reclaim not before", lambda: until, "exit_transition_months", hard=False)
+        if "held-until" in on and not on.get("wiped"):
+            st.held_until = until
+    if r is not None and until is not None:
+        inside = p.inside_transition if p else []
+        if inside:
+            got = [on[k] for k in inside if k in on]
+            add("exit-work", f"{' and '.join(inside)} within the transition",
+                lambda: until, "exit_process", max(got) if len(got) == len(inside) else None)
+    r = rules.reclaim_deadline_workdays
+    if r is not None:
+        due, start = None, ""
+        try:
+            due, start = exitp.reclaim_due(profile, on, cal)
+        except GovcloudError as exc:
+            st.warnings.append(f"reclaim: {exc.summary}")
+        if due is not None:
+            add("reclaim", f"resources reclaimed within {r.value} working days of {start}",
+                lambda: due, "reclaim_deadline_workdays", done)
+        elif start and "terminated" not in on:
+            st.warnings.append(f"the reclaim deadline ({r.value} working days) starts at {start}, "
+                               f"not recorded yet")

@@ -129,6 +129,8 @@ def test_decommission_and_certificate(tmp_path, cli, monkeypatch):
     monkeypatch.setenv("GOVCLOUD_TODAY", "2026-06-20")
     assert cli("compile", "-C", ws).exit_code == 0
     assert cli("apply", "-C", ws, "--auto-approve").exit_code == 0
+    check(cli, "request-exit", "BZ-P", "-C", ws, "--document", "亳教函〔2026〕3号")
+    assert check(cli, "approve-exit", "BZ-P", "-C", ws)["kind"] == "exit-approved"
     done = check(cli, "decommission", "edu-portal", "-C", ws)
     if done["status"] == "held":
         done = check(cli, "decommission", "edu-portal", "-C", ws, "--resume", "--now", "2027-06-20")

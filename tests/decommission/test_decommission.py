@@ -59,6 +59,8 @@ def dws(tmp_path) -> Path:
     init_workspace(ws, "bozhou")
     assert gc(ws, "compile").returncode == 0
     assert gc(ws, "apply", "--auto-approve").returncode == 0
+    # 亳州 第二十三条: the department's 注销申请 comes first (tests/decommission/test_exit_process.py)
+    assert gc(ws, "request-exit", "BZ-2026-0012").returncode == 0
     return ws
 
 
@@ -159,7 +161,8 @@ def test_certificate_fields_and_tamper_detection(dws):
     events = store.events("BZ-2026-0012")
     store.close()
     # approved + provisioned come from the apply (lifecycle events, issue 5)
-    assert [e["kind"] for e in events] == ["approved", "provisioned", "offline", "terminated"]
+    assert [e["kind"] for e in events] == ["approved", "provisioned", "exit-requested", "backed-up",
+                                           "offline", "wiped", "verified", "reclaimed", "terminated"]
 
 
 def test_transition_hold_stops_and_resumes_after_the_date(tmp_path):
@@ -167,7 +170,9 @@ def test_transition_hold_stops_and_resumes_after_the_date(tmp_path):
     init_workspace(ws, "bazhong")  # 巴中 第二十二条: 3-month 过渡期
     gc(ws, "compile")
     gc(ws, "apply", "--auto-approve")
-    r = gc(ws, "decommission", SYSTEM, "--now", "2026-11-23")
+    # the 过渡期 runs from the written request (2026-11-23), not from the offline
+    assert gc(ws, "request-exit", "BZ-2026-0012", "--date", "2026-11-23").returncode == 0
+    r = gc(ws, "decommission", SYSTEM, "--now", "2026-12-20")
     assert r.returncode == 0
     assert "held for the 3-month transition period until 2027-02-23" in r.stdout
     assert "第二十二条" in r.stdout
@@ -225,6 +230,7 @@ zones: {internet: {volumes: [{name: data, type: blk.ssd, gb: 1}]}}
     drv.ex_write_volume(vol.cloud_id, 12345, marker)
     original = content_sha256(drv.volume_path(vol.cloud_id))
     drv.close()
+    assert gc(ws, "request-exit", "BK-0001").returncode == 0
     r = gc(ws, "decommission", "bksys")
     assert r.returncode == 0, r.stdout + r.stderr
     from orchestrator.usecases.session import open_state

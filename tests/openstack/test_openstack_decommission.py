@@ -134,6 +134,7 @@ def test_decommission_wipes_every_copy_and_leaves_nothing(ws):
     assert r.returncode == 0, r.stdout + r.stderr
     assert src.id in r.stdout and copy.id in r.stdout, r.stdout   # the plan names the images
 
+    assert gc(ws, "request-exit", "OS-DEC-0001").returncode == 0   # 亳州 第二十三条 first
     r = gc(ws, "decommission", "leaving", faults=["--crash-after", "verify"])
     assert r.returncode == -9, r.stdout + r.stderr
     doc = json.loads(gc(ws, "state", "list", "--output", "json").stdout)
