@@ -47,7 +47,8 @@ def find_subject(ws: Workspace, store: StateStore, system: str) -> Subject:
 
 def _orphan(ws: Workspace, stack: str, dept: str, code: str, recs) -> Subject:
     nos = sorted({r.approval for r in recs if r.approval})
-    return Subject(stack, {"code": dept, "name": dept}, {"code": code, "name": code},
+    return Subject(stack, {"code": dept, "name": dept}, {"code": code, "name": code,
+                                                  "dengbao_level": "unknown (approval removed)"},
                    ws.profile.code, nos, {r.target for r in recs}, orphaned=True)
 
 
