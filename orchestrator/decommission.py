@@ -74,6 +74,13 @@ class Options:
     operator: str | None = None
     organization: str = "云服务商 (cloud service provider)"
     override_reason: str | None = None   # --override-exit-order REASON (audited)
+    # Asked once with the plan before anything is recorded (None: approved, --auto-approve).
+    confirm: Callable[[list[dict[str, Any]]], bool] | None = None
+    live: Callable[[str], None] | None = None    # a terminal: progress redrawn in place
+
+
+class Cancelled(GovcloudError):
+    """The operator said no at the confirmation: nothing was recorded or changed."""
 
 
 class Decommission:
@@ -209,6 +216,8 @@ class Decommission:
         if self.opts.dry_run:
             self.say(f"Dry run: {len(objects)} objects, {len(media)} media to wipe. Nothing was changed.")
             return objects
+        if self.opts.confirm is not None and not self.opts.confirm(objects):
+            raise Cancelled(f"decommission of {self.stack} cancelled", fix=None)
         if not self.doc:
             self.doc = {"stack": self.stack, "started": self.today.isoformat(),
                         "operator": self.actor, "profile": self.spec.profile,
@@ -228,6 +237,15 @@ class Decommission:
         # The store's meta table is not part of the public contract: keep the index as a workflow.
         self.store.put_workflow("decommission-index", {"stacks": sorted(stacks)})
 
+    def _meter(self, label: str, total: int):
+        from .progress import ByteMeter
+        return ByteMeter(label, total, self.say, self.opts.live)
+
+    def _allocated(self) -> int:
+        from drivers.media import allocated_bytes
+        return sum(allocated_bytes(Path(m["path"])) for m in self._media()
+                   if Path(m["path"]).exists())
+
     def step_backup(self) -> None:
         cfg = self.ws.config.backup
         folder = f"{self.stack.replace('/', '__')}/{self.doc['started']}"
@@ -240,6 +258,9 @@ class Decommission:
             root = self.opts.backup_dir or (Path(cfg.path) if cfg.path else self.ws.root / "backups")
             root = root if root.is_absolute() else self.ws.root / root
             target = str(root / folder)
+        meter = self._meter("backup", self._allocated())
+        keep = self.ws.profile.rules.backup_retention_months
+        destroy_on = add_months(self.today, keep.value).isoformat() if keep else None
         for m in self._media():
             if m.get("backup"):
                 continue
@@ -248,14 +269,17 @@ class Decommission:
             before = content_sha256(src)
             if s3 is not None:  # put_file reads the object back and compares its SHA-256
                 rec = s3.put_file(src, f"{folder}/{name}")
-                m["backup"] = {"uri": rec.uri, "sha256": before, "object_sha256": rec.sha256}
+                m["backup"] = {"uri": rec.uri, "sha256": before, "object_sha256": rec.sha256,
+                               "destroy_on": destroy_on}
             else:
                 dest = Path(target) / name
-                sparse_copy(src, dest)
+                sparse_copy(src, dest, meter)
                 if content_sha256(dest) != before:
                     raise GovcloudError(f"backup of {m['id']} does not match its source (SHA-256)")
-                m["backup"] = {"uri": dest.resolve().as_uri(), "sha256": before}
+                m["backup"] = {"uri": dest.resolve().as_uri(), "sha256": before,
+                               "destroy_on": destroy_on}
             self._save()
+        meter.finish()
         self._record("backed-up", {"target": target, "copies": len(self._media())})
         self._done("backup", {"target": target, "copies": len(self._media())})
 
@@ -329,15 +353,17 @@ class Decommission:
 
     def step_wipe(self) -> None:
         sanitizer = self._sanitizer()
+        meter = self._meter("wipe", self._allocated())
         for m in self._media():
             if m.get("wipe", {}).get("done"):
                 continue
             from drivers.media import Medium
             medium = Medium(m["id"], m["kind"], Path(m["path"]), m["address"], m["size_bytes"])
-            result = sanitizer.sanitize(medium)
+            result = sanitizer.sanitize(medium, meter)
             m["wipe"] = {"done": True, "method": sanitizer.name, "nist_method": sanitizer.nist_method,
                          "technique": sanitizer.technique, **result}
             self._save()
+        meter.finish()
         self._record("wiped", {"media": len(self._media()), "method": sanitizer.name}, again=True)
         self._done("wipe", {"media": len(self._media()), "method": sanitizer.name})
 
@@ -345,14 +371,19 @@ class Decommission:
         from drivers.media import Medium
         sanitizer = self._sanitizer()
         failed = []
+        meter = self._meter(f"verify ({self.opts.verify_mode})", self._allocated()
+                            if self.opts.verify_mode == "full" else 0)
         for m in self._media():
             medium = Medium(m["id"], m["kind"], Path(m["path"]), m["address"], m["size_bytes"])
-            check = verify(medium, sanitizer, self.opts.verify_mode)
+            check = verify(medium, sanitizer, self.opts.verify_mode,
+                           progress=meter if self.opts.verify_mode == "full" else None)
             m["verification"] = check.to_dict()
             if not check.ok:
                 failed.append(m)
                 m["wipe"]["done"] = False  # wipe again on resume
         self._save()
+        if self.opts.verify_mode == "full":
+            meter.finish()
         if failed:
             self.doc["steps"]["wipe"]["done"] = False
             self._save()
@@ -401,8 +432,16 @@ class Decommission:
             if isinstance(drv, MediaAccess):  # only media whose wipe was verified reach this list
                 orphans += drv.reclaim_media([m["path"] for m in self._media()
                                               if m.get("target") == name])
-        self._record("reclaimed", {"deleted": len(results)})
-        self._done("reclaim", {"deleted": len(results), "orphan_files_removed": orphans})
+        # one count everywhere (console, JSON, certificate): the plan's objects, those released
+        # at offline included, plus the department's domain when it went with the system
+        released = self.doc["steps"].get("offline", {}).get("public_ips_released", 0)
+        total = len(results) + released
+        self.doc["reclaimed"] = {"total": total, "deleted_at_reclaim": len(results),
+                                 "released_at_offline": released,
+                                 "addresses": sorted(r.address for r in results)}
+        self._record("reclaimed", {"deleted": total})
+        self._done("reclaim", {"reclaimed": total, "deleted": len(results),
+                               "released_at_offline": released, "orphan_files_removed": orphans})
 
     def step_census(self) -> None:
         ids = [m["id"] for m in self._media()]

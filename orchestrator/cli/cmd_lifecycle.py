@@ -58,7 +58,7 @@ def status(directory: Dir = Path("."), now: Now = None, output: Out = OutputTJ.t
         for stack, count in sorted(rep.orphaned.items()):
             c.print(f"[yellow]{escape(stack + '  [orphaned]')}[/]  {count} objects, no approval compiles "
                     "to it any more: nothing is deleted; it leaves only through the exit process "
-                    "(restore its approval, then request-exit and decommission)")
+                    "(request-exit APPROVAL, then decommission SYSTEM; the approval need not be restored)")
         n = sum(1 for r in rep.rows if r.overdue)
         c.print(f"{len(rep.rows)} approvals, " + (f"[bold red]{n} overdue[/]" if n else "none overdue")
                 + (f", {len(rep.orphaned)} orphaned systems" if rep.orphaned else "") + ".")

@@ -62,8 +62,27 @@ def decommission(ws: Workspace, system: str, opts, lock_timeout: float,
     return DecommissionResult(spec.stack, spec.system["name"], False, out.get("objects", []), out)
 
 
-def certificate_verify(ws: Workspace, file: Path) -> dict[str, Any]:
-    """The certificate's record in the audit chain; raises when the file changed."""
+def certificate_verify(ws: Workspace | None, file: Path, key: Path | None = None) -> dict[str, Any]:
+    """Check a certificate by its content: seal and signature (with ``key``, or the workspace's
+    provider key), and inside a workspace also the audit chain; raises when anything fails."""
     from ..certificate import verify_certificate
+    pem = None
+    if key is not None:
+        try:
+            pem = key.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise GovcloudError(f"--key {key}: cannot read the public key ({exc.strerror})")
+    if ws is None:
+        return {"format": "govcloud-certificate-verify/1", **verify_certificate(None, file, pem)}
+    if pem is None:
+        from ..trust.provider_key import key_path, load
+        if key_path(ws.root).exists():
+            pem = load(ws.root).public_pem()
     with open_state(ws) as store:
-        return {"format": "govcloud-certificate-verify/1", **verify_certificate(store, file)}
+        return {"format": "govcloud-certificate-verify/1", **verify_certificate(store, file, pem)}
+
+
+def provider_public_key(ws: Workspace) -> str:
+    """The provider's public key (PEM), to hand to departments with their certificates."""
+    from ..trust.provider_key import load_or_create
+    return load_or_create(ws.root).public_pem()

@@ -71,7 +71,7 @@ def status_row(ws: Path, now: str, no: str = NO) -> dict:
 
 def test_bazhong_transition_runs_three_calendar_months_from_the_written_request(tmp_path):
     ws = small(tmp_path, "bazhong")
-    r = gc(ws, "decommission", "exsys", "--now", "2026-11-30")
+    r = gc(ws, "decommission", "--auto-approve", "exsys", "--now", "2026-11-30")
     assert r.returncode == 1 and "第二十二条" in r.stderr and "exit-requested" in r.stderr
     assert volumes(ws), "a refusal changes nothing"
     r = gc(ws, "request-exit", NO, "--date", "2026-11-30", "--document", "巴教函〔2026〕7号")
@@ -80,16 +80,16 @@ def test_bazhong_transition_runs_three_calendar_months_from_the_written_request(
     assert event(ws, "exit-requested")["detail"]["document"] == "巴教函〔2026〕7号"
     # backup and offline inside the 过渡期, the wipe after it: counted from the request, so a
     # decommission started a month later is still held until 2027-02-28 (not offline + 3)
-    r = gc(ws, "decommission", "exsys", "--now", "2026-12-30")
+    r = gc(ws, "decommission", "--auto-approve", "exsys", "--now", "2026-12-30")
     assert r.returncode == 0, r.stderr
     assert "until 2027-02-28, counted from exit-requested" in r.stdout and "第二十二条" in r.stdout
     assert kinds(ws)[-3:] == ["backed-up", "offline", "held-until"]
     assert status_row(ws, "2027-01-05")["state"] == "held"
     assert status_row(ws, "2027-01-05")["held_until"] == "2027-02-28"
     assert volumes(ws)
-    r = gc(ws, "decommission", "exsys", "--resume", "--now", "2027-02-27")
+    r = gc(ws, "decommission", "--auto-approve", "exsys", "--resume", "--now", "2027-02-27")
     assert r.returncode == 1 and "not before 2027-02-28" in r.stderr
-    r = gc(ws, "decommission", "exsys", "--resume", "--now", "2027-02-28")
+    r = gc(ws, "decommission", "--auto-approve", "exsys", "--resume", "--now", "2027-02-28")
     assert r.returncode == 0, r.stdout + r.stderr
     assert not volumes(ws)
     assert kinds(ws)[-4:] == ["wiped", "verified", "reclaimed", "terminated"]
@@ -101,7 +101,7 @@ def test_datong_reclaim_two_working_days_from_the_exit_approval_billing_stops_on
     ws = small(tmp_path, "datong")
     assert gc(ws, "approve-exit", NO, "--date", "2026-11-27").returncode == 1   # no request yet
     assert gc(ws, "request-exit", NO, "--date", "2026-11-23").returncode == 0
-    r = gc(ws, "decommission", "exsys", "--now", "2026-11-27")
+    r = gc(ws, "decommission", "--auto-approve", "exsys", "--now", "2026-11-27")
     assert r.returncode == 1 and "第十六条" in r.stderr and "exit-approved" in r.stderr
     assert "exit-requested" not in r.stderr.split("not recorded")[0]   # only the missing one
     assert volumes(ws)
@@ -113,7 +113,7 @@ def test_datong_reclaim_two_working_days_from_the_exit_approval_billing_stops_on
     assert (reclaim["due"], reclaim["from"]) == ("2026-12-01", "exit-approved")
     assert status_row(ws, "2026-11-30")["state"] == "exit-approved"
     # the provider is late (Thursday 12-03): billing still stops on the deadline, flagged late
-    r = gc(ws, "decommission", "exsys", "--now", "2026-12-03")
+    r = gc(ws, "decommission", "--auto-approve", "exsys", "--now", "2026-12-03")
     assert r.returncode == 0, r.stdout + r.stderr
     term = event(ws, "terminated")["detail"]
     assert (term["billing_stop"], term["billing_article"]) == ("2026-12-01", "第十六条")
@@ -128,15 +128,15 @@ def test_sichuan_backup_and_offline_before_the_written_request(tmp_path):
     assert r.returncode == 1 and "第十八条" in r.stderr
     assert "backed-up" in r.stderr and "offline" in r.stderr
     assert "exit-requested" not in kinds(ws)
-    r = gc(ws, "decommission", "exsys")   # backs up, takes offline, then waits for the request
+    r = gc(ws, "decommission", "--auto-approve", "exsys")   # backs up, takes offline, then waits for the request
     assert r.returncode == 0, r.stdout + r.stderr
     assert "[wait]" in r.stdout and "exit-requested" in r.stdout and "第十八条" in r.stdout
     assert kinds(ws)[-2:] == ["backed-up", "offline"] and volumes(ws)
     assert status_row(ws, "2026-12-02")["state"] == "offline"
-    r = gc(ws, "decommission", "exsys", "--resume")
+    r = gc(ws, "decommission", "--auto-approve", "exsys", "--resume")
     assert r.returncode == 1 and "exit-requested" in r.stderr and volumes(ws)
     assert gc(ws, "request-exit", NO, "--document", "川数退〔2026〕1号").returncode == 0
-    r = gc(ws, "decommission", "exsys", "--resume")
+    r = gc(ws, "decommission", "--auto-approve", "exsys", "--resume")
     assert r.returncode == 0, r.stdout + r.stderr
     assert not volumes(ws)
     order = [k for k in kinds(ws) if k not in ("approved", "provisioned")]
@@ -147,7 +147,7 @@ def test_sichuan_backup_and_offline_before_the_written_request(tmp_path):
 def test_bozhou_billing_stops_at_offline_and_every_byte_is_read_back(tmp_path):
     ws = small(tmp_path, "bozhou")
     assert gc(ws, "request-exit", NO, "--date", "2026-11-20").returncode == 0
-    r = gc(ws, "decommission", "exsys", "--verify", "sample")
+    r = gc(ws, "decommission", "--auto-approve", "exsys", "--verify", "sample")
     assert r.returncode == 1 and "第二十三条" in r.stderr and "--verify full" in r.stderr
     drv = driver_class("local")("local", {}, ws, Workspace.at(ws).config.workspace.id)
     vol = next(o for o in drv.observe() if o.kind == "volume")
@@ -155,10 +155,10 @@ def test_bozhou_billing_stops_at_offline_and_every_byte_is_read_back(tmp_path):
         drv.ex_write_volume(vol.cloud_id, offset, os.urandom(4096))      # the fault skips one
     drv.close()
     # offline on 11-24; the wipe fails its verification: status says so, not "provisioned"
-    r = gc(ws, "decommission", "exsys", "--now", "2026-11-24", faults=["--wipe-fraction", "0.5"])
+    r = gc(ws, "decommission", "--auto-approve", "exsys", "--now", "2026-11-24", faults=["--wipe-fraction", "0.5"])
     assert r.returncode == 1 and "wipe verification failed" in r.stderr
     assert status_row(ws, "2026-11-25")["state"] == "wipe-failed"
-    r = gc(ws, "decommission", "exsys", "--now", "2026-11-26")
+    r = gc(ws, "decommission", "--auto-approve", "exsys", "--now", "2026-11-26")
     assert r.returncode == 0, r.stdout + r.stderr
     assert status_row(ws, "2026-11-27")["state"] == "terminated"
     assert event(ws, "offline")["on"] == "2026-11-24"
@@ -172,14 +172,14 @@ def test_decommission_keeps_a_migrated_systems_old_copy_three_months(tmp_path):
     ws = small(tmp_path, "bozhou", "OLD-1", "oldsys")
     ws = small(tmp_path, "bozhou", "NEW-1", "newsys",
                migration={"from_approval": "OLD-1", "cutover_on": "2026-11-30"})
-    r = gc(ws, "decommission", "oldsys", "--override-exit-order", "test", "--now", "2027-02-27")
+    r = gc(ws, "decommission", "--auto-approve", "oldsys", "--override-exit-order", "test", "--now", "2027-02-27")
     assert r.returncode == 1 and "第二十一条" in r.stderr and "2027-02-28" in r.stderr
     assert volumes(ws, "oldsys")
 
 
 def test_override_is_explicit_and_audited(tmp_path):
     ws = small(tmp_path, "bozhou")
-    r = gc(ws, "decommission", "exsys", "--override-exit-order", "申请表 lost in the mail; "
+    r = gc(ws, "decommission", "--auto-approve", "exsys", "--override-exit-order", "申请表 lost in the mail; "
            "bureau confirmed by phone")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "[override]" in r.stdout and not volumes(ws)
@@ -194,12 +194,12 @@ def test_an_orphaned_system_leaves_through_the_exit_process(tmp_path):
     assert gc(ws, "compile").returncode == 0
     assert gc(ws, "apply", "--auto-approve").returncode == 0
     assert volumes(ws), "the destroy guard keeps it"
-    r = gc(ws, "decommission", "exsys")
+    r = gc(ws, "decommission", "--auto-approve", "exsys")
     assert r.returncode == 1 and "exit-requested" in r.stderr     # the process still applies
     r = gc(ws, "request-exit", NO, "--output", "json")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["orphaned"] is True
-    r = gc(ws, "decommission", "exsys")
+    r = gc(ws, "decommission", "--auto-approve", "exsys")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "orphaned" in r.stdout and not volumes(ws)
     assert kinds(ws)[-1] == "terminated"
@@ -228,17 +228,17 @@ def test_a_leftover_root_disk_fails_the_census_step_with_its_name(tmp_path):
     assert gc(ws, "compile").returncode == 0
     assert gc(ws, "apply", "--auto-approve").returncode == 0
     assert gc(ws, "request-exit", "BZ-2026-0012").returncode == 0
-    r = gc(ws, "decommission", "edu-portal", faults=["--crash-after", "reclaim"])
+    r = gc(ws, "decommission", "--auto-approve", "edu-portal", faults=["--crash-after", "reclaim"])
     assert r.returncode == -9
     store = open_state(Workspace.at(ws))
     doc = store.get_workflow("decommission:edu/edu-portal")
     store.close()
     root = next(m for m in doc["media"] if m["kind"] == "root-disk")
     Path(root["path"]).write_bytes(b"left behind")
-    r = gc(ws, "decommission", "edu-portal")
+    r = gc(ws, "decommission", "--auto-approve", "edu-portal")
     assert r.returncode == 1 and "census found 1 objects" in r.stderr
     assert f"{root['id']}-root" in r.stderr
     assert not list((ws / "certificates").glob("*.json")) if (ws / "certificates").exists() else True
     Path(root["path"]).unlink()
-    r = gc(ws, "decommission", "edu-portal")
+    r = gc(ws, "decommission", "--auto-approve", "edu-portal")
     assert r.returncode == 0, r.stdout + r.stderr
