@@ -242,3 +242,43 @@ def test_a_leftover_root_disk_fails_the_census_step_with_its_name(tmp_path):
     Path(root["path"]).unlink()
     r = gc(ws, "decommission", "--auto-approve", "edu-portal")
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_confirmation_on_a_terminal_and_auto_approve_in_a_pipeline(tmp_path):
+    import pty
+    import subprocess
+    import sys
+    ws = small(tmp_path, "bozhou")
+    assert gc(ws, "request-exit", NO).returncode == 0
+    r = run_govcloud(ws, "decommission", "exsys")          # stdin is not a terminal
+    assert r.returncode == 1 and "not a terminal" in r.stderr and "--auto-approve" in r.stderr
+    assert "Nothing was changed" in r.stderr and volumes(ws)
+    store = open_state(Workspace.at(ws))
+    assert store.get_workflow("decommission:exd/exsys") is None   # nothing recorded
+    store.close()
+    # on a terminal: the plan, then the question; "n" cancels
+    master, slave = pty.openpty()
+    p = subprocess.Popen([sys.executable, "-m", "orchestrator.cli", "decommission", "exsys",
+                          "-C", str(ws)], stdin=slave, stdout=slave, stderr=slave,
+                         cwd=Path(__file__).resolve().parents[2], close_fds=True)
+    os.close(slave)
+    out = b""
+    while b"objects?" not in out:
+        chunk = os.read(master, 4096)
+        assert chunk, out
+        out += chunk
+    os.write(master, b"n\n")
+    assert p.wait(timeout=120) == 1
+    try:
+        while True:
+            chunk = os.read(master, 4096)
+            if not chunk:
+                break
+            out += chunk
+    except OSError:
+        pass
+    os.close(master)
+    text = out.decode(errors="replace")
+    assert "wipe+delete volume:local/exd/exsys-internet/data" in text
+    assert "Back up, wipe and delete these 7 objects?" in text and "cancelled" in text
+    assert volumes(ws)
