@@ -234,8 +234,49 @@ class BackupStore(ABC):
         """Copy ``path``, read it back; returns a record with ``uri`` and ``sha256``."""
 
 
+class Retagging(ABC):
+    """Objects can be renamed and retagged in place (a ``moved:`` record, ``state mv``) and
+    released from management (``state rm``: the ownership tags removed, the object kept)."""
+    capability: ClassVar[str] = "retag"
+
+    @abstractmethod
+    def rename(self, obj: Observed, req: Request) -> Observed:
+        """Give the owned ``obj`` the name and govcloud tags of ``req`` (its new address)."""
+
+    @abstractmethod
+    def release(self, obj: Observed, note: Mapping[str, str]) -> Observed:
+        """Remove govcloud's tags from the owned ``obj`` (it stays in the cloud, no longer
+        listed by ``observe``) and tag it with ``note`` (who released it, when)."""
+
+
+class Inventory(ABC):
+    """Everything a project holds, whoever made it (``govcloud inventory``: unowned objects in
+    the projects govcloud manages). Objects the cloud makes itself (ports, the default security
+    group) are left out."""
+    capability: ClassVar[str] = "inventory"
+
+    @abstractmethod
+    def inventory(self, project_ids: list[str]) -> list[Observed]:
+        """Objects in these projects, with whatever tags they carry (``address`` "" when none)."""
+
+
+class Importing(ABC):
+    """Objects govcloud did not create can be taken under management (``govcloud import``)."""
+    capability: ClassVar[str] = "import"
+
+    @abstractmethod
+    def lookup(self, kind: str, cloud_id: str) -> Observed | None:
+        """The object with this id, whoever owns it (None when there is none of that kind)."""
+
+    @abstractmethod
+    def claim(self, obj: Observed, req: Request) -> Observed:
+        """Give ``obj`` the tags of ``req`` (this workspace's); NotOwned when it carries
+        another workspace's owner tag."""
+
+
 CAPABILITIES: tuple[type, ...] = (MediaAccess, Census, PowerControl, RbacEvidence,
-                                  IsolationChecks, IsolationProbes, BackupStore)
+                                  IsolationChecks, IsolationProbes, BackupStore, Retagging,
+                                  Inventory, Importing)
 
 
 # name -> "module:Class"; imported only when a workspace uses that driver.

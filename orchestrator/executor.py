@@ -19,13 +19,14 @@ from typing import Any, Callable
 from tenacity import (Retrying, retry_if_exception, stop_after_attempt, stop_after_delay,
                       wait_exponential_jitter)
 
-from drivers.base import CreateFailed, Driver, DriverError, NotFound, ownership_tags
+from drivers.base import (CreateFailed, Driver, DriverError, NotFound, Retagging, Unsupported,
+                          ownership_tags)
 
 from .errors import StateError
 from .core.graph import Step, build
 from .models.cloud import Observed, Request
 from .models.address import Address
-from .models.plan import Action, ActionKind as A, Plan
+from .models.plan import Action, ActionKind as A, Cause, Plan
 from .models.state import StateRecord
 from .core.resources import KINDS
 from .state.base import StateStore
@@ -65,6 +66,10 @@ class Executor:
         for rec in store.read().records.values():
             if rec.cloud_id:
                 self.ids[rec.address] = rec.cloud_id
+        for a in plan.actions:   # a moved object keeps its id under its new address
+            frm = (a.prior or {}).get("moved_from")
+            if frm and frm in self.ids and a.address not in self.ids:
+                self.ids[a.address] = self.ids[frm]
 
     # --- scheduling ---------------------------------------------------------------------
     def run(self) -> list[StepResult]:
@@ -141,6 +146,13 @@ class Executor:
     def _driver(self, action: Action) -> Driver:
         return self.drivers[action.target]
 
+    def _forget_moved(self, action: Action) -> None:
+        """A moved object's old address leaves the state first: a crash before the new record
+        is written leaves the object found by its (new) tags, adopted by the next plan."""
+        frm = (action.prior or {}).get("moved_from")
+        if frm and frm != action.address:
+            self.store.remove(frm)
+
     def _record(self, rec: StateRecord) -> None:
         try:
             self.store.put(rec)
@@ -182,6 +194,7 @@ class Executor:
         else:
             gone = "had no cloud object"
         if address == action.address:  # a duplicate's key (ADDRESS#id) is not a state address
+            self._forget_moved(action)
             self.store.remove(address)
             with self._ids_lock:
                 self.ids.pop(address, None)
@@ -228,12 +241,25 @@ class Executor:
                 self._record(self._state(action, exc.cloud_id, "tainted"))
                 self._audit(action, "create-failed", {"cloud_id": exc.cloud_id, "error": str(exc)})
                 raise
+            self._forget_moved(action)
             self._record(self._state(action, obj.cloud_id))
             self._audit(action, "create", {"cloud_id": obj.cloud_id, "reason": action.reason})
             return f"created {obj.cloud_id}"
         prior = action.prior or {}
         current = Observed(req.address, action.kind, prior["cloud_id"], prior.get("properties", {}),
                            {}, {})
+        if action.cause is Cause.MOVED:
+            if not isinstance(driver, Retagging):
+                raise Unsupported(f"target {action.target} cannot rename objects in place")
+            obj = self._retry(lambda: driver.rename(current, req))
+            rest = fields - {"name"}
+            if rest:
+                obj = self._retry(lambda: driver.update(obj, req, rest))
+            self._forget_moved(action)
+            self._record(self._state(action, obj.cloud_id))
+            self._audit(action, "move", {"cloud_id": obj.cloud_id, "from": prior["moved_from"],
+                                         "changes": action.changes})
+            return f"moved from {prior['moved_from']} ({obj.cloud_id})"
         if action.action is A.ADOPT:
             if fields:
                 self._retry(lambda: driver.update(current, req, fields))

@@ -58,12 +58,15 @@ def save(plan: Plan, path: Path) -> None:
                     encoding="utf-8")
 
 
-def load(path: Path, ws: Workspace, store: StateStore) -> Plan:
-    """The plan saved at ``path``, refused unless it is a plan of this workspace, unaltered."""
+def read(path: Path) -> tuple[Plan, dict]:
+    """The plan saved at ``path`` and its raw document, parsed but NOT verified (``govcloud
+    show`` reads plans without a state store; ``load`` verifies)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise PlanRefused(f"plan file {path} not found", fix="run `govcloud plan -o FILE` first")
+    except IsADirectoryError:
+        raise PlanRefused(f"{path} is a directory, not a plan file")
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise PlanRefused(f"{path} is not a govcloud plan file ({exc})")
     if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
@@ -72,13 +75,24 @@ def load(path: Path, ws: Workspace, store: StateStore) -> Plan:
         plan = Plan(data["workspace_id"], data["state"]["lineage"], data["state"]["serial"],
                     data["inputs_digest"], [Action.from_dict(a) for a in data["actions"]],
                     data.get("created_at", ""), data.get("digest", ""))
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise PlanRefused(f"{path} is damaged: {exc}", fix="run `govcloud plan -o FILE` again")
+    return plan, data
+
+
+def verify(plan: Plan, data: dict, store: StateStore) -> bool:
+    """Whether the plan's digest is this store's signature of it (and its summary its own)."""
+    expected = sign(plan, store.get_meta("plan_key"))
+    return hmac.compare_digest(expected, plan.digest) and data.get("summary") == plan.summary
+
+
+def load(path: Path, ws: Workspace, store: StateStore) -> Plan:
+    """The plan saved at ``path``, refused unless it is a plan of this workspace, unaltered."""
+    plan, data = read(path)
     if plan.workspace_id != ws.config.workspace.id:
         raise PlanRefused(f"{path} was made for workspace {plan.workspace_id}, this is "
                           f"{ws.config.workspace.id}")
-    expected = sign(plan, store.get_meta("plan_key"))
-    if not hmac.compare_digest(expected, plan.digest) or data.get("summary") != plan.summary:
+    if not verify(plan, data, store):
         raise PlanRefused(f"{path} was altered after it was made (its digest does not match)",
                           fix="run `govcloud plan -o FILE` again and apply the new file")
     return plan

@@ -43,7 +43,9 @@ class Server(Kind):
             "name": s.name, "flavor": flavor.get("original_name") or flavor.get("name"),
             "vcpus": flavor.get("vcpus"), "ram_gb": (flavor.get("ram") or 0) // 1024,
             "image": md.get("govcloud.image"), "system_disk_gb": int(md.get("govcloud.system_disk_gb", 0)),
-            "system_disk_type": md.get("govcloud.system_disk_type")},
+            "system_disk_type": md.get("govcloud.system_disk_type"),
+            "fixed_ip": next((field(a, "addr") for net in (s.addresses or {}).values() for a in net
+                              if (field(a, "OS-EXT-IPS:type") or "fixed") == "fixed"), None)},
             {"project": s.project_id, "network": md.get("govcloud.network_id"),
              "security_group": md.get("govcloud.security_group_id")}, tags, status)
 

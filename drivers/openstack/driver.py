@@ -25,14 +25,17 @@ errors; media.py and isolation.py hold the decommissioning and verify-isolation 
 """
 from __future__ import annotations
 
+import os
+
 from pathlib import Path
 
-from drivers.base import (OWNER_TAG, Census, Driver, IsolationProbes, MediaAccess, NotFound,
-                          Observed, PowerControl, RbacEvidence, Request, assert_owned)
+from drivers.base import (OWNER_TAG, Census, Driver, Inventory, IsolationProbes, MediaAccess,
+                          NotFound, Observed, PowerControl, RbacEvidence, Request, assert_owned)
 from drivers.openstack.compute import Server, ServerPower, VolumeAttachment
 from drivers.openstack.connection import Connection, connect
 from drivers.openstack.identity import DOMAIN_MARK, Domain, Project, Quota  # noqa: F401  (tests)
 from drivers.openstack.isolation import IsolationEvidence
+from drivers.openstack.inventory import ProjectInventory
 from drivers.openstack.kind import Kind, Listing, enc
 from drivers.openstack.media import MediaFiles
 from drivers.openstack.network import (ExternalNetworks, FloatingIp, Network, Router,
@@ -46,13 +49,16 @@ HANDLERS: tuple[type[Kind], ...] = (Domain, Project, Quota, Network, Subnet, Rou
 
 
 class OpenStackDriver(Connection, ExternalNetworks, ServerPower, MediaFiles, IsolationEvidence,
-                      Driver, MediaAccess, Census, PowerControl, RbacEvidence, IsolationProbes):
+                      ProjectInventory, Driver, MediaAccess, Census, PowerControl, RbacEvidence,
+                      IsolationProbes, Inventory):
     name = "openstack"
     kinds = frozenset(h.kind for h in HANDLERS)
 
     def __init__(self, target, options, workspace_root: Path, owner):
         super().__init__(target, options, workspace_root, owner)
-        self.cloud = options.get("cloud", "govcloud-admin")
+        # The target's clouds.yaml entry; when it names none, OS_CLOUD (or `govcloud --os-cloud`),
+        # as the openstack CLI does; then the test cloud's admin entry.
+        self.cloud = options.get("cloud") or os.environ.get("OS_CLOUD") or "govcloud-admin"
         self.timeout = float(options.get("wait_timeout", 300))
         self.conn = connect(self.cloud)
         self.owner_tag = enc(OWNER_TAG, owner)

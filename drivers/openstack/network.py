@@ -285,7 +285,8 @@ class FloatingIp(NeutronKind):
         tags = dec(f.tags)
         return Observed(tags.get(ADDRESS_TAG, ""), "floating_ip", f.id,
                         {"external_network": ext_by_id.get(f.floating_network_id, f.floating_network_id),
-                         "bandwidth_mbps": int(tags.get(BANDWIDTH_TAG, 0))},
+                         "bandwidth_mbps": int(tags.get(BANDWIDTH_TAG, 0)),
+                         "address": f.floating_ip_address},
                         {"project": f.project_id}, tags)
 
     def observe(self, listing):

@@ -133,3 +133,48 @@ def plan_markdown(plan: Plan) -> str:
     changes = [a for a in plan.actions if a.action != "no-op"]
     symbols = {k: v[0] for k, v in SYMBOL.items()}
     return env.get_template("plan.md.j2").render(plan=plan, changes=changes, symbols=symbols)
+
+
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]<>()#+!|~"})
+
+
+def md_escape(value: Any) -> str:
+    """A value for Markdown text or a table cell: special characters backslashed, newlines
+    flattened, HTML impossible (< and > escaped), None as an em dash."""
+    if value is None or value == "":
+        return "\u2014"
+    return " ".join(str(value).split()).translate(_MD_SPECIAL)
+
+
+def handover(doc: dict, fmt: str) -> str:
+    """The handover record as Markdown or HTML (autoescaped)."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    from ..workspace import PACKAGE_ROOT
+    # autoescape by format: select_autoescape(["html"]) would not match "handover.html.j2"
+    env = Environment(loader=FileSystemLoader(PACKAGE_ROOT / "templates"), undefined=StrictUndefined,
+                      autoescape=fmt == "html", keep_trailing_newline=True, lstrip_blocks=True)
+    env.filters["md"] = md_escape
+    return env.get_template(f"handover.{'md' if fmt == 'markdown' else 'html'}.j2").render(h=doc)
+
+
+def handover_text(doc: dict) -> None:
+    for w in doc["warnings"]:
+        err_console.print(f"[yellow]Warning:[/] {escape(w)}")
+    for s in doc["systems"]:
+        console.print(f"[bold]{escape(s['system']['name'] or '')}[/] ({escape(s['stack'])}) "
+                      f"{escape(s['department']['name'])}; approvals {escape(', '.join(s['approvals']))}"
+                      f"{'' if s['delivered'] else '  [red](not delivered yet)[/]'}")
+        for z in s["zones"]:
+            subnet = (z["subnet"] or {}).get("cidr") or z["cidr"]
+            console.print(f"  {escape(z['zone'])}: project {escape(z['project'])} "
+                          f"(id {z['project_id'] or '-'}), subnet {escape(subnet)}, external "
+                          f"network {escape(z['external_network'])}")
+            for v in z["servers"]:
+                console.print(f"    server {escape(v['name'])}  {escape(str(v['flavor']))}  "
+                              f"fixed {v['fixed_ip'] or '-'}  {escape(str(v['status']))}")
+            for f in z["floating_ips"]:
+                console.print(f"    floating IP {escape(f['name'])}  {f['address'] or '-'}  "
+                              f"{f['bandwidth_mbps']} Mbps")
+            console.print("    credential: " + (escape(z["credential_file"]) if z["credential_file"]
+                                                else "none issued by this cloud"))

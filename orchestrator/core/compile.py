@@ -16,6 +16,7 @@ from decimal import Decimal
 import yaml
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
+from ..errors import GovcloudError, Issue
 from ..models.approval import Approval, PermanentTerm
 from ..models.catalog import Catalog
 from ..models.config import WorkspaceConfig
@@ -232,7 +233,24 @@ def compile_stack(group: list[Approval], catalog: Catalog, profile: Profile,
         labels={"govcloud.workspace": config.workspace.id, "govcloud.department": dept.code,
                 "govcloud.stack": stack},
         approvals=refs_out, zones=layouts, monthly_fee=total(billing) if billing else Decimal("0.00"),
-        billing=billing, resources=resources)
+        billing=billing, resources=resources, moved=_moves(group, stack, resources))
+
+
+def _moves(group: list[Approval], stack: str, resources: list) -> list[dict[str, str]]:
+    """The group's ``moved:`` records; each ``to`` must be this system (or an object of it)."""
+    have = {r.address for r in resources}
+    out: list[dict[str, str]] = []
+    for a in group:
+        for i, m in enumerate(a.moved):
+            if (":" in m["to"] and m["to"] not in have) or (":" not in m["to"] and m["to"] != stack):
+                raise GovcloudError(
+                    f"approval {a.approval_no}: moved[{i}].to {m['to']} is not "
+                    f"{'an object of ' if ':' in m['to'] else ''}{stack}",
+                    [Issue(f"moved[{i}].to", "a move must end at what this approval compiles to")],
+                    fix="use an address from `govcloud plan` (or DEPT/SYSTEM of this system)")
+            if m not in out:
+                out.append(m)
+    return out
 
 
 def _first_host(cidr: str) -> str:

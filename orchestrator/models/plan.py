@@ -45,6 +45,8 @@ class Cause(str, enum.Enum):
     WINDOW_ENDED = "window-ended"            # expiry: quota lowered / rules closed
     ORPHANED = "orphaned"                    # its system's approval is gone: only the exit process
                                              # (decommission) may remove it
+    MOVED = "moved"                          # a moved: record (or state mv) renames it in place
+    REPLACE_REQUESTED = "replace-requested"  # plan/apply -replace ADDRESS
 
     def __str__(self) -> str:
         return self.value

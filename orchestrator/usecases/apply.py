@@ -16,7 +16,7 @@ from ..lifecycle_events import AfterApply, record_apply
 from ..models.plan import Plan
 from ..state.base import StateStore, default_actor
 from ..workspace import Workspace
-from .plan import compute_plan
+from .plan import Options, compute_plan
 from .session import Drivers, locked, open_drivers, open_state
 
 APPLY_FORMAT = "govcloud-apply/1"
@@ -59,7 +59,7 @@ def steps_of(plan: Plan) -> int:
 def apply(ws: Workspace, saved: Path | None, today: dt.date, parallelism: int,
           lock_timeout: float, review: Callable[[Plan], bool] | None = None,
           progress: Callable[[int], ContextManager[OnEvent | None]] | None = None,
-          max_deletes: int | None = None) -> ApplyResult:
+          max_deletes: int | None = None, options: Options = Options()) -> ApplyResult:
     """Apply the plan saved at ``saved``, or a new one as of ``today`` once ``review(plan)``
     (not asked for a saved plan) returns true. ``progress(steps)`` gives the executor's event
     callback for the run. Lifecycle events are recorded on ``today``. ``max_deletes``: refuse,
@@ -67,10 +67,14 @@ def apply(ws: Workspace, saved: Path | None, today: dt.date, parallelism: int,
     with open_state(ws) as store, locked(store, "apply", lock_timeout), \
             open_drivers(ws) as drivers:
         if saved is not None:
+            if options.replace or options.target:
+                raise GovcloudError("-replace and -target shape a new plan; a saved plan is "
+                                    "applied exactly as it was made",
+                                    fix="pass them to `govcloud plan -o FILE` instead")
             p = planfile.load(saved, ws, store)
             planfile.check_fresh(p, store)
         else:
-            p = compute_plan(ws, store, drivers, today)
+            p = compute_plan(ws, store, drivers, today, options=options)
             if review is not None and not review(p):
                 return ApplyResult(p, cancelled=True)
         if not p.has_changes:

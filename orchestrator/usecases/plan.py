@@ -7,9 +7,10 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from drivers.base import STACK_TAG, DriverError
+from drivers.base import STACK_TAG, DriverError, Retagging
 
 from .. import planfile
+from ..core import targeting
 from ..core.planner import collect_desired, make_actions
 from ..decommission import frozen_stacks
 from ..errors import GovcloudError
@@ -19,6 +20,13 @@ from ..workspace import Workspace
 from .session import Drivers, gc_paused, locked, open_drivers, open_state
 
 
+@dataclass(frozen=True)
+class Options:
+    """What `plan` / `apply` take besides the clock: ``-replace`` and ``-target`` addresses."""
+    replace: tuple[str, ...] = ()
+    target: tuple[str, ...] = ()
+
+
 @dataclass
 class PlanResult:
     plan: Plan
@@ -26,27 +34,30 @@ class PlanResult:
 
 
 def plan(ws: Workspace, today: dt.date | None, lock_timeout: float,
-         out: Path | None = None) -> PlanResult:
+         out: Path | None = None, options: Options = Options()) -> PlanResult:
     """The plan as of ``today`` (windows open, scheduled, ended), under the workspace lock;
     saved to ``out`` when given (`govcloud apply FILE` applies exactly it)."""
     with open_state(ws) as store, locked(store, "plan", lock_timeout), \
             open_drivers(ws) as drivers:
-        p = compute_plan(ws, store, drivers, today)
+        p = compute_plan(ws, store, drivers, today, options=options)
     if out is not None:
         planfile.save(p, out)
     return PlanResult(p, out)
 
 
 def compute_plan(ws: Workspace, store: StateStore, drivers: Drivers,
-                 today: dt.date | None) -> Plan:
+                 today: dt.date | None, extra_moves: tuple = (),
+                 options: Options = Options()) -> Plan:
     """The plan against ``store``, opening the drivers it needs in ``drivers`` (the caller's:
-    an apply goes on with them). The caller holds the workspace lock."""
+    an apply goes on with them). The caller holds the workspace lock. ``extra_moves``:
+    ``{from, to}`` records besides the specs' (``state mv``)."""
     with gc_paused():
-        return _compute_plan(ws, store, drivers, today)
+        return _compute_plan(ws, store, drivers, today, extra_moves, options)
 
 
 def _compute_plan(ws: Workspace, store: StateStore, drivers: Drivers,
-                  today: dt.date | None) -> Plan:
+                  today: dt.date | None, extra_moves: tuple = (),
+                  options: Options = Options()) -> Plan:
     serialized: dict[str, tuple] = {}   # address -> (resource, its JSON data) from the cache
     files = hashlib.sha256()            # the plan's inputs_digest, from the same reads
     specs = ws.load_specs(serialized, files)
@@ -68,7 +79,12 @@ def _compute_plan(ws: Workspace, store: StateStore, drivers: Drivers,
         except DriverError as exc:
             raise GovcloudError(f"cannot read cloud target {name!r}: {exc}") from None
     caps = {name: drv.kinds for name, drv in drivers.items()}
-    actions = make_actions(desired, snapshot.records, observed, caps, today, serialized)
+    moves = [m for s in specs for m in s.moved] + list(extra_moves)
+    retaggable = frozenset(n for n, d in drivers.items() if isinstance(d, Retagging))
+    actions = make_actions(desired, snapshot.records, observed, caps, today, serialized,
+                           moves=moves, retaggable=retaggable, replace=options.replace)
+    if options.target:
+        actions = targeting.select(actions, options.target)
     p = Plan(ws.config.workspace.id, snapshot.lineage, snapshot.serial, "sha256:" + files.hexdigest(),
              actions, created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
     planfile.sign_lazily(p, store)   # computed when first read (Plan.sign_with)

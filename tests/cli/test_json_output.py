@@ -52,7 +52,9 @@ def test_the_document_lists_every_command_that_prints_json():
                 yield from walk(sub, full + " ")
             elif any(p.name == "output" for p in sub.params):
                 yield full
-    assert set(walk(get_command(app))) == set(SHAPES) - {"error"}
+    variants = {k for k in SHAPES if " --" in k}   # "plan --refresh-only": another format
+    assert set(walk(get_command(app))) == set(SHAPES) - {"error"} - variants
+    assert {v.split(" --")[0] for v in variants} <= set(SHAPES)
 
 
 def test_only_plan_offers_markdown(ws, cli):
@@ -89,14 +91,20 @@ def test_every_command_with_and_without_changes(tmp_path, cli, monkeypatch):
     check(cli, "state unlock", "no-such-lock", "-C", ws, code=1)     # the error shape
     check(cli, "audit list", "-C", ws)
     check(cli, "audit verify", "-C", ws)
+    assert check(cli, "audit prune", "--before", "2020-01-01", "-C", ws)["pruned"] == 0
     check(cli, "status", "-C", ws)
     assert check(cli, "status", "-C", ws, "--now", "2026-06-23T09:30")["today"] == "2026-06-23"
+    # 亳州 第二十、二十一条: trial run and security check before the go-live and its agreement
+    assert check(cli, "record-event", "BZ-P", "trial-passed", "-C", ws, "--document", "试运行报告")["recorded"]
+    assert not check(cli, "record-event", "BZ-P", "trial-passed", "-C", ws, "--document", "试运行报告")["recorded"]
+    assert check(cli, "record-event", "BZ-P", "security-tested", "-C", ws, "--document", "安全检测报告")["recorded"]
     assert check(cli, "confirm-delivery", "BZ-P", "-C", ws)["recorded"]
     assert not check(cli, "confirm-delivery", "BZ-P", "-C", ws)["recorded"]   # recorded before
     check(cli, "extend", "BZ-W", "--until", "2026-08-20", "--request-date", "2026-07-09",
           "--now", "2026-07-09", "-C", ws)
     check(cli, "compile", "-C", ws)
-    check(cli, "platform-change", "--date", "2026-09-01", "--notified", "2026-06-01", "-C", ws)
+    check(cli, "platform-change", "--date", "2026-09-01", "--notified", "2026-06-01", "-C", ws,
+          "--plan", "调整方案")
     check(cli, "schedule show", "cron", "-C", ws)
     check(cli, "verify-isolation", "-C", ws, "--no-probe")
     assert not check(cli, "expire", "-C", ws, "--now", "2026-07-20")["deletes"]   # nothing due
@@ -137,6 +145,49 @@ def test_decommission_and_certificate(tmp_path, cli, monkeypatch):
     assert done["status"] == "finished", done
     cert = next(iter(done["workflow"]["certificate"]["files"].values()))
     check(cli, "certificate verify", cert, "-C", ws)
+    # the way back: a backup into a volume a new approval grants
+    from tests.policy.builders import write
+    m = done["workflow"]["media"][0]
+    gb = -(-m["size_bytes"] // (1 << 30)) if m.get("size_bytes") else 40
+    write(ws, approval("BZ-Q", approved_on="2026-06-01", system="edu-new", servers=[],
+                       volumes=[{"name": "back", "type": "blk.ssd", "gb": max(gb, 1)}]))
+    assert cli("compile", "-C", ws).exit_code == 0
+    assert cli("apply", "-C", ws, "--auto-approve").exit_code == 0
+    check(cli, "restore", "edu/edu-portal", "--from", m["id"], "--into",
+          "volume:local/edu/edu-new-internet/back", "-C", ws)
+
+
+def test_day_two_commands(tmp_path, cli, monkeypatch):
+    """Issue 17's commands: show, output, state rm/mv (each with its documented keys)."""
+    ws = workspace(tmp_path, "bozhou", PERMANENT)
+    monkeypatch.setenv("GOVCLOUD_TODAY", "2026-06-20")
+    assert cli("compile", "-C", ws).exit_code == 0
+    saved = tmp_path / "p.json"
+    assert cli("plan", "-C", ws, "-o", saved).exit_code == 0
+    assert check(cli, "show", saved, "-C", ws)["verified"] is True
+    assert cli("apply", "-C", ws, saved).exit_code == 0
+    assert check(cli, "output", "-C", ws)["systems"][0]["delivered"]
+    for op in ("stop", "start", "reboot"):
+        assert check(cli, f"server {op}", "server:local/edu/edu-portal-internet/app-1", "-C", ws)
+    assert check(cli, "notify", "-C", ws, "--dry-run")["dry_run"]
+    assert check(cli, "inventory", "-C", ws)["systems"]
+    pulled = tmp_path / "state.json"
+    pulled.write_text(cli("state", "pull", "-C", ws).output)
+    assert check(cli, "state push", pulled, "-C", ws)["changed"] is False
+    assert check(cli, "plan --refresh-only", "-C", ws)["violations"] == []
+    assert check(cli, "apply --refresh-only", "--auto-approve", "-C", ws)["applied"]
+    pre = "server:local/edu/edu-portal-internet"
+    edit = ws / "approvals" / "BZ-P.yaml"
+    edit.write_text(edit.read_text().replace("name: app", "name: api"))
+    assert cli("compile", "-C", ws).exit_code == 0
+    assert check(cli, "state mv", f"{pre}/app-1", f"{pre}/api-1", "-C", ws)["objects"]
+    assert check(cli, "state mv", f"{pre}/app-2", f"{pre}/api-2", "-C", ws)["objects"]
+    edit.write_text(edit.read_text().replace("count: 2", "count: 1"))
+    assert cli("compile", "-C", ws).exit_code == 0
+    (gone,) = check(cli, "state rm", f"{pre}/api-2", "-C", ws)["objects"]
+    edit.write_text(edit.read_text().replace("count: 1", "count: 2"))   # approved again:
+    assert cli("compile", "-C", ws).exit_code == 0                      # take it back
+    assert check(cli, "import", f"{pre}/api-2", gone["cloud_id"], "-C", ws)["cloud_id"]
 
 
 def test_every_documented_shape_was_checked():
