@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from drivers.base import driver_class
+from orchestrator.models.approval import MATERIALS
 from orchestrator.usecases.init import init_workspace
 from orchestrator.usecases.session import open_state
 from orchestrator.workspace import Workspace
@@ -33,6 +34,8 @@ def small(tmp_path: Path, city: str, no: str = NO, code: str = "exsys", **extra)
            "approvers": [{"name": "王敏", "org": "大数据局"}], "approved_on": "2026-03-02",
            "term": {"kind": "permanent"},
            "zones": {"internet": {"volumes": [{"name": "data", "type": "blk.ssd", "gb": 1}]}},
+           # every application material any profile asks for (required_materials)
+           "materials": {k: f"{zh} 1号" for k, (zh, _) in MATERIALS.items()},
            **extra}
     (ws / "approvals" / f"{no}.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True),
                                                 encoding="utf-8")
