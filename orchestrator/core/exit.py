@@ -105,20 +105,24 @@ def reclaim_due(profile: Profile, on: dict[str, date], cal: WorkCalendar) -> tup
 
 def billing_stop(profile: Profile, on: dict[str, date],
                  cal: WorkCalendar | None = None) -> tuple[date | None, str]:
-    """The date billing stops, and the article (or "" when the profile names no stop).
-    ``reclaim_deadline``: on the reclaim's deadline, even when the reclaim was late (大同)."""
+    """The date billing stops, and the article (or "" when the profile names no stop), from the
+    profile's ``billing`` (issue 19's model; ``core/billing.py`` bills with it).
+    ``reclaim-deadline``: on the reclaim's deadline, even when the reclaim was late (大同)."""
     b = profile.billing
-    if b is None or not b.stop_event:
+    if b is None:
         return on.get("terminated"), ""
-    art = b.stop_article or b.article or ""
-    if b.stop_event == "reclaim_deadline":
+    art = b.stop_article
+    if b.stop_event == "reclaim-deadline":
         if cal is None:
-            raise ValueError("a working-day calendar is needed for reclaim_deadline")
+            raise ValueError("a working-day calendar is needed for reclaim-deadline")
         due, _ = reclaim_due(profile, on, cal)
         if due is not None and "reclaimed" in on and on["reclaimed"] < due:
             due = on["reclaimed"]   # reclaimed early: the service ends with it
         return due, art
-    return on.get(b.stop_event), art
+    for kind in (b.stop_event, *b.stop_fallback):
+        if kind in on:
+            return on[kind], art
+    return None, art
 
 
 def exit_state(on: dict[str, date], last: dict[str, date] | None = None) -> str | None:

@@ -17,6 +17,7 @@ Keys end in their unit: ``_workdays`` (工作日, PRC working days), ``_days`` (
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import Field, model_validator
@@ -95,19 +96,6 @@ class ExitProcess(Frozen):
     reclaim_from: ExitEvent | None = None
     wipe_verification: Literal["full", "sample"] | None = None
 
-
-class Billing(Frozen):
-    """When billing starts and stops, as lifecycle event kinds (shared with the billing engine).
-    ``stop_event`` is an event kind, or ``reclaim_deadline`` (大同 第十六条: the deadline of the
-    reclaim, counted from ``ExitProcess.reclaim_from``, whether or not the provider was on time)."""
-
-    start_event: str | None = None
-    start_article: str | None = None
-    stop_event: str | None = None
-    stop_article: str | None = None
-    article: str | None = None        # the stop's article (shared-API name)
-    setting: bool = False             # the regulation names no stop: a profile default
-    note: str = ""
 
 # Lifecycle actions a go-live gate can hold back (see GoLiveGate).
 GateAction = Literal["confirm-delivery", "went-live", "cutover"]
@@ -262,6 +250,121 @@ class ProfileRules(Frozen):
         return self
 
 
+class Deduction(Frozen):
+    """A settlement deduction: ``pct`` of the system's monthly fee for each provider deadline of
+    kind ``deadline`` (a lifecycle deadline key: provision, reclaim...) that fell due in the month
+    and was missed (done late, or still open after its due date)."""
+
+    deadline: NonEmptyStr
+    pct: Decimal = Field(ge=0, le=100)
+    article: NonEmptyStr
+    setting: bool = True
+    note: str = ""
+
+
+class Acceptance(Frozen):
+    """重庆 第四十一条: the year's acceptance result (验收) reduces the fees of that year by ``pct``
+    per result; read from ``settlement/acceptance-<YEAR>.yaml``."""
+
+    failed_pct: Decimal = Field(ge=0, le=100)
+    deferred_pct: Decimal = Field(ge=0, le=100)
+    article: NonEmptyStr
+    setting: bool = True
+    note: str = ""
+
+
+class Settlement(Frozen):
+    article: NonEmptyStr
+    basis: NonEmptyStr                # what the article says payment depends on
+    deductions: list[Deduction] = Field(default_factory=list)
+    acceptance: Acceptance | None = None
+    note: str = ""
+
+
+class Billing(Frozen):
+    """When each city's fees start and stop, and how a part month is charged (issue 19).
+
+    ``start_event`` / ``stop_event`` are lifecycle event kinds (orchestrator/core/lifecycle.py,
+    the shared names); the date of an event is its ``detail.at`` (China time) when it has one,
+    else its ``on`` day. When an event is not recorded, the ``*_fallback`` kinds are tried in
+    order and the bill says which one it used. ``stop_event: reclaim-deadline`` (大同 第十六条)
+    stops billing at the reclaim, at the latest ``reclaim_deadline_workdays`` after the exit
+    approval (``exit-approved``, else ``exit-requested``) even when the provider is late.
+    Window, emergency and change approvals start at ``temporary_start_event`` (their resources'
+    provisioning, not before the term's start) and end the day before their term ends."""
+
+    start_event: NonEmptyStr
+    start_fallback: list[str] = Field(default_factory=list)
+    start_article: NonEmptyStr
+    start_setting: bool = False
+    stop_event: NonEmptyStr
+    stop_fallback: list[str] = Field(default_factory=list)
+    stop_article: NonEmptyStr
+    stop_setting: bool = False
+    temporary_start_event: NonEmptyStr = "provisioned"
+    # Monthly fee x days in service / days in the month, first and last day counted.
+    proration_article: NonEmptyStr
+    proration_setting: bool = False
+    # Rounded half-up to the fen once per system per month.
+    rounding_article: NonEmptyStr
+    rounding_setting: bool = True
+    settlement: Settlement | None = None
+    note: str = ""
+
+
+class SizingCondition(Frozen):
+    """One measured condition of a right-sizing rule: ``statistic`` of ``metric`` over the
+    rule's window compared with ``value`` by the article's ``word``. ``spikes_in_hour`` counts
+    the samples ``above_word`` ``above`` within any one hour; ``down_since`` compares the day
+    the server was last up with ``value`` months before the evaluation day."""
+
+    metric: Literal["cpu_pct", "mem_pct", "disk_used_pct", "disk_free_gb", "idle_pct", "up"]
+    statistic: Literal["max", "min", "mean", "spikes_in_hour", "down_since"]
+    value: float
+    word: Word
+    above: float | None = None
+    above_word: Word | None = None
+
+
+class SizingEscalation(Frozen):
+    """重庆 第十七条: reminder -> 超过 ``urge_after_months`` -> bureau urges -> 超过
+    ``shrink_after_workdays`` working days -> the bureau may shrink."""
+
+    urge_after_months: int
+    shrink_after_workdays: int
+    article: NonEmptyStr
+
+
+class SizingRule(Frozen):
+    key: NonEmptyStr
+    action: Literal["expand", "shrink", "reclaim", "remind"]
+    resource: Literal["vcpus", "ram_gb", "data_disk", "server", "system"]
+    article: NonEmptyStr
+    window_days: int = Field(gt=0, le=3660)
+    match: Literal["any", "all"] = "any"
+    scope: Literal["server", "system"] = "server"
+    conditions: list[SizingCondition] = Field(min_length=1)
+    setting: bool = False
+    escalation: SizingEscalation | None = None
+    note: str = ""
+
+
+class ReportDuty(Frozen):
+    """A report the regulation asks for: who sends it to whom, how often, with what (issue 19:
+    `govcloud report` renders the ``monthly`` ones each month and lists the others when due)."""
+
+    key: NonEmptyStr
+    name_zh: NonEmptyStr
+    cadence: Literal["monthly", "quarterly", "yearly"]
+    sender: NonEmptyStr
+    audience: list[Literal["bureau", "department", "finance", "cloud-management", "police"]]
+    article: NonEmptyStr
+    contents: list[Literal["fees", "utilisation", "recommendations", "deadlines", "windows",
+                           "decommissions", "audit"]]
+    setting: bool = False
+    note: str = ""
+
+
 class Profile(Frozen):
     code: NonEmptyStr
     name_zh: NonEmptyStr
@@ -276,6 +379,10 @@ class Profile(Frozen):
     reference: dict[str, Rule[Any]] = Field(default_factory=dict)
     # Duties with clocks, tracked in status with their actor (each carries its own article).
     obligations: list[Obligation] = Field(default_factory=list)
+    billing: Billing | None = None
+    # Right-sizing rules (issue 19): read by `govcloud rightsize` over the pulled metrics.
+    rightsizing: list[SizingRule] = Field(default_factory=list)
+    reports: list[ReportDuty] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
 
     def cite(self, rule: Rule) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import amend
 from tests.policy.builders import approval, workspace
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "json-output.md"
@@ -26,6 +27,8 @@ def documented() -> dict[str, tuple[str, set[str]]]:
 
 SHAPES = documented()
 seen: set[str] = set()
+# The last test checks what the others in this file saw: under pytest-xdist they share a worker.
+pytestmark = pytest.mark.xdist_group("json-output")
 
 
 def check(cli, command: str, *args, code: int = 0, env: dict | None = None) -> dict:
@@ -177,17 +180,67 @@ def test_day_two_commands(tmp_path, cli, monkeypatch):
     assert check(cli, "plan --refresh-only", "-C", ws)["violations"] == []
     assert check(cli, "apply --refresh-only", "--auto-approve", "-C", ws)["applied"]
     pre = "server:local/edu/edu-portal-internet"
-    edit = ws / "approvals" / "BZ-P.yaml"
-    edit.write_text(edit.read_text().replace("name: app", "name: api"))
-    assert cli("compile", "-C", ws).exit_code == 0
+    edit = ws / "approvals" / "BZ-P.yaml"     # applied: changed only by change documents
+
+    def servers(fn):
+        def change(data):
+            for s in data["zones"]["internet"]["servers"]:
+                fn(s)
+        amend(edit, change)
+        assert cli("compile", "-C", ws).exit_code == 0
+    servers(lambda s: s.update(name="api"))
     assert check(cli, "state mv", f"{pre}/app-1", f"{pre}/api-1", "-C", ws)["objects"]
     assert check(cli, "state mv", f"{pre}/app-2", f"{pre}/api-2", "-C", ws)["objects"]
-    edit.write_text(edit.read_text().replace("count: 2", "count: 1"))
-    assert cli("compile", "-C", ws).exit_code == 0
+    # renamed once more: api-2 is no longer wanted, so it can be released; renamed back, its
+    # object is taken under management again (growing a count back would be 亳州's 重大变更)
+    servers(lambda s: s.update(name="web"))
     (gone,) = check(cli, "state rm", f"{pre}/api-2", "-C", ws)["objects"]
-    edit.write_text(edit.read_text().replace("count: 1", "count: 2"))   # approved again:
-    assert cli("compile", "-C", ws).exit_code == 0                      # take it back
+    servers(lambda s: s.update(name="api"))                             # and named back
     assert check(cli, "import", f"{pre}/api-2", gone["cloud_id"], "-C", ws)["cloud_id"]
+
+
+def test_money_commands(tmp_path, cli):
+    ws = workspace(tmp_path, "bozhou", PERMANENT)
+    bill = check(cli, "bill", "--month", "2026-06", "-C", ws)
+    assert bill["systems"] == [] and bill["payable"] == "0.00"
+    check(cli, "bill", "--month", "2026-13", "-C", ws, code=1)
+    assert cli("compile", "-C", ws).exit_code == 0
+    csv = tmp_path / "m.csv"
+    csv.write_text("server,metric,timestamp,value\n", encoding="utf-8")
+    assert check(cli, "metrics import", str(csv), "-C", ws)["points"] == 0
+    assert check(cli, "rightsize", "-C", ws)["recommendations"] == []
+    rep = check(cli, "report", "--month", "2026-06", "--out", str(tmp_path / "rep"), "-C", ws)
+    assert rep["files"] and rep["audit"]["intact"]
+    from tests.money.prometheus import openmetrics, prometheus
+    text = openmetrics([("up", {"govcloud_address": "x"}, [(1780000000, 1)])])
+    with prometheus(tmp_path / "prom", text) as url:
+        got = check(cli, "metrics pull", "--from", url, "--since", "2026-05-29",
+                    "--until", "2026-05-30", "-C", ws)
+    assert got["requests"] == 5 and got["unknown_servers"] == ["x"]
+
+
+def test_approval_signing_commands(tmp_path, cli):
+    ws = tmp_path / "signed"
+    check(cli, "init", str(ws))                                   # signatures on by default
+    key = tmp_path / "k.yaml"
+    check(cli, "approval keygen", str(key), "--key-id", "k", "--office", "o", "--person", "p")
+    check(cli, "approval sign", str(ws / "approvals" / "BZ-2026-0012.yaml"), "--key", str(key))
+    assert not check(cli, "approval verify", "-C", ws, code=1)["ok"]   # k is not in the keyring
+
+
+def test_ci_commands(tmp_path, cli):
+    import subprocess
+    ws = tmp_path / "repo"
+    check(cli, "init", str(ws))
+    assert cli("compile", "-C", ws).exit_code == 0
+    check(cli, "ci init", "gitlab", "-C", ws)
+    g = ["git", "-C", str(ws), "-c", "user.email=t@t", "-c", "user.name=t"]
+    subprocess.run(g + ["init", "-q", "-b", "main"], check=True)
+    subprocess.run(g + ["add", "-A"], check=True)
+    subprocess.run(g + ["commit", "-qm", "x"], check=True)
+    assert check(cli, "ci plan", "-C", ws, "--plan-out", tmp_path / "p.json",
+                 "--report", tmp_path / "r.md")["has_changes"]
+    assert check(cli, "ci apply", "-C", ws)["status"] == "applied"
 
 
 def test_every_documented_shape_was_checked():
