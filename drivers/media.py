@@ -20,7 +20,7 @@ import random
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Callable, Iterator, Protocol
 
 CHUNK = 4 << 20          # I/O unit: 4 MiB
 HASH_BLOCK = 1 << 20     # content hash granularity: 1 MiB blocks
@@ -83,8 +83,14 @@ def content_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def sparse_copy(src: Path, dst: Path) -> None:
-    """Copy a file keeping its holes (a 100 GB volume with 1 GB written copies 1 GB)."""
+def allocated_bytes(path: Path) -> int:
+    """Bytes in the file's data extents (what a copy, a wipe or a full read-back touches)."""
+    return sum(e - s for s, e in data_extents(path))
+
+
+def sparse_copy(src: Path, dst: Path, progress: Callable[[int], None] | None = None) -> None:
+    """Copy a file keeping its holes (a 100 GB volume with 1 GB written copies 1 GB).
+    ``progress(n)`` is called after each chunk with the bytes just copied."""
     dst.parent.mkdir(parents=True, exist_ok=True)
     size = src.stat().st_size
     with open(src, "rb") as fi, open(dst, "wb") as fo:
@@ -99,6 +105,8 @@ def sparse_copy(src: Path, dst: Path) -> None:
                     break
                 fo.write(buf)
                 remaining -= len(buf)
+                if progress:
+                    progress(len(buf))
         fo.flush()
         os.fsync(fo.fileno())
 
@@ -154,7 +162,7 @@ class Overwrite:
             pos += take
         return bytes(out)
 
-    def sanitize(self, medium: Medium) -> dict:
+    def sanitize(self, medium: Medium, progress: Callable[[int], None] | None = None) -> dict:
         path = medium.path
         written = 0
         extents = list(data_extents(path))
@@ -172,6 +180,8 @@ class Overwrite:
                     f.write(zero[:n] if self.pattern == "zeros" else self.expected(pos, n))
                     pos += n
                     written += n
+                    if progress:
+                        progress(n)
             os.fsync(f.fileno())
         return {"bytes_overwritten": written, "extents": len(extents), "passes": 1}
 
@@ -188,7 +198,7 @@ class CryptoErase:
     nist_method: str = "purge"
     technique: str = "cryptographic erase: destroy the volume's encryption key in the key manager"
 
-    def sanitize(self, medium: Medium) -> dict:
+    def sanitize(self, medium: Medium, progress=None) -> dict:
         raise NotImplementedError("crypto-erase needs a key manager (Barbican) and encrypted volume types")
 
     def expected(self, offset: int, length: int) -> bytes:
@@ -223,7 +233,8 @@ def _drop_cache(fd: int) -> None:
         os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
 
 
-def verify_full(medium: Medium, sanitizer: Sanitizer) -> Verification:
+def verify_full(medium: Medium, sanitizer: Sanitizer,
+                progress: Callable[[int], None] | None = None) -> Verification:
     """Read back every allocated byte and compare with what the sanitizer must have left."""
     checked = 0
     bad: list[tuple[int, int]] = []
@@ -239,6 +250,8 @@ def verify_full(medium: Medium, sanitizer: Sanitizer) -> Verification:
                     bad.append((pos, pos + n))
                 checked += n
                 pos += n
+                if progress:
+                    progress(n)
     return Verification("full read-back of every allocated extent (holes read as zeros and hold "
                         "no data)", not bad, checked, bad, 1.0)
 

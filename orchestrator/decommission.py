@@ -24,16 +24,20 @@ from .executor import Executor
 from .models.address import Address
 from .models.cloud import Observed
 from .models.plan import Plan
-from .models.spec import StackSpec
 from .core.planner import collect_desired, make_actions
 from .core.resources import KIND_ORDER, KINDS
 from .sanitize import make_sanitizer, media_of, verify
 from .state.base import StateStore, default_actor
+from .core import exit as exitp
 from .core.workdays import add_months
+from .exit_subject import Subject, find_stack, find_subject  # noqa: F401 - used by the use case
 from .workspace import Workspace
 
-STEPS = ("plan", "backup", "offline", "hold", "wipe", "verify", "reclaim", "census",
+STEPS = ("plan", "backup", "offline", "request", "hold", "wipe", "verify", "reclaim", "census",
          "certificate", "billing")
+# The lifecycle event each step records when it is done (profiles order them: exit_process).
+STEP_EVENTS = {"backup": "backed-up", "offline": "offline", "wipe": "wiped", "verify": "verified",
+               "reclaim": "reclaimed", "billing": "terminated"}
 
 
 def workflow_name(stack: str) -> str:
@@ -59,21 +63,6 @@ def _workflows(store: StateStore):
             yield workflow_name(stack), data
 
 
-def find_stack(ws: Workspace, system: str) -> StackSpec:
-    specs = ws.load_specs()
-    matches = [s for s in specs if s.stack == system or s.system["code"] == system]
-    if not matches:
-        known = ", ".join(sorted(s.system["code"] for s in specs)) or "none"
-        raise GovcloudError(f"no compiled system {system!r} under stacks/",
-                            [Issue("SYSTEM", f"known systems: {known}")],
-                            fix="use the system code of the approval (the spec's file name)")
-    if len(matches) > 1:
-        raise GovcloudError(f"system code {system!r} exists in several departments",
-                            [Issue("SYSTEM", ", ".join(s.stack for s in matches))],
-                            fix="pass DEPARTMENT/SYSTEM")
-    return matches[0]
-
-
 @dataclass
 class Options:
     dry_run: bool = False
@@ -84,11 +73,19 @@ class Options:
     backup_dir: Path | None = None
     operator: str | None = None
     organization: str = "云服务商 (cloud service provider)"
+    override_reason: str | None = None   # --override-exit-order REASON (audited)
+    # Asked once with the plan before anything is recorded (None: approved, --auto-approve).
+    confirm: Callable[[list[dict[str, Any]]], bool] | None = None
+    live: Callable[[str], None] | None = None    # a terminal: progress redrawn in place
+
+
+class Cancelled(GovcloudError):
+    """The operator said no at the confirmation: nothing was recorded or changed."""
 
 
 class Decommission:
     def __init__(self, ws: Workspace, store: StateStore, drivers: dict[str, Driver],
-                 spec: StackSpec, opts: Options, say: Callable[[str], None] = lambda s: None):
+                 spec: Subject, opts: Options, say: Callable[[str], None] = lambda s: None):
         self.ws, self.store, self.drivers, self.spec, self.opts = ws, store, drivers, spec, opts
         self.say = say
         self.stack = spec.stack
@@ -106,6 +103,53 @@ class Decommission:
         self.store.append_audit(self.actor, f"decommission-{step}", self.stack, None, detail)
         self.say(f"  [ok] {step}: {_brief(detail)}")
         faults.point("decommission.step-done", step=step)   # the kill -9 tests stop here
+
+    def _events(self) -> list[dict[str, Any]]:
+        return [e for no in self._approval_nos() for e in self.store.events(no)]
+
+    def _approval_nos(self) -> list[str]:
+        return self.doc.get("approvals") or self.spec.approval_nos
+
+    def _on(self) -> dict[str, dt.date]:
+        return exitp.first_dates(self._events())
+
+    def _record(self, kind: str, detail: dict[str, Any] | None = None, again: bool = False) -> None:
+        """Record lifecycle event ``kind`` for each approval of the system (once, unless
+        ``again``: a resumed run does not record it twice)."""
+        have = {(e["subject"], e["kind"]) for e in self._events()}
+        for no in self._approval_nos():
+            if again or (no, kind) not in have:
+                self.store.record_event(no, kind, self.today.isoformat(),
+                                        {"stack": self.stack, **(detail or {})})
+
+    def _gate(self, stage: str, what: str) -> list[str]:
+        """Refuse ``stage`` without the events the city requires (or log the override)."""
+        absent = exitp.missing(self.ws.profile, stage, self._on())
+        if absent and self.opts.override_reason:
+            self.store.append_audit(self.actor, "decommission-override", self.stack, None,
+                                    {"stage": stage, "missing": absent,
+                                     "reason": self.opts.override_reason})
+            self.say(f"  [override] {what}: {', '.join(absent)} missing; overridden by "
+                     f"{self.actor}: {self.opts.override_reason}")
+            return []
+        return absent
+
+    def _preconditions(self) -> None:
+        from .core import policy
+        profile = self.ws.profile
+        p = exitp.process(profile)
+        if p is not None and p.wipe_verification == "full" and self.opts.verify_mode != "full":
+            raise GovcloudError(f"--verify {self.opts.verify_mode} refused: "
+                                f"{profile.cite(profile.rules.exit_process)} requires data that "
+                                f"cannot be recovered: every byte is read back",
+                                fix="use --verify full")
+        approvals = list(self.ws.load_approvals().values())
+        for no in self._approval_nos():
+            policy.check_exit_of(no, approvals, profile, self.today)
+        if not self.doc.get("steps"):
+            absent = self._gate("start", f"decommission of {self.stack}")
+            if absent:
+                raise exitp.refusal(profile, "start", f"cannot decommission {self.stack}", absent)
 
     def _is_done(self, step: str) -> bool:
         return bool(self.doc.get("steps", {}).get(step, {}).get("done"))
@@ -127,6 +171,8 @@ class Decommission:
         if self.doc.get("finished"):
             self.say(f"{self.stack} was decommissioned on {self.doc['finished']}; nothing to do.")
             return self.doc
+        if not self.opts.dry_run:
+            self._preconditions()
         objects = self.step_plan()
         if self.opts.dry_run:
             return {"stack": self.stack, "dry_run": True, "objects": objects}
@@ -170,11 +216,14 @@ class Decommission:
         if self.opts.dry_run:
             self.say(f"Dry run: {len(objects)} objects, {len(media)} media to wipe. Nothing was changed.")
             return objects
+        if self.opts.confirm is not None and not self.opts.confirm(objects):
+            raise Cancelled(f"decommission of {self.stack} cancelled", fix=None)
         if not self.doc:
             self.doc = {"stack": self.stack, "started": self.today.isoformat(),
                         "operator": self.actor, "profile": self.spec.profile,
                         "department": self.spec.department, "system": self.spec.system,
-                        "approvals": [a.approval_no for a in self.spec.approvals]}
+                        "approvals": list(self.spec.approval_nos),
+                        "orphaned": self.spec.orphaned}
             index = _index_of(self.store)
             if self.stack not in index:
                 self._index(index + [self.stack])
@@ -188,6 +237,15 @@ class Decommission:
         # The store's meta table is not part of the public contract: keep the index as a workflow.
         self.store.put_workflow("decommission-index", {"stacks": sorted(stacks)})
 
+    def _meter(self, label: str, total: int):
+        from .progress import ByteMeter
+        return ByteMeter(label, total, self.say, self.opts.live)
+
+    def _allocated(self) -> int:
+        from drivers.media import allocated_bytes
+        return sum(allocated_bytes(Path(m["path"])) for m in self._media()
+                   if Path(m["path"]).exists())
+
     def step_backup(self) -> None:
         cfg = self.ws.config.backup
         folder = f"{self.stack.replace('/', '__')}/{self.doc['started']}"
@@ -200,6 +258,9 @@ class Decommission:
             root = self.opts.backup_dir or (Path(cfg.path) if cfg.path else self.ws.root / "backups")
             root = root if root.is_absolute() else self.ws.root / root
             target = str(root / folder)
+        meter = self._meter("backup", self._allocated())
+        keep = self.ws.profile.rules.backup_retention_months
+        destroy_on = add_months(self.today, keep.value).isoformat() if keep else None
         for m in self._media():
             if m.get("backup"):
                 continue
@@ -208,14 +269,18 @@ class Decommission:
             before = content_sha256(src)
             if s3 is not None:  # put_file reads the object back and compares its SHA-256
                 rec = s3.put_file(src, f"{folder}/{name}")
-                m["backup"] = {"uri": rec.uri, "sha256": before, "object_sha256": rec.sha256}
+                m["backup"] = {"uri": rec.uri, "sha256": before, "object_sha256": rec.sha256,
+                               "destroy_on": destroy_on}
             else:
                 dest = Path(target) / name
-                sparse_copy(src, dest)
+                sparse_copy(src, dest, meter)
                 if content_sha256(dest) != before:
                     raise GovcloudError(f"backup of {m['id']} does not match its source (SHA-256)")
-                m["backup"] = {"uri": dest.resolve().as_uri(), "sha256": before}
+                m["backup"] = {"uri": dest.resolve().as_uri(), "sha256": before,
+                               "destroy_on": destroy_on}
             self._save()
+        meter.finish()
+        self._record("backed-up", {"target": target, "copies": len(self._media())})
         self._done("backup", {"target": target, "copies": len(self._media())})
 
     def step_offline(self) -> None:
@@ -233,22 +298,45 @@ class Decommission:
                     pass
                 self.store.remove(o.address)
                 released += 1
-        for no in self.doc["approvals"]:
-            self.store.record_event(no, "offline", self.today.isoformat(), {"stack": self.stack})
+        self._record("offline")
         self.doc["offline_on"] = self.today.isoformat()
         self._done("offline", {"servers_stopped": stopped, "public_ips_released": released})
+
+    def step_request(self) -> str | None:
+        """四川 第十八条: backup and offline first, then the written exit request, then the wipe."""
+        absent = self._gate("wipe", f"wiping {self.stack}")
+        if not absent:
+            self._done("request", {"events": sorted(self._on())})
+            return None
+        err = exitp.refusal(self.ws.profile, "wipe", f"{self.stack} is backed up and offline; "
+                            f"wiping waits", absent)
+        if self.doc.get("request_announced"):
+            raise err
+        self.doc["request_announced"] = True
+        self._save()
+        self.say(f"  [wait] {err.summary}. Record it, then run `govcloud decommission "
+                 f"{self.stack} --resume`.")
+        return "held"
 
     def step_hold(self) -> str | None:
         rule = self.ws.profile.rules.exit_transition_months
         if rule is None:
             self._done("hold", {"months": 0, "note": "the profile sets no transition period"})
             return None
-        until = add_months(dt.date.fromisoformat(self.doc["offline_on"]), rule.value)
+        until, start = exitp.transition_until(self.ws.profile, self._on())
+        if until is None:   # its starting event was overridden away: count from the offline
+            start = "offline"
+            until = add_months(dt.date.fromisoformat(self.doc["offline_on"]), rule.value)
+        if self.doc.get("hold_until") != until.isoformat():
+            self._record("held-until", {"until": until.isoformat(), "from": start,
+                                        "article": rule.article})
         self.doc["hold_until"] = until.isoformat()
+        self.doc["hold_from"] = start
         self._save()
         if self.today < until:
             msg = (f"{self.stack} is offline and held for the {rule.value}-month transition period "
-                   f"until {until} ({self.ws.profile.name_zh} {rule.article}); run "
+                   f"until {until}, counted from {start} ({self.ws.profile.name_zh} "
+                   f"{rule.article}); run "
                    f"`govcloud decommission {self.stack} --resume` on or after {until}")
             if self.doc.get("hold_announced"):
                 raise GovcloudError(f"transition hold: not before {until}",
@@ -265,40 +353,51 @@ class Decommission:
 
     def step_wipe(self) -> None:
         sanitizer = self._sanitizer()
+        meter = self._meter("wipe", self._allocated())
         for m in self._media():
             if m.get("wipe", {}).get("done"):
                 continue
             from drivers.media import Medium
             medium = Medium(m["id"], m["kind"], Path(m["path"]), m["address"], m["size_bytes"])
-            result = sanitizer.sanitize(medium)
+            result = sanitizer.sanitize(medium, meter)
             m["wipe"] = {"done": True, "method": sanitizer.name, "nist_method": sanitizer.nist_method,
                          "technique": sanitizer.technique, **result}
             self._save()
+        meter.finish()
+        self._record("wiped", {"media": len(self._media()), "method": sanitizer.name}, again=True)
         self._done("wipe", {"media": len(self._media()), "method": sanitizer.name})
 
     def step_verify(self) -> None:
         from drivers.media import Medium
         sanitizer = self._sanitizer()
         failed = []
+        meter = self._meter(f"verify ({self.opts.verify_mode})", self._allocated()
+                            if self.opts.verify_mode == "full" else 0)
         for m in self._media():
             medium = Medium(m["id"], m["kind"], Path(m["path"]), m["address"], m["size_bytes"])
-            check = verify(medium, sanitizer, self.opts.verify_mode)
+            check = verify(medium, sanitizer, self.opts.verify_mode,
+                           progress=meter if self.opts.verify_mode == "full" else None)
             m["verification"] = check.to_dict()
             if not check.ok:
                 failed.append(m)
                 m["wipe"]["done"] = False  # wipe again on resume
         self._save()
+        if self.opts.verify_mode == "full":
+            meter.finish()
         if failed:
             self.doc["steps"]["wipe"]["done"] = False
             self._save()
             self.store.append_audit(self.actor, "decommission-verify-failed", self.stack, None,
                                     {"media": [m["id"] for m in failed]})
+            self._record("wipe-failed", {"media": [m["id"] for m in failed]}, again=True)
             raise GovcloudError(
                 f"wipe verification failed for {len(failed)} media of {self.stack}: nothing was deleted",
                 [Issue(f"{m['kind']} {m['id']}", f"{m['verification']['bad_range_count']} ranges "
                        "still differ from the wipe pattern") for m in failed],
                 fix="find the cause, then run the command again: the wipe is repeated and verified",
                 changed_nothing=False)
+        self._record("verified", {"media": len(self._media()), "mode": self.opts.verify_mode},
+                     again=True)
         self._done("verify", {"media": len(self._media()), "mode": self.opts.verify_mode,
                               "result": "pass"})
 
@@ -333,7 +432,16 @@ class Decommission:
             if isinstance(drv, MediaAccess):  # only media whose wipe was verified reach this list
                 orphans += drv.reclaim_media([m["path"] for m in self._media()
                                               if m.get("target") == name])
-        self._done("reclaim", {"deleted": len(results), "orphan_files_removed": orphans})
+        # one count everywhere (console, JSON, certificate): the plan's objects, those released
+        # at offline included, plus the department's domain when it went with the system
+        released = self.doc["steps"].get("offline", {}).get("public_ips_released", 0)
+        total = len(results) + released
+        self.doc["reclaimed"] = {"total": total, "deleted_at_reclaim": len(results),
+                                 "released_at_offline": released,
+                                 "addresses": sorted(r.address for r in results)}
+        self._record("reclaimed", {"deleted": total})
+        self._done("reclaim", {"reclaimed": total, "deleted": len(results),
+                               "released_at_offline": released, "orphan_files_removed": orphans})
 
     def step_census(self) -> None:
         ids = [m["id"] for m in self._media()]
@@ -364,10 +472,14 @@ class Decommission:
                                    "sha256": digests})
 
     def step_billing(self) -> None:
-        for no in self.doc["approvals"]:
-            self.store.record_event(no, "terminated", self.today.isoformat(),
-                                    {"stack": self.stack, "reason": "decommissioned"})
+        from .calendar_files import workspace_calendar
+        on = {**self._on(), "terminated": self.today}
+        stop, article = exitp.billing_stop(self.ws.profile, on, workspace_calendar(self.ws.root))
+        stop = stop or self.today
+        self._record("terminated", {"reason": "decommissioned", "billing_stop": stop.isoformat(),
+                                    "billing_article": article})
         self._done("billing", {"terminated_on": self.today.isoformat(),
+                               "billing_stop": stop.isoformat(), "billing_article": article,
                                "approvals": self.doc["approvals"]})
 
 

@@ -32,8 +32,9 @@ def media_of(driver: Driver, obj: Observed) -> list[Medium] | None:
     return driver.media(obj)
 
 
-def verify(medium: Medium, sanitizer, mode: str = "full", samples: int = 1024) -> Verification:
-    return verify_full(medium, sanitizer) if mode == "full" else \
+def verify(medium: Medium, sanitizer, mode: str = "full", samples: int = 1024,
+           progress=None) -> Verification:
+    return verify_full(medium, sanitizer, progress) if mode == "full" else \
         verify_sample(medium, sanitizer, samples=samples)
 
 

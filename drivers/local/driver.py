@@ -426,9 +426,11 @@ class LocalDriver(Driver, MediaAccess, Census, PowerControl, AddressesAndRetaggi
             if o.tags.get("govcloud.stack") == stack or wanted & set(o.refs.values()) \
                     or o.cloud_id in wanted:
                 out.append(o)
-        leftovers = [p for v in volume_ids for p in (self.volume_path(v),) if p.exists()]
-        for p in leftovers:
-            out.append(Observed("", "volume-file", p.stem, {"path": str(p)}, {}, {}))
+        # every file named after one of its media: volume, server root disk (<id>-root.img),
+        # snapshots and backing files (<id>-*), whatever the table says
+        for p in sorted({p for v in volume_ids for p in self.volume_dir.glob(f"{v}*")}):
+            kind = "root-disk-file" if p.stem.endswith("-root") else "volume-file"
+            out.append(Observed("", kind, p.stem, {"path": str(p)}, {}, {}))
         return out
 
     # --- volume bytes (real files; wiped and verified before they are deleted) -------------

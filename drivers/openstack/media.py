@@ -124,7 +124,7 @@ class MediaFiles:
         if self.volume_files is not None:
             out += [Observed("", "volume-file", p.name, {"path": str(p)}, {}, {})
                     for v in wanted for p in self.volume_files.glob(f"volume-{v}*")
-                    if p.suffix != ".info" or p.exists()]
+                    if p.suffix != ".info"]  # .info: bookkeeping, no data
         if self.image_files is not None:
             out += [Observed("", "image-file", v, {"path": str(self.image_files / v)}, {}, {})
                     for v in wanted if (self.image_files / v).is_file()]

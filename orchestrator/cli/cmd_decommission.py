@@ -21,13 +21,22 @@ def decommission(
         dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be wiped and deleted; stop.")] = False,
         max_deletes: Annotated[Optional[int], typer.Option("--max-deletes", help="Refuse above this many objects.")] = None,
         resume: Annotated[bool, typer.Option("--resume", help="Continue a held or interrupted run.")] = False,
+        auto_approve: Annotated[bool, typer.Option("--auto-approve", help="Start without asking "
+                                                   "(pipelines); a resumed run was approved before.")] = False,
         now: Now = None,
         sanitizer: Annotated[str, typer.Option(help="zeros | random | crypto-erase")] = "zeros",
         verify: Annotated[str, typer.Option(help="full | sample")] = "full",
         backup_dir: Annotated[Optional[Path], typer.Option(help="Backup target directory.")] = None,
         operator: Annotated[Optional[str], typer.Option(help="Person performing sanitization.")] = None,
+        override_exit_order: Annotated[Optional[str], typer.Option(
+            "--override-exit-order", metavar="REASON",
+            help="Proceed without the exit events the profile requires (audited with REASON).")] = None,
         lock_timeout: LockTimeout = 30.0, output: Out = OutputTJ.text):
-    """Back up, take offline, wipe (verified), reclaim and certify a system's resources."""
+    """Back up, take offline, wipe (verified), reclaim and certify a system's resources, in the
+    order of the profile's exit process. Shows the plan and asks on a terminal."""
+    import sys
+
+    from ..errors import GovcloudError
     from .render import escape
 
     from ..decommission import Options
@@ -35,29 +44,65 @@ def decommission(
     from . import render
     as_json = output == OutputTJ.json
     say = (lambda s: None) if as_json else (lambda s: render.console.print(escape(s)))
+
+    def confirm(objects) -> bool:
+        if auto_approve:
+            return True
+        if not sys.stdin.isatty():
+            raise GovcloudError("decommission needs confirmation but stdin is not a terminal",
+                                fix="pass --auto-approve (check the list with --dry-run first)")
+        return typer.confirm(f"Back up, wipe and delete these {len(objects)} objects?")
+
+    def live(text: str) -> None:
+        sys.stderr.write("\r\033[K" + text)
+        sys.stderr.flush()
+    tty = not as_json and sys.stderr.isatty()
     opts = Options(dry_run=dry_run, max_deletes=max_deletes, now=today_from(now),
                    sanitizer=sanitizer, verify_mode=verify, backup_dir=backup_dir,
-                   operator=operator)
+                   operator=operator, override_reason=override_exit_order,
+                   confirm=None if dry_run else confirm, live=live if tty else None)
     res = run(workspace(directory), system, opts, lock_timeout, say)
     if as_json:
         return render.emit_json(res.to_dict())
     if res.status == "finished":
-        render.console.print(f"[green]Decommissioned {res.stack}[/] on {res.workflow['finished']}. "
-                             f"Certificate: {', '.join(res.certificate_files.values())}")
+        total = res.workflow.get("reclaimed", {}).get("total")
+        render.console.print(f"[green]Decommissioned {escape(res.stack)}[/] on "
+                             f"{res.workflow['finished']}: {total} objects reclaimed. "
+                             f"Certificate: {escape(', '.join(res.certificate_files.values()))}")
 
 
 @certificate_app.command("verify")
 @handled
-def certificate_verify(file: Annotated[Path, typer.Argument(help="A certificate (.json, .md or .html).")],
+def certificate_verify(file: Annotated[Path, typer.Argument(help="A certificate (.json, .md or .html), "
+                                                            "under any name.")],
+                       key: Annotated[Optional[Path], typer.Option(
+                           "--key", help="The provider's public key (PEM); default: the "
+                           "workspace's.")] = None,
                        directory: Dir = Path("."), output: Out = OutputTJ.text):
-    """Check a certificate against the hash recorded in the audit chain; exit 1 if changed."""
+    """Check a certificate by its content: its digest and the provider's Ed25519 signature,
+    and, inside the issuing workspace, the audit chain; exit 1 on any change."""
     from ..usecases.decommission import certificate_verify as run
     from . import render
-    res = run(workspace(directory), file)
+    from .options import maybe_workspace
+    from .render import escape
+    res = run(maybe_workspace(directory), file, key)
     if output == OutputTJ.json:
         return render.emit_json(res)
-    render.console.print(f"[green]Valid:[/] {file.name} matches audit entry {res['audit_entry']} "
-                         f"({res['stack']}).")
+    where = (f"; matches audit entry {res['audit_entry']}" if res["audit_checked"] else
+             "; outside a workspace: the audit chain was not checked")
+    render.console.print(f"[green]Valid:[/] {escape(file.name)} ({escape(str(res['stack']))}) is "
+                         f"signed by {res['signed_by']}{escape(where)}.")
+    if not res["key_trusted"]:
+        render.err_console.print("[yellow]Warning:[/] checked with the key inside the certificate "
+                                 "only; pass --key with the provider's public key to trust it.")
+
+
+@certificate_app.command("public-key")
+@handled
+def certificate_public_key(directory: Dir = Path(".")):
+    """Print the provider's public key (PEM) that certificates are signed with."""
+    from ..usecases.decommission import provider_public_key
+    typer.echo(provider_public_key(workspace(directory)), nl=False)
 
 
 @handled

@@ -52,7 +52,8 @@ def status(directory: Dir = Path("."), now: Now = None, output: Out = OutputTJ.t
             nd = r.next_deadline
             style = "bold red" if r.overdue else ("yellow" if r.warnings or r.flags else "")
             term = "" if r.kind == "permanent" else f" {r.kind} {r.start}..{r.end}"
-            head = f"{r.approval_no}  {r.stack}  [{r.state}]{term}"
+            state = f"held until {r.held_until}" if r.held_until else r.state
+            head = f"{r.approval_no}  {r.stack}  [{state}]{term}"
             c.print(f"[{style}]{escape(head)}[/]" if style else escape(head))
             over = [d for d in r.deadlines if d.overdue]
             for d in over:
@@ -66,7 +67,7 @@ def status(directory: Dir = Path("."), now: Now = None, output: Out = OutputTJ.t
         for stack, count in sorted(rep.orphaned.items()):
             c.print(f"[yellow]{escape(stack + '  [orphaned]')}[/]  {count} objects, no approval compiles "
                     "to it any more: nothing is deleted; it leaves only through the exit process "
-                    "(restore its approval, then request-exit and decommission)")
+                    "(request-exit APPROVAL, then decommission SYSTEM; the approval need not be restored)")
         n = sum(1 for r in rep.rows if r.overdue)
         c.print(f"{len(rep.rows)} approvals, " + (f"[bold red]{n} overdue[/]" if n else "none overdue")
                 + (f", {len(rep.orphaned)} orphaned systems" if rep.orphaned else "") + ".")
@@ -122,26 +123,42 @@ def extend(approval: Annotated[str, typer.Argument(help="Approval number of a wi
                          f"{res.file} with the changed stacks/.")
 
 
-@handled
-def request_exit(approval: Annotated[str, typer.Argument(help="Approval number.",
-                                                             autocompletion=complete_approval)],
-                 date: Annotated[Optional[str], typer.Option("--date", help="Date of the written "
-                                                             "exit request (default: today).")] = None,
-                 directory: Dir = Path("."), output: Out = OutputTJ.text):
-    """Record an exit request (退出申请); refused while a migrated system's old one must be kept."""
-    from .render import escape
+def _exit_command(kind: str):
+    def command(approval: Annotated[str, typer.Argument(help="Approval number (also one whose "
+                                                        "file is gone: an orphaned system).",
+                                                        autocompletion=complete_approval)],
+                date: Annotated[Optional[str], typer.Option("--date", help="Date of the document "
+                                                            "(default: today).")] = None,
+                document: Annotated[Optional[str], typer.Option("--document", help="The document: "
+                                                                "its number or file.")] = None,
+                directory: Dir = Path("."), output: Out = OutputTJ.text):
+        from .render import escape
 
-    from .. import clock
-    from ..usecases.lifecycle import request_exit as run
-    from . import render
-    res = run(workspace(directory), approval, date_from(date, "--date"), clock.today())
-    if output == OutputTJ.json:
-        return render.emit_json(res.to_dict())
-    verb = "Recorded" if res.recorded else "Already recorded"
-    render.console.print(f"{verb}: exit of {approval} requested on {res.requested_on}.")
-    for d in res.deadlines:
-        render.console.print(f"  {escape(d['what'])}: {d['due']}  [dim]{escape(d['citation'])}[/]")
-    render.console.print("Decommission the system with `govcloud decommission SYSTEM`.")
+        from .. import clock
+        from ..usecases import lifecycle as uc
+        from . import render
+        run = uc.request_exit if kind == "exit-requested" else uc.approve_exit
+        res = run(workspace(directory), approval, date_from(date, "--date"), clock.today(),
+                  document)
+        if output == OutputTJ.json:
+            return render.emit_json(res.to_dict())
+        verb = "Recorded" if res.recorded else "Already recorded"
+        what = "requested" if kind == "exit-requested" else "approved by the bureau"
+        doc = f" (document {res.document})" if res.document else ""
+        render.console.print(escape(f"{verb}: exit of {approval} {what} on {res.requested_on}{doc}."))
+        for d in res.deadlines:
+            render.console.print(f"  {escape(d['what'])}: {d['due']}  [dim]{escape(d['citation'])}[/]")
+        render.console.print("Decommission the system with `govcloud decommission SYSTEM`.")
+    command.__doc__ = ("Record the department's written exit request (退出申请); refused while a "
+                       "migrated system's old one must be kept, or before the events the profile "
+                       "puts first (四川 第十八条: backup and offline)." if kind == "exit-requested" else
+                       "Record the bureau's approval of an exit (审核通过); 大同 第十六条's reclaim "
+                       "clock starts here.")
+    return handled(command)
+
+
+request_exit = _exit_command("exit-requested")
+approve_exit = _exit_command("exit-approved")
 
 
 @handled
@@ -211,5 +228,6 @@ def register(app: typer.Typer) -> None:
     app.command("confirm-delivery")(confirm_delivery)
     app.command()(extend)
     app.command("request-exit")(request_exit)
+    app.command("approve-exit")(approve_exit)
     app.command("platform-change")(platform_change)
     app.command("record-event")(record_event)

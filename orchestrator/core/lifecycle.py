@@ -29,6 +29,7 @@ from typing import Any, Callable
 from ..errors import GovcloudError
 from ..models.approval import Approval, EmergencyTerm, PermanentTerm, WindowTerm
 from ..models.profile import Profile
+from . import exit as exitp
 from .emergency import fast_track_flags
 from .golive import gate_flags
 from .obligations import obligation_items, out_of_plan_warning
@@ -36,6 +37,9 @@ from .workdays import CalendarMissingYear, WorkCalendar, add_months
 
 EVENT_KINDS = ("approved", "provisioned", "delivery-confirmed", "changed", "extended", "expired",
                "exit-requested", "warning-sent", "offline", "terminated",
+               # the exit process (core/exit.py; each city orders them in rules.exit_process)
+               "exit-approved", "backed-up", "held-until", "wiped", "wipe-failed", "verified",
+               "reclaimed",
                # go-live, tests and filings, recorded by `govcloud record-event` (RECORDABLE)
                "deployment-completed", "configuration-completed", "emergency-filed",
                "trial-passed", "security-tested", "tests-completed", "test-report-approved",
@@ -49,7 +53,7 @@ RECORDABLE = EVENT_KINDS[EVENT_KINDS.index("deployment-completed"):]
 # Who owes the built-in deadlines (the profile's obligations name their own actor).
 ACTORS = {"provision": "provider", "deploy": "department", "backfill": "department",
           "extension-request": "department", "reclaim": "provider", "transition": "department",
-          "keep-old-system": "department", "end": "provider"}
+          "keep-old-system": "department", "end": "provider", "exit-work": "department"}
 
 
 @dataclass
@@ -91,6 +95,7 @@ class ApprovalStatus:
     end_workdays_left: int | None = None
     calendar_missing: set[int] = field(default_factory=set)     # years without data it needed
     provisional: tuple[int, ...] = ()    # provisional calendar years its dates were counted in
+    held_until: date | None = None     # the exit's transition hold (held-until event)
 
     @property
     def next_deadline(self) -> Deadline | None:
@@ -116,7 +121,8 @@ class ApprovalStatus:
                 "deadlines": [d.to_dict() for d in self.deadlines],
                 "warnings": self.warnings, "flags": self.flags,
                 "calendar_missing": sorted(self.calendar_missing),
-                "provisional": list(self.provisional)}
+                "provisional": list(self.provisional),
+                "held_until": self.held_until.isoformat() if self.held_until else None}
 
 
 def term_kind(a: Approval) -> str:
@@ -214,7 +220,10 @@ def approval_status(a: Approval, file: str, profile: Profile, cal: WorkCalendar,
 
     # --- state ------------------------------------------------------------------------------
     temporary = not isinstance(t, PermanentTerm)
-    if "terminated" in on:
+    exit_state = exitp.exit_state(on, exitp.last_dates(events))
+    if exit_state not in (None, "backed-up"):   # exit-requested, held, wipe-failed, terminated...
+        st.state = exit_state
+    elif "terminated" in on:
         st.state = "terminated"
     elif "exit-requested" in on:
         st.state = "exit-requested"
@@ -229,9 +238,10 @@ def approval_status(a: Approval, file: str, profile: Profile, cal: WorkCalendar,
     elif "provisioned" in on:
         st.state = "provisioned"
     finished = st.state in ("terminated", "expired")
+    exiting = exit_state is not None
 
     # --- provisioning -----------------------------------------------------------------------
-    if not finished and st.state != "exit-requested":
+    if not finished and not exiting:
         key = ("change_deadline_workdays" if a.change_of and rules.change_deadline_workdays
                else "provision_deadline_workdays")
         r = getattr(rules, key)
@@ -253,7 +263,7 @@ def approval_status(a: Approval, file: str, profile: Profile, cal: WorkCalendar,
 
     # --- deployment, closed by the delivery confirmation (巴中 第十八、四十三条) ----------------------
     r = rules.deploy_deadline_workdays
-    if r is not None and "provisioned" in on and not finished:
+    if r is not None and "provisioned" in on and not finished and not exiting:
         deployed = [d for d in (on.get("deployment-completed"), on.get("delivery-confirmed")) if d]
         add("deploy", f"system deployed within {r.value} working days of the configuration "
             f"(closed by deployment-completed or confirm-delivery)",
@@ -277,7 +287,7 @@ def approval_status(a: Approval, file: str, profile: Profile, cal: WorkCalendar,
                                 + (f", filed {t.backfilled_on}" if t.backfilled_on else ", not filed"))
 
     # --- temporary terms: extension notice, end, warnings -----------------------------------
-    if temporary and not finished and st.state != "exit-requested":
+    if temporary and not finished and not exiting:
         notice = getattr(rules, f"{t.kind}_extension_notice_workdays")
         if notice is not None:
             add("extension-request", f"last day to request an extension ({notice.value} working "
@@ -293,18 +303,9 @@ def approval_status(a: Approval, file: str, profile: Profile, cal: WorkCalendar,
                 st.warnings.append(f"{t.kind} ends on {end}: {left} working day"
                                    f"{'s' if left != 1 else ''} left")
 
-    # --- exit ----------------------------------------------------------------------------------
-    if "exit-requested" in on and "terminated" not in on:
-        ex = on["exit-requested"]
-        r = rules.exit_transition_months
-        if r is not None:
-            add("transition", f"{r.value}-month transition (过渡期) ends: data clearing and reclaim",
-                lambda: add_months(ex, r.value), "exit_transition_months", hard=False)
-        r = rules.reclaim_deadline_workdays
-        if r is not None:
-            add("reclaim", f"resources reclaimed within {r.value} working days of the exit",
-                lambda: cal.add_workdays(ex, r.value), "reclaim_deadline_workdays",
-                on.get("terminated"))
+    # --- exit (the profile's exit_process says where each clock starts) ------------------------
+    if exiting:
+        _exit_deadlines(st, profile, cal, on, add)
 
     # --- migration: the old system is kept -------------------------------------------------------
     r = rules.old_system_keep_months
@@ -360,3 +361,39 @@ def warnings_to_send(st: ApprovalStatus, profile: Profile,
     reached = [w for w in warning_thresholds(profile) if st.end_workdays_left <= w
                and (w, end) not in sent]
     return sorted(reached)
+
+
+def _exit_deadlines(st: ApprovalStatus, profile: Profile, cal: WorkCalendar,
+                    on: dict[str, date], add: Callable[..., Deadline]) -> None:
+    """The transition (巴中: from the written request; backup and offline inside it) and the
+    reclaim deadline (大同: 2 working days from the exit approval). They stay after the
+    termination, so that a late reclaim remains flagged."""
+    rules = profile.rules
+    p = exitp.process(profile)
+    done = on.get("reclaimed") or on.get("terminated")
+    r = rules.exit_transition_months
+    until, start = exitp.transition_until(profile, on)
+    if r is not None and until is not None and "terminated" not in on:
+        add("transition", f"{r.value}-month transition (过渡期) from {start} ends: data clearing "
+            f"and reclaim not before", lambda: until, "exit_transition_months", hard=False)
+        if "held-until" in on and not on.get("wiped"):
+            st.held_until = until
+    if r is not None and until is not None:
+        inside = p.inside_transition if p else []
+        if inside:
+            got = [on[k] for k in inside if k in on]
+            add("exit-work", f"{' and '.join(inside)} within the transition",
+                lambda: until, "exit_process", max(got) if len(got) == len(inside) else None)
+    r = rules.reclaim_deadline_workdays
+    if r is not None:
+        due, start = None, ""
+        try:
+            due, start = exitp.reclaim_due(profile, on, cal)
+        except GovcloudError as exc:
+            st.warnings.append(f"reclaim: {exc.summary}")
+        if due is not None:
+            add("reclaim", f"resources reclaimed within {r.value} working days of {start}",
+                lambda: due, "reclaim_deadline_workdays", done)
+        elif start and "terminated" not in on:
+            st.warnings.append(f"the reclaim deadline ({r.value} working days) starts at {start}, "
+                               f"not recorded yet")

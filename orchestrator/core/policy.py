@@ -248,20 +248,27 @@ def migration_findings(approvals: dict[str, Approval], profile: Profile,
 
 def check_exit(a: Approval, approvals: Iterable[Approval], profile: Profile, on: date) -> None:
     """Refuse an exit request of an old system still inside its keep period."""
+    check_exit_of(a.approval_no, approvals, profile, on)
+
+
+def check_exit_of(approval_no: str, approvals: Iterable[Approval], profile: Profile,
+                  on: date) -> None:
+    """The same by number: also for an approval whose file is gone (an orphaned system), and
+    for ``decommission`` itself (巴中 第二十条, 亳州 第二十一条)."""
     r = profile.rules.old_system_keep_months
     if r is None:
         return
     for b in approvals:
         m = b.migration
-        if m is None or m.from_approval != a.approval_no:
+        if m is None or m.from_approval != approval_no:
             continue
         if m.cutover_on is None or on < keep_until(profile, m.cutover_on):
             when = (f"the cut-over to {b.approval_no} has not happened" if m.cutover_on is None else
                     f"{b.approval_no} was cut over on {m.cutover_on}; keep it until "
                     f"{keep_until(profile, m.cutover_on)}")
-            raise PolicyViolation(f"{a.approval_no} cannot leave the cloud yet", [
+            raise PolicyViolation(f"{approval_no} cannot leave the cloud yet", [
                 _finding(profile, "old_system_keep_months", "",
-                         f"{a.approval_no} is the old system of a migration and must be kept at "
+                         f"{approval_no} is the old system of a migration and must be kept at "
                          f"least {r.value} months after the cut-over: {when}",
                          f"迁移上云的信息系统割接后，原系统应至少保留{r.value}个月")])
 

@@ -71,6 +71,32 @@ class MajorChange(Frozen):
         default_factory=lambda: ["vcpus", "ram_gb", "disk_gb"], min_length=1)
 
 
+ExitEvent = Literal["exit-requested", "exit-approved", "backed-up", "offline", "held-until",
+                   "wiped", "wipe-failed", "verified", "reclaimed", "terminated"]
+
+
+class ExitProcess(Frozen):
+    """The order of a city's exit (退出) as lifecycle events, and where its clocks start.
+
+    ``order`` is the regulation's sequence (shown by ``profile show``, checked by the tests);
+    what is enforced: ``decommission`` does not begin without ``before_start`` (events recorded
+    by commands: ``request-exit``, ``approve-exit``), does not wipe without ``before_wipe``;
+    ``request-exit`` is refused without ``before_request`` (四川 第十八条: backup and offline
+    first). The transition hold (``exit_transition_months``) counts from ``transition_from``,
+    the reclaim deadline (``reclaim_deadline_workdays``) from ``reclaim_from``. ``inside_transition``
+    must be recorded before the transition ends (巴中 第二十二条). ``wipe_verification: full``:
+    every byte read back (亳州 第二十三条 不能以技术手段进行数据恢复; ``--verify sample`` refused)."""
+
+    order: list[ExitEvent] = Field(min_length=1)
+    before_start: list[ExitEvent] = Field(default_factory=list)
+    before_wipe: list[ExitEvent] = Field(default_factory=list)
+    before_request: list[ExitEvent] = Field(default_factory=list)
+    transition_from: ExitEvent | None = None
+    inside_transition: list[ExitEvent] = Field(default_factory=list)
+    reclaim_from: ExitEvent | None = None
+    wipe_verification: Literal["full", "sample"] | None = None
+
+
 # Lifecycle actions a go-live gate can hold back (see GoLiveGate).
 GateAction = Literal["confirm-delivery", "went-live", "cutover"]
 Actor = Literal["provider", "department", "bureau"]
@@ -171,6 +197,10 @@ class ProfileRules(Frozen):
     exit_transition_months: Rule[int] | None = None
     # Working days from the exit approval to reclaim (大同: 2).
     reclaim_deadline_workdays: Rule[int] | None = None
+    # The exit as events: order, requirements, where the clocks start (see ExitProcess).
+    exit_process: Rule[ExitProcess] | None = None
+    # Backups made by decommission are kept this many months, then destroyed (profile setting).
+    backup_retention_months: Rule[int] | None = None
     # Migration: the old system is kept at least this long after the cut-over (巴中, 亳州: 3).
     old_system_keep_months: Rule[int] | None = None
     # --- temporary expansion windows (临时扩容) and emergency resources (应急/临时资源) -------------
@@ -343,6 +373,7 @@ class Profile(Frozen):
     effective_from: date | None = None
     expires_on: date | None = None
     rules: ProfileRules
+    billing: Billing | None = None
     # Rules of the regulation that govcloud shows (profile show / diff) but does not enforce yet:
     # reporting cadences, right-sizing thresholds, contract filing... Same shape as a rule.
     reference: dict[str, Rule[Any]] = Field(default_factory=dict)

@@ -41,7 +41,7 @@ def decommission(ws: Workspace, system: str, opts, lock_timeout: float,
                  say: Callable[[str], None] = lambda s: None) -> DecommissionResult:
     """Run (or resume) the workflow of ``system`` with ``opts`` (decommission.Options);
     ``say`` gets one line per step."""
-    from ..decommission import Decommission, find_stack
+    from ..decommission import Decommission, find_subject
     if opts.sanitizer not in SANITIZERS:
         raise GovcloudError(f"--sanitizer {opts.sanitizer!r}: use zeros, random or crypto-erase")
     if opts.sanitizer == "crypto-erase":
@@ -50,18 +50,39 @@ def decommission(ws: Workspace, system: str, opts, lock_timeout: float,
                             fix="use --sanitizer zeros or random")
     if opts.verify_mode not in VERIFY_MODES:
         raise GovcloudError(f"--verify {opts.verify_mode!r}: use full or sample")
-    spec = find_stack(ws, system)
-    with open_state(ws) as store, locked(store, "decommission", lock_timeout), \
-            open_drivers(ws, {z.target for z in spec.zones.values()}) as drivers:
-        say(f"Decommissioning {spec.stack} ({spec.system['name']}):")
-        out = Decommission(ws, store, drivers, spec, opts, say).run()
+    with open_state(ws) as store, locked(store, "decommission", lock_timeout):
+        spec = find_subject(ws, store, system)
+        with open_drivers(ws, spec.targets) as drivers:
+            say(f"Decommissioning {spec.stack} ({spec.system['name']})"
+                + (" — orphaned: its approval is gone; it leaves through the exit process"
+                   if spec.orphaned else "") + ":")
+            out = Decommission(ws, store, drivers, spec, opts, say).run()
     if out.get("dry_run"):
         return DecommissionResult(spec.stack, spec.system["name"], True, out["objects"], None)
     return DecommissionResult(spec.stack, spec.system["name"], False, out.get("objects", []), out)
 
 
-def certificate_verify(ws: Workspace, file: Path) -> dict[str, Any]:
-    """The certificate's record in the audit chain; raises when the file changed."""
+def certificate_verify(ws: Workspace | None, file: Path, key: Path | None = None) -> dict[str, Any]:
+    """Check a certificate by its content: seal and signature (with ``key``, or the workspace's
+    provider key), and inside a workspace also the audit chain; raises when anything fails."""
     from ..certificate import verify_certificate
+    pem = None
+    if key is not None:
+        try:
+            pem = key.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise GovcloudError(f"--key {key}: cannot read the public key ({exc.strerror})")
+    if ws is None:
+        return {"format": "govcloud-certificate-verify/1", **verify_certificate(None, file, pem)}
+    if pem is None:
+        from ..trust.provider_key import key_path, load
+        if key_path(ws.root).exists():
+            pem = load(ws.root).public_pem()
     with open_state(ws) as store:
-        return {"format": "govcloud-certificate-verify/1", **verify_certificate(store, file)}
+        return {"format": "govcloud-certificate-verify/1", **verify_certificate(store, file, pem)}
+
+
+def provider_public_key(ws: Workspace) -> str:
+    """The provider's public key (PEM), to hand to departments with their certificates."""
+    from ..trust.provider_key import load_or_create
+    return load_or_create(ws.root).public_pem()

@@ -92,7 +92,10 @@ def init_workspace(directory: Path, profile: str, examples: bool = True,
         for src in sorted((SHIPPED_CATALOG / "examples" / "approvals").glob("*.yaml")):
             shutil.copyfile(src, directory / "approvals" / src.name)
             created.append(f"approvals/{src.name}")
-    (directory / ".gitignore").write_text(".govcloud/\n*.plan.json\n", encoding="utf-8")
+    (directory / ".gitignore").write_text(
+        ".govcloud/\n*.plan.json\n"
+        "# decommission backups: full copies of a system's data, never into the repository\n"
+        "backups/\n", encoding="utf-8")
     created.append(".gitignore")
     demo = None
     if signatures:

@@ -198,35 +198,111 @@ class ExitRequested:
     requested_on: str
     recorded: bool                    # false: requested before (``requested_on`` is that date)
     deadlines: list[dict[str, Any]] = field(default_factory=list)   # transition, reclaim
+    document: str | None = None       # the written request (number or file)
+    kind: str = "exit-requested"      # or exit-approved (approve-exit)
+    stack: str = ""
+    orphaned: bool = False            # its approval file is gone (state still has the system)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"format": "govcloud-request-exit/1", **asdict(self)}
+        fmt = "request-exit" if self.kind == "exit-requested" else "approve-exit"
+        return {"format": f"govcloud-{fmt}/1", **asdict(self)}
 
 
-def request_exit(ws: Workspace, approval_no: str, on: dt.date, today: dt.date) -> ExitRequested:
-    f, a, approvals = find_approval(ws, approval_no)
+def _exit_subject(ws: Workspace, store, approval_no: str) -> tuple[str, bool, dict[str, Approval]]:
+    """(stack, orphaned?, every approval): an approval under approvals/, or one whose file is gone
+    but whose system is still in state (an orphaned system leaves through the exit process)."""
+    try:
+        _, a, approvals = find_approval(ws, approval_no)
+        return a.stack, False, approvals
+    except GovcloudError:
+        stacks = {r.stack for r in store.read().records.values()
+                  if r.approval == approval_no and r.stack}
+        if len(stacks) != 1:
+            raise
+        return stacks.pop(), True, ws.load_approvals()
+
+
+def _exit_deadlines(ws: Workspace, on: dict[str, dt.date]) -> list[dict[str, Any]]:
+    from ..core import exit as exitp
+    cal = workspace_calendar(ws.root)
+    p, out = ws.profile, []
+    until, start = exitp.transition_until(p, on)
+    if until is not None:
+        r = p.rules.exit_transition_months
+        out.append({"key": "transition", "due": until.isoformat(), "from": start,
+                    "what": f"{r.value}-month transition (过渡期) from {start} ends: wipe and "
+                            f"reclaim not before", "citation": p.cite(r)})
+    try:
+        due, start = exitp.reclaim_due(p, on, cal)
+    except GovcloudError as exc:
+        due, start = None, exc.summary
+    if due is not None:
+        r = p.rules.reclaim_deadline_workdays
+        out.append({"key": "reclaim", "due": due.isoformat(), "from": start,
+                    "what": f"resources reclaimed within {r.value} working days of {start}",
+                    "citation": p.cite(r)})
+    return out
+
+
+def request_exit(ws: Workspace, approval_no: str, on: dt.date, today: dt.date,
+                 document: str | None = None) -> ExitRequested:
+    """Record the department's written exit request (退出申请), in the order the profile
+    gives (四川 第十八条: only after the backup and the offline)."""
+    return _record_exit(ws, approval_no, "exit-requested", on, today, document)
+
+
+def approve_exit(ws: Workspace, approval_no: str, on: dt.date, today: dt.date,
+                 document: str | None = None) -> ExitRequested:
+    """Record the bureau's approval of the exit (大同 第十六条 审核通过: the reclaim clock)."""
+    return _record_exit(ws, approval_no, "exit-approved", on, today, document)
+
+
+def _record_exit(ws: Workspace, approval_no: str, kind: str, on: dt.date, today: dt.date,
+                 document: str | None) -> ExitRequested:
+    from ..core import exit as exitp
     _not_future(on, today)
-    if on < a.approved_on:
-        from ..errors import Issue
-        raise GovcloudError(f"--date {on} is before {approval_no} was approved ({a.approved_on}): an "
-                            f"exit cannot be requested for resources not yet approved",
-                            [Issue("--date", f"{on} < approved_on {a.approved_on}", file=f)],
-                            fix=f"give the date of the exit request (退出申请), on or after {a.approved_on}")
-    policy.check_exit(a, approvals.values(), ws.profile, on)
     with open_state(ws) as store:
-        sync_approved(store, approvals)
+        stack, orphaned, approvals = _exit_subject(ws, store, approval_no)
+        own = next(((f, x) for f, x in approvals.items() if x.approval_no == approval_no), None)
+        if own is not None and on < own[1].approved_on:
+            from ..errors import Issue
+            raise GovcloudError(f"--date {on} is before {approval_no} was approved "
+                                f"({own[1].approved_on}): an exit cannot be requested for "
+                                f"resources not yet approved",
+                                [Issue("--date", f"{on} < approved_on {own[1].approved_on}",
+                                       file=own[0])],
+                                fix=f"give the date of the event, on or after {own[1].approved_on}")
+        policy.check_exit_of(approval_no, approvals.values(), ws.profile, on)
+        if not orphaned:
+            sync_approved(store, approvals)
         ev = events_by_subject(store).get(approval_no, [])
-        prior = [e for e in ev if e["kind"] == "exit-requested"]
+        known = exitp.first_dates(ev)
+        prior = [e for e in ev if e["kind"] == kind]
         if prior:
-            return ExitRequested(approval_no, prior[0]["on"], False)
-        detail = {"stack": a.stack}
-        store.record_event(approval_no, "exit-requested", on.isoformat(), detail)
-        audit(store, ws, "exit-requested", approval_no, {"on": on.isoformat(), **detail})
-        st = approval_status(a, "", ws.profile, workspace_calendar(ws.root),
-                             ev + [{"kind": "exit-requested", "on": on.isoformat(), "detail": {}}],
-                             today, extension_ends(ws))
-    return ExitRequested(approval_no, on.isoformat(), True,
-                         [d.to_dict() for d in st.deadlines if d.key in ("transition", "reclaim")])
+            return ExitRequested(approval_no, prior[0]["on"], False, _exit_deadlines(ws, known),
+                                 prior[0].get("detail", {}).get("document"), kind, stack, orphaned)
+        if "terminated" in known:
+            raise GovcloudError(f"{approval_no} was terminated on {known['terminated']}: "
+                                f"there is nothing left to exit")
+        if kind == "exit-requested":
+            stage_on = {k: d for k, d in known.items() if d <= on}
+            absent = exitp.missing(ws.profile, "request", stage_on)
+            if absent:
+                raise exitp.refusal(ws.profile, "request",
+                                    f"exit request for {approval_no} refused", absent)
+        else:
+            req = known.get("exit-requested")
+            if req is None:
+                raise exitp.refusal(ws.profile, "start", f"cannot approve the exit of "
+                                    f"{approval_no}", ["exit-requested"])
+            if on < req:
+                raise GovcloudError(f"--date {on} is before the exit request ({req})")
+        detail = {"stack": stack, "document": document, "orphaned": orphaned}
+        store.record_event(approval_no, kind, on.isoformat(), detail)
+        audit(store, ws, kind, approval_no, {"on": on.isoformat(), **detail})
+        known[kind] = on
+    return ExitRequested(approval_no, on.isoformat(), True, _exit_deadlines(ws, known), document,
+                         kind, stack, orphaned)
 
 
 @dataclass

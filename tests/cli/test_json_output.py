@@ -143,9 +143,11 @@ def test_decommission_and_certificate(tmp_path, cli, monkeypatch):
     monkeypatch.setenv("GOVCLOUD_TODAY", "2026-06-20")
     assert cli("compile", "-C", ws).exit_code == 0
     assert cli("apply", "-C", ws, "--auto-approve").exit_code == 0
-    done = check(cli, "decommission", "edu-portal", "-C", ws)
+    check(cli, "request-exit", "BZ-P", "-C", ws, "--document", "亳教函〔2026〕3号")
+    assert check(cli, "approve-exit", "BZ-P", "-C", ws)["kind"] == "exit-approved"
+    done = check(cli, "decommission", "edu-portal", "-C", ws, "--auto-approve")
     if done["status"] == "held":
-        done = check(cli, "decommission", "edu-portal", "-C", ws, "--resume", "--now", "2027-06-20")
+        done = check(cli, "decommission", "edu-portal", "-C", ws, "--auto-approve", "--resume", "--now", "2027-06-20")
     assert done["status"] == "finished", done
     cert = next(iter(done["workflow"]["certificate"]["files"].values()))
     check(cli, "certificate verify", cert, "-C", ws)

@@ -25,7 +25,8 @@ def test_restore_writes_the_backup_into_an_approved_volume(tmp_path, cli, monkey
     d = _driver(ws)
     vol = d.find("volume:local/edu/edu-portal-internet/data")
     d.ex_write_volume(vol.cloud_id, 4096, DATA)
-    done = cli("decommission", "edu-portal", "-C", ws, "--output", "json").json()
+    assert cli("request-exit", "BZ-P", "-C", ws).exit_code == 0   # 亳州 第二十三条: the request first
+    done = cli("decommission", "edu-portal", "-C", ws, "--auto-approve", "--output", "json").json()
     if done["status"] == "held":
         done = cli("decommission", "edu-portal", "-C", ws, "--resume", "--now", "2027-06-20",
                    "--output", "json").json()

@@ -59,6 +59,8 @@ def dws(tmp_path) -> Path:
     init_workspace(ws, "bozhou")
     assert gc(ws, "compile").returncode == 0
     assert gc(ws, "apply", "--auto-approve").returncode == 0
+    # 亳州 第二十三条: the department's 注销申请 comes first (tests/decommission/test_exit_process.py)
+    assert gc(ws, "request-exit", "BZ-2026-0012").returncode == 0
     return ws
 
 
@@ -69,7 +71,7 @@ def test_dry_run_lists_and_changes_nothing(dws):
     assert "wipe+delete server:local/edu/edu-portal-internet/web-1" in r.stdout
     assert "Dry run: 24 objects, 8 media to wipe. Nothing was changed." in r.stdout
     assert cloud_rows(dws) == before
-    r = gc(dws, "decommission", SYSTEM, "--max-deletes", "10")
+    r = gc(dws, "decommission", "--auto-approve", SYSTEM, "--max-deletes", "10")
     assert r.returncode == 1 and "more than --max-deletes 10" in r.stderr
     assert cloud_rows(dws) == before
 
@@ -77,11 +79,11 @@ def test_dry_run_lists_and_changes_nothing(dws):
 def test_wipe_leaves_no_marker_and_backups_restore(dws):
     markers, paths = write_markers(dws)
     assert all(find_markers(p, markers) for p in paths.values())  # positive control
-    r = gc(dws, "decommission", SYSTEM, faults=["--crash-after", "verify"])
+    r = gc(dws, "decommission", "--auto-approve", SYSTEM, faults=["--crash-after", "verify"])
     assert r.returncode == -9
     for p in paths.values():  # verified and not yet deleted: read the media directly
         assert find_markers(p, markers) == []
-    r = gc(dws, "decommission", SYSTEM)
+    r = gc(dws, "decommission", "--auto-approve", SYSTEM)
     assert r.returncode == 0, r.stdout + r.stderr
     assert not any(p.exists() for p in paths.values())
     assert not [r for r in cloud_rows(dws) if "/edu-portal-" in (r[2] or "")]
@@ -100,7 +102,7 @@ def test_wipe_leaves_no_marker_and_backups_restore(dws):
 def test_partial_wipe_fails_verification_and_deletes_nothing(dws):
     markers, paths = write_markers(dws)
     before = cloud_rows(dws)
-    r = gc(dws, "decommission", SYSTEM, faults=["--wipe-fraction", "0.5"])
+    r = gc(dws, "decommission", "--auto-approve", SYSTEM, faults=["--wipe-fraction", "0.5"])
     assert r.returncode == 1
     assert "wipe verification failed" in r.stderr and "nothing was deleted" in r.stderr
     assert len(cloud_rows(dws)) == len(before) - 1  # only the public IP was released (offline)
@@ -109,7 +111,7 @@ def test_partial_wipe_fails_verification_and_deletes_nothing(dws):
     entries = json.loads(gc(dws, "audit", "list", "--last", "0", "--output", "json").stdout)["entries"]
     assert "decommission-verify-failed" in [e["action"] for e in entries]
     assert "decommission-reclaim" not in [e["action"] for e in entries]
-    r = gc(dws, "decommission", SYSTEM)  # fixed: the wipe is repeated and verified
+    r = gc(dws, "decommission", "--auto-approve", SYSTEM)  # fixed: the wipe is repeated and verified
     assert r.returncode == 0, r.stderr
     assert not any(p.exists() for p in paths.values())
 
@@ -118,11 +120,11 @@ def test_partial_wipe_fails_verification_and_deletes_nothing(dws):
 @pytest.mark.parametrize("step", [s for s in STEPS if s != "billing"])
 def test_kill_9_after_each_step_resumes_safely(dws, step):
     markers, paths = write_markers(dws, 4)
-    r = gc(dws, "decommission", SYSTEM, faults=["--crash-after", step])
+    r = gc(dws, "decommission", "--auto-approve", SYSTEM, faults=["--crash-after", step])
     assert r.returncode == -9, r.stderr
     if STEPS.index(step) < STEPS.index("verify"):
         assert all(p.exists() for p in paths.values()), "deleted before the wipe was verified"
-    r = gc(dws, "decommission", SYSTEM)
+    r = gc(dws, "decommission", "--auto-approve", SYSTEM)
     assert r.returncode == 0, r.stdout + r.stderr
     assert not any(p.exists() for p in paths.values())
     assert len(sorted((dws / "backups").rglob("*.img"))) == 8
@@ -134,7 +136,7 @@ def test_kill_9_after_each_step_resumes_safely(dws, step):
 
 
 def test_certificate_fields_and_tamper_detection(dws):
-    assert gc(dws, "decommission", SYSTEM).returncode == 0
+    assert gc(dws, "decommission", "--auto-approve", SYSTEM).returncode == 0
     cert = next((dws / "certificates").glob("*.json"))
     data = json.loads(cert.read_text())
     assert data["standard"] == "NIST SP 800-88 Rev.1 Appendix G"
@@ -159,7 +161,8 @@ def test_certificate_fields_and_tamper_detection(dws):
     events = store.events("BZ-2026-0012")
     store.close()
     # approved + provisioned come from the apply (lifecycle events, issue 5)
-    assert [e["kind"] for e in events] == ["approved", "provisioned", "offline", "terminated"]
+    assert [e["kind"] for e in events] == ["approved", "provisioned", "exit-requested", "backed-up",
+                                           "offline", "wiped", "verified", "reclaimed", "terminated"]
 
 
 def test_transition_hold_stops_and_resumes_after_the_date(tmp_path):
@@ -167,14 +170,16 @@ def test_transition_hold_stops_and_resumes_after_the_date(tmp_path):
     init_workspace(ws, "bazhong")  # 巴中 第二十二条: 3-month 过渡期
     gc(ws, "compile")
     gc(ws, "apply", "--auto-approve")
-    r = gc(ws, "decommission", SYSTEM, "--now", "2026-11-23")
+    # the 过渡期 runs from the written request (2026-11-23), not from the offline
+    assert gc(ws, "request-exit", "BZ-2026-0012", "--date", "2026-11-23").returncode == 0
+    r = gc(ws, "decommission", "--auto-approve", SYSTEM, "--now", "2026-12-20")
     assert r.returncode == 0
     assert "held for the 3-month transition period until 2027-02-23" in r.stdout
     assert "第二十二条" in r.stdout
     assert [x for x in cloud_rows(ws) if x[1] == "volume" and "/edu-portal-" in x[2]]
-    r = gc(ws, "decommission", SYSTEM, "--resume", "--now", "2027-02-22")
+    r = gc(ws, "decommission", "--auto-approve", SYSTEM, "--resume", "--now", "2027-02-22")
     assert r.returncode == 1 and "not before 2027-02-23" in r.stderr
-    r = gc(ws, "decommission", SYSTEM, "--resume", "--now", "2027-02-23")
+    r = gc(ws, "decommission", "--auto-approve", SYSTEM, "--resume", "--now", "2027-02-23")
     assert r.returncode == 0, r.stderr
     assert not [x for x in cloud_rows(ws) if "/edu-portal-" in (x[2] or "")]
 
@@ -229,7 +234,8 @@ zones: {internet: {volumes: [{name: data, type: blk.ssd, gb: 1}]}}
     drv.ex_write_volume(vol.cloud_id, 12345, marker)
     original = content_sha256(drv.volume_path(vol.cloud_id))
     drv.close()
-    r = gc(ws, "decommission", "bksys")
+    assert gc(ws, "request-exit", "BK-0001").returncode == 0
+    r = gc(ws, "decommission", "--auto-approve", "bksys")
     assert r.returncode == 0, r.stdout + r.stderr
     from orchestrator.usecases.session import open_state
     store = open_state(Workspace.at(ws))

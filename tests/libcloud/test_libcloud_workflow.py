@@ -139,9 +139,10 @@ def test_decommission_on_moto_leaves_nothing_owned(aws_ws, cli):
     """The decommission workflow (another issue's command) end to end on the EC2 target."""
     cli("compile", "-C", aws_ws)
     assert cli("apply", "-C", aws_ws, "--auto-approve").exit_code == 0
-    r = cli("decommission", "edu-portal", "-C", aws_ws, "--operator", "tester")
+    assert cli("request-exit", "BZ-2026-0012", "-C", aws_ws).exit_code == 0   # 巴中 第二十二条
+    r = cli("decommission", "edu-portal", "-C", aws_ws, "--auto-approve", "--operator", "tester")
     assert r.exit_code == 0 and "servers_stopped=4" in r.output, r.output[-2000:]
-    r = cli("decommission", "edu-portal", "-C", aws_ws, "--resume", "--now", "2027-06-01",
+    r = cli("decommission", "edu-portal", "-C", aws_ws, "--auto-approve", "--resume", "--now", "2027-06-01",
             "--operator", "tester")
     assert r.exit_code == 0 and "Decommissioned edu/edu-portal" in r.output, r.output[-2000:]
     for action, path in (("DescribeVpcs", "vpcSet/item"), ("DescribeVolumes", "volumeSet/item"),

@@ -136,7 +136,8 @@ def test_decommission_wipes_every_copy_and_leaves_nothing(ws):
     assert r.returncode == 0, r.stdout + r.stderr
     assert src.id in r.stdout and copy.id in r.stdout, r.stdout   # the plan names the images
 
-    r = gc(ws, "decommission", "leaving", faults=["--crash-after", "verify"])
+    assert gc(ws, "request-exit", "OS-DEC-0001").returncode == 0   # 亳州 第二十三条 first
+    r = gc(ws, "decommission", "--auto-approve", "leaving", faults=["--crash-after", "verify"])
     assert r.returncode == -9, r.stdout + r.stderr
     doc = json.loads(gc(ws, "state", "list", "--output", "json").stdout)
     assert doc["resources"], "nothing may be deleted before the wipe is verified"
@@ -145,7 +146,7 @@ def test_decommission_wipes_every_copy_and_leaves_nothing(ws):
                                       *image_files.values()]
     assert len(media) == 5 and all(find_markers(p, markers) == [] for p in media)
 
-    r = gc(ws, "decommission", "leaving")
+    r = gc(ws, "decommission", "--auto-approve", "leaving")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "census: leftovers=0" in r.stdout
     cert = json.loads(next((ws / "certificates").glob("*.json")).read_text())
