@@ -49,6 +49,7 @@ def _compute_plan(ws: Workspace, store: StateStore, drivers: Drivers,
                   today: dt.date | None) -> Plan:
     serialized: dict[str, tuple] = {}   # address -> (resource, its JSON data) from the cache
     files = hashlib.sha256()            # the plan's inputs_digest, from the same reads
+    ws.approval_files()   # approvals/ missing or a dangling link is an error, not "none approved"
     specs = ws.load_specs(serialized, files)
     if not specs and ws.approval_files():
         raise GovcloudError("no stack specs under stacks/", fix="run `govcloud compile` first")
