@@ -172,6 +172,12 @@ class PostgresStateStore(StateStore):
             yield cur
 
     @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """Writes inside join this transaction (psycopg nests them as savepoints)."""
+        with self._errors("cannot write the state"), self._tx():
+            yield
+
+    @contextmanager
     def _snapshot(self) -> Iterator[Any]:
         """A read-only transaction that sees one consistent snapshot."""
         with self._mutex, self._conn.transaction(), self._conn.cursor() as cur:

@@ -14,8 +14,9 @@ import secrets
 import sqlite3
 import threading
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from ..core.audit import GENESIS, AuditEntry, entry_hash
 from ..errors import StateError
@@ -48,7 +49,9 @@ class SQLiteStateStore(StateStore):
     def __init__(self, path: Path):
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._mutex = threading.Lock()   # one writer thread at a time inside this process
+        self._mutex = threading.RLock()  # one writer thread at a time inside this process
+        self._depth = 0                  # nesting of _tx in the thread holding the mutex
+        self._inner_failed = False
         try:
             self._db = sqlite3.connect(path, timeout=60, isolation_level=None,
                                        check_same_thread=False)
@@ -64,21 +67,46 @@ class SQLiteStateStore(StateStore):
         self._lock_fd: int | None = None
 
     def _tx(self):
+        """A write transaction; nested in the same thread (``atomic``) it joins the outer one."""
         store = self
 
         class _T:
             def __enter__(self):
                 store._mutex.acquire()
-                store._db.execute("BEGIN IMMEDIATE")
+                if store._depth == 0:
+                    try:
+                        store._db.execute("BEGIN IMMEDIATE")
+                    except BaseException:
+                        store._mutex.release()
+                        raise
+                    store._inner_failed = False
+                store._depth += 1
                 return store._db
 
             def __exit__(self, et, ev, tb):
                 try:
-                    store._db.execute("ROLLBACK" if et else "COMMIT")
+                    store._depth -= 1
+                    if store._depth > 0:
+                        store._inner_failed = store._inner_failed or et is not None
+                    elif et is not None or store._inner_failed:
+                        store._db.execute("ROLLBACK")
+                        if et is None:
+                            raise StateError("a write inside an atomic record failed; "
+                                             "nothing of it was kept")
+                    else:
+                        store._db.execute("COMMIT")
                 finally:
                     store._mutex.release()
                 return False
         return _T()
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        try:
+            with self._tx():
+                yield
+        except sqlite3.Error as exc:
+            raise StateError(f"cannot write the state database {self.path}: {exc}") from None
 
     def get_meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
@@ -178,7 +206,7 @@ class SQLiteStateStore(StateStore):
     def append_audit(self, actor: str, action: str, target: str, approval: str | None,
                      detail: dict[str, Any]) -> AuditEntry:
         detail = json.loads(json.dumps(detail, default=str))
-        with self._tx() as db:
+        with self.atomic(), self._tx() as db:
             row = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
             seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
             ts = _now()
@@ -196,7 +224,7 @@ class SQLiteStateStore(StateStore):
 
     # --- lifecycle events and workflows ----------------------------------------------
     def record_event(self, subject: str, kind: str, on: str, detail: dict[str, Any]) -> int:
-        with self._tx() as db:
+        with self.atomic(), self._tx() as db:
             cur = db.execute("INSERT INTO events(subject, kind, on_date, detail, recorded_at) "
                              "VALUES (?,?,?,?,?)", (subject, kind, on, json.dumps(
                                  detail, sort_keys=True, ensure_ascii=False, default=str), _now()))
@@ -209,7 +237,7 @@ class SQLiteStateStore(StateStore):
         return [event_of(r) for r in rows]
 
     def put_workflow(self, name: str, data: dict[str, Any]) -> None:
-        with self._tx() as db:
+        with self.atomic(), self._tx() as db:
             db.execute("INSERT OR REPLACE INTO workflows VALUES (?,?,?)",
                        (name, json.dumps(data, sort_keys=True, ensure_ascii=False, default=str), _now()))
 

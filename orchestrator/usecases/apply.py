@@ -92,7 +92,7 @@ def execute(ws: Workspace, plan: Plan, store: StateStore, drivers: Drivers, para
     store.append_audit(actor, "apply-start", ws.config.workspace.id, None,
                        {"plan_digest": plan.digest, "summary": plan.summary})
     ex = Executor(plan, drivers, store, actor, ws.config.workspace.id, parallelism,
-                  recovery_file=ws.data_dir / "state-recovery.jsonl", on_event=on_event,
+                  on_event=on_event,
                   sanitize=wipe_and_verify)
     before = store.read().records
     results = ex.run()
