@@ -8,9 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-
 from .errors import GovcloudError
+from .markup import environment
 from .state.base import StateStore
 from .workspace import PACKAGE_ROOT, Workspace
 
@@ -71,14 +70,13 @@ def write_certificate(ws: Workspace, doc: dict[str, Any], today: dt.date, actor:
     out_dir = ws.root / "certificates"
     out_dir.mkdir(exist_ok=True)
     base = out_dir / f"{doc['stack'].replace('/', '__')}-{today.isoformat()}"
-    env = Environment(loader=FileSystemLoader(PACKAGE_ROOT / "templates"), undefined=StrictUndefined,
-                      autoescape=select_autoescape(["html"]), keep_trailing_newline=True)
+    templates = PACKAGE_ROOT / "templates"   # escaped by format (orchestrator/markup.py)
     files = {"json": base.with_suffix(".json"), "md": base.with_suffix(".md"),
              "html": base.with_suffix(".html")}
     files["json"].write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
                              encoding="utf-8")
-    files["md"].write_text(env.get_template("certificate.md.j2").render(c=data), encoding="utf-8")
-    files["html"].write_text(env.get_template("certificate.html.j2").render(c=data), encoding="utf-8")
+    files["md"].write_text(environment(templates, "markdown").get_template("certificate.md.j2").render(c=data), encoding="utf-8")
+    files["html"].write_text(environment(templates, "html").get_template("certificate.html.j2").render(c=data), encoding="utf-8")
     return files
 
 

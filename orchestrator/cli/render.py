@@ -125,11 +125,9 @@ class Progress:
 
 
 def plan_markdown(plan: Plan) -> str:
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
+    from ..markup import environment
     from ..workspace import PACKAGE_ROOT
-    env = Environment(loader=FileSystemLoader(PACKAGE_ROOT / "templates"), undefined=StrictUndefined,
-                      keep_trailing_newline=True, autoescape=False)
+    env = environment(PACKAGE_ROOT / "templates", "markdown")   # every value escaped
     changes = [a for a in plan.actions if a.action != "no-op"]
     symbols = {k: v[0] for k, v in SYMBOL.items()}
     return env.get_template("plan.md.j2").render(plan=plan, changes=changes, symbols=symbols)
