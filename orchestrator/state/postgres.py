@@ -45,6 +45,7 @@ from urllib.parse import unquote, urlsplit
 
 from ..core.audit import GENESIS, AuditEntry, entry_hash
 from ..errors import StateError
+from ..redact import redact_data
 from ..models.config import redact_url
 from .base import (LockInfo, StateRecord, StateSnapshot, StateStore, audit_entry_of, default_actor,
                    event_of, still_held, wait_for_lock)
@@ -359,7 +360,7 @@ class PostgresStateStore(StateStore):
     # --- audit ------------------------------------------------------------------------
     def append_audit(self, actor: str, action: str, target: str, approval: str | None,
                      detail: dict[str, Any]) -> AuditEntry:
-        detail = json.loads(json.dumps(detail, default=str))
+        detail = redact_data(json.loads(json.dumps(detail, default=str)))   # no credentials
         ws = self.workspace_id
         with self._errors("cannot append to the audit log"), self._tx() as cur:
             cur.execute("SELECT seq, hash FROM govcloud_audit WHERE ws = %s "
@@ -385,6 +386,7 @@ class PostgresStateStore(StateStore):
 
     # --- lifecycle events and workflows ----------------------------------------------
     def record_event(self, subject: str, kind: str, on: str, detail: dict[str, Any]) -> int:
+        detail = redact_data(detail)   # a webhook URL's token never reaches the state
         ws = self.workspace_id
         with self._errors("cannot record an event"), self._tx() as cur:
             cur.execute("INSERT INTO govcloud_events SELECT %s, "

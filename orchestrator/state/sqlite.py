@@ -20,6 +20,7 @@ from typing import Any, Iterator
 
 from ..core.audit import GENESIS, AuditEntry, entry_hash
 from ..errors import StateError
+from ..redact import redact_data
 from .base import (LockInfo, StateRecord, StateSnapshot, StateStore, audit_entry_of, default_actor,
                    event_of, still_held, wait_for_lock)
 
@@ -205,7 +206,7 @@ class SQLiteStateStore(StateStore):
     # --- audit ------------------------------------------------------------------------
     def append_audit(self, actor: str, action: str, target: str, approval: str | None,
                      detail: dict[str, Any]) -> AuditEntry:
-        detail = json.loads(json.dumps(detail, default=str))
+        detail = redact_data(json.loads(json.dumps(detail, default=str)))   # no credentials
         with self.atomic(), self._tx() as db:
             row = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
             seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
@@ -224,6 +225,7 @@ class SQLiteStateStore(StateStore):
 
     # --- lifecycle events and workflows ----------------------------------------------
     def record_event(self, subject: str, kind: str, on: str, detail: dict[str, Any]) -> int:
+        detail = redact_data(detail)   # a webhook URL's token never reaches the state
         with self.atomic(), self._tx() as db:
             cur = db.execute("INSERT INTO events(subject, kind, on_date, detail, recorded_at) "
                              "VALUES (?,?,?,?,?)", (subject, kind, on, json.dumps(
