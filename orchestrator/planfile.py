@@ -54,8 +54,12 @@ def sign_lazily(plan: Plan, store: StateStore) -> None:
 
 
 def save(plan: Plan, path: Path) -> None:
-    path.write_text(json.dumps(plan.to_dict(), ensure_ascii=False, indent=1, default=str),
-                    encoding="utf-8")
+    import os
+    text = json.dumps(plan.to_dict(), ensure_ascii=False, indent=1, default=str)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)   # it holds the state's view
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
 
 
 def load(path: Path, ws: Workspace, store: StateStore) -> Plan:

@@ -42,6 +42,30 @@ CREATE TABLE IF NOT EXISTS workflows (name TEXT PRIMARY KEY, data TEXT NOT NULL,
 """
 
 
+def _private_files(path: Path) -> None:
+    """The database (it holds the plan key), its -wal/-shm and lock files: mode 0600, created so
+    and fixed on existing files; its directory is made 0700. Never world-readable."""
+    try:
+        if not path.parent.exists():
+            path.parent.mkdir(parents=True, mode=0o700)
+        if not path.exists():
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"),
+                  path.with_name(path.name + ".lock")):
+            if p.exists() and (p.stat().st_mode & 0o077):
+                os.chmod(p, 0o600)
+    except FileExistsError:
+        raise StateError(f"cannot open the state database {path}: {path.parent} is not a "
+                         "directory", fix=f"move {path.parent} away; it must be a directory") from None
+    except NotADirectoryError:
+        raise StateError(f"cannot open the state database {path}: a file stands where a "
+                         f"directory of its path should be", fix="move it away") from None
+    except PermissionError as exc:
+        raise StateError(f"cannot open the state database {path}: {exc.strerror} "
+                         f"({exc.filename})", fix="check the workspace's permissions (is it "
+                         "read-only?)") from None
+
+
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -49,7 +73,7 @@ def _now() -> str:
 class SQLiteStateStore(StateStore):
     def __init__(self, path: Path):
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _private_files(path)
         self._mutex = threading.RLock()  # one writer thread at a time inside this process
         self._depth = 0                  # nesting of _tx in the thread holding the mutex
         self._inner_failed = False
@@ -59,6 +83,7 @@ class SQLiteStateStore(StateStore):
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
+            _private_files(path)   # the -wal and -shm files now exist too
             with self._tx() as db:
                 db.execute("INSERT OR IGNORE INTO meta VALUES ('lineage', ?)", (str(uuid.uuid4()),))
                 db.execute("INSERT OR IGNORE INTO meta VALUES ('serial', '0')")
