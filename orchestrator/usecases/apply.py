@@ -76,7 +76,7 @@ def apply(ws: Workspace, saved: Path | None, today: dt.date, parallelism: int,
     (not asked for a saved plan) returns true. ``progress(steps)`` gives the executor's event
     callback for the run. Lifecycle events are recorded on ``today``. ``max_deletes``: refuse,
     before anything is touched, a plan that destroys more objects (deletes and replaces)."""
-    with open_state(ws) as store, locked(store, "apply", lock_timeout), \
+    with open_state(ws) as store, locked(store, "apply", lock_timeout, ws), \
             open_drivers(ws) as drivers:
         if saved is not None:
             p = planfile.load(saved, ws, store)

@@ -51,7 +51,7 @@ def decommission(ws: Workspace, system: str, opts, lock_timeout: float,
     if opts.verify_mode not in VERIFY_MODES:
         raise GovcloudError(f"--verify {opts.verify_mode!r}: use full or sample")
     spec = find_stack(ws, system)
-    with open_state(ws) as store, locked(store, "decommission", lock_timeout), \
+    with open_state(ws) as store, locked(store, "decommission", lock_timeout, ws), \
             open_drivers(ws, {z.target for z in spec.zones.values()}) as drivers:
         say(f"Decommissioning {spec.stack} ({spec.system['name']}):")
         out = Decommission(ws, store, drivers, spec, opts, say).run()

@@ -29,7 +29,7 @@ def plan(ws: Workspace, today: dt.date | None, lock_timeout: float,
          out: Path | None = None) -> PlanResult:
     """The plan as of ``today`` (windows open, scheduled, ended), under the workspace lock;
     saved to ``out`` when given (`govcloud apply FILE` applies exactly it)."""
-    with open_state(ws) as store, locked(store, "plan", lock_timeout), \
+    with open_state(ws) as store, locked(store, "plan", lock_timeout, ws), \
             open_drivers(ws) as drivers:
         p = compute_plan(ws, store, drivers, today)
     if out is not None:
@@ -68,6 +68,16 @@ def _compute_plan(ws: Workspace, store: StateStore, drivers: Drivers,
             observed.extend(o for o in drv.observe() if o.tags.get(STACK_TAG) not in frozen)
         except DriverError as exc:
             raise GovcloudError(f"cannot read cloud target {name!r}: {exc}") from None
+    if observed and not snapshot.records and store.audit_head() is None:
+        # An empty state with no history, while the cloud holds objects tagged as ours: the
+        # state database vanished (or is another one). Adopting them all silently would make
+        # a lost state look like a fresh start; the operator confirms the recovery.
+        raise GovcloudError(f"the state is empty and has no audit history, but the cloud holds "
+                            f"{len(observed)} objects tagged with this workspace "
+                            f"({ws.config.workspace.id}): the state database was lost or replaced",
+                            fix="restore the state database; or, to rebuild it from the cloud, "
+                                "confirm the recovery: `govcloud state recover --confirm` (it is "
+                                "audited), then plan: the objects are adopted by their tags")
     caps = {name: drv.kinds for name, drv in drivers.items()}
     actions = make_actions(desired, snapshot.records, observed, caps, today, serialized)
     p = Plan(ws.config.workspace.id, snapshot.lineage, snapshot.serial, "sha256:" + files.hexdigest(),
