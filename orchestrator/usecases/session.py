@@ -89,6 +89,17 @@ def _open_driver(ws: Workspace, name: str) -> Driver:
                             [Issue(f"targets.{name}", "missing section in govcloud.toml")])
     options = section.model_dump()
     kind = options.pop("driver")
+    schema = getattr(driver_class(kind), "options_model", None)
+    if schema is not None:   # each driver's own options, validated: never "internal error"
+        from pydantic import ValidationError
+
+        from ..errors import InputError
+        from ..inputs import issues_from
+        try:
+            schema.model_validate(options)
+        except ValidationError as exc:
+            raise InputError("govcloud.toml", [Issue(f"targets.{name}.{i.path}", i.message)
+                                               for i in issues_from(exc, schema)]) from None
     try:
         return driver_class(kind)(name, options, ws.root, ws.config.workspace.id)
     except DriverError as exc:
