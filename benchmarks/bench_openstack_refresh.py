@@ -42,6 +42,7 @@ def approvals(n: int) -> list[dict]:
             "system": {"code": f"sys{i:03d}", "name": f"系统{i}", "dengbao_level": 2},
             "approvers": [{"name": "王敏", "org": "大数据局"}], "approved_on": "2026-03-02",
             "term": {"kind": "permanent"},
+            "materials": {"demand_assessment": "论证表", "basis": "建设依据", "deployment_mode": zone},
             "zones": {zone: {"volumes": [{"name": "data", "type": "blk.ssd", "gb": 1},
                                          {"name": "logs", "type": "blk.sata", "gb": 1}],
                              "inbound": [{"protocol": "tcp", "port": 443, "source": "zone:" + zone}]}}})

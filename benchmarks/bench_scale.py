@@ -190,6 +190,9 @@ def generate(approvals_dir: Path, n: int, today: dt.date, seed: int) -> dict:
             "purpose": f"{dept['name']}{sysrec['name']} (synthetic, bench_scale.py)",
             "contact": f"联系人{i} 0827-{5550000 + i % 10000}",
             "zones": request,
+            # 巴中 第十六条: a new system's application materials
+            "materials": {"demand_assessment": f"论证表 {i}", "basis": f"建设依据 {i}",
+                          "deployment_mode": "按区部署"},
         }
         if follow_up and not window:   # a change (变更) of the system's first, permanent approval
             doc["change_of"] = sysrec["approvals"][0]

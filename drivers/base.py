@@ -190,12 +190,15 @@ class PowerControl(ABC):
 
 
 class RbacEvidence(ABC):
-    """Network access grants the isolation checks read (OpenStack RBAC)."""
+    """Network access grants the isolation checks read (OpenStack RBAC), and the whole cloud
+    around the managed objects (``survey``: drivers/openstack/survey.py; without it the
+    whole-cloud checks are N/A, never PASS)."""
     capability: ClassVar[str] = "rbac-evidence"
 
     @abstractmethod
     def isolation_facts(self) -> dict[str, Any]:
-        """``{"external_grants": [{"network", "target_project"}], "shared": [(net_id, who)]}``."""
+        """``{"external_grants": [{"network", "target_project"}], "shared": [(net_id, who)],
+        "survey": {...} (optional)}``."""
 
 
 class IsolationChecks(ABC):
@@ -224,6 +227,19 @@ class IsolationProbes(ABC):
         """For each object, whether ``conn`` can see it."""
 
 
+class ReachabilityProbes(ABC):
+    """Dataplane probes (a real deployment with L2/L3 agents): from a probe port in each project's
+    network namespace, ICMP and TCP to the addresses of every other project (the other zone's
+    above all). verify-isolation fails a row for every answer. No driver here declares it: the
+    OpenStack test cloud has no dataplane, so the row is N/A there, never a pass."""
+    capability: ClassVar[str] = "reachability"
+
+    @abstractmethod
+    def reach(self, source_project: str, targets: list[str]) -> list[tuple[str, str, bool]]:
+        """For each other project in ``targets``: (project id, what was tried ("icmp 10.64.0.5",
+        "tcp 10.64.0.5:443"), whether it answered)."""
+
+
 class BackupStore(ABC):
     """Where decommission backups go when they leave the machine (object storage)."""
     capability: ClassVar[str] = "backups"
@@ -237,8 +253,49 @@ class BackupStore(ABC):
         """Copy ``path``, read it back; returns a record with ``uri`` and ``sha256``."""
 
 
+class Retagging(ABC):
+    """Objects can be renamed and retagged in place (a ``moved:`` record, ``state mv``) and
+    released from management (``state rm``: the ownership tags removed, the object kept)."""
+    capability: ClassVar[str] = "retag"
+
+    @abstractmethod
+    def rename(self, obj: Observed, req: Request) -> Observed:
+        """Give the owned ``obj`` the name and govcloud tags of ``req`` (its new address)."""
+
+    @abstractmethod
+    def release(self, obj: Observed, note: Mapping[str, str]) -> Observed:
+        """Remove govcloud's tags from the owned ``obj`` (it stays in the cloud, no longer
+        listed by ``observe``) and tag it with ``note`` (who released it, when)."""
+
+
+class Inventory(ABC):
+    """Everything a project holds, whoever made it (``govcloud inventory``: unowned objects in
+    the projects govcloud manages). Objects the cloud makes itself (ports, the default security
+    group) are left out."""
+    capability: ClassVar[str] = "inventory"
+
+    @abstractmethod
+    def inventory(self, project_ids: list[str]) -> list[Observed]:
+        """Objects in these projects, with whatever tags they carry (``address`` "" when none)."""
+
+
+class Importing(ABC):
+    """Objects govcloud did not create can be taken under management (``govcloud import``)."""
+    capability: ClassVar[str] = "import"
+
+    @abstractmethod
+    def lookup(self, kind: str, cloud_id: str) -> Observed | None:
+        """The object with this id, whoever owns it (None when there is none of that kind)."""
+
+    @abstractmethod
+    def claim(self, obj: Observed, req: Request) -> Observed:
+        """Give ``obj`` the tags of ``req`` (this workspace's); NotOwned when it carries
+        another workspace's owner tag."""
+
+
 CAPABILITIES: tuple[type, ...] = (MediaAccess, Census, PowerControl, RbacEvidence,
-                                  IsolationChecks, IsolationProbes, BackupStore)
+                                  IsolationChecks, IsolationProbes, ReachabilityProbes, BackupStore,
+                                  Retagging, Inventory, Importing)
 
 
 # name -> "module:Class"; imported only when a workspace uses that driver.

@@ -88,7 +88,7 @@ def verify_certificate(store: StateStore, path: Path) -> dict[str, Any]:
         raise GovcloudError(f"certificate file {path} not found")
     from .core.audit import verify_chain
     entries = store.audit_entries()
-    brk = verify_chain(entries, store.audit_head())
+    brk = verify_chain(entries, store.audit_head(), store.audit_anchor())
     if brk is not None:
         raise GovcloudError(f"the audit log is tampered at entry {brk.seq}: {brk.reason}; "
                             "certificates cannot be verified against it")

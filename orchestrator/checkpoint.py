@@ -103,14 +103,20 @@ def compare(cp: dict[str, Any], store: StateStore, public_pem: str,
                         "(the state database was replaced or lost and started anew)")
     seq, h = int(cp.get("seq") or 0), cp.get("hash")
     entries = store.audit_entries()
-    if seq > len(entries):
-        problems.append(f"the audit log has {len(entries)} entries, the checkpoint records {seq} "
+    by_seq = {e.seq: e for e in entries}
+    anchor = store.audit_anchor()          # entries up to it were pruned (audit prune)
+    last = entries[-1].seq if entries else (anchor[0] if anchor else 0)
+    if seq > last:
+        problems.append(f"the audit log ends at entry {last}, the checkpoint records {seq} "
                         "(entries were cut off, or an older database was restored)")
-    elif seq and entries[seq - 1].hash != h:
+    elif seq and anchor is not None and seq <= anchor[0]:
+        if seq == anchor[0] and anchor[1] != h:
+            problems.append(f"audit entry {seq} differs from the checkpoint's (the log was rewritten)")
+    elif seq and (seq not in by_seq or by_seq[seq].hash != h):
         problems.append(f"audit entry {seq} differs from the checkpoint's (the log was rewritten)")
     if not problems:
         from .core.audit import verify_chain
-        brk = verify_chain(entries, store.audit_head())
+        brk = verify_chain(entries, store.audit_head(), anchor)
         if brk is not None:
             problems.append(f"the audit chain breaks at entry {brk.seq}: {brk.reason}")
     return problems

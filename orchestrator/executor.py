@@ -20,14 +20,15 @@ from typing import Any, Callable
 from tenacity import (Retrying, retry_if_exception, stop_after_attempt, stop_after_delay,
                       wait_exponential_jitter)
 
-from drivers.base import CreateFailed, Driver, DriverError, NotFound, ownership_tags
+from drivers.base import (CreateFailed, Driver, DriverError, NotFound, Retagging, Unsupported,
+                          ownership_tags)
 
 from . import faults
 from .errors import StateError
 from .core.graph import Step, build
 from .models.cloud import Observed, Request
 from .models.address import Address
-from .models.plan import Action, ActionKind as A, Plan
+from .models.plan import Action, ActionKind as A, Cause, Plan
 from .models.state import StateRecord
 from .core.resources import KINDS
 from .state.base import StateStore
@@ -67,6 +68,10 @@ class Executor:
         for rec in store.read().records.values():
             if rec.cloud_id:
                 self.ids[rec.address] = rec.cloud_id
+        for a in plan.actions:   # a moved object keeps its id under its new address
+            frm = (a.prior or {}).get("moved_from")
+            if frm and frm in self.ids and a.address not in self.ids:
+                self.ids[a.address] = self.ids[frm]
 
     # --- scheduling ---------------------------------------------------------------------
     def run(self) -> list[StepResult]:
@@ -150,12 +155,22 @@ class Executor:
     def _driver(self, action: Action) -> Driver:
         return self.drivers[action.target]
 
+    def _forget_moved(self, action: Action) -> None:
+        """A moved object's old address leaves the state (inside the record's transaction: a
+        crash keeps the old record and no new one, and the next plan finds the object by its
+        new tags)."""
+        frm = (action.prior or {}).get("moved_from")
+        if frm and frm != action.address:
+            self.store.remove(frm)
+
     def _commit(self, action: Action, rec: StateRecord | None, what: str,
-                detail: dict[str, Any]) -> None:
+                detail: dict[str, Any], moved: bool = False) -> None:
         """The state change (``rec``, or removing the action's address when None) and its audit
-        entry, in one transaction."""
+        entry, in one transaction; ``moved``: the old address of a moved object leaves too."""
         address = rec.address if rec is not None else Address.parse(action.address).base
         with self.store.atomic():
+            if moved and (rec is not None or address == action.address):
+                self._forget_moved(action)
             if rec is not None:
                 self.store.put(rec)
             elif address == action.address:  # a duplicate's key (ADDRESS#id) is not in state
@@ -191,7 +206,7 @@ class Executor:
             gone = "had no cloud object"
         self._commit(action, None, "delete" if action.action is A.DELETE else "replace-destroy",
                      {"cloud_id": cloud_id, "result": gone, "reason": action.reason,
-                      **({"sanitization": wiped} if wiped else {})})
+                      **({"sanitization": wiped} if wiped else {})}, moved=True)
         return f"{gone} ({cloud_id})"
 
     def _request(self, action: Action) -> Request:
@@ -233,11 +248,22 @@ class Executor:
                              {"cloud_id": exc.cloud_id, "error": str(exc)})
                 raise
             self._commit(action, self._state(action, obj.cloud_id), "create",
-                         {"cloud_id": obj.cloud_id, "reason": action.reason})
+                         {"cloud_id": obj.cloud_id, "reason": action.reason}, moved=True)
             return f"created {obj.cloud_id}"
         prior = action.prior or {}
         current = Observed(req.address, action.kind, prior["cloud_id"], prior.get("properties", {}),
                            {}, {})
+        if action.cause is Cause.MOVED:
+            if not isinstance(driver, Retagging):
+                raise Unsupported(f"target {action.target} cannot rename objects in place")
+            obj = self._retry(lambda: driver.rename(current, req))
+            rest = fields - {"name"}
+            if rest:
+                obj = self._retry(lambda: driver.update(obj, req, rest))
+            self._commit(action, self._state(action, obj.cloud_id), "move",
+                         {"cloud_id": obj.cloud_id, "from": prior["moved_from"],
+                          "changes": action.changes}, moved=True)
+            return f"moved from {prior['moved_from']} ({obj.cloud_id})"
         if action.action is A.ADOPT:
             if fields:
                 self._retry(lambda: driver.update(current, req, fields))

@@ -77,11 +77,17 @@ def _record_apply(ws: Workspace, store: StateStore, plan: Plan, owners: dict[str
         touched.add(no)
         if act.kind != "quota" and act.cause is not Cause.EXPIRED:
             changed.setdefault(no, []).append(f"{act.action} {act.address}")
+    if not touched and not due:
+        return
+    files = ws.load_approvals()
+    approvals = {a.approval_no: a for a in files.values()}
+    records = store.read().records
+    complete = {no for no in due if all(addr in records and records[addr].status == "ok"
+                                        for addr in due[no])}
+    record_applied(ws, store, files, complete)    # also after a no-op apply (older workspaces)
     if not touched:
         return
-    approvals = {a.approval_no: a for a in ws.load_approvals().values()}
     sync_approved(store, approvals)
-    records = store.read().records
     events = events_by_subject(store)
     on = today.isoformat()
     for no in sorted(touched):
@@ -99,3 +105,13 @@ def _record_apply(ws: Workspace, store: StateStore, plan: Plan, owners: dict[str
             if a is not None and a.change_of:
                 store.record_event(a.change_of, "changed", on, {"change": no,
                                                                 "plan_digest": plan.digest})
+
+
+def record_applied(ws: Workspace, store: StateStore, approvals: dict[str, Approval],
+                   numbers: set[str]) -> None:
+    """Remember the exact bytes of the approval files an apply completed (the first time only:
+    an in-place edit applied from stale specs is not laundered into a new digest)."""
+    have = store.approval_digests()
+    for f, a in sorted(approvals.items()):
+        if a.approval_no in numbers and a.approval_no not in have and f.startswith("approvals/"):
+            store.record_approval_digest(a.approval_no, ws.file_sha256(f), f)

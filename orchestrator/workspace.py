@@ -25,6 +25,7 @@ from .errors import GovcloudError, InputError, InputErrors, Issue
 from .inputs import ParseCache, load, parse, read_yaml
 from .models.approval import Approval
 from .models.catalog import Catalog
+from .models.change import ChangeDocument
 from .models.config import WorkspaceConfig
 from .models.profile import Profile
 from .models.spec import QuotaWindow, ResourceSpec, StackSpec
@@ -54,6 +55,10 @@ class Workspace:
         unmounted share), a regular file or a symlink loop is an error, never "no approvals"
         (an empty set would make compile remove every spec and apply delete every object)."""
         return self._checked_dir("approvals", required=True)
+
+    @property
+    def changes_dir(self) -> Path:
+        return self.root / "changes"
 
     @property
     def stacks_dir(self) -> Path:
@@ -124,7 +129,45 @@ class Workspace:
     def parse_cache_path(self) -> Path:
         return self.data_dir / "approval-parse-cache.json"
 
-    def load_approvals(self, parse_cache: ParseCache | None = None) -> dict[str, Approval]:
+    def file_sha256(self, rel: str) -> str:
+        """SHA-256 of a workspace file's bytes (applied-approval digests)."""
+        import hashlib
+        return hashlib.sha256((self.root / rel).read_bytes()).hexdigest()
+
+    def change_files(self) -> list[Path]:
+        if not self.changes_dir.is_dir():
+            return []
+        return sorted(p for p in self.changes_dir.iterdir()
+                      if p.suffix.lower() in (".yaml", ".yml") and not p.name.startswith("."))
+
+    def load_changes(self) -> dict[str, ChangeDocument]:
+        """Every change document (changes/*.yaml), parsed; all broken files reported together."""
+        errors = InputErrors()
+        out: dict[str, ChangeDocument] = {}
+        for path in self.change_files():
+            display = self.rel(path)
+            try:
+                out[display] = parse(ChangeDocument, read_yaml(path, display), display)
+            except InputError as exc:
+                errors.add(exc)
+        errors.raise_if_any()
+        return out
+
+    def load_approvals(self, parse_cache: ParseCache | None = None,
+                       raw: bool = False) -> dict[str, Approval]:
+        """The approvals with their change documents applied (``raw``: as the files say)."""
+        approvals = self._load_approval_files(parse_cache)
+        if raw or not self.changes_dir.is_dir():
+            return approvals
+        from .core.changes import apply_changes, reference_errors
+        changes = self.load_changes()
+        errors = InputErrors()
+        for err in reference_errors(approvals, changes):
+            errors.add(err)
+        errors.raise_if_any()
+        return apply_changes(approvals, changes)
+
+    def _load_approval_files(self, parse_cache: ParseCache | None = None) -> dict[str, Approval]:
         """Every approval file, parsed and validated; all broken files reported together.
         Files whose bytes parsed before are not parsed again (inputs.ParseCache; the
         workspace's own, read-only, unless ``parse_cache`` is given: `compile` saves its cache

@@ -13,6 +13,10 @@ if [ -z "${GOVCLOUD_TEST_PG_URL:-}" ] && command -v pg_isready >/dev/null \
   (service postgresql start || pg_ctlcluster --skip-systemctl-redirect 15 main start) >/dev/null 2>&1 || true
   for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
 fi
+# The money tests start their own Prometheus (promtool-loaded) and headless Chromium on
+# 127.0.0.1: install the Debian packages when missing (no-ops when present).
+bash "$here/scripts/prometheus/up.sh"
+bash "$here/scripts/chromium/install.sh"
 if [ -z "${GOVCLOUD_NO_OPENSTACK:-}" ]; then
   bash "$here/scripts/openstack/up.sh"
 fi

@@ -64,3 +64,43 @@ def edit_yaml(path: Path, fn) -> None:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     fn(data)
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def _uses_openstack_cloud(item) -> bool:
+    path = str(item.path)
+    callspec = getattr(item, "callspec", None)
+    return "openstack" in Path(path).name or "/tests/openstack/" in path \
+        or (callspec is not None and "openstack" in callspec.id.split("-"))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (`--dist loadgroup`, as scripts/test.sh runs) every test that talks to
+    the one OpenStack test cloud runs on the same worker, one after another: their stale-object
+    sweeps (purge_stale) would delete each other's objects, and the cloud serves one caller best.
+    Everything else spreads over the other workers."""
+    group = pytest.mark.xdist_group("openstack-cloud")
+    for item in items:
+        if _uses_openstack_cloud(item):
+            item.add_marker(group)
+
+
+def amend(path: Path, fn) -> Path:
+    """Change an applied approval the only way govcloud accepts: a change document
+    (changes/<NO>-CH<n>.yaml, `changes: <NO>`) with the approval's zones and services after
+    ``fn(data)`` (``fn`` edits a copy of the approval's data, like edit_yaml)."""
+    import copy
+    base = yaml.safe_load(path.read_text(encoding="utf-8"))
+    changes = path.parent.parent / "changes"
+    changes.mkdir(exist_ok=True)
+    mine = sorted(changes.glob(f"{base['approval_no']}-CH*.yaml"))
+    current = yaml.safe_load(mine[-1].read_text(encoding="utf-8")) if mine else base
+    data = copy.deepcopy({**base, "zones": current["zones"],
+                          "services": current.get("services", base.get("services", []))})
+    fn(data)
+    no = f"{base['approval_no']}-CH{len(mine) + 1}"
+    doc = {"change_no": no, "changes": base["approval_no"], "approved_on": base["approved_on"],
+           "approvers": base["approvers"], "zones": data["zones"],
+           "services": data.get("services", [])}
+    out = changes / f"{no}.yaml"
+    out.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return out

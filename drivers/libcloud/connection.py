@@ -132,7 +132,8 @@ def connect(options: dict[str, Any], credentials: Credentials | None = None):
                           "timeout": float(options.get("timeout", 60))}
     kw.update(endpoint_kwargs(options))
     try:
-        return FixedEC2NodeDriver(key, secret, **kw)
+        from drivers.apilog import instrument_libcloud
+        return instrument_libcloud(FixedEC2NodeDriver(key, secret, **kw))
     except ValueError as exc:  # an unknown region
         raise DriverError(f"cannot connect: {exc}") from None
 

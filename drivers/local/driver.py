@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from drivers.base import (ADDRESS_TAG, OWNER_TAG, Census, Conflict, CreateFailed, Driver,
                           MediaAccess, NotFound, Observed, PowerControl, QuotaExceeded, Request,
                           assert_owned)
+from drivers.local.extras import AddressesAndRetagging
 
 GIB = 1 << 30
 DEFAULT_IMAGES = ("kylin-v10-sp3", "uos-server-20", "openeuler-22.03", "centos-7.9", "ubuntu-22.04")
@@ -74,7 +75,7 @@ class LocalOptions(BaseModel):
     fail_create: list[str] = Field(default_factory=list, max_length=1000)
 
 
-class LocalDriver(Driver, MediaAccess, Census, PowerControl):
+class LocalDriver(Driver, MediaAccess, Census, PowerControl, AddressesAndRetagging):
     name = "local"
     kinds = frozenset(_PROJECT_FROM)
     options_model = LocalOptions
@@ -93,6 +94,8 @@ class LocalDriver(Driver, MediaAccess, Census, PowerControl):
         with self._tx() as db:
             db.executemany("INSERT OR IGNORE INTO images(name) VALUES (?)",
                            [(i,) for i in options.get("images") or DEFAULT_IMAGES])
+        from drivers.apilog import instrument_local
+        instrument_local(self)   # --debug: each operation logged like an HTTP call
 
     # --- plumbing -----------------------------------------------------------------------
     def _db(self) -> sqlite3.Connection:
@@ -251,8 +254,9 @@ class LocalDriver(Driver, MediaAccess, Census, PowerControl):
             if req.kind == "project":
                 project_id = oid
             status = "ERROR" if broken else "ACTIVE"
+            props = {**req.properties, **self._addresses(db, req)}
             db.execute("INSERT INTO objects VALUES (?,?,?,?,?,?,?,?,?,?,?)", (
-                oid, req.kind, project_id, req.name, json.dumps(req.properties, sort_keys=True),
+                oid, req.kind, project_id, req.name, json.dumps(props, sort_keys=True),
                 json.dumps(req.refs, sort_keys=True), json.dumps(req.tags, sort_keys=True), status,
                 req.tags.get(OWNER_TAG), req.tags.get(ADDRESS_TAG), time.time()))
             if req.kind == "server":

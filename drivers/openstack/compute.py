@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from drivers.base import ADDRESS_TAG, OWNER_TAG, Conflict, CreateFailed, DriverError, Observed
+from drivers.openstack import repair
 from drivers.openstack.kind import Kind, field, id_parts
 from drivers.openstack.storage import owned_volumes
 
@@ -43,7 +44,9 @@ class Server(Kind):
             "name": s.name, "flavor": flavor.get("original_name") or flavor.get("name"),
             "vcpus": flavor.get("vcpus"), "ram_gb": (flavor.get("ram") or 0) // 1024,
             "image": md.get("govcloud.image"), "system_disk_gb": int(md.get("govcloud.system_disk_gb", 0)),
-            "system_disk_type": md.get("govcloud.system_disk_type")},
+            "system_disk_type": md.get("govcloud.system_disk_type"),
+            "fixed_ip": next((field(a, "addr") for net in (s.addresses or {}).values() for a in net
+                              if (field(a, "OS-EXT-IPS:type") or "fixed") == "fixed"), None)},
             {"project": s.project_id, "network": md.get("govcloud.network_id"),
              "security_group": md.get("govcloud.security_group_id")}, tags, status)
 
@@ -89,6 +92,8 @@ class Server(Kind):
 
     def update(self, cur, req, fields):
         compute = self.conn.compute
+        if "security_groups" in fields:   # isolation drift: only its approved group
+            repair.server_groups(self.d, cur.cloud_id, req.refs["security_group"])
         if fields & {"flavor", "vcpus", "ram_gb"}:
             with self.api():
                 flavor = compute.find_flavor(req.properties["flavor"], ignore_missing=False)

@@ -18,8 +18,10 @@ T = TypeVar("T")
 def connect(cloud: str):
     """The authorized connection to a clouds.yaml entry; a failure names the cloud, never secrets."""
     import openstack
+
+    from drivers.apilog import hook_openstack
     try:
-        conn = openstack.connect(cloud=cloud)
+        conn = hook_openstack(openstack.connect(cloud=cloud))
         conn.authorize()
     except Exception as exc:  # keystoneauth / config errors
         raise DriverError(f"cannot connect to OpenStack cloud {cloud!r} "
@@ -31,9 +33,11 @@ def connect(cloud: str):
 def user_connection(admin, username: str, password: str, domain_id: str, project_id: str):
     """A connection as a (department or probe) user, to the admin's endpoint and region."""
     import openstack
-    return openstack.connect(auth_url=admin.config.auth["auth_url"], username=username,
-                             password=password, user_domain_id=domain_id, project_id=project_id,
-                             region_name=admin.config.region_name)
+
+    from drivers.apilog import hook_openstack
+    return hook_openstack(openstack.connect(
+        auth_url=admin.config.auth["auth_url"], username=username, password=password,
+        user_domain_id=domain_id, project_id=project_id, region_name=admin.config.region_name))
 
 
 def retry(call: Callable[[], T], attempts: int, delay: float) -> T:
@@ -112,8 +116,9 @@ class Connection:
             # idempotent: also repairs a project adopted after a crash
             self.handlers["project"].grant(project)
             with self._api():
-                conn = self.conn.connect_as(project_id=project_id,
-                                            project_domain_id=project.domain_id)
+                from drivers.apilog import hook_openstack
+                conn = hook_openstack(self.conn.connect_as(project_id=project_id,
+                                                           project_domain_id=project.domain_id))
             self._scoped[project_id] = conn
         return conn
 

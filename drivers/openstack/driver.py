@@ -25,19 +25,23 @@ errors; media.py and isolation.py hold the decommissioning and verify-isolation 
 """
 from __future__ import annotations
 
+import os
+
 from pathlib import Path
 
-from drivers.base import (OWNER_TAG, Census, Driver, IsolationProbes, MediaAccess, NotFound,
-                          Observed, PowerControl, RbacEvidence, Request, assert_owned)
+from drivers.base import (OWNER_TAG, Census, Driver, Inventory, IsolationProbes, MediaAccess,
+                          NotFound, Observed, PowerControl, RbacEvidence, Request, assert_owned)
 from drivers.openstack.compute import Server, ServerPower, VolumeAttachment
 from drivers.openstack.connection import Connection, connect
 from drivers.openstack.identity import DOMAIN_MARK, Domain, Project, Quota  # noqa: F401  (tests)
 from drivers.openstack.isolation import IsolationEvidence
+from drivers.openstack.inventory import ProjectInventory
 from drivers.openstack.kind import Kind, Listing, enc
 from drivers.openstack.media import MediaFiles
 from drivers.openstack.network import (ExternalNetworks, FloatingIp, Network, Router,
                                        SecurityGroup, Subnet)
 from drivers.openstack.storage import Volume
+from drivers.openstack.survey import CloudSurvey
 from orchestrator.models.address import kind_of
 
 # In the order observe() lists them (projects before their quotas, volumes before attachments).
@@ -46,13 +50,16 @@ HANDLERS: tuple[type[Kind], ...] = (Domain, Project, Quota, Network, Subnet, Rou
 
 
 class OpenStackDriver(Connection, ExternalNetworks, ServerPower, MediaFiles, IsolationEvidence,
-                      Driver, MediaAccess, Census, PowerControl, RbacEvidence, IsolationProbes):
+                      ProjectInventory, CloudSurvey, Driver, MediaAccess, Census, PowerControl,
+                      RbacEvidence, IsolationProbes, Inventory):
     name = "openstack"
     kinds = frozenset(h.kind for h in HANDLERS)
 
     def __init__(self, target, options, workspace_root: Path, owner):
         super().__init__(target, options, workspace_root, owner)
-        self.cloud = options.get("cloud", "govcloud-admin")
+        # The target's clouds.yaml entry; when it names none, OS_CLOUD (or `govcloud --os-cloud`),
+        # as the openstack CLI does; then the test cloud's admin entry.
+        self.cloud = options.get("cloud") or os.environ.get("OS_CLOUD") or "govcloud-admin"
         self.timeout = float(options.get("wait_timeout", 300))
         self.conn = connect(self.cloud)
         self.owner_tag = enc(OWNER_TAG, owner)
@@ -72,7 +79,10 @@ class OpenStackDriver(Connection, ExternalNetworks, ServerPower, MediaFiles, Iso
     def observe(self) -> list[Observed]:
         listing = Listing(self)
         out = [o for h in self.handlers.values() for o in h.observe(listing)]
-        return [o for o in out if o.address]
+        out = [o for o in out if o.address]
+        # the whole cloud around them (survey.py): the plan's isolation drift, verify-isolation
+        self.annotate(out, self.survey(out, listing))
+        return out
 
     def find(self, address: str) -> Observed | None:
         # called before every create: only the lists this kind needs

@@ -1,4 +1,5 @@
-"""`govcloud decommission SYSTEM` and `govcloud certificate verify FILE`."""
+"""`govcloud decommission SYSTEM`, `govcloud restore SYSTEM --from BACKUP --into VOLUME` and
+`govcloud certificate verify FILE`."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -59,6 +60,24 @@ def certificate_verify(file: Annotated[Path, typer.Argument(help="A certificate 
                          f"({res['stack']}).")
 
 
+@handled
+def restore(system: Annotated[str, typer.Argument(help="The decommissioned system (DEPT/SYSTEM).")],
+            backup: Annotated[str, typer.Option("--from", help="Backup file, URI or medium id.")],
+            into: Annotated[str, typer.Option("--into", help="Volume address of an approved system.")],
+            directory: Dir = Path("."), lock_timeout: LockTimeout = 30.0,
+            output: Out = OutputTJ.text):
+    """Write a decommission backup into an approved volume, SHA-256 checked before and after."""
+    from ..usecases.restore import restore as run
+    from . import render
+    res = run(workspace(directory), system, backup, into, lock_timeout)
+    if output == OutputTJ.json:
+        return render.emit_json(res.to_dict())
+    render.console.print(f"Restored {render.escape(res.backup)} ({res.bytes} bytes, SHA-256 "
+                         f"{res.sha256[:16]}… verified) into {render.escape(res.into)} "
+                         f"({res.cloud_id}).")
+
+
 def register(app: typer.Typer) -> None:
     app.command()(decommission)
+    app.command()(restore)
     app.add_typer(certificate_app, name="certificate")

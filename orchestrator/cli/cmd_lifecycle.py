@@ -13,6 +13,11 @@ from .complete import complete_approval
 def _deadline_text(d) -> str:
     if d is None:
         return "—"
+    who = f"[{d.actor}] " if getattr(d, "actor", "") else ""
+    return who + _deadline_body(d)
+
+
+def _deadline_body(d) -> str:
     if d.error:
         return f"{d.what}: {d.error}"
     left = ""
@@ -39,6 +44,10 @@ def status(directory: Dir = Path("."), now: Now = None, output: Out = OutputTJ.t
         c.print(f"Status on {rep.today} (profile {rep.profile}):")
         for w in rep.profile_warnings:
             render.err_console.print(f"[yellow]Warning:[/] {escape(w)}")
+        if rep.annual_request:
+            ar = rep.annual_request
+            c.print(escape(f"[{ar['actor']}] {ar['what']}: due {ar['due']}") +
+                    f"  [dim]{escape(ar['citation'])}[/]")
         for r in rep.shown:
             nd = r.next_deadline
             style = "bold red" if r.overdue else ("yellow" if r.warnings or r.flags else "")
@@ -137,17 +146,62 @@ def request_exit(approval: Annotated[str, typer.Argument(help="Approval number."
 def platform_change(date: Annotated[str, typer.Option("--date", help="When the platform change happens.")],
                     notified: Annotated[str, typer.Option("--notified", help="When departments were told.")],
                     summary: Annotated[str, typer.Option("--summary", help="What changes.")] = "",
+                    major: Annotated[bool, typer.Option("--major", help="A 重大调整: needs "
+                        "--assessment and the bureau's --approval/--approved-on first.")] = False,
+                    plan: Annotated[Optional[str], typer.Option("--plan", help="The change plan "
+                        "(调整方案) filed for review.")] = None,
+                    assessment: Annotated[Optional[str], typer.Option("--assessment", help="The "
+                        "third-party or expert assessment report.")] = None,
+                    approval: Annotated[Optional[str], typer.Option("--approval", help="The "
+                        "bureau's approval (document).")] = None,
+                    approved_on: Annotated[Optional[str], typer.Option("--approved-on", help="When "
+                        "the bureau approved it.")] = None,
                     directory: Dir = Path("."), output: Out = OutputTJ.text):
     """Check and record a provider's planned platform change against the notice rule."""
     from .. import clock
     from ..usecases.lifecycle import platform_change as run
     from . import render
     res = run(workspace(directory), clock.parse_date(date, "--date"),
-              clock.parse_date(notified, "--notified"), summary)
+              clock.parse_date(notified, "--notified"), summary, major, plan, assessment, approval,
+              clock.parse_date(approved_on, "--approved-on") if approved_on else None)
     if output == OutputTJ.json:
         return render.emit_json(res.to_dict())
     render.console.print(f"Recorded: platform change on {res.change_on}, departments notified "
                          f"{res.notice_workdays} working days ahead ({res.notified_on}).")
+
+
+@handled
+def record_event(approval: Annotated[str, typer.Argument(help="Approval number.",
+                                                         autocompletion=complete_approval)],
+                 kind: Annotated[str, typer.Argument(help="trial-passed, security-tested, "
+                     "tests-completed, test-report-approved, cutover, went-live, "
+                     "deployment-completed, configuration-completed, emergency-filed, "
+                     "contract-signed, contract-filed, project-approval-filed.")],
+                 document: Annotated[Optional[str], typer.Option("--document", help="The report, "
+                     "letter, contract or filing number (required for results and filings).")] = None,
+                 date: Annotated[Optional[str], typer.Option("--date", help="When it happened "
+                     "(default: today).")] = None,
+                 at: Annotated[Optional[str], typer.Option("--at", help="When it happened, to the "
+                     "minute (ISO date-time, China time), for clocks in hours.")] = None,
+                 until: Annotated[Optional[str], typer.Option("--until", help="contract-signed: "
+                     "the trial period's last day set in the contract (重庆 第二十条).")] = None,
+                 note: Annotated[str, typer.Option("--note", help="Free text.")] = "",
+                 directory: Dir = Path("."), output: Out = OutputTJ.text):
+    """Record a go-live step, a test or assessment result or a filing, with its document;
+    refused when the profile's go-live gate asks for another result first."""
+    from .render import escape
+
+    from .. import clock
+    from ..usecases.milestones import record_event as run
+    from . import render
+    res = run(workspace(directory), approval, kind, date_from(date, "--date"), clock.today(),
+              document, clock.parse_now(at, "--at") if at else None,
+              clock.parse_date(until, "--until") if until else None, note)
+    if output == OutputTJ.json:
+        return render.emit_json(res.to_dict())
+    verb = "Recorded" if res.recorded else "Already recorded"
+    doc = f" ({res.document})" if res.document else ""
+    render.console.print(escape(f"{verb}: {kind} of {approval} on {res.at or res.on}{doc}."))
 
 
 def register(app: typer.Typer) -> None:
@@ -156,3 +210,4 @@ def register(app: typer.Typer) -> None:
     app.command()(extend)
     app.command("request-exit")(request_exit)
     app.command("platform-change")(platform_change)
+    app.command("record-event")(record_event)

@@ -11,6 +11,61 @@ import typer
 from .options import Dir, LockTimeout, Now, Out, OutPlan, OutputPlan, OutputTJ, handled, \
     today_from, workspace
 
+Replace = Annotated[Optional[list[str]], typer.Option(
+    "-replace", "--replace", metavar="ADDRESS",
+    help="Replace this object even if it is up to date (repeatable); its data is wiped and "
+         "verified first.")]
+Target = Annotated[Optional[list[str]], typer.Option(
+    "-target", "--target", metavar="ADDRESS",
+    help="Only this object (or DEPT/SYSTEM) and what it depends on (repeatable). For "
+         "exceptional use.")]
+
+
+RefreshOnly = Annotated[bool, typer.Option(
+    "--refresh-only", "-refresh-only",
+    help="Compare the cloud with the state: accept the drift the approvals allow, show the rest "
+         "as violations (exit 3). Never changes the cloud.")]
+
+
+def _refresh(directory, now, lock_timeout, output: str, write: bool, detailed: bool, bad: bool):
+    from ..errors import GovcloudError
+    from ..usecases.refresh import refresh
+    from . import render
+    if bad:
+        raise GovcloudError("--refresh-only takes no plan file, -o, -replace or -target")
+    res = refresh(workspace(directory), today_from(now), lock_timeout, write)
+    if output == "json":
+        render.emit_json(res.to_dict())
+    else:
+        for d in res.accepted:
+            render.console.print(f"  [cyan]accept[/]    {render.escape(d.address)}\n"
+                                 f"          [dim]{render.escape(d.reason)}[/]")
+        for d in res.violations:
+            render.console.print(f"  [red]violation[/] {render.escape(d.address)}\n"
+                                 f"          [dim]{render.escape(d.reason)}[/]")
+            for f, ch in d.changes.items():
+                render.console.print(f"          {render.escape(f)}: state {ch['state']!r}, cloud "
+                                     f"{ch['cloud']!r}, approved {ch['approved']!r}")
+        verb = "wrote" if write else "would write"
+        render.console.print(f"Refresh-only: {verb} {res.written if write else len(res.accepted)} "
+                             f"accepted records into the state; {len(res.violations)} violations; "
+                             f"{res.unchanged} objects unchanged. The cloud was not changed.")
+    if res.violations:
+        raise typer.Exit(3)
+    if detailed and res.accepted:
+        raise typer.Exit(2)
+
+
+def _options(replace, target, quiet: bool = False):
+    """-replace/-target as use-case options; Terraform's targeting warning on stderr (not with
+    --output json, whose stdout is one document)."""
+    from ..usecases.plan import Options
+    from . import render
+    if target and not quiet:
+        from ..core.targeting import WARNING
+        render.err_console.print(f"[yellow]Warning:[/] {WARNING}")
+    return Options(tuple(replace or ()), tuple(target or ()))
+
 
 @handled
 def plan(directory: Dir = Path("."),
@@ -18,11 +73,16 @@ def plan(directory: Dir = Path("."),
          detailed_exitcode: Annotated[bool, typer.Option("--detailed-exitcode",
              help="Exit 2 when there are changes.")] = False,
          show_noop: Annotated[bool, typer.Option("--show-unchanged")] = False,
+         replace: Replace = None, target: Target = None, refresh_only: RefreshOnly = False,
          now: Now = None, lock_timeout: LockTimeout = 30.0, output: OutPlan = OutputPlan.text):
     """Show what apply would do. Never changes the cloud or the state."""
     from ..usecases.plan import plan as run
     from . import render
-    p = run(workspace(directory), today_from(now), lock_timeout, out).plan
+    if refresh_only:
+        return _refresh(directory, now, lock_timeout, output.value, False, detailed_exitcode,
+                        bad=bool(replace or target or out))
+    p = run(workspace(directory), today_from(now), lock_timeout, out,
+            _options(replace, target, output == OutputPlan.json)).plan
     if output == OutputPlan.json:
         render.emit_json(p.to_dict())
     elif output == OutputPlan.markdown:
@@ -44,8 +104,20 @@ def apply(planfile: Annotated[Optional[Path], typer.Argument(help="A saved plan 
           parallelism: Annotated[int, typer.Option(min=1, max=64)] = 4,
           max_deletes: Annotated[Optional[int], typer.Option(
               "--max-deletes", min=0, help="Refuse a plan that destroys more objects.")] = None,
+          replace: Replace = None, target: Target = None, refresh_only: RefreshOnly = False,
           now: Now = None, lock_timeout: LockTimeout = 30.0, output: Out = OutputTJ.text):
     """Apply a saved plan exactly, or plan + confirm + apply."""
+    if refresh_only:
+        if not auto_approve and not sys.stdin.isatty():
+            from ..errors import GovcloudError
+            raise GovcloudError("apply --refresh-only needs confirmation but stdin is not a "
+                                "terminal", fix="pass --auto-approve (after plan --refresh-only)")
+        if not auto_approve:
+            _refresh(directory, now, lock_timeout, "text", False, False, False)
+            if not typer.confirm("Write the accepted records into the state?"):
+                raise typer.Exit(1)
+        return _refresh(directory, now, lock_timeout, output.value, True, False,
+                        bad=bool(replace or target or planfile))
     from ..errors import GovcloudError
     from ..usecases.apply import apply as run
     from . import render
@@ -67,7 +139,7 @@ def apply(planfile: Annotated[Optional[Path], typer.Argument(help="A saved plan 
             yield bar.event
 
     res = run(workspace(directory), planfile, today_from(now), parallelism, lock_timeout,
-              review, progress, max_deletes)
+              review, progress, max_deletes, _options(replace, target, as_json))
     if res.cancelled:
         render.console.print("Apply cancelled. Nothing was changed.")
         raise typer.Exit(1)
@@ -85,6 +157,9 @@ def apply(planfile: Annotated[Optional[Path], typer.Argument(help="A saved plan 
         if failed:
             render.console.print("Run `govcloud plan` to see what remains; failed creates are "
                                  "recorded as tainted and will be replaced.")
+    if target and res.results and not as_json:
+        from ..core.targeting import APPLIED_WARNING
+        render.err_console.print(f"[yellow]Warning:[/] {APPLIED_WARNING}")
     if res.failed:
         raise typer.Exit(1)
 

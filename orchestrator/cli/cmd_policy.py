@@ -6,6 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from .listing import Cols, Fmt, emit
 from .options import Dir, Out, OutputTJ, handled, maybe_workspace
 
 profile_app = typer.Typer(no_args_is_help=True, help="Policy profiles: the rules of each city's regulation.")
@@ -22,7 +23,8 @@ def _warn(warnings: list[str]) -> None:
 
 @profile_app.command("list")
 @handled
-def profile_list(directory: Dir = None, output: Out = OutputTJ.text):
+def profile_list(directory: Dir = None, output: Out = OutputTJ.text, fmt: Fmt = None,
+                 column: Cols = None):
     """The profiles shipped (and in the workspace's catalog/profiles/)."""
     from .render import escape
 
@@ -32,6 +34,9 @@ def profile_list(directory: Dir = None, output: Out = OutputTJ.text):
     res = run(maybe_workspace(directory), clock.today())
     if output == OutputTJ.json:
         return render.emit_json(res)
+    if fmt or column:
+        rows = res["profiles"]
+        return emit(rows, list(rows[0]) if rows else ["code"], fmt, column)
     for r in res["profiles"]:
         flag = f"  [yellow]({'; '.join(r['warnings'])})[/]" if r["warnings"] else ""
         render.console.print(f"{r['code']:<10} {r['status']:<9} {escape(r['regulation'])}{flag}")

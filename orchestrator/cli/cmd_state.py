@@ -1,5 +1,5 @@
-"""`govcloud state list | show | unlock` and `govcloud audit list | verify | checkpoint |
-export | verify-export`."""
+"""`govcloud state list | show | pull | push | rm | mv | recover | unlock` and `govcloud audit
+list | verify | checkpoint | prune | export | export-signed | verify-export`."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from .options import Dir, Out, OutputTJ, handled, workspace
+from .listing import Cols, Fmt, emit
+from .options import Dir, LockTimeout, Now, Out, OutputTJ, handled, now_from, today_from, workspace
 
 state_app = typer.Typer(no_args_is_help=True, help="Inspect the state store and its lock.")
 audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained audit log.")
@@ -15,13 +16,20 @@ audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained audit log."
 
 @state_app.command("list")
 @handled
-def state_list(directory: Dir = Path("."), output: Out = OutputTJ.text):
-    """List the resources recorded in state."""
+def state_list(directory: Dir = Path("."), output: Out = OutputTJ.text,
+               at: Annotated[Optional[int], typer.Option(
+                   "--at", metavar="SERIAL", help="The state as it was at this serial.")] = None,
+               fmt: Fmt = None, column: Cols = None):
+    """List the resources recorded in state (now, or at an earlier serial)."""
     from ..usecases.state import state_list as run
     from . import render
-    res = run(workspace(directory))
+    res = run(workspace(directory), at)
     if output == OutputTJ.json:
         return render.emit_json(res.to_dict())
+    if fmt or column:
+        return emit([{**r.__dict__} for r in res.records],
+                    ["address", "kind", "target", "cloud_id", "status", "stack", "approval"],
+                    fmt, column)
     for r in res.records:
         flag = " [red](tainted)[/]" if r.status == "tainted" else ""
         render.console.print(f"{r.address}  {r.cloud_id}{flag}")
@@ -68,18 +76,87 @@ def state_recover(directory: Dir = Path("."),
     render.console.print(f"Recovery confirmed (audit entry {res['audit_entry']}); run `govcloud plan`.")
 
 
+@state_app.command("pull")
+@handled
+def state_pull(directory: Dir = Path("."),
+               at: Annotated[Optional[int], typer.Option(
+                   "--at", metavar="SERIAL", help="The state as it was at this serial.")] = None):
+    """Print the whole state as one JSON document (govcloud-state/1)."""
+    from ..usecases.state import state_pull as run
+    from . import render
+    render.emit_json(run(workspace(directory), at))
+
+
+@state_app.command("push")
+@handled
+def state_push(file: Path, directory: Dir = Path("."), lock_timeout: LockTimeout = 30.0,
+               output: Out = OutputTJ.text):
+    """Replace the state with a document from `state pull` (same lineage, higher serial)."""
+    from ..usecases.state import state_push as run
+    from . import render
+    res = run(workspace(directory), file, lock_timeout)
+    if output == OutputTJ.json:
+        return render.emit_json(res)
+    render.console.print(f"State {'replaced' if res['changed'] else 'unchanged (identical)'}: "
+                         f"serial {res['serial']}, {res['resources']} resources. The cloud was "
+                         f"not touched; run `govcloud plan` to compare it with the pushed state.")
+
+
+@state_app.command("rm")
+@handled
+def state_rm(address: str, directory: Dir = Path("."), lock_timeout: LockTimeout = 30.0,
+             now: Now = None, output: Out = OutputTJ.text):
+    """Stop managing an object: its record leaves the state and govcloud's tags leave the
+    object. Nothing is deleted in the cloud."""
+    from ..usecases.state import state_rm as run
+    from . import render
+    res = run(workspace(directory), address, lock_timeout, today_from(now).isoformat())
+    if output == OutputTJ.json:
+        return render.emit_json(res.to_dict())
+    for o in res.objects:
+        where = ("kept in the cloud, no longer tagged as this workspace's (tagged "
+                 "govcloud.released-from), no plan lists it; it still counts against its "
+                 "project's quota"
+                 if o["kept_in_cloud"] else "it was already gone from the cloud")
+        render.console.print(f"Removed {render.escape(o['address'])} ({o['cloud_id']}) from "
+                             f"state: {where}. Nothing was deleted.")
+
+
+@state_app.command("mv")
+@handled
+def state_mv(source: str, destination: str, directory: Dir = Path("."),
+             lock_timeout: LockTimeout = 30.0, output: Out = OutputTJ.text):
+    """Move an object (or DEPT/SYSTEM) to an approved address: renamed and retagged in place
+    in the cloud, re-keyed in state; never destroy + create."""
+    from ..usecases.state import state_mv as run
+    from . import render
+    res = run(workspace(directory), source, destination, lock_timeout)
+    if output == OutputTJ.json:
+        return render.emit_json(res.to_dict())
+    for o in res.objects:
+        render.console.print(f"Moved {render.escape(o['from'])} -> {render.escape(o['to'])} "
+                             f"({o['cloud_id']})")
+    render.console.print(f"{len(res.objects)} objects moved. Add a moved: record to the approval "
+                         f"so that the move is reviewed with it.")
+
+
 @audit_app.command("list")
 @handled
 def audit_list(directory: Dir = Path("."), output: Out = OutputTJ.text,
                last: Annotated[int, typer.Option(help="Show the last N entries (0: all).")] = 50,
                department: Annotated[Optional[str], typer.Option(
-                   help="Only the entries of this department (code).")] = None):
+                   help="Only the entries of this department (code).")] = None,
+               fmt: Fmt = None, column: Cols = None):
     """Show audit entries."""
     from ..usecases.audit import audit_list as run
     from . import render
     log = run(workspace(directory), last, department)
     if output == OutputTJ.json:
         return render.emit_json(log.to_dict())
+    if fmt or column:
+        return emit([e.__dict__ for e in log.entries],
+                    ["seq", "ts", "actor", "action", "target", "approval", "detail", "hash"],
+                    fmt, column)
     for e in log.entries:
         render.console.print(f"{e.seq:>6} {e.ts} {e.actor} {e.action} {e.target}"
                              f"{' [' + e.approval + ']' if e.approval else ''}")
@@ -132,9 +209,48 @@ def audit_checkpoint(directory: Dir = Path("."), output: Out = OutputTJ.text,
     render.console.print(f"Checkpoint: entry {cp['seq']} {cp['hash'][:16]}… signed by {cp['key_id']}")
 
 
+@audit_app.command("prune")
+@handled
+def audit_prune(before: Annotated[str, typer.Option("--before", help="Remove entries dated "
+                    "(UTC) before this day; refused inside the profile's retention period.")],
+                dry_run: Annotated[bool, typer.Option("--dry-run", help="Count only.")] = False,
+                directory: Dir = Path("."), now: Now = None, output: Out = OutputTJ.text):
+    """Remove old audit entries, keeping the chain verifiable (an audit-pruned anchor entry)."""
+    from .. import clock
+    from ..usecases.audit import audit_prune as run
+    from . import render
+    from .render import escape
+    res = run(workspace(directory), clock.parse_date(before, "--before"), now_from(now).date(),
+              dry_run)
+    if output == OutputTJ.json:
+        return render.emit_json(res.to_dict())
+    verb = "Would prune" if dry_run else "Pruned"
+    rng = f" (entries {res.from_seq}..{res.to_seq})" if res.pruned else ""
+    render.console.print(escape(f"{verb} {res.pruned} audit entries dated before {res.before}{rng}; "
+                                f"entries since {res.keep_from} are kept ({res.retention_rule})."))
+
+
 @audit_app.command("export")
 @handled
-def audit_export(department: Annotated[str, typer.Option(help="Department code.")],
+def audit_export(directory: Dir = Path("."),
+                 to: Annotated[Optional[Path], typer.Option("--to", help="Write to this file "
+                     "(default: standard output).")] = None):
+    """The audit log as JSON lines: a header (format, anchor, head), then each entry."""
+    from ..usecases.audit import audit_export as run
+    lines = run(workspace(directory))
+    if to is None:
+        for line in lines:
+            typer.echo(line)
+        return
+    with open(to, "w", encoding="utf-8") as f:
+        for line in lines:
+            f.write(line + "\n")
+
+
+
+@audit_app.command("export-signed")
+@handled
+def audit_export_signed(department: Annotated[str, typer.Option(help="Department code.")],
                  directory: Dir = Path("."),
                  out: Annotated[Optional[Path], typer.Option("-o", "--out", help="Write here.")] = None):
     """A department's audit entries, signed with the provider's key (JSON)."""
@@ -176,7 +292,21 @@ def audit_verify_export(file: Path, public_key: Annotated[Path, typer.Option(
     if problems:
         raise typer.Exit(1)
 
+@handled
+def import_(address: str, cloud_id: str, directory: Dir = Path("."),
+            lock_timeout: LockTimeout = 30.0, output: Out = OutputTJ.text):
+    """Take an existing object (not made by govcloud) under management: it must match its
+    approved spec and be owned by no other workspace; it is then tagged and recorded."""
+    from ..usecases.importing import import_object
+    from . import render
+    res = import_object(workspace(directory), address, cloud_id, lock_timeout)
+    if output == OutputTJ.json:
+        return render.emit_json(res.to_dict())
+    render.console.print(f"Imported {res.cloud_id} as {render.escape(res.address)}: tagged and "
+                         f"recorded. Run `govcloud plan` to see it managed.")
+
 
 def register(app: typer.Typer) -> None:
+    app.command("import")(import_)
     app.add_typer(state_app, name="state")
     app.add_typer(audit_app, name="audit")

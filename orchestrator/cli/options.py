@@ -25,9 +25,18 @@ class OutputPlan(str, enum.Enum):
     markdown = "markdown"
 
 
+class OutputDoc(str, enum.Enum):
+    """--output of documents meant for people outside govcloud (the handover record)."""
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+    html = "html"
+
+
 Dir = Annotated[Path, typer.Option("-C", "--dir", help="Workspace directory.", show_default=".")]
 Out = Annotated[OutputTJ, typer.Option("--output", help="Output format.")]
 OutPlan = Annotated[OutputPlan, typer.Option("--output", help="Output format.")]
+OutDoc = Annotated[OutputDoc, typer.Option("--output", help="Output format.")]
 LockTimeout = Annotated[float, typer.Option("--lock-timeout", help="Seconds to wait for the state lock.")]
 Now = Annotated[Optional[str], typer.Option(
     "--now", help="Pretend the clock is this: YYYY-MM-DD or an ISO date-time, China time "

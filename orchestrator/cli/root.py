@@ -161,6 +161,16 @@ def _show_version(ctx: typer.Context, param, value: bool):
     return value
 
 
+def _set_os_cloud(ctx, param, value: str | None) -> None:
+    if value and not ctx.resilient_parsing:
+        os.environ["OS_CLOUD"] = value
+
+
+def _set_debug(ctx, param, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        os.environ["GOVCLOUD_DEBUG"] = "1"
+
+
 def callback(
     directory: Annotated[Optional[str], typer.Option(
         "-C", "--dir", metavar="DIR", expose_value=False, callback=_set_workspace,
@@ -176,6 +186,13 @@ def callback(
     show_completion: Annotated[Optional[str], typer.Option(
         "--show-completion", metavar="[SHELL]", expose_value=False, callback=complete.show,
         help="Print the completion script for SHELL (default: this shell).")] = None,
+    os_cloud: Annotated[Optional[str], typer.Option(
+        "--os-cloud", metavar="CLOUD", expose_value=False, callback=_set_os_cloud,
+        help="The clouds.yaml entry for OpenStack targets that name no cloud (also OS_CLOUD).")] = None,
+    debug: Annotated[bool, typer.Option(
+        "--debug", expose_value=False, callback=_set_debug,
+        help="Log every cloud API call on stderr (method, URL, status, time; credentials "
+             "redacted) and show tracebacks; also GOVCLOUD_DEBUG=1.")] = False,
 ) -> None:
     """Turn approved 政务云 quotas into applied, isolated stacks.
 

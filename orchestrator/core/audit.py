@@ -43,10 +43,25 @@ class ChainBreak:
     reason: str
 
 
-def verify_chain(entries: list[AuditEntry], head: tuple[int, str] | None) -> ChainBreak | None:
-    """The first broken entry, or None when the chain and its recorded head are intact."""
-    prev = GENESIS
-    expected_seq = 1
+PRUNED = "audit-pruned"
+
+
+def verify_chain(entries: list[AuditEntry], head: tuple[int, str] | None,
+                 anchor: tuple[int, str] | None = None) -> ChainBreak | None:
+    """The first broken entry, or None when the chain and its recorded head are intact.
+
+    ``anchor`` (seq, hash) is the last entry removed by ``govcloud audit prune``: the chain then
+    starts after it, and the newest ``audit-pruned`` entry, itself in the chain, must record
+    exactly that anchor (so removing more entries and moving the anchor is detected)."""
+    prev = GENESIS if anchor is None else anchor[1]
+    expected_seq = 1 if anchor is None else anchor[0] + 1
+    if anchor is not None:
+        marks = [e for e in entries if e.action == PRUNED]
+        last = marks[-1].detail if marks else {}
+        if (last.get("to_seq"), last.get("last_hash")) != anchor:
+            return ChainBreak(expected_seq, f"the log starts after entry {anchor[0]}, but no "
+                                            f"audit-pruned entry records that prune (entries "
+                                            f"were removed outside `govcloud audit prune`)")
     for e in entries:
         if e.seq != expected_seq:
             return ChainBreak(e.seq, f"entry {expected_seq} is missing or out of order "
@@ -59,8 +74,8 @@ def verify_chain(entries: list[AuditEntry], head: tuple[int, str] | None) -> Cha
             return ChainBreak(e.seq, "entry content does not match its hash (edited)")
         prev = e.hash
         expected_seq += 1
-    count = len(entries)
-    if head is not None and (head[0] != count or (count and head[1] != prev)):
+    count = expected_seq - 1            # the last sequence number (entries before an anchor pruned)
+    if head is not None and (head[0] != count or (entries and head[1] != prev)):
         return ChainBreak(count + 1, f"the log ends at entry {count} but its head records "
                                      f"{head[0]} entries (entries were cut off the end)")
     return None

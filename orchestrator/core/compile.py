@@ -16,6 +16,7 @@ from decimal import Decimal
 import yaml
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
+from ..errors import GovcloudError, Issue
 from ..models.approval import Approval, PermanentTerm
 from ..models.catalog import Catalog
 from ..models.config import WorkspaceConfig
@@ -30,6 +31,11 @@ from .resources import KIND_ORDER
 # the router interface and DHCP port, OpenStack's "default" security group and its 4 rules,
 # and the 2 egress rules of our own group. Documented in the README ("Quotas").
 QUOTA_ALLOWANCE = {"ports": 2, "security_groups": 1, "security_group_rules": 6}
+# The cloud's own "default" group of every project (OpenStack makes one per project) is managed
+# too: no server uses it (they use the system's own group) and it admits only its own members
+# (the rules the cloud makes); rules added to it or ports attached to it are drift that apply
+# removes (orchestrator/core/drift.py), decommission deletes it with the project.
+DEFAULT_GROUP_POLICY = {"ingress": "own-members-only", "used_by_servers": False}
 
 
 @dataclass(frozen=True)
@@ -117,7 +123,8 @@ def compile_stack(group: list[Approval], catalog: Catalog, profile: Profile,
         resources.append(ResourceSpec(address=dom, kind="domain", name=dept.code, target=target,
                                       properties={"name": dept.code, "description": dept.name}))
         res("project", proj_name, {"name": proj_name,
-            "description": f"{dept.name} {system.name} ({zone})"}, {"domain": dom}, address=proj)
+            "description": f"{dept.name} {system.name} ({zone})",
+            "default_security_group": DEFAULT_GROUP_POLICY}, {"domain": dom}, address=proj)
         net, sub, sg = f"network:{pre}/net", f"subnet:{pre}/subnet", f"security_group:{pre}/sg"
         res("network", "net", {"name": f"{proj_name}-net"}, {"project": proj})
         gateway = _first_host(cidr)
@@ -232,7 +239,24 @@ def compile_stack(group: list[Approval], catalog: Catalog, profile: Profile,
         labels={"govcloud.workspace": config.workspace.id, "govcloud.department": dept.code,
                 "govcloud.stack": stack},
         approvals=refs_out, zones=layouts, monthly_fee=total(billing) if billing else Decimal("0.00"),
-        billing=billing, resources=resources)
+        billing=billing, resources=resources, moved=_moves(group, stack, resources))
+
+
+def _moves(group: list[Approval], stack: str, resources: list) -> list[dict[str, str]]:
+    """The group's ``moved:`` records; each ``to`` must be this system (or an object of it)."""
+    have = {r.address for r in resources}
+    out: list[dict[str, str]] = []
+    for a in group:
+        for i, m in enumerate(a.moved):
+            if (":" in m["to"] and m["to"] not in have) or (":" not in m["to"] and m["to"] != stack):
+                raise GovcloudError(
+                    f"approval {a.approval_no}: moved[{i}].to {m['to']} is not "
+                    f"{'an object of ' if ':' in m['to'] else ''}{stack}",
+                    [Issue(f"moved[{i}].to", "a move must end at what this approval compiles to")],
+                    fix="use an address from `govcloud plan` (or DEPT/SYSTEM of this system)")
+            if m not in out:
+                out.append(m)
+    return out
 
 
 def _first_host(cidr: str) -> str:

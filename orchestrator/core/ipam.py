@@ -11,6 +11,20 @@ import ipaddress
 from ..errors import GovcloudError, Issue
 
 
+def carry_moves(previous: dict[str, dict[str, str]], approvals) -> dict[str, dict[str, str]]:
+    """A renamed system (a ``moved: {from: DEPT/OLD, to: DEPT/NEW}`` record) keeps its blocks:
+    the subnet moves with it instead of being replaced."""
+    out = {z: dict(keys) for z, keys in previous.items()}
+    for a in approvals:
+        for m in getattr(a, "moved", ()):
+            if ":" in m["from"]:
+                continue
+            for keys in out.values():
+                if m["from"] in keys and m["to"] not in keys:
+                    keys[m["to"]] = keys.pop(m["from"])
+    return out
+
+
 def allocate(previous: dict[str, dict[str, str]], needed: dict[str, list[str]],
              pools: dict[str, tuple[str, int]]) -> dict[str, dict[str, str]]:
     """``needed[zone]`` lists keys ("dept/system") that need a block; returns zone -> key -> CIDR."""

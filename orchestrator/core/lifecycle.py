@@ -29,10 +29,26 @@ from typing import Any, Callable
 from ..errors import GovcloudError
 from ..models.approval import Approval, EmergencyTerm, PermanentTerm, WindowTerm
 from ..models.profile import Profile
+from .golive import gate_flags
+from .obligations import obligation_items, out_of_plan_warning
 from .workdays import WorkCalendar, add_months
 
 EVENT_KINDS = ("approved", "provisioned", "delivery-confirmed", "changed", "extended", "expired",
-               "exit-requested", "warning-sent", "offline", "terminated")
+               "exit-requested", "warning-sent", "offline", "terminated",
+               # go-live, tests and filings, recorded by `govcloud record-event` (RECORDABLE)
+               "deployment-completed", "configuration-completed", "emergency-filed",
+               "trial-passed", "security-tested", "tests-completed", "test-report-approved",
+               "cutover", "went-live", "tests-filed", "contract-signed", "contract-filed",
+               "project-approval-filed")
+
+# Kinds `govcloud record-event` records (results, milestones and filings with their documents).
+RECORDABLE = EVENT_KINDS[EVENT_KINDS.index("deployment-completed"):]
+
+
+# Who owes the built-in deadlines (the profile's obligations name their own actor).
+ACTORS = {"provision": "provider", "deploy": "department", "backfill": "department",
+          "extension-request": "department", "reclaim": "provider", "transition": "department",
+          "keep-old-system": "department", "end": "provider"}
 
 
 @dataclass
@@ -48,6 +64,7 @@ class Deadline:
     workdays_left: int | None = None   # working days from today to due (negative: overdue)
     hard: bool = True       # False: a date to know (e.g. last day to request an extension)
     error: str | None = None
+    actor: str = ""         # who owes it: provider | department | bureau ("" when not stated)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -132,9 +149,16 @@ def warning_thresholds(profile: Profile) -> list[int]:
 
 def approval_status(a: Approval, file: str, profile: Profile, cal: WorkCalendar,
                     events: list[dict[str, Any]], today: date,
-                    extension_ends: dict[str, date] | None = None) -> ApprovalStatus:
+                    extension_ends: dict[str, date] | None = None,
+                    changes: list[tuple[str, date]] | None = None) -> ApprovalStatus:
+    """``changes``: (change number, approved_on) of the change documents amending ``a``."""
     ev = first_events(events)
     on = {k: _d(v) for k, v in ev.items()}
+    details: dict[str, dict[str, Any]] = {}
+    every: dict[str, list[date]] = {}
+    for e in events:
+        details.setdefault(e["kind"], e.get("detail") or {})
+        every.setdefault(e["kind"], []).append(_d(e["on"]))
     t = a.term
     start = None if isinstance(t, PermanentTerm) else t.start
     end = effective_end(a, extension_ends)
@@ -143,11 +167,12 @@ def approval_status(a: Approval, file: str, profile: Profile, cal: WorkCalendar,
     rules = profile.rules
     cite = profile.cite
 
-    def add(key, what, due_fn, rule_key="", done=None, hard=True):
+    def add(key, what, due_fn, rule_key="", done=None, hard=True, citation=None, actor=""):
         rule = getattr(rules, rule_key) if rule_key else None
         due, err = _safe(due_fn)
-        dl = Deadline(key, what, due, rule_key, cite(rule) if rule else "", done, hard=hard,
-                      error=err)
+        dl = Deadline(key, what, due, rule_key,
+                      citation if citation is not None else (cite(rule) if rule else ""), done,
+                      hard=hard, error=err, actor=actor)
         if due is not None:
             if done is not None:
                 dl.late = done > due
@@ -202,9 +227,11 @@ def approval_status(a: Approval, file: str, profile: Profile, cal: WorkCalendar,
     # --- deployment, closed by the delivery confirmation (巴中 第十八、四十三条) ----------------------
     r = rules.deploy_deadline_workdays
     if r is not None and "provisioned" in on and not finished:
+        deployed = [d for d in (on.get("deployment-completed"), on.get("delivery-confirmed")) if d]
         add("deploy", f"system deployed within {r.value} working days of the configuration "
-            f"(closed by confirm-delivery)", lambda: cal.add_workdays(on["provisioned"], r.value),
-            "deploy_deadline_workdays", on.get("delivery-confirmed"))
+            f"(closed by deployment-completed or confirm-delivery)",
+            lambda: cal.add_workdays(on["provisioned"], r.value),
+            "deploy_deadline_workdays", min(deployed) if deployed else None, actor="department")
 
     # --- emergency backfill (重庆 第二十五条) --------------------------------------------------------
     r = rules.emergency_backfill_workdays
@@ -262,7 +289,28 @@ def approval_status(a: Approval, file: str, profile: Profile, cal: WorkCalendar,
             f"{r.value} months after the cut-over", lambda: add_months(m.cutover_on, r.value),
             "old_system_keep_months", hard=False)
 
+    # --- change documents: applied within N working days of their approval (大同 第十五条) --------
+    r = rules.change_deadline_workdays
+    if r is not None and changes and not finished:
+        changed_on = sorted(_d(e["on"]) for e in events if e["kind"] == "changed")
+        for no, approved in sorted(changes, key=lambda c: (c[1], c[0])):
+            done = next((d for d in changed_on if d >= approved), None)
+            add(f"change:{no}", f"change {no} applied within {r.value} working days of its "
+                f"approval ({approved})", lambda approved=approved: cal.add_workdays(approved, r.value),
+                "change_deadline_workdays", done, actor="provider")
+
+    # --- duties with clocks and their actors (profile obligations), go-live gates ---------------
+    if not finished:
+        obligation_items(profile, a, cal, on, details,
+                         lambda key, what, fn, citation, done, actor: add(
+                             key, what, fn, "", done, citation=citation, actor=actor),
+                         st.warnings.append, every)
+    st.flags.extend(gate_flags(profile, a, {k: v for k, v in on.items() if v}))
+    if (w := out_of_plan_warning(profile, a)) is not None:
+        st.warnings.append(w)
+
     for dl in st.deadlines:
+        dl.actor = dl.actor or ACTORS.get(dl.key, "")
         if dl.late:
             st.flags.append(f"{dl.key} late: due {dl.due}, done {dl.done_on}")
         if dl.error:

@@ -14,6 +14,7 @@ still approved (a change that drops a server or volume) deletes it as before, wi
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Any, Iterable
 
@@ -22,6 +23,7 @@ from ..models.cloud import STACK_TAG, Observed
 from ..models.address import Address, kind_of, target_of
 from ..models.plan import Action, ActionKind as A, Cause
 from ..models.spec import ResourceSpec
+from .drift import interfaces, isolation_drift, quota_outside
 from .resources import KIND_ORDER, KINDS, rule_key
 from ..models.state import StateRecord
 
@@ -48,11 +50,18 @@ def make_actions(desired: dict[str, ResourceSpec], records: dict[str, StateRecor
                  observed: list[Observed], capabilities: dict[str, frozenset[str]],
                  today: date | None = None,
                  serialized: dict[str, tuple[ResourceSpec, dict]] | None = None,
-                 release: Iterable[str] = ()) -> list[Action]:
+                 release: Iterable[str] = (),
+                 moves: Iterable[dict[str, str]] = (),
+                 retaggable: frozenset[str] | None = None,
+                 replace: Iterable[str] = ()) -> list[Action]:
     """``serialized`` (optional): address -> (resource, its ``model_dump(mode="json")``) known
     already (Workspace.load_specs fills it from the spec cache); used when the resource is the
     very object desired, instead of serialising it again. ``release``: stacks the exit process
-    is removing (the only deletes of systems without a spec)."""
+    is removing (the only deletes of systems without a spec). ``moves``: the specs' ``moved:``
+    records; a recorded or observed object at ``from`` is planned at ``to``, renamed in place
+    (cause ``moved``), on targets in ``retaggable`` (those whose driver can rename and retag;
+    None: no check). ``replace``: addresses to replace on purpose (``-replace``): each must be
+    an object a spec wants that exists; what points at it is replaced with it."""
     missing = sorted({f"{r.target}: {r.kind}" for r in desired.values()
                       if r.kind not in capabilities.get(r.target, frozenset())})
     if missing:
@@ -76,6 +85,10 @@ def make_actions(desired: dict[str, ResourceSpec], records: dict[str, StateRecor
             obs[o.address] = o
         else:
             extras.append(o)
+    moved_from: dict[str, str] = {}
+    if moves:
+        records = dict(records)
+        moved_from = _apply_moves(list(moves), desired, records, obs, retaggable)
     id_to_addr = {o.cloud_id: o.address for o in obs.values()}
 
     approved = {r.stack for r in desired.values() if r.stack} | set(release)
@@ -126,7 +139,16 @@ def make_actions(desired: dict[str, ResourceSpec], records: dict[str, StateRecor
                                    {f: {"old": None, "new": v} for f, v in sorted(d.properties.items())},
                                    dd, _prior(s, None), cause)
             continue
+        if d.kind == "router" and d.refs.get("subnet") in interfaces(o, id_to_addr):
+            # every interface is compared (drift.py), not the first one listed
+            o = replace(o, refs={**o.refs, "subnet": _id_of(d.refs["subnet"], obs, o.refs.get("subnet"))})
         changes, needs_replace = _diff(d, o, id_to_addr)
+        extra, drift_why = isolation_drift(d, o, id_to_addr)
+        if d.kind == "quota" and changes:
+            drift_why += quota_outside(changes, s.properties if s is not None else None)
+        if extra:
+            changes.update(extra)
+            dd = {**dd, "properties": {**dd["properties"], **{f: c["new"] for f, c in extra.items()}}}
         prior = _prior(s, o)
         if (s is not None and s.status == "tainted") or o.status == "ERROR":
             actions[addr] = Action(addr, d.kind, d.target, A.REPLACE,
@@ -144,11 +166,19 @@ def make_actions(desired: dict[str, ResourceSpec], records: dict[str, StateRecor
                                    changes, dd, prior, Cause.UNTRACKED)
         elif changes:
             actions[addr] = Action(addr, d.kind, d.target, A.UPDATE,
-                                   f"{', '.join(changes)} changed{quota_notes.get(addr, '')}",
+                                   f"{', '.join(changes)} changed{quota_notes.get(addr, '')}"
+                                   + "".join(f"; {w}" for w in drift_why),
                                    changes, dd, prior, Cause.DRIFT)
         else:
             actions[addr] = Action(addr, d.kind, d.target, A.NOOP, "up to date", {}, dd, prior,
                                    Cause.UP_TO_DATE)
+
+    for to, frm in moved_from.items():
+        if to in actions:
+            actions[to] = _as_move(actions[to], frm)
+
+    for addr in replace:
+        actions[addr] = _requested_replace(addr, actions.get(addr))
 
     # A replaced object gets a new cloud id: whatever points at it is replaced too.
     for addr in sorted(actions, key=lambda a: _order(a, actions[a].kind)):
@@ -170,6 +200,104 @@ def make_actions(desired: dict[str, ResourceSpec], records: dict[str, StateRecor
                               f"duplicate of {o.address} (an extra object with the same tags)",
                               Cause.DUPLICATE, key=f"{o.address}#{o.cloud_id}"))
     return result
+
+
+def expand_moves(moves: list[dict[str, str]], addresses: Iterable[str],
+                 stacks: dict[str, str | None]) -> dict[str, str]:
+    """``from -> to`` per address: an address move as it is; a system move (DEPT/SYSTEM)
+    for every address of that stack (``stacks``: address -> stack), its project segment
+    ``<system>-<zone>`` renamed."""
+    out: dict[str, str] = {}
+    for m in moves:
+        frm, to = m["from"], m["to"]
+        if ":" in frm:
+            out[frm] = to
+            continue
+        old_sys, new_sys = frm.split("/")[1], to.split("/")[1]
+        for addr in addresses:
+            if stacks.get(addr) != frm:
+                continue
+            a = Address.parse(addr)
+            if a.project is None or not a.project.startswith(old_sys + "-"):
+                continue
+            project = new_sys + a.project[len(old_sys):]
+            out[addr] = str(Address(a.kind, a.target, (a.department, project, *a.path[2:])))
+    return out
+
+
+def _apply_moves(moves, desired, records, obs, retaggable) -> dict[str, str]:
+    """Re-key moved records and observations (in place) from ``from`` to ``to``; returns
+    ``to -> from`` for the objects that move in this plan."""
+    stacks = {a: r.stack for a, r in records.items()}
+    stacks.update({a: o.tags.get(STACK_TAG) for a, o in obs.items() if a not in stacks})
+    moved: dict[str, str] = {}
+    for frm, to in sorted(expand_moves(moves, set(records) | set(obs), stacks).items()):
+        if to not in desired:
+            raise GovcloudError(f"moved: {to} is not in any stack spec",
+                                [Issue("moved", f"{frm} -> {to}")],
+                                fix="move to an address of an approved system (govcloud plan "
+                                    "lists them), or remove the moved record")
+        rec, o = records.get(frm), obs.get(frm)
+        if rec is None and o is None:
+            continue                                  # moved before (or never existed)
+        if to in records or to in obs:
+            raise GovcloudError(f"moved: {frm} -> {to}, but {to} already exists",
+                                [Issue("moved", f"{to} is in state or in the cloud already")],
+                                fix="remove the moved record, or `govcloud state rm` one of them")
+        target = desired[to].target
+        if retaggable is not None and target not in retaggable:
+            raise GovcloudError(f"moved: cloud target {target!r} cannot rename or retag objects "
+                                f"in place, so {frm} -> {to} would be destroy + create",
+                                [Issue("moved", "the target's driver does not declare the "
+                                                "'retag' capability")],
+                                fix="remove the moved record (then plan shows the replacement), "
+                                    "or use a target whose driver can retag")
+        if rec is not None:
+            records[to] = StateRecord(to, rec.kind, rec.target, rec.cloud_id, rec.status,
+                                      desired[to].stack, rec.approval, rec.properties, rec.refs)
+            del records[frm]
+        if o is not None:
+            obs[to] = Observed(to, o.kind, o.cloud_id, o.properties, o.refs, o.tags, o.status)
+            del obs[frm]
+        moved[to] = frm
+    return moved
+
+
+def _requested_replace(addr: str, act: Action | None) -> Action:
+    if act is None or act.desired is None:
+        raise GovcloudError(f"-replace {addr}: no stack spec wants this object",
+                            [Issue("-replace", act.reason if act else "not in the plan")],
+                            fix="name an approved object's address (govcloud state list); an "
+                                "orphaned system's objects leave only through the exit process")
+    if act.action is A.CREATE:
+        raise GovcloudError(f"-replace {addr}: it does not exist yet; the plan creates it",
+                            [Issue("-replace", act.reason)], fix="leave out -replace")
+    if act.action is A.REPLACE:
+        return act
+    return Action(addr, act.kind, act.target, A.REPLACE,
+                  "replacement requested with -replace" + (
+                      f" (also {', '.join(act.changes)} changed)" if act.changes else ""),
+                  act.changes, act.desired, act.prior, Cause.REPLACE_REQUESTED)
+
+
+def _as_move(act: Action, frm: str) -> Action:
+    """The action at a moved object's new address: a rename in place. Its name changes
+    without a replacement; anything else that cannot change in place still replaces it."""
+    changes = {f: ({k: v for k, v in ch.items() if k != "forces_replacement"} if f == "name" else ch)
+               for f, ch in act.changes.items()}
+    changes = {"address": {"old": frm, "new": act.address}, **changes}
+    prior = {**(act.prior or {}), "moved_from": frm}
+    if act.action is A.CREATE or act.desired is None:   # gone from the cloud: made anew at ``to``
+        return Action(act.address, act.kind, act.target, act.action,
+                      f"{act.reason} (moved from {frm})", act.changes, act.desired, prior, act.cause)
+    forced = [f for f, ch in changes.items() if ch.get("forces_replacement")]
+    if forced or act.cause is Cause.TAINTED:
+        return Action(act.address, act.kind, act.target, A.REPLACE,
+                      f"moved from {frm}; {', '.join(forced) or 'tainted'} cannot change in place",
+                      changes, act.desired, prior, act.cause)
+    return Action(act.address, act.kind, act.target, A.UPDATE,
+                  f"moved from {frm}: renamed in the cloud and in state, not replaced",
+                  changes, act.desired, prior, Cause.MOVED)
 
 
 def effective_properties(r: ResourceSpec, today: date | None) -> tuple[dict[str, Any], str]:
@@ -196,6 +324,11 @@ def effective_properties(r: ResourceSpec, today: date | None) -> tuple[dict[str,
             f"{w.approval} ({'opens ' + str(w.start) if today < w.start else 'ended ' + str(w.end)})"
             for w in shut))
     return props, f" (temporary windows: {'; '.join(parts)})" if parts else ""
+
+
+def _id_of(address: str, obs: dict[str, Observed], default: str | None) -> str | None:
+    o = obs.get(address)
+    return o.cloud_id if o is not None else default
 
 
 def _kind(addr, desired, records, obs) -> str:

@@ -13,6 +13,7 @@ from ..models.approval import Approval, Server, data_disk_owner
 from ..models.catalog import Catalog
 from ..models.config import WorkspaceConfig
 from ..models.profile import Profile
+from .materials import check_materials
 
 
 def _suggest(value: str, choices: list[str]) -> str:
@@ -47,6 +48,7 @@ def check_approval(approval: Approval, catalog: Catalog, profile: Profile,
         issues.append(Issue("system.classified",
             f"classified (涉密) systems are not accepted ({law} {cl.article})"
             f"{' [profile setting]' if cl.setting else ''}; 涉密信息系统不得部署在政务云"))
+    issues.extend(check_materials(profile, approval))
     for zone, req in approval.zones.items():
         zc = config.zones.get(zone)
         if zc is None:

@@ -32,6 +32,28 @@ class System(Frozen):
         return v
 
 
+def _move(v: dict[str, str]) -> dict[str, str]:
+    """A ``moved:`` record: ``{from: ADDRESS, to: ADDRESS}`` (one object renamed) or
+    ``{from: DEPT/SYSTEM, to: DEPT/SYSTEM}`` (a system renamed: every object of it)."""
+    if set(v) != {"from", "to"} or not all(isinstance(x, str) and x for x in v.values()):
+        raise ValueError("a moved record is {from: ADDRESS, to: ADDRESS} (or DEPT/SYSTEM for a "
+                         "renamed system)")
+    a, b = v["from"], v["to"]
+    if (":" in a) != (":" in b):
+        raise ValueError(f"moved {a} -> {b}: both must be resource addresses or both DEPT/SYSTEM")
+    if ":" in a:
+        if a.partition(":")[0] != b.partition(":")[0]:
+            raise ValueError(f"moved {a} -> {b}: an object keeps its kind")
+    elif a.count("/") != 1 or b.count("/") != 1 or a.split("/")[0] != b.split("/")[0]:
+        raise ValueError(f"moved {a} -> {b}: a system moves within its department (DEPT/SYSTEM)")
+    if a == b:
+        raise ValueError(f"moved {a} -> {b}: from and to are the same")
+    return {"from": a, "to": b}
+
+
+Move = Annotated[dict[str, str], AfterValidator(_move)]
+
+
 class Approver(Frozen):
     name: NonEmptyStr
     org: NonEmptyStr
@@ -220,6 +242,45 @@ class Migration(Frozen):
         return self
 
 
+# Application materials (申请材料) by key: (中文, English). Which ones an approval must name is a
+# profile rule (required_materials); each value names the document (number, title or file).
+MATERIALS: dict[str, tuple[str, str]] = {
+    "request_report": ("上云请示报告", "request report"),
+    "request_form": ("资源申请表", "resource request form"),
+    "demand_assessment": ("资源需求论证表/需求确认表", "resource demand assessment"),
+    "basis": ("建设依据/申请依据", "construction or application basis"),
+    "project_approval": ("项目批复文件/建设批复", "project approval"),
+    "construction_plan": ("建设方案", "construction plan"),
+    "deployment_mode": ("部署方式", "deployment mode"),
+    "migration_plan": ("迁移（部署）方案", "migration (deployment) plan"),
+    "dengbao_filing": ("等保备案证明", "等保 filing certificate"),
+    "dengbao_report": ("等保测评报告", "等保 assessment report"),
+    "filing_no": ("政务信息系统备案号", "information-system filing number"),
+    "cloud_plan": ("上云方案", "cloud onboarding plan"),
+    "security_assessment": ("第三方安全评估报告", "third-party security assessment report"),
+    "performance_test": ("第三方性能测试报告", "third-party performance test report"),
+}
+
+
+class Materials(Frozen):
+    """The documents an application came with, each named by its number, title or file."""
+
+    request_report: str | None = None
+    request_form: str | None = None
+    demand_assessment: str | None = None
+    basis: str | None = None
+    project_approval: str | None = None
+    construction_plan: str | None = None
+    deployment_mode: str | None = None
+    migration_plan: str | None = None
+    dengbao_filing: str | None = None
+    dengbao_report: str | None = None
+    filing_no: str | None = None
+    cloud_plan: str | None = None
+    security_assessment: str | None = None
+    performance_test: str | None = None
+
+
 class Approval(Frozen):
     approval_no: Annotated[str, AfterValidator(_approval_no)]
     department: Department
@@ -235,6 +296,11 @@ class Approval(Frozen):
     # system's, and the profile's change rules (major change, same provider, deadline) apply.
     change_of: str | None = None
     migration: Migration | None = None
+    materials: Materials | None = None
+    # In the 年度政务云资源采购计划 (巴中 第十四条)? None: not stated.
+    in_annual_plan: bool | None = None
+    # Renames (Terraform's moved blocks): the state and the cloud objects follow, in place.
+    moved: list[Move] = Field(default_factory=list)
 
     @field_validator("approvers")
     @classmethod

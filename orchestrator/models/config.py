@@ -123,6 +123,14 @@ class BackupSection(Frozen):
     path: str | None = None
 
 
+class ApprovalsSection(Frozen):
+    """``[approvals]``: signed approvals (README: Trust). ``require_signatures``: validate, plan
+    and apply refuse any approval or change document without a valid signature by a key of
+    ``keyring``."""
+    require_signatures: bool = False
+    keyring: str = "trust/approvers.yaml"
+
+
 def _default_zones() -> dict[str, ZoneSection]:
     return {
         "internet": ZoneSection(external_network="internet", tenant_pool="10.64.0.0/10",
@@ -132,6 +140,43 @@ def _default_zones() -> dict[str, ZoneSection]:
     }
 
 
+class SmtpSink(Frozen):
+    host: NonEmptyStr
+    port: int = 25
+    sender: NonEmptyStr = Field(alias="from")
+    to: list[NonEmptyStr]
+    starttls: bool = False
+    username_env: str | None = None     # names of environment variables, never the values
+    password_env: str | None = None
+
+
+class RobotSink(Frozen):
+    """A group robot (企业微信 / 钉钉): its webhook URL, or the environment variable holding it
+    (the URL carries the robot's key); DingTalk's signing secret only by environment variable."""
+    url: str | None = None
+    url_env: str | None = None
+    secret_env: str | None = None
+
+    @model_validator(mode="after")
+    def _one_url(self):
+        if bool(self.url) == bool(self.url_env):
+            raise ValueError("give the robot's webhook as url_env (recommended: it carries a key) "
+                             "or url, exactly one")
+        if self.url and not self.url.startswith(("http://", "https://")):
+            raise ValueError(f"url {self.url!r} must start with http:// or https://")
+        return self
+
+
+class NotifyRole(Frozen):
+    """Where one role's notices go (``[notify.provider]``, ``[notify.department]``,
+    ``[notify.bureau]``)."""
+    smtp: SmtpSink | None = None
+    wecom: RobotSink | None = None
+    dingtalk: RobotSink | None = None
+    jsonl: str | None = None
+    webhook: str | None = None
+
+
 class WorkspaceConfig(Frozen):
     workspace: WorkspaceSection
     state: StateSection = StateSection()
@@ -139,6 +184,8 @@ class WorkspaceConfig(Frozen):
     targets: dict[str, TargetSection] = Field(
         default_factory=lambda: {"local": TargetSection(driver="local")})
     backup: BackupSection = BackupSection()
+    approvals: ApprovalsSection = ApprovalsSection()
+    notify: dict[Literal["provider", "department", "bureau"], NotifyRole] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _consistent(self) -> "WorkspaceConfig":

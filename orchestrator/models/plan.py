@@ -45,6 +45,8 @@ class Cause(str, enum.Enum):
     WINDOW_ENDED = "window-ended"            # expiry: quota lowered / rules closed
     ORPHANED = "orphaned"                    # its system's approval is gone: only the exit process
                                              # (decommission) may remove it
+    MOVED = "moved"                          # a moved: record (or state mv) renames it in place
+    REPLACE_REQUESTED = "replace-requested"  # plan/apply -replace ADDRESS
 
     def __str__(self) -> str:
         return self.value
@@ -131,6 +133,10 @@ class Plan:
     actions: list[Action]
     created_at: str = ""
     digest: str = ""   # a property (below): as given, or computed on first read (sign_with)
+    # approval number -> {file, sha256, signature: {key_id, sha256} | None}: the approvals the
+    # actions stand on (an action's number: its desired.approval or prior["approval"]); apply
+    # refuses the plan when they changed since (usecases/approval.check_plan_seals).
+    approvals: dict[str, Any] = field(default_factory=dict)
 
     def sign_with(self, signer: Callable[["Plan"], str]) -> None:
         """The digest is ``signer(self)``, computed when first read: HMAC over the canonical
@@ -164,6 +170,7 @@ class Plan:
             "state": {"lineage": self.lineage, "serial": self.serial},
             "inputs_digest": self.inputs_digest,
             "summary": self.summary,
+            "approvals": self.approvals,
         }
         if actions:
             out["actions"] = [a.to_dict() for a in self.actions]

@@ -17,6 +17,7 @@ Keys end in their unit: ``_workdays`` (工作日, PRC working days), ``_days`` (
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import Field, model_validator
@@ -70,6 +71,87 @@ class MajorChange(Frozen):
         default_factory=lambda: ["vcpus", "ram_gb", "disk_gb"], min_length=1)
 
 
+# Lifecycle actions a go-live gate can hold back (see GoLiveGate).
+GateAction = Literal["confirm-delivery", "went-live", "cutover"]
+Actor = Literal["provider", "department", "bureau"]
+
+
+class GoLiveGate(Frozen):
+    """An action refused until events are recorded (巴中 第二十条: 割接 only after the test
+    reports are approved; 大同 第十四条: online only after the security test...). ``requires``
+    are lifecycle event kinds (orchestrator/core/lifecycle.py EVENT_KINDS); ``migrated_only``:
+    the gate holds only for systems migrated onto the cloud (approval ``migration``)."""
+
+    action: GateAction
+    requires: list[NonEmptyStr] = Field(min_length=1)
+    migrated_only: bool = False
+
+
+class RequiredMaterials(Frozen):
+    """Application materials (申请材料) an approval must name (approval ``materials``): keys of
+    orchestrator.models.approval.Materials. ``existing``: systems migrated onto the cloud
+    (approval ``migration``, 已建系统); ``new``: the others; ``emergency``: emergency terms (None:
+    as new/existing). Change approvals (change_of) file a 变更申请 and are not checked."""
+
+    new: list[NonEmptyStr] = Field(default_factory=list)
+    existing: list[NonEmptyStr] = Field(default_factory=list)
+    emergency: list[NonEmptyStr] | None = None
+
+    @model_validator(mode="after")
+    def _known(self) -> "RequiredMaterials":
+        from .approval import MATERIALS
+        for where in ("new", "existing", "emergency"):
+            for k in getattr(self, where) or []:
+                if k not in MATERIALS:
+                    raise ValueError(f"{where}: {k!r} is not a material "
+                                     f"(one of {', '.join(MATERIALS)})")
+        return self
+
+
+class Obligation(Frozen):
+    """A duty with a clock, tracked in `status` with who owes it (``actor``): due ``workdays``
+    (工作日), ``days`` (calendar days) or ``months`` after the earliest ``after`` event (``approved``:
+    the approval date), or at the date named by that event's ``until`` (重庆 第二十条: the trial
+    period set in the contract); done when every ``closed_by`` event is recorded (on the latest
+    of their dates). With no clock at all (亳州 第二十四条 及时) it is listed as open, never overdue.
+    ``terms`` limits it to approvals of those term kinds."""
+
+    key: NonEmptyStr
+    what: NonEmptyStr
+    actor: Actor
+    after: list[NonEmptyStr] = Field(min_length=1)
+    closed_by: list[NonEmptyStr] = Field(min_length=1)
+    workdays: int | None = Field(default=None, ge=0)
+    days: int | None = Field(default=None, ge=0)
+    months: int | None = Field(default=None, ge=0)
+    until_from_event: bool = False
+    terms: list[Literal["permanent", "window", "emergency"]] | None = None
+    # Once per ``after`` event (each closed by a closed_by event on or after it), not once.
+    each: bool = False
+    # Only for systems of at least this 等保 level (大同 第十四条: 等级保护三级 re-tests).
+    min_dengbao_level: int | None = Field(default=None, ge=1, le=5)
+    article: NonEmptyStr
+    word: Word | None = None
+    setting: bool = False
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _one_clock(self) -> "Obligation":
+        clocks = [x for x in (self.workdays, self.days, self.months) if x is not None]
+        if len(clocks) + int(self.until_from_event) > 1:
+            raise ValueError(f"obligation {self.key}: give at most one of workdays, days, months, "
+                             f"until_from_event")
+        return self
+
+
+class PlatformReview(Frozen):
+    """What a provider's platform change needs besides the notice: ``plan`` — the 调整方案 filed
+    for review for every change; a 重大调整 always needs the assessment and the bureau's approval
+    before the work."""
+
+    plan: bool = True
+
+
 class ProfileRules(Frozen):
     # --- scope ------------------------------------------------------------------------------
     max_dengbao_level: Rule[int]
@@ -112,9 +194,23 @@ class ProfileRules(Frozen):
     expansion_same_provider: Rule[bool] | None = None
     # The provider announces planned platform changes N working days ahead (大同 第十八条: 3).
     platform_change_notice_workdays: Rule[int] | None = None
+    # The change plan for review, and for a 重大调整 the third-party/expert assessment and the
+    # bureau's approval before the work (大同 第十八条, 亳州 第二十八条).
+    platform_change_review: Rule[PlatformReview] | None = None
     # --- records -------------------------------------------------------------------------------
     # Operation logs (the audit log) are kept at least N months (巴中 第二十九条, 四川 第三十一条: 6).
     log_retention_months: Rule[int] | None = None
+    # --- go-live and application materials --------------------------------------------------
+    # Actions refused until tests/assessments are recorded (巴中 第二十条, 大同 第十四条, 重庆 第二十一条,
+    # 亳州 第二十、二十一条).
+    go_live_gates: Rule[list[GoLiveGate]] | None = None
+    # Next year's resource requests due by this month-day ("09-30"), into the 年度采购计划; an
+    # approval outside the plan (in_annual_plan: false) gets no 财政资金 in principle (巴中 第十四条).
+    annual_request_deadline: Rule[str] | None = None
+    # The service catalog (目录和限价) is revised at least every N months (重庆 第二十六条: 24).
+    catalog_revision_months: Rule[int] | None = None
+    # Materials an application must carry (巴中 第十五、十六条, 大同 第十一条, 亳州 第十七条, 四川 第十二条).
+    required_materials: Rule[RequiredMaterials] | None = None
 
     @model_validator(mode="after")
     def _warnings(self) -> "ProfileRules":
@@ -122,6 +218,121 @@ class ProfileRules(Frozen):
         if w is not None and (not w.value or any(n < 0 for n in w.value)):
             raise ValueError("expiry_warning_workdays.value: give one or more working-day counts >= 0")
         return self
+
+
+class Deduction(Frozen):
+    """A settlement deduction: ``pct`` of the system's monthly fee for each provider deadline of
+    kind ``deadline`` (a lifecycle deadline key: provision, reclaim...) that fell due in the month
+    and was missed (done late, or still open after its due date)."""
+
+    deadline: NonEmptyStr
+    pct: Decimal = Field(ge=0, le=100)
+    article: NonEmptyStr
+    setting: bool = True
+    note: str = ""
+
+
+class Acceptance(Frozen):
+    """重庆 第四十一条: the year's acceptance result (验收) reduces the fees of that year by ``pct``
+    per result; read from ``settlement/acceptance-<YEAR>.yaml``."""
+
+    failed_pct: Decimal = Field(ge=0, le=100)
+    deferred_pct: Decimal = Field(ge=0, le=100)
+    article: NonEmptyStr
+    setting: bool = True
+    note: str = ""
+
+
+class Settlement(Frozen):
+    article: NonEmptyStr
+    basis: NonEmptyStr                # what the article says payment depends on
+    deductions: list[Deduction] = Field(default_factory=list)
+    acceptance: Acceptance | None = None
+    note: str = ""
+
+
+class Billing(Frozen):
+    """When each city's fees start and stop, and how a part month is charged (issue 19).
+
+    ``start_event`` / ``stop_event`` are lifecycle event kinds (orchestrator/core/lifecycle.py,
+    the shared names); the date of an event is its ``detail.at`` (China time) when it has one,
+    else its ``on`` day. When an event is not recorded, the ``*_fallback`` kinds are tried in
+    order and the bill says which one it used. ``stop_event: reclaim-deadline`` (大同 第十六条)
+    stops billing at the reclaim, at the latest ``reclaim_deadline_workdays`` after the exit
+    approval (``exit-approved``, else ``exit-requested``) even when the provider is late.
+    Window, emergency and change approvals start at ``temporary_start_event`` (their resources'
+    provisioning, not before the term's start) and end the day before their term ends."""
+
+    start_event: NonEmptyStr
+    start_fallback: list[str] = Field(default_factory=list)
+    start_article: NonEmptyStr
+    start_setting: bool = False
+    stop_event: NonEmptyStr
+    stop_fallback: list[str] = Field(default_factory=list)
+    stop_article: NonEmptyStr
+    stop_setting: bool = False
+    temporary_start_event: NonEmptyStr = "provisioned"
+    # Monthly fee x days in service / days in the month, first and last day counted.
+    proration_article: NonEmptyStr
+    proration_setting: bool = False
+    # Rounded half-up to the fen once per system per month.
+    rounding_article: NonEmptyStr
+    rounding_setting: bool = True
+    settlement: Settlement | None = None
+    note: str = ""
+
+
+class SizingCondition(Frozen):
+    """One measured condition of a right-sizing rule: ``statistic`` of ``metric`` over the
+    rule's window compared with ``value`` by the article's ``word``. ``spikes_in_hour`` counts
+    the samples ``above_word`` ``above`` within any one hour; ``down_since`` compares the day
+    the server was last up with ``value`` months before the evaluation day."""
+
+    metric: Literal["cpu_pct", "mem_pct", "disk_used_pct", "disk_free_gb", "idle_pct", "up"]
+    statistic: Literal["max", "min", "mean", "spikes_in_hour", "down_since"]
+    value: float
+    word: Word
+    above: float | None = None
+    above_word: Word | None = None
+
+
+class SizingEscalation(Frozen):
+    """重庆 第十七条: reminder -> 超过 ``urge_after_months`` -> bureau urges -> 超过
+    ``shrink_after_workdays`` working days -> the bureau may shrink."""
+
+    urge_after_months: int
+    shrink_after_workdays: int
+    article: NonEmptyStr
+
+
+class SizingRule(Frozen):
+    key: NonEmptyStr
+    action: Literal["expand", "shrink", "reclaim", "remind"]
+    resource: Literal["vcpus", "ram_gb", "data_disk", "server", "system"]
+    article: NonEmptyStr
+    window_days: int = Field(gt=0, le=3660)
+    match: Literal["any", "all"] = "any"
+    scope: Literal["server", "system"] = "server"
+    conditions: list[SizingCondition] = Field(min_length=1)
+    setting: bool = False
+    escalation: SizingEscalation | None = None
+    note: str = ""
+
+
+class ReportDuty(Frozen):
+    """A report the regulation asks for: who sends it to whom, how often, with what (issue 19:
+    `govcloud report` renders the ``monthly`` ones each month and lists the others when due)."""
+
+    key: NonEmptyStr
+    name_zh: NonEmptyStr
+    cadence: Literal["monthly", "quarterly", "yearly"]
+    sender: NonEmptyStr
+    audience: list[Literal["bureau", "department", "finance", "cloud-management", "police"]]
+    article: NonEmptyStr
+    contents: list[Literal["fees", "utilisation", "recommendations", "deadlines", "windows",
+                           "decommissions", "audit"]]
+    setting: bool = False
+    note: str = ""
 
 
 class Profile(Frozen):
@@ -135,6 +346,12 @@ class Profile(Frozen):
     # Rules of the regulation that govcloud shows (profile show / diff) but does not enforce yet:
     # reporting cadences, right-sizing thresholds, contract filing... Same shape as a rule.
     reference: dict[str, Rule[Any]] = Field(default_factory=dict)
+    # Duties with clocks, tracked in status with their actor (each carries its own article).
+    obligations: list[Obligation] = Field(default_factory=list)
+    billing: Billing | None = None
+    # Right-sizing rules (issue 19): read by `govcloud rightsize` over the pulled metrics.
+    rightsizing: list[SizingRule] = Field(default_factory=list)
+    reports: list[ReportDuty] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
 
     def cite(self, rule: Rule) -> str:

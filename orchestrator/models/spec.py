@@ -92,3 +92,9 @@ class StackSpec(Frozen):
     monthly_fee: Decimal
     billing: list[BillingLine]
     resources: list[ResourceSpec]
+    # Renames from the approvals' ``moved:`` records: {from, to} addresses or DEPT/SYSTEM.
+    moved: list[dict[str, str]] = Field(default_factory=list)
+
+    @model_serializer(mode="wrap")
+    def _omit_empty_moved(self, handler):
+        return _omit_empty(handler(self), "moved")

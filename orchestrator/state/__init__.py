@@ -9,11 +9,16 @@ from .base import LockInfo, StateRecord, StateSnapshot, StateStore
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
+def sqlite_path(url: str, workspace_root: Path) -> Path:
+    """The database file of a ``sqlite:///PATH`` URL (relative to the workspace)."""
+    path = Path(url[len("sqlite:///"):])
+    return path if path.is_absolute() else workspace_root / path
+
+
 def open_store(url: str, workspace_root: Path, workspace_id: str | None = None) -> StateStore:
     if url.startswith("sqlite:///"):
         from .sqlite import SQLiteStateStore
-        path = Path(url[len("sqlite:///"):])
-        return SQLiteStateStore(path if path.is_absolute() else workspace_root / path)
+        return SQLiteStateStore(sqlite_path(url, workspace_root))
     if url.startswith(POSTGRES_SCHEMES):
         from ..models.config import redact_url
         from .postgres import PostgresStateStore

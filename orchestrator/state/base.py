@@ -51,6 +51,33 @@ class StateStore(ABC):
     @abstractmethod
     def remove(self, address: str) -> int: ...
 
+    # State history: every put/remove keeps a version (``history`` rows: serial, address,
+    # the record as JSON or null when removed). The first write of a store that has none
+    # snapshots its records first, so history starts at that serial.
+    @abstractmethod
+    def history_rows(self, upto: int) -> tuple[int | None, list[tuple[int, str, str | None]]]:
+        """(the first serial history holds, or None; rows with serial <= ``upto``)."""
+
+    @abstractmethod
+    def replace_all(self, records: list[StateRecord], serial: int) -> int:
+        """Make the state exactly ``records`` at ``serial`` (``state push``), kept in history."""
+
+    def read_at(self, serial: int) -> StateSnapshot:
+        """The state as it was at ``serial`` (StateError when history does not reach it)."""
+        from ..errors import StateError
+        now = self.read()
+        if serial == now.serial:
+            return now
+        if serial > now.serial or serial < 0:
+            raise StateError(f"no state serial {serial}: the state is at serial {now.serial}")
+        first, rows = self.history_rows(serial)
+        if first is None or serial < first:
+            raise StateError(f"the state history does not reach serial {serial}"
+                             + (f": it starts at serial {first}" if first is not None else
+                                ": no history was kept yet"),
+                             fix=f"see `govcloud state list` (serial {now.serial})")
+        return StateSnapshot(now.lineage, serial, records_from_history(rows))
+
     @abstractmethod
     def acquire(self, operation: str, timeout: float) -> LockInfo: ...
 
@@ -69,6 +96,19 @@ class StateStore(ABC):
 
     @abstractmethod
     def audit_entries(self) -> list[AuditEntry]: ...
+
+    @abstractmethod
+    def prune_audit(self, through_seq: int) -> int:
+        """Delete the audit entries up to ``through_seq`` and remember the last one deleted as
+        the chain's anchor (meta ``audit_anchor``), in one transaction. Returns how many."""
+
+    def audit_anchor(self) -> tuple[int, str] | None:
+        """(sequence, hash) of the last pruned entry: the verified chain starts after it."""
+        anchor = self.get_meta("audit_anchor")
+        if not anchor:
+            return None
+        n, h = anchor.split(":", 1)
+        return int(n), h
 
     def audit_head(self) -> tuple[int, str] | None:
         """(sequence, hash) of the last entry, kept apart so that deleting the tail is detected."""
@@ -95,6 +135,15 @@ class StateStore(ABC):
 
     @abstractmethod
     def get_workflow(self, name: str) -> dict[str, Any] | None: ...
+
+    # Applied-approval digests: per approval number, the SHA-256 of the exact approval bytes
+    # that were applied and the file they came from (replay and in-place-edit checks).
+    @abstractmethod
+    def record_approval_digest(self, number: str, sha256: str, file: str) -> None: ...
+
+    @abstractmethod
+    def approval_digests(self) -> dict[str, tuple[str, str]]:
+        """approval number -> (sha256, file)."""
 
     @abstractmethod
     def atomic(self) -> Any:
@@ -127,6 +176,18 @@ class StateStore(ABC):
             yield lock
         finally:
             self.release(lock)
+
+
+def record_json(r: StateRecord) -> str:
+    return json.dumps(r.__dict__, sort_keys=True, ensure_ascii=False)
+
+
+def records_from_history(rows: list[tuple[int, str, str | None]]) -> dict[str, StateRecord]:
+    """The records the last version of each address (rows in serial order) describes."""
+    last: dict[str, str | None] = {}
+    for _serial, address, doc in sorted(rows, key=lambda r: r[0]):
+        last[address] = doc
+    return {a: StateRecord(**json.loads(doc)) for a, doc in last.items() if doc is not None}
 
 
 # Rows as both backends store them (same columns, same order).

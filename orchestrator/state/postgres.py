@@ -13,6 +13,7 @@ under a transaction-level advisory lock so that two first uses at once do not ra
     govcloud_audit       (ws, seq) -> ts, actor, action, target, approval, detail, prev_hash, hash
     govcloud_events      (ws, id) -> subject, kind, on_date, detail, recorded_at
     govcloud_workflows   (ws, name) -> data, updated_at
+    govcloud_approval_digests (ws, number) -> sha256, file, recorded_at   -- applied approvals
 
 Every write runs in one transaction that first takes ``SELECT ... FOR UPDATE`` on the
 workspace's row in ``govcloud_workspaces``: one writer per workspace at a time (like SQLite's
@@ -48,9 +49,9 @@ from ..errors import StateError
 from ..redact import redact_data
 from ..models.config import redact_url
 from .base import (LockInfo, StateRecord, StateSnapshot, StateStore, audit_entry_of, default_actor,
-                   event_of, still_held, wait_for_lock)
+                   event_of, record_json, still_held, wait_for_lock)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3
 
 # Each migration brings the schema from version i to i+1 (index i). Never edit a released one.
 MIGRATIONS: list[str] = [
@@ -78,6 +79,17 @@ MIGRATIONS: list[str] = [
     CREATE TABLE IF NOT EXISTS govcloud_workflows (
       ws TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL, updated_at TEXT NOT NULL,
       PRIMARY KEY (ws, name));
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS govcloud_approval_digests (
+      ws TEXT NOT NULL, number TEXT NOT NULL, sha256 TEXT NOT NULL, file TEXT NOT NULL,
+      recorded_at TEXT NOT NULL, PRIMARY KEY (ws, number));
+    """,
+    # 3: state history (every put/remove keeps a version: state list --at, state pull/push)
+    """
+    CREATE TABLE IF NOT EXISTS govcloud_history (
+      ws TEXT NOT NULL, serial BIGINT NOT NULL, address TEXT NOT NULL, record TEXT,
+      at TEXT NOT NULL, PRIMARY KEY (ws, serial, address));
     """,
 ]
 assert len(MIGRATIONS) == SCHEMA_VERSION
@@ -242,26 +254,77 @@ class PostgresStateStore(StateStore):
                     "WHERE ws = %s AND key = 'serial' RETURNING value", (self.workspace_id,))
         return int(cur.fetchone()[0])
 
+    def _history_base(self, cur) -> None:
+        """Before the first versioned write: the records as they are, at the current serial."""
+        if getattr(self, "_history_ok", False):
+            return
+        ws = self.workspace_id
+        cur.execute("SELECT 1 FROM govcloud_history WHERE ws = %s LIMIT 1", (ws,))
+        if cur.fetchone() is None:
+            cur.execute("SELECT value FROM govcloud_meta WHERE ws = %s AND key = 'serial'", (ws,))
+            serial = int(cur.fetchone()[0])
+            cur.execute("SELECT address, kind, target, cloud_id, status, stack, approval, "
+                        "properties, refs FROM govcloud_resources WHERE ws = %s", (ws,))
+            rows = [(ws, serial, r[0], record_json(StateRecord(*r[:7], json.loads(r[7]),
+                                                                json.loads(r[8]))), _now())
+                    for r in cur.fetchall()] or [(ws, serial, "", None, _now())]
+            cur.executemany("INSERT INTO govcloud_history VALUES (%s,%s,%s,%s,%s)", rows)
+        self._history_ok = True
+
+    def _version(self, cur, serial: int, address: str, record: StateRecord | None) -> None:
+        cur.execute("INSERT INTO govcloud_history VALUES (%s,%s,%s,%s,%s) ON CONFLICT "
+                    "(ws, serial, address) DO UPDATE SET record = EXCLUDED.record",
+                    (self.workspace_id, serial, address,
+                     record_json(record) if record is not None else None, _now()))
+
+    def history_rows(self, upto: int):
+        ws = self.workspace_id
+        with self._errors("cannot read the state history"):
+            first = self._query("SELECT MIN(serial) FROM govcloud_history WHERE ws = %s", (ws,))
+            rows = self._query("SELECT serial, address, record FROM govcloud_history WHERE ws = %s "
+                               "AND serial <= %s AND address <> '' ORDER BY serial", (ws, upto))
+        return (first[0][0] if first else None), [tuple(r) for r in rows]
+
+    def replace_all(self, records: list[StateRecord], serial: int) -> int:
+        ws = self.workspace_id
+        with self._errors("cannot replace the state"), self._tx() as cur:
+            self._history_base(cur)
+            cur.execute("DELETE FROM govcloud_resources WHERE ws = %s RETURNING address", (ws,))
+            for (address,) in cur.fetchall():
+                self._version(cur, serial, address, None)
+            for rec in records:
+                self._upsert(cur, rec, serial)
+            cur.execute("UPDATE govcloud_meta SET value = %s WHERE ws = %s AND key = 'serial'",
+                        (str(serial), ws))
+            return serial
+
     def put(self, record: StateRecord) -> int:
         with self._errors(f"cannot write state for {record.address}"), self._tx() as cur:
+            self._history_base(cur)
             serial = self._bump(cur)
-            cur.execute(
-                "INSERT INTO govcloud_resources VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
-                "ON CONFLICT (ws, address) DO UPDATE SET kind = EXCLUDED.kind, "
-                "target = EXCLUDED.target, cloud_id = EXCLUDED.cloud_id, status = EXCLUDED.status, "
-                "stack = EXCLUDED.stack, approval = EXCLUDED.approval, "
-                "properties = EXCLUDED.properties, refs = EXCLUDED.refs, serial = EXCLUDED.serial",
-                (self.workspace_id, record.address, record.kind, record.target, record.cloud_id,
-                 record.status, record.stack, record.approval,
-                 json.dumps(record.properties, sort_keys=True, ensure_ascii=False),
-                 json.dumps(record.refs, sort_keys=True), serial))
+            self._upsert(cur, record, serial)
             return serial
+
+    def _upsert(self, cur, record: StateRecord, serial: int) -> None:
+        cur.execute(
+            "INSERT INTO govcloud_resources VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
+            "ON CONFLICT (ws, address) DO UPDATE SET kind = EXCLUDED.kind, "
+            "target = EXCLUDED.target, cloud_id = EXCLUDED.cloud_id, status = EXCLUDED.status, "
+            "stack = EXCLUDED.stack, approval = EXCLUDED.approval, "
+            "properties = EXCLUDED.properties, refs = EXCLUDED.refs, serial = EXCLUDED.serial",
+            (self.workspace_id, record.address, record.kind, record.target, record.cloud_id,
+             record.status, record.stack, record.approval,
+             json.dumps(record.properties, sort_keys=True, ensure_ascii=False),
+             json.dumps(record.refs, sort_keys=True), serial))
+        self._version(cur, serial, record.address, record)
 
     def remove(self, address: str) -> int:
         with self._errors(f"cannot remove {address} from state"), self._tx() as cur:
+            self._history_base(cur)
             serial = self._bump(cur)
             cur.execute("DELETE FROM govcloud_resources WHERE ws = %s AND address = %s",
                         (self.workspace_id, address))
+            self._version(cur, serial, address, None)
             return serial
 
     # --- locking ----------------------------------------------------------------------
@@ -377,6 +440,21 @@ class PostgresStateStore(StateStore):
                         (ws, f"{seq}:{h}"))
         return AuditEntry(seq, ts, actor, action, target, approval, detail, prev, h)
 
+    def prune_audit(self, through_seq: int) -> int:
+        ws = self.workspace_id
+        with self._errors("cannot prune the audit log"), self._tx() as cur:
+            cur.execute("SELECT seq, hash FROM govcloud_audit WHERE ws = %s AND seq = %s",
+                        (ws, through_seq))
+            row = cur.fetchone()
+            if row is None:
+                return 0
+            cur.execute("DELETE FROM govcloud_audit WHERE ws = %s AND seq <= %s", (ws, through_seq))
+            n = cur.rowcount
+            cur.execute("INSERT INTO govcloud_meta VALUES (%s, 'audit_anchor', %s) "
+                        "ON CONFLICT (ws, key) DO UPDATE SET value = EXCLUDED.value",
+                        (ws, f"{row[0]}:{row[1]}"))
+        return n
+
     def audit_entries(self) -> list[AuditEntry]:
         with self._errors("cannot read the audit log"):
             rows = self._query("SELECT seq, ts, actor, action, target, approval, detail, "
@@ -417,6 +495,19 @@ class PostgresStateStore(StateStore):
             rows = self._query("SELECT data FROM govcloud_workflows WHERE ws = %s AND name = %s",
                                (self.workspace_id, name))
         return json.loads(rows[0][0]) if rows else None
+
+    def record_approval_digest(self, number: str, sha256: str, file: str) -> None:
+        with self._errors(f"cannot record the digest of approval {number}"), self._tx() as cur:
+            cur.execute("INSERT INTO govcloud_approval_digests VALUES (%s,%s,%s,%s,%s) "
+                        "ON CONFLICT (ws, number) DO UPDATE SET sha256 = EXCLUDED.sha256, "
+                        "file = EXCLUDED.file, recorded_at = EXCLUDED.recorded_at",
+                        (self.workspace_id, number, sha256, file, _now()))
+
+    def approval_digests(self) -> dict[str, tuple[str, str]]:
+        with self._errors("cannot read the applied approvals' digests"):
+            rows = self._query("SELECT number, sha256, file FROM govcloud_approval_digests "
+                               "WHERE ws = %s", (self.workspace_id,))
+        return {r[0]: (r[1], r[2]) for r in rows}
 
     def close(self) -> None:
         self._drop_lock_conn()

@@ -22,7 +22,7 @@ from ..core.audit import GENESIS, AuditEntry, entry_hash
 from ..errors import StateError
 from ..redact import redact_data
 from .base import (LockInfo, StateRecord, StateSnapshot, StateStore, audit_entry_of, default_actor,
-                   event_of, still_held, wait_for_lock)
+                   event_of, record_json, still_held, wait_for_lock)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -39,6 +39,10 @@ CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, subject TEXT NOT NULL
   on_date TEXT NOT NULL, detail TEXT NOT NULL, recorded_at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS events_subject ON events(subject);
 CREATE TABLE IF NOT EXISTS workflows (name TEXT PRIMARY KEY, data TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS approval_digests (number TEXT PRIMARY KEY, sha256 TEXT NOT NULL,
+  file TEXT NOT NULL, recorded_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS history (serial INTEGER NOT NULL, address TEXT NOT NULL, record TEXT,
+  at TEXT NOT NULL, PRIMARY KEY (serial, address));
 """
 
 
@@ -155,15 +159,55 @@ class SQLiteStateStore(StateStore):
         db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='serial'")
         return int(db.execute("SELECT value FROM meta WHERE key='serial'").fetchone()[0])
 
+    def _history_base(self, db) -> None:
+        """Before the first versioned write: the records as they are, at the current serial."""
+        if getattr(self, "_history_ok", False):
+            return
+        if db.execute("SELECT 1 FROM history LIMIT 1").fetchone() is None:
+            serial = int(db.execute("SELECT value FROM meta WHERE key='serial'").fetchone()[0])
+            rows = db.execute("SELECT address, kind, target, cloud_id, status, stack, approval, "
+                              "properties, refs FROM resources").fetchall()
+            db.executemany("INSERT INTO history VALUES (?,?,?,?)", [
+                (serial, r[0], record_json(StateRecord(*r[:7], json.loads(r[7]), json.loads(r[8]))),
+                 _now()) for r in rows] or [(serial, "", None, _now())])
+        self._history_ok = True
+
+    def history_rows(self, upto: int):
+        row = self._db.execute("SELECT MIN(serial) FROM history").fetchone()
+        rows = self._db.execute("SELECT serial, address, record FROM history WHERE serial <= ? "
+                                "AND address <> '' ORDER BY serial", (upto,)).fetchall()
+        return (row[0] if row else None), rows
+
+    def replace_all(self, records: list[StateRecord], serial: int) -> int:
+        try:
+            with self._tx() as db:
+                self._history_base(db)
+                gone = [r[0] for r in db.execute("SELECT address FROM resources")]
+                db.execute("DELETE FROM resources")
+                db.executemany("INSERT OR REPLACE INTO history VALUES (?,?,?,?)",
+                               [(serial, a, None, _now()) for a in gone])
+                for rec in records:
+                    self._write(db, rec, serial)
+                db.execute("UPDATE meta SET value=? WHERE key='serial'", (str(serial),))
+                return serial
+        except sqlite3.Error as exc:
+            raise StateError(f"cannot replace the state: {exc}") from None
+
+    def _write(self, db, record: StateRecord, serial: int) -> None:
+        db.execute("INSERT OR REPLACE INTO resources VALUES (?,?,?,?,?,?,?,?,?,?)", (
+            record.address, record.kind, record.target, record.cloud_id, record.status,
+            record.stack, record.approval, json.dumps(record.properties, sort_keys=True,
+                                                      ensure_ascii=False),
+            json.dumps(record.refs, sort_keys=True), serial))
+        db.execute("INSERT OR REPLACE INTO history VALUES (?,?,?,?)",
+                   (serial, record.address, record_json(record), _now()))
+
     def put(self, record: StateRecord) -> int:
         try:
             with self._tx() as db:
+                self._history_base(db)
                 serial = self._bump(db)
-                db.execute("INSERT OR REPLACE INTO resources VALUES (?,?,?,?,?,?,?,?,?,?)", (
-                    record.address, record.kind, record.target, record.cloud_id, record.status,
-                    record.stack, record.approval, json.dumps(record.properties, sort_keys=True,
-                                                              ensure_ascii=False),
-                    json.dumps(record.refs, sort_keys=True), serial))
+                self._write(db, record, serial)
                 return serial
         except sqlite3.Error as exc:
             raise StateError(f"cannot write state for {record.address}: {exc}") from None
@@ -171,8 +215,11 @@ class SQLiteStateStore(StateStore):
     def remove(self, address: str) -> int:
         try:
             with self._tx() as db:
+                self._history_base(db)
                 serial = self._bump(db)
                 db.execute("DELETE FROM resources WHERE address=?", (address,))
+                db.execute("INSERT OR REPLACE INTO history VALUES (?,?,?,?)",
+                           (serial, address, None, _now()))
                 return serial
         except sqlite3.Error as exc:
             raise StateError(f"cannot remove {address} from state: {exc}") from None
@@ -243,6 +290,16 @@ class SQLiteStateStore(StateStore):
             db.execute("INSERT OR REPLACE INTO meta VALUES ('audit_head', ?)", (f"{seq}:{h}",))
         return AuditEntry(seq, ts, actor, action, target, approval, detail, prev, h)
 
+    def prune_audit(self, through_seq: int) -> int:
+        with self._tx() as db:
+            row = db.execute("SELECT seq, hash FROM audit WHERE seq = ?", (through_seq,)).fetchone()
+            if row is None:
+                return 0
+            n = db.execute("DELETE FROM audit WHERE seq <= ?", (through_seq,)).rowcount
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('audit_anchor', ?)",
+                       (f"{row[0]}:{row[1]}",))
+        return n
+
     def audit_entries(self) -> list[AuditEntry]:
         rows = self._db.execute("SELECT seq, ts, actor, action, target, approval, detail, "
                                 "prev_hash, hash FROM audit ORDER BY rowid").fetchall()
@@ -271,6 +328,15 @@ class SQLiteStateStore(StateStore):
     def get_workflow(self, name: str) -> dict[str, Any] | None:
         row = self._db.execute("SELECT data FROM workflows WHERE name=?", (name,)).fetchone()
         return json.loads(row[0]) if row else None
+
+    def record_approval_digest(self, number: str, sha256: str, file: str) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO approval_digests VALUES (?,?,?,?)",
+                       (number, sha256, file, _now()))
+
+    def approval_digests(self) -> dict[str, tuple[str, str]]:
+        rows = self._db.execute("SELECT number, sha256, file FROM approval_digests").fetchall()
+        return {r[0]: (r[1], r[2]) for r in rows}
 
     def close(self) -> None:
         self._db.close()

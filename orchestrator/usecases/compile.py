@@ -90,7 +90,7 @@ def _compile_inputs_digest(ws: Workspace, today: dt.date) -> str:
     h = hashlib.sha256()
     h.update(f"{today.isoformat()}|{sys.version}|{yaml.__version__}|"
              f"{pydantic.VERSION}\0".encode())
-    roots = [ws.root / "govcloud.toml", ws.approvals_dir, ws.root / "catalog",
+    roots = [ws.root / "govcloud.toml", ws.approvals_dir, ws.changes_dir, ws.root / "catalog",
              ws.root / EXTENSIONS_DIR, SHIPPED_CATALOG,
              PACKAGE_ROOT / "orchestrator"]
     for root in roots:
@@ -153,7 +153,8 @@ def _compile_workspace(ws: Workspace, today: dt.date) -> CompileReport:
     approvals = check_inputs(ws, today, parse_cache)
     config = ws.config
     pools = {z: (zc.tenant_pool, zc.subnet_prefix) for z, zc in config.zones.items()}
-    alloc = ipam_mod.allocate(ws.load_ipam(), needed_blocks(list(approvals.values())), pools)
+    alloc = ipam_mod.allocate(ipam_mod.carry_moves(ws.load_ipam(), approvals.values()),
+                              needed_blocks(list(approvals.values())), pools)
     result = compile_all(list(approvals.values()), ws.catalog, ws.profile, config, alloc,
                          ends=extension_ends(ws))   # recorded extensions move a term's end
     written, unchanged = [], []

@@ -173,11 +173,50 @@ def _record_and_notify(ws: Workspace, store: StateStore, now: dt.datetime, repor
                 store.record_event(no, "warning-sent", today.isoformat(),
                                    {"threshold": w, "end": st.end.isoformat(),
                                     "workdays_left": left, "to": [n.name for n in notifiers]})
+    _duty_notices(ws, store, now, report, notifiers, by_no, events, ends)
     if not report.dry_run and (report.deletes or report.quota or report.rules or report.expired):
         store.append_audit(default_actor(), "expire-end", ws.config.workspace.id, None, {
             "now": report.now, "deleted": len(report.deletes) - report.failed,
             "failed": report.failed, "expired": report.expired,
             "notices": len(report.notices)})
+
+
+def _duty_notices(ws: Workspace, store: StateStore, now: dt.datetime, report: ExpireReport,
+                  notifiers: list[Notifier], by_no: dict[str, Approval],
+                  events: dict[str, list[dict[str, Any]]], ends: dict[str, dt.date]) -> None:
+    """Duties with clocks (the profile's obligations), each to its actor: one notice when it is
+    due within a working day, one when it is overdue, per (duty, due date)."""
+    keys = {o.key for o in ws.profile.obligations}
+    if not keys:
+        return
+    today = now.date()
+    cal = workspace_calendar(ws.root)
+    for no, a in sorted(by_no.items()):
+        ev = events.get(no, [])
+        st = approval_status(a, "", ws.profile, cal, ev, today, ends)
+        sent = {(e["detail"].get("obligation"), e["detail"].get("due"), e["detail"].get("stage"))
+                for e in ev if e["kind"] == "warning-sent"}
+        for d in st.deadlines:
+            if d.key not in keys or d.due is None or d.done_on is not None:
+                continue
+            stage = ("overdue" if d.overdue else "due-soon"
+                     if d.workdays_left is not None and d.workdays_left <= 1 else None)
+            if stage is None or (d.key, d.due.isoformat(), stage) in sent:
+                continue
+            notice = _notice("duty-" + stage, a, d.due, d.workdays_left, None, ws, now,
+                             f"{d.actor}: {d.what} for {no} of {a.stack} "
+                             f"{'was due' if d.overdue else 'is due'} on {d.due} ({d.citation}); "
+                             f"{'已逾期' if d.overdue else '即将到期'}")
+            notice["actor"], notice["duty"] = d.actor, d.key
+            report.notices.append(notice)
+            if report.dry_run or not notifiers:
+                continue
+            failures = send_all(notifiers, notice)
+            report.notify_failures += failures
+            if not failures:
+                store.record_event(no, "warning-sent", today.isoformat(),
+                                   {"obligation": d.key, "due": d.due.isoformat(), "stage": stage,
+                                    "actor": d.actor, "to": [n.name for n in notifiers]})
 
 
 def _notice(kind: str, a: Approval, end: dt.date, left: int | None, threshold: int | None,

@@ -9,7 +9,10 @@ from typing import Any
 
 from ..calendar_files import workspace_calendar
 from ..core import policy
+from ..core.golive import check_gate
+from ..core.platform import check_platform_documents
 from ..core.lifecycle import ApprovalStatus, approval_status
+from ..core.obligations import annual_request
 from ..errors import GovcloudError
 from ..extensions import extension_ends, load_extensions, write_extension
 from ..lifecycle_events import audit, events_by_subject, sync_approved
@@ -47,6 +50,7 @@ class StatusReport:
     rows: list[ApprovalStatus]        # every approval, by number
     overdue_only: bool = False
     orphaned: dict[str, int] = field(default_factory=dict)   # stack -> objects in state
+    annual_request: dict[str, Any] | None = None             # 巴中 第十四条
 
     @property
     def shown(self) -> list[ApprovalStatus]:
@@ -57,7 +61,8 @@ class StatusReport:
                 "profile": self.profile, "profile_warnings": self.profile_warnings,
                 "overdue": sum(1 for r in self.rows if r.overdue),
                 "approvals": [r.to_dict() for r in self.shown],
-                "orphaned": [{"stack": k, "objects": n} for k, n in sorted(self.orphaned.items())]}
+                "orphaned": [{"stack": k, "objects": n} for k, n in sorted(self.orphaned.items())],
+                "annual_request": self.annual_request}
 
 
 def status(ws: Workspace, today: dt.date, overdue_only: bool = False) -> StatusReport:
@@ -67,10 +72,17 @@ def status(ws: Workspace, today: dt.date, overdue_only: bool = False) -> StatusR
     with open_state(ws) as store:
         events = events_by_subject(store)
         orphaned = _orphaned(store, {a.stack for a in approvals.values()})
-    rows = [approval_status(a, f, ws.profile, cal, events.get(a.approval_no, []), today, ends)
+    changes: dict[str, list[tuple[str, dt.date]]] = {}
+    for c in ws.load_changes().values():
+        changes.setdefault(c.changes, []).append((c.change_no, c.approved_on))
+    rows = [approval_status(a, f, ws.profile, cal, events.get(a.approval_no, []), today, ends,
+                            changes.get(a.approval_no))
             for f, a in sorted(approvals.items(), key=lambda kv: kv[1].approval_no)]
-    return StatusReport(today, ws.profile.code, ws.profile.warnings(today), rows, overdue_only,
-                        orphaned)
+    from ..core.obligations import catalog_warning
+    warn = ws.profile.warnings(today) + [w for w in [catalog_warning(
+        ws.profile, ws.catalog.revised_on, today)] if w]
+    return StatusReport(today, ws.profile.code, warn, rows, overdue_only,
+                        orphaned, annual_request(ws.profile, today))
 
 
 def _orphaned(store, approved: set[str]) -> dict[str, int]:
@@ -116,6 +128,10 @@ def confirm_delivery(ws: Workspace, approval_no: str, on: dt.date,
         if on < dt.date.fromisoformat(prov[0]["on"]):
             raise GovcloudError(f"--date {on} is before the resources were provisioned "
                                 f"({prov[0]['on']})")
+        first: dict[str, dt.date] = {}
+        for e in ev:
+            first.setdefault(e["kind"], dt.date.fromisoformat(e["on"][:10]))
+        check_gate(ws.profile, a, "confirm-delivery", first, on)   # 重庆 第二十一条, 亳州 第二十一条
         detail = {"stack": a.stack, "provisioned_on": prov[0]["on"],
                   "note": "billing starts at the delivery confirmation (交付确认)"}
         store.record_event(approval_no, "delivery-confirmed", on.isoformat(), detail)
@@ -203,16 +219,26 @@ class PlatformChange:
     notified_on: str
     notice_workdays: int
     summary: str
+    major: bool = False
+    plan: str | None = None
+    assessment: str | None = None
+    approval: str | None = None
+    approved_on: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"format": "govcloud-platform-change/1", **asdict(self)}
 
 
 def platform_change(ws: Workspace, change_on: dt.date, notified_on: dt.date,
-                    summary: str) -> PlatformChange:
+                    summary: str, major: bool = False, plan: str | None = None,
+                    assessment: str | None = None, approval: str | None = None,
+                    approved_on: dt.date | None = None) -> PlatformChange:
     gap = policy.check_platform_notice(change_on, notified_on, ws.profile,
                                        workspace_calendar(ws.root))
-    result = PlatformChange(change_on.isoformat(), notified_on.isoformat(), gap, summary)
+    check_platform_documents(ws.profile, change_on, major, plan, assessment, approval, approved_on)
+    result = PlatformChange(change_on.isoformat(), notified_on.isoformat(), gap, summary, major,
+                            plan, assessment, approval,
+                            approved_on.isoformat() if approved_on else None)
     with open_state(ws) as store:
         detail = asdict(result)
         store.record_event("platform", "platform-change", change_on.isoformat(), detail)

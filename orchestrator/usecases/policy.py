@@ -55,6 +55,11 @@ def format_value(key: str, rule) -> str:
     return text
 
 
+def clock_text(o) -> str:
+    from ..core.obligations import clock_text as text
+    return text(o)
+
+
 def rule_rows(profile: Profile) -> list[dict[str, Any]]:
     """Enforced rules in the profile's order, then the reference-only ones by key."""
     rows = []
@@ -64,6 +69,12 @@ def rule_rows(profile: Profile) -> list[dict[str, Any]]:
                      "display": format_value(key, rule), "word": rule.word,
                      "article": rule.article, "setting": rule.setting, "note": rule.note,
                      "enforced": on})
+    for o in profile.obligations:      # duties with clocks, tracked in status
+        value = o.model_dump(mode="json", exclude={"key", "article", "word", "setting", "note"})
+        rows.append({"key": f"obligations.{o.key}", "value": value,
+                     "display": f"{o.what} ({o.actor}; {clock_text(o)})", "word": o.word,
+                     "article": o.article, "setting": o.setting, "note": o.note,
+                     "enforced": True})
     return rows
 
 

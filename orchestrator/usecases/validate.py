@@ -6,12 +6,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core import policy
+from ..core.changes import apply_changes, change_issues, reference_errors
 from ..core.validate import check_all
 from ..errors import InputError, InputErrors
 from ..extensions import extension_issues
 from ..inputs import ParseCache
 from ..models.approval import Approval
 from ..workspace import Workspace
+from . import changes as changes_mod
 
 VALIDATE_FORMAT = "govcloud-validate/1"
 
@@ -34,8 +36,10 @@ class ValidateResult:
 def validate(ws: Workspace, today: dt.date) -> ValidateResult:
     approvals = check_inputs(ws, today)
     p = ws.profile
+    from ..core.obligations import catalog_warning
+    extra = [w for w in [catalog_warning(p, ws.catalog.revised_on, today)] if w]
     return ValidateResult(approvals, p.code, p.name_zh, p.status, len(ws.catalog.items),
-                          p.warnings(today))
+                          p.warnings(today) + extra)
 
 
 def check_inputs(ws: Workspace, today: dt.date,
@@ -50,7 +54,18 @@ def check_inputs(ws: Workspace, today: dt.date,
         except InputError as exc:
             errors.add(exc)
     errors.raise_if_any()
-    approvals = ws.load_approvals(parse_cache)
+    if ws.config.approvals.require_signatures:   # signatures first: nothing unsigned is parsed
+        from .approval import seals
+        seals(ws, today)
+    raw = ws.load_approvals(parse_cache, raw=True)
+    raw, dup = changes_mod.duplicates(ws, raw)
+    changes = ws.load_changes()
+    for err in dup + changes_mod.in_place_edits(ws, raw) + reference_errors(raw, changes):
+        errors.add(err)
+    errors.raise_if_any()
+    for err in change_issues(raw, changes, ws.catalog, ws.profile):
+        errors.add(err)
+    approvals = apply_changes(raw, changes)
     base = check_all(approvals, ws.catalog, ws.profile, ws.config)
     # cross-document errors, then the profile's rules, then the extension files
     for err in policy.check_all(approvals, ws.catalog, ws.profile, ws.config, today, base) + \

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from tests.conftest import cloud_rows, edit_yaml
+from tests.conftest import amend, cloud_rows, edit_yaml
 from tests.pg_support import set_state_url
 
 # Tests marked with this run once per state backend (PostgreSQL: the session's test database).
@@ -57,7 +57,7 @@ def test_plan_never_changes_state_or_cloud(applied_ws, cli):
     db = applied_ws / ".govcloud" / "state.db"
     before_state = sqlite3.connect(db).execute("SELECT * FROM resources ORDER BY address").fetchall()
     before_cloud = cloud_rows(applied_ws)
-    edit_yaml(applied_ws / "approvals" / "BZ-2026-0012.yaml",
+    amend(applied_ws / "approvals" / "BZ-2026-0012.yaml",
               lambda d: d["zones"]["internet"]["servers"][0].update(count=3))
     cli("compile", "-C", applied_ws)
     assert cli("plan", "-C", applied_ws, "--detailed-exitcode").exit_code == 2
@@ -66,7 +66,7 @@ def test_plan_never_changes_state_or_cloud(applied_ws, cli):
 
 
 def test_changing_an_approval_plans_exactly_that_change(applied_ws, cli):
-    edit_yaml(applied_ws / "approvals" / "BZ-2026-0012.yaml",
+    amend(applied_ws / "approvals" / "BZ-2026-0012.yaml",
               lambda d: d["zones"]["internet"]["servers"][0].update(count=3))
     cli("compile", "-C", applied_ws)
     plan = cli("plan", "-C", applied_ws, "--output", "json").json()
@@ -106,9 +106,11 @@ def test_removed_approval_orphans_its_system_and_deletes_nothing(applied_ws, cli
 
 
 def test_renamed_system_code_creates_the_new_one_and_keeps_the_old(applied_ws, cli):
-    edit_yaml(applied_ws / "approvals" / "BZ-2026-0031.yaml",
-              lambda d: d["system"].update(code="pension"))
-    cli("compile", "-C", applied_ws)
+    # an applied approval is not edited: the renamed system is a new approval, the old one goes
+    old = applied_ws / "approvals" / "BZ-2026-0031.yaml"
+    edit_yaml(old, lambda d: (d["system"].update(code="pension"), d.update(approval_no="BZ-2026-0032")))
+    old.rename(old.with_name("BZ-2026-0032.yaml"))
+    assert cli("compile", "-C", applied_ws).exit_code == 0
     plan = cli("plan", "-C", applied_ws, "--output", "json").json()
     assert not [a for a in plan["actions"] if a["action"] == "delete"]
     assert any(a["cause"] == "orphaned" and "/social-insurance-" in a["address"]
@@ -117,7 +119,7 @@ def test_renamed_system_code_creates_the_new_one_and_keeps_the_old(applied_ws, c
 
 
 def test_a_resource_removed_from_an_approved_system_is_still_deleted(applied_ws, cli):
-    edit_yaml(applied_ws / "approvals" / "BZ-2026-0012.yaml",
+    amend(applied_ws / "approvals" / "BZ-2026-0012.yaml",
               lambda d: d["zones"]["extranet"].pop("volumes"))
     cli("compile", "-C", applied_ws)
     plan = cli("plan", "-C", applied_ws, "--output", "json").json()
@@ -129,7 +131,7 @@ def test_a_resource_removed_from_an_approved_system_is_still_deleted(applied_ws,
 
 @on_both_backends
 def test_stale_plan_is_refused(applied_ws, cli):
-    edit_yaml(applied_ws / "approvals" / "BZ-2026-0012.yaml",
+    amend(applied_ws / "approvals" / "BZ-2026-0012.yaml",
               lambda d: d["zones"]["internet"].update(bandwidth_mbps=30))
     cli("compile", "-C", applied_ws)
     old = applied_ws / "old.plan.json"
@@ -286,7 +288,7 @@ def test_plan_before_compile_says_what_to_do(ws, cli):
 
 
 def test_plan_markdown_for_a_merge_request(applied_ws, cli):
-    edit_yaml(applied_ws / "approvals" / "BZ-2026-0012.yaml",
+    amend(applied_ws / "approvals" / "BZ-2026-0012.yaml",
               lambda d: d["zones"]["internet"]["servers"][0].update(count=3))
     cli("compile", "-C", applied_ws)
     r = cli("plan", "-C", applied_ws, "--output", "markdown")
@@ -297,7 +299,7 @@ def test_plan_markdown_for_a_merge_request(applied_ws, cli):
 
 
 def test_apply_max_deletes_refuses_before_anything_is_touched(applied_ws, cli):
-    edit_yaml(applied_ws / "approvals" / "BZ-2026-0012.yaml",
+    amend(applied_ws / "approvals" / "BZ-2026-0012.yaml",
               lambda d: d["zones"]["extranet"].pop("volumes"))
     cli("compile", "-C", applied_ws)
     before = sorted(cloud_rows(applied_ws))

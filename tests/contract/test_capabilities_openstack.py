@@ -12,14 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from drivers.base import (STACK_TAG, Census, IsolationProbes, MediaAccess, NotOwned, PowerControl,
-                          RbacEvidence, driver_class)
+from drivers.base import (STACK_TAG, Census, Importing, Inventory, IsolationProbes, MediaAccess,
+                          NotOwned, PowerControl, RbacEvidence, Retagging, driver_class)
 from drivers.media import Medium, content_sha256
 from tests.contract.test_driver_contract import Tenant
 
 pytestmark = pytest.mark.parametrize("make_driver", ["local", "openstack"], indirect=True)
 
-COVERED = {"media", "census", "power", "rbac-evidence", "isolation-probes"}
+COVERED = {"media", "census", "power", "rbac-evidence", "isolation-probes", "retag", "inventory",
+           "import"}
 TEARDOWN = ["volume_attachment", "server", "volume", "security_group", "router", "subnet",
             "network", "quota", "project", "domain"]
 
@@ -141,3 +142,57 @@ def test_probes_see_their_own_project_and_not_another(make_driver):
     with d.probes([pa]) as conns:
         seen = dict((o.cloud_id, v) for o, v in d.probe_visibility(conns[pa], [net_a, net_b, *ports]))
     assert seen == {net_a.cloud_id: True, net_b.cloud_id: False, **{p.cloud_id: True for p in ports}}
+
+
+def test_rename_moves_the_address_in_place_and_release_lets_go(make_driver):
+    d = make_driver()
+    if not declares(d, Retagging):
+        return
+    t = Tenant(d).base()
+    vol = t.volume("data", gb=1)
+    new = vol.address.replace("/data", "/renamed")
+    req = t.req("volume", "renamed", {"name": "renamed", "size_gb": 1, "volume_type": "ssd"},
+                {"project": t.project}, address=new)
+    with pytest.raises(NotOwned):                      # another workspace cannot rename it
+        make_driver().rename(vol, req)
+    obj = d.rename(vol, req)
+    assert obj.cloud_id == vol.cloud_id and obj.address == new
+    assert d.find(new).cloud_id == vol.cloud_id and d.find(vol.address) is None
+    d.release(obj, {"govcloud.released-from": d.owner})
+    assert vol.cloud_id not in {o.cloud_id for o in d.observe()}   # no longer ours
+    with pytest.raises(NotOwned):                      # and so never changed or deleted again
+        d.delete(obj)
+
+
+def test_inventory_lists_what_is_in_a_project_whoever_made_it(make_driver):
+    d = make_driver()
+    if not declares(d, Inventory):
+        return
+    t = Tenant(d).base()
+    vol = t.volume("data", gb=1)
+    project_id = t.ids[t.project]
+    got = {o.cloud_id: o for o in d.inventory([project_id])}
+    assert vol.cloud_id in got and got[vol.cloud_id].kind == "volume"
+    assert got[vol.cloud_id].address == vol.address
+    assert d.inventory([]) == []
+    if declares(d, Retagging):
+        d.release(d.find(vol.address), {"govcloud.released-from": d.owner})
+        got = {o.cloud_id: o for o in d.inventory([project_id])}
+        assert vol.cloud_id in got and not got[vol.cloud_id].address   # still there, untagged
+
+
+def test_lookup_finds_any_owners_object_and_claim_refuses_another_workspaces(make_driver):
+    d = make_driver()
+    if not declares(d, Importing):
+        return
+    t = Tenant(d).base()
+    vol = t.volume("data", gb=1)
+    other = make_driver()
+    seen = other.lookup("volume", vol.cloud_id)
+    assert seen is not None and seen.cloud_id == vol.cloud_id
+    assert other.lookup("server", vol.cloud_id) is None          # another kind: none
+    theirs = dataclasses.replace(t.req("volume", "data", {}), tags={"govcloud.workspace": other.owner,
+                                                                      "govcloud.address": vol.address})
+    with pytest.raises(NotOwned):
+        other.claim(seen, theirs)
+    assert d.find(vol.address).cloud_id == vol.cloud_id           # still ours, unchanged

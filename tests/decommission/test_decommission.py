@@ -180,9 +180,12 @@ def test_transition_hold_stops_and_resumes_after_the_date(tmp_path):
 
 
 def test_apply_that_deletes_a_volume_wipes_it_first(dws):
-    from tests.conftest import edit_yaml
+    from tests.conftest import amend
     markers, paths = write_markers(dws, 2)
-    edit_yaml(dws / "approvals" / "BZ-2026-0012.yaml", lambda d: d["zones"]["extranet"].pop("volumes"))
+    # (亳州 第二十二条: removing all 1000 GB of 1860 would be a major change; a smaller volume
+    # takes its place, so the change is -26.9 % of the storage)
+    amend(dws / "approvals" / "BZ-2026-0012.yaml", lambda d: d["zones"]["extranet"].update(
+        volumes=[{"name": "archive2", "type": "blk.sata", "gb": 500}]))
     assert gc(dws, "compile").returncode == 0
     archive = [r for r in cloud_rows(dws) if r[2].endswith("/archive")][0][0]
     path = paths[archive]
@@ -215,6 +218,7 @@ system: {code: bksys, name: 备份系统, dengbao_level: 2}
 approvers: [{name: 王敏, org: 大数据局}]
 approved_on: 2026-03-02
 term: {kind: permanent}
+materials: {request_form: 附件1, project_approval: 亳发改〔2026〕1号, construction_plan: 建设方案}
 zones: {internet: {volumes: [{name: data, type: blk.ssd, gb: 1}]}}
 """, encoding="utf-8")
     assert gc(ws, "compile").returncode == 0

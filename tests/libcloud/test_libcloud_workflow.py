@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from tests.conftest import edit_yaml
+from tests.conftest import amend
 from tests.libcloud.moto_server import KEY_ID, SECRET, raw_ec2
 
 
@@ -34,7 +34,7 @@ def test_apply_change_then_no_op_plan_and_drift_put_back(aws_ws, cli):
     assert len(_owned(aws_ws)) == 2                        # one VPC per system per zone
     assert cli("plan", "-C", aws_ws, "--detailed-exitcode").exit_code == 0
 
-    edit_yaml(aws_ws / "approvals" / "BZ-2026-0012.yaml",
+    amend(aws_ws / "approvals" / "BZ-2026-0012.yaml",
               lambda d: d["zones"]["internet"]["servers"][0].update(count=3))
     cli("compile", "-C", aws_ws)
     plan = cli("plan", "-C", aws_ws, "--output", "json").json()
@@ -64,7 +64,7 @@ def test_removed_zone_is_deleted_in_dependency_order(aws_ws, cli):
     cli("compile", "-C", aws_ws)
     assert cli("apply", "-C", aws_ws, "--auto-approve").exit_code == 0
     assert len(_owned(aws_ws)) == 2
-    edit_yaml(aws_ws / "approvals" / "BZ-2026-0012.yaml", lambda d: d["zones"].pop("extranet"))
+    amend(aws_ws / "approvals" / "BZ-2026-0012.yaml", lambda d: d["zones"].pop("extranet"))
     cli("compile", "-C", aws_ws)
     plan = cli("plan", "-C", aws_ws, "--output", "json").json()
     deletes = [a["address"] for a in plan["actions"] if a["action"] == "delete"]

@@ -49,26 +49,30 @@ def test_provisioned_then_delivery_confirmed(ws, cli, monkeypatch):
     assert r.exit_code == 1 and "already confirmed on 2026-03-11" in r.output
     data, by = rows(cli, ws)
     a = by["BZ-2026-0012"]
-    assert a["state"] == "delivered" and not a["overdue"] and a["next_deadline"] is None
+    assert a["state"] == "delivered" and not a["overdue"]
+    # 巴中 第十九条: the tests are due within 1 month of the deployment, owed by the department
+    nd = a["next_deadline"]
+    assert (nd["key"], nd["due"], nd["actor"]) == ("tests", "2026-04-11", "department")
+    assert "第十九条" in nd["citation"]
     assert kinds(ws, "BZ-2026-0012").count("delivery-confirmed") == 1
     audit = cli("audit", "list", "-C", ws, "--output", "json").json()["entries"]
     assert [e for e in audit if e["action"] == "delivery-confirmed"]
 
 
 def test_a_changed_approval_records_changed(ws, cli, monkeypatch):
-    from tests.conftest import edit_yaml
+    from tests.policy.builders import write_change
     cli("compile", "-C", ws)
     monkeypatch.setenv("GOVCLOUD_TODAY", "2026-04-20")
     cli("apply", "-C", ws, "--auto-approve")
-    edit_yaml(ws / "approvals" / "BZ-2026-0012.yaml",
-              lambda d: d["zones"]["internet"]["servers"][0].update(count=3))
-    cli("compile", "-C", ws)
+    write_change(ws, "BZ-CH-1", "BZ-2026-0012.yaml",
+                 lambda z: z["internet"]["servers"][0].update(count=3))
+    assert cli("compile", "-C", ws).exit_code == 0
     assert cli("apply", "-C", ws, "--auto-approve").exit_code == 0
     assert kinds(ws, "BZ-2026-0012") == ["approved", "provisioned", "changed"]
     assert kinds(ws, "BZ-2026-0031") == ["approved", "provisioned"]
-    edit_yaml(ws / "approvals" / "BZ-2026-0031.yaml",          # a reduction is a change too
-              lambda d: d["zones"]["internet"]["servers"][0].update(count=1))
-    cli("compile", "-C", ws)
+    write_change(ws, "BZ-CH-2", "BZ-2026-0031.yaml",          # a reduction is a change too
+                 lambda z: z["internet"]["servers"][0].update(count=1))
+    assert cli("compile", "-C", ws).exit_code == 0
     assert cli("apply", "-C", ws, "--auto-approve").exit_code == 0
     assert kinds(ws, "BZ-2026-0031") == ["approved", "provisioned", "changed"]
 

@@ -45,6 +45,8 @@ def ws(tmp_path):
         "system": {"code": "leaving", "name": "退出系统", "dengbao_level": 2},
         "approvers": [{"name": "王敏", "org": "大数据局"}], "approved_on": "2026-03-02",
         "term": {"kind": "permanent"},
+        # 亳州 第十七条: 申请表 + 建设批复 + 建设方案
+        "materials": {"request_form": "附件1", "project_approval": "批复", "construction_plan": "方案"},
         "zones": {"internet": {
             "servers": [{"name": "app", "flavor": "ecs.s1m2", "image": "kylin-v10-sp3",
                          "system_disk": {"type": "blk.ssd", "gb": 1},

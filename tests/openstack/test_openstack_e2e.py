@@ -30,6 +30,8 @@ def approval(no, dept, dept_name, system):
             "system": {"code": system, "name": system, "dengbao_level": 2},
             "approvers": [{"name": "王敏", "org": "大数据局"}], "approved_on": "2026-03-02",
             "term": {"kind": "permanent"},
+            # 巴中 第十六条: a new system's application materials
+            "materials": {"demand_assessment": "论证表", "basis": "建设依据", "deployment_mode": "双区"},
             "zones": {"internet": zone("ecs.s1m2", 443, "0.0.0.0/0"),
                       "extranet": zone("ecs.s1m2", 8443, "zone:extranet")}}
 

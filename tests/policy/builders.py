@@ -16,6 +16,13 @@ from orchestrator.workspace import load_profile
 D = date
 CAL = load_calendar([default_calendar_dir()])
 
+# Every material any profile asks for (required_materials), so that approvals built here are
+# complete unless a test removes some (materials=...).
+MATERIALS = {k: f"{k} 文件 2026-001" for k in (
+    "request_report", "request_form", "demand_assessment", "basis", "project_approval",
+    "construction_plan", "deployment_mode", "migration_plan", "dengbao_filing", "dengbao_report",
+    "filing_no", "cloud_plan", "security_assessment", "performance_test")}
+
 SERVER = {"name": "app", "flavor": "ecs.s4m8", "image": "kylin-v10-sp3",
           "system_disk": {"type": "blk.ssd", "gb": 40}, "count": 2}
 
@@ -32,7 +39,7 @@ def approval(no: str, *, approved_on: str = "2026-03-02", term: dict | None = No
             "system": {"code": system, "name": f"系统 {system}", "dengbao_level": 2},
             "approvers": [{"name": "王敏", "org": org, "role": "资源审核"}],
             "approved_on": approved_on, "term": term or {"kind": "permanent"},
-            "zones": {zone: zone_req}}
+            "zones": {zone: zone_req}, "materials": dict(MATERIALS)}
     if services:
         data["services"] = services
     data.update(extra)
@@ -73,3 +80,19 @@ def events(ws: Path, subject: str | None = None) -> list[dict]:
 
 def kinds(ws: Path, subject: str) -> list[str]:
     return [e["kind"] for e in events(ws, subject)]
+
+
+def write_change(ws: Path, change_no: str, of_file: str, edit, approved_on: str = "2026-04-20",
+                 **extra: Any) -> Path:
+    """changes/<change_no>.yaml amending the approval in approvals/<of_file>: its zones after
+    ``edit(zones)`` (a change document states the system's request after the change)."""
+    base = yaml.safe_load((ws / "approvals" / of_file).read_text(encoding="utf-8"))
+    zones = copy.deepcopy(base["zones"])
+    edit(zones)
+    data = {"change_no": change_no, "changes": base["approval_no"], "approved_on": approved_on,
+            "approvers": [{"name": "王敏", "org": "市数据资源管理局", "role": "变更审核"}],
+            "zones": zones, **extra}
+    path = ws / "changes" / f"{change_no}.yaml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path

@@ -137,7 +137,8 @@ def test_profile_show_text_marks_settings_and_cites_articles(cli):
 def test_profile_show_json_has_every_rule(cli, profiles):
     data = cli("profile", "show", "bozhou", "--output", "json").json()
     keys = {r["key"] for r in data["rules"]}
-    assert keys == {k for k, v in profiles["bozhou"].rules if v is not None}
+    assert keys == ({k for k, v in profiles["bozhou"].rules if v is not None}
+                    | {f"obligations.{o.key}" for o in profiles["bozhou"].obligations})
     window = next(r for r in data["rules"] if r["key"] == "window_max_months")
     assert window == {**window, "value": 3, "word": "不超过", "article": "第二十二条", "setting": False}
     assert data["reference"] and all(not r["enforced"] for r in data["reference"])
@@ -200,3 +201,16 @@ def test_unknown_rule_key_and_word_are_refused():
     with pytest.raises(Exception, match="word"):
         Profile.model_validate({**base, "rules": {**base["rules"], "window_max_months": {
             "value": 3, "article": "第", "word": "大约"}}})
+
+
+def test_chongqing_catalog_revised_at_least_every_two_years(tmp_path, cli):
+    from tests.policy.builders import workspace
+    ws = workspace(tmp_path, "chongqing")
+    r = cli("validate", "-C", ws, "--output", "json", env={"GOVCLOUD_TODAY": "2027-12-31"})
+    assert r.exit_code == 0 and r.json()["warnings"] == []       # revised 2026-01-01: in time
+    r = cli("validate", "-C", ws, "--output", "json", env={"GOVCLOUD_TODAY": "2028-01-02"})
+    [w] = r.json()["warnings"]
+    assert "last revised on 2026-01-01" in w and "第二十六条" in w and "[bureau]" in w
+    other = workspace(tmp_path, "sichuan", name="sc")
+    assert cli("validate", "-C", other, "--output", "json",
+               env={"GOVCLOUD_TODAY": "2028-01-02"}).json()["warnings"] == []

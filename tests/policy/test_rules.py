@@ -378,7 +378,7 @@ def test_platform_change_notice_3_workdays_datong(tmp_path, cli):
     ws = workspace(tmp_path, "datong")
     # change on 2026-10-09: notified 09-29 -> 09-30, 10-08, 10-09 = 3 working days
     r = cli("platform-change", "-C", ws, "--date", "2026-10-09", "--notified", "2026-09-29",
-            "--summary", "存储扩容")
+            "--summary", "存储扩容", "--plan", "存储扩容调整方案")
     assert r.exit_code == 0 and "3 working days ahead" in r.output
     r = cli("platform-change", "-C", ws, "--date", "2026-10-09", "--notified", "2026-09-30")
     assert r.exit_code == 1

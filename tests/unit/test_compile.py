@@ -133,6 +133,7 @@ system: {code: edu-portal, name: 教育服务门户, dengbao_level: 2}
 approvers: [{name: 王敏, org: 市政务服务和大数据管理局}]
 approved_on: 2026-06-01
 term: {kind: window, start: 2026-06-20, end: 2026-07-20}
+materials: {demand_assessment: 论证表, basis: 建设依据, deployment_mode: 互联网区}
 zones:
   internet:
     servers:

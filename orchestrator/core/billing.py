@@ -1,0 +1,348 @@
+"""Monthly bills: who pays what for which days of a month, per city. Pure.
+
+Inputs are values: each approval with its monthly billing lines (``core.pricing``), its
+lifecycle events (as the state store keeps them: ``{"kind", "on", "detail"}``), its effective
+end (after extensions); the profile's ``billing`` rules (``models.profile.Billing``); the
+working-day calendar (for 大同's reclaim deadline). Nothing here reads a file or the clock.
+
+The method (重庆 第三十条, the one article that says how; the other cities take it as a
+documented setting of their profile):
+
+* a line's amount is ``unit price x quantity x days in service / days in the month``; the first
+  and the last day in service both count;
+* the exact amounts of a system's lines are added and the sum is rounded half-up to the fen
+  **once per system per month** (line amounts are shown to 4 decimals, for reading only);
+* only events whose day (``detail.at`` or ``on``) is on or before the month's last day count,
+  so events of later months never change it; a closed month is changed only by adjustment lines (``usecases.bill``).
+"""
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass, field
+from functools import cached_property
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, NamedTuple
+
+from ..errors import GovcloudError
+from ..models.approval import Approval, PermanentTerm
+from ..models.catalog import Catalog
+from ..models.profile import Billing, Profile
+from ..models.spec import BillingLine
+from .workdays import WorkCalendar
+
+FEN = Decimal("0.01")
+SHOW = Decimal("0.0001")
+
+
+def month_bounds(month: str) -> tuple[date, date]:
+    """"2026-06" -> (2026-06-01, 2026-06-30); anything else is an error naming the format."""
+    try:
+        y, m = (int(p) for p in month.split("-"))
+        first = date(y, m, 1)
+    except (ValueError, TypeError):
+        raise GovcloudError(f"--month {month!r}: give a month as YYYY-MM (e.g. 2026-06)") from None
+    if len(month) != 7:
+        raise GovcloudError(f"--month {month!r}: give a month as YYYY-MM (e.g. 2026-06)")
+    return first, date(y, m, calendar.monthrange(y, m)[1])
+
+
+def half_up(x: Decimal) -> Decimal:
+    return x.quantize(FEN, rounding=ROUND_HALF_UP)
+
+
+class Priced(NamedTuple):
+    """One priced quantity of a catalog item (what a BillingLine carries, without pydantic)."""
+    item: str
+    unit: str
+    unit_price: Decimal
+    quantity: Decimal
+
+
+def priced_items(approval: Approval, catalog: Catalog) -> list[Priced]:
+    """The same quantities as ``core.pricing.price_approval`` (a test holds them equal), as
+    plain tuples: billing prices every approval of the workspace, every month."""
+    items = catalog.by_code()
+    out: list[Priced] = []
+
+    def add(item, qty) -> None:
+        out.append(Priced(item.code, item.unit, item.unit_price, Decimal(qty)))
+    for zone, req in approval.zones.items():
+        for s in req.servers:
+            add(items[s.flavor], s.count)
+            add(items[s.system_disk.type], s.system_disk.gb * s.count)
+            for d in s.data_disks:
+                add(items[d.type], d.gb * s.count)
+        for v in req.volumes:
+            add(items[v.type], v.gb)
+        if req.public_ips:
+            add(catalog.zone_item("public_ip", zone), req.public_ips)
+        if req.bandwidth_mbps:
+            add(catalog.zone_item("bandwidth", zone), req.bandwidth_mbps)
+    for svc in approval.services:
+        add(items[svc.item], svc.quantity)
+    return out
+
+
+@dataclass(frozen=True)
+class ApprovalInput:
+    approval: Approval
+    lines: list[Priced] | list[BillingLine]   # monthly quantities (priced_items / pricing)
+    events: list[dict[str, Any]]       # this approval's events, oldest first
+    end: date | None = None            # effective end of a window/emergency term
+
+
+@dataclass
+class Line:
+    approval: str
+    term: str                  # permanent | change | window | emergency | deduction | adjustment
+    item: str
+    name: str
+    unit: str
+    quantity: Decimal
+    unit_price: Decimal
+    monthly: Decimal           # unit price x quantity
+    first: date | None
+    last: date | None
+    days: int
+    exact: Decimal             # monthly x days / days in month (not rounded)
+    article: str = ""
+    note: str = ""
+
+    @property
+    def amount(self) -> Decimal:
+        return self.exact.quantize(SHOW, rounding=ROUND_HALF_UP)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"approval": self.approval, "term": self.term, "item": self.item,
+                "name": self.name, "unit": self.unit, "quantity": str(self.quantity),
+                "unit_price": str(self.unit_price), "monthly": str(self.monthly),
+                "first": self.first.isoformat() if self.first else None,
+                "last": self.last.isoformat() if self.last else None,
+                "days": self.days, "amount": str(self.amount), "article": self.article,
+                "note": self.note}
+
+
+@dataclass
+class SystemBill:
+    department: str
+    department_name: str
+    system: str
+    system_name: str
+    lines: list[Line] = field(default_factory=list)
+    deductions: list[Line] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    days_in_month: int = 30
+
+    @property
+    def stack(self) -> str:
+        return f"{self.department}/{self.system}"
+
+    @cached_property
+    def total(self) -> Decimal:
+        """Fees of the month, rounded half-up to the fen once (the exact sum of the lines);
+        read once the lines are complete."""
+        num = sum((ln.monthly * ln.days for ln in self.lines), Decimal(0))
+        return half_up(num / self.days_in_month)
+
+    @property
+    def deducted(self) -> Decimal:
+        return sum((d.exact for d in self.deductions), Decimal("0.00"))
+
+    @property
+    def payable(self) -> Decimal:
+        return self.total + self.deducted           # deductions are negative, in fen
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"department": self.department, "department_name": self.department_name,
+                "system": self.system, "system_name": self.system_name,
+                "lines": [ln.to_dict() for ln in self.lines],
+                "deductions": [d.to_dict() for d in self.deductions],
+                "total": str(self.total), "deducted": str(self.deducted),
+                "payable": str(self.payable), "notes": self.notes}
+
+
+@dataclass
+class Bill:
+    month: str
+    first: date
+    last: date
+    profile: str
+    profile_name: str
+    rule: dict[str, Any]
+    systems: list[SystemBill]
+
+    @property
+    def total(self) -> Decimal:
+        return sum((s.total for s in self.systems), Decimal("0.00"))
+
+    @property
+    def payable(self) -> Decimal:
+        return sum((s.payable for s in self.systems), Decimal("0.00"))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``govcloud-bill/1`` document (docs/json-output.md); amounts are strings."""
+        return {"format": "govcloud-bill/1", "month": self.month,
+                "first": self.first.isoformat(), "last": self.last.isoformat(),
+                "profile": self.profile, "profile_name": self.profile_name, "currency": "CNY",
+                "rule": self.rule, "closed": False, "departments": self.departments(),
+                "systems": [s.to_dict() for s in self.systems], "total": str(self.total),
+                "deducted": str(sum((s.deducted for s in self.systems), Decimal("0.00"))),
+                "adjusted": "0.00", "payable": str(self.payable), "pending_adjustments": []}
+
+    def departments(self) -> list[dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for s in self.systems:
+            d = out.setdefault(s.department, {"department": s.department,
+                                               "department_name": s.department_name,
+                                               "systems": 0, "total": Decimal("0.00"),
+                                               "deducted": Decimal("0.00"),
+                                               "payable": Decimal("0.00")})
+            d["systems"] += 1
+            d["total"] += s.total
+            d["deducted"] += s.deducted
+            d["payable"] += s.payable
+        return [{**d, "total": str(d["total"]), "deducted": str(d["deducted"]),
+                 "payable": str(d["payable"])} for _, d in sorted(out.items())]
+
+
+# --- when an approval is in service --------------------------------------------------------------
+def event_day(e: dict[str, Any]) -> date:
+    """An event's day: its ``detail.at`` (an ISO time, China time) when it has one, else ``on``."""
+    at = (e.get("detail") or {}).get("at")
+    return date.fromisoformat(str(at)[:10]) if at else date.fromisoformat(e["on"][:10])
+
+
+def _first(events: list[dict[str, Any]], kinds: list[str]) -> tuple[str, date] | None:
+    for kind in kinds:
+        days = [event_day(e) for e in events if e["kind"] == kind]
+        if days:
+            return kind, min(days)
+    return None
+
+
+def _start(a: ApprovalInput, rule: Billing, notes: list[str]) -> date | None:
+    a_ = a.approval
+    temporary = not isinstance(a_.term, PermanentTerm)
+    if temporary or a_.change_of:
+        got = _first(a.events, [rule.temporary_start_event])
+        if got is None:
+            return None
+        day = got[1]
+        return max(day, a_.term.start) if temporary else day
+    got = _first(a.events, [rule.start_event, *rule.start_fallback])
+    if got is None:
+        return None
+    if got[0] != rule.start_event:
+        notes.append(f"{a_.approval_no}: billing starts at {got[0]} on {got[1]} (fallback: no "
+                     f"{rule.start_event} event recorded)")
+    return got[1]
+
+
+def stop_day(events: list[dict[str, Any]], rule: Billing, profile: Profile, cal: WorkCalendar,
+             notes: list[str], who: str) -> date | None:
+    """The last day billed, or None while the system is in service."""
+    if rule.stop_event == "reclaim-deadline":
+        reclaimed = _first(events, rule.stop_fallback)
+        exit_ = _first(events, ["exit-approved", "exit-requested"])
+        deadline = None
+        r = profile.rules.reclaim_deadline_workdays
+        if exit_ is not None and r is not None:
+            if exit_[0] != "exit-approved":
+                notes.append(f"{who}: the reclaim deadline counts from exit-requested on "
+                             f"{exit_[1]} (fallback: no exit-approved event recorded)")
+            deadline = cal.add_workdays(exit_[1], r.value)
+        if reclaimed and deadline:
+            if reclaimed[1] > deadline:
+                notes.append(f"{who}: reclaimed on {reclaimed[1]}, after the deadline {deadline}: "
+                             f"billing stops on the deadline ({profile.name_zh} "
+                             f"{rule.stop_article})")
+            return min(reclaimed[1], deadline)
+        return deadline or (reclaimed[1] if reclaimed else None)
+    got = _first(events, [rule.stop_event, *rule.stop_fallback])
+    if got is None:
+        return None
+    if got[0] != rule.stop_event:
+        notes.append(f"{who}: billing stops at {got[0]} on {got[1]} (fallback: no "
+                     f"{rule.stop_event} event recorded)")
+    return got[1]
+
+
+def _aggregate(lines: list, names: dict[str, str]) -> list[tuple]:
+    """Per catalog item, in first-seen order: (item, name, unit, quantity, unit price)."""
+    agg: dict[str, list] = {}
+    for ln in lines:
+        row = agg.setdefault(ln.item, [ln.item, names.get(ln.item, ln.item), ln.unit,
+                                       Decimal(0), ln.unit_price])
+        row[3] += ln.quantity
+    return [tuple(r) for r in agg.values()]
+
+
+def _term(a: Approval) -> str:
+    return a.term.kind if not isinstance(a.term, PermanentTerm) else (
+        "change" if a.change_of else "permanent")
+
+
+def bill_month(month: str, approvals: list[ApprovalInput], profile: Profile, cal: WorkCalendar,
+               names: dict[str, str]) -> Bill:
+    """The bill of ``month`` ("YYYY-MM"): one SystemBill per department/system that has a day
+    in service in the month, lines per approval and catalog item."""
+    rule = profile.billing
+    if rule is None:
+        raise GovcloudError(f"profile {profile.code} has no billing rules",
+                            fix="add a `billing:` block to the profile (see catalog/profiles/)")
+    first, last = month_bounds(month)
+    dim = (last - first).days + 1
+    by_stack: dict[str, list[ApprovalInput]] = {}
+    for a in approvals:
+        by_stack.setdefault(a.approval.stack, []).append(a)
+    systems: list[SystemBill] = []
+    for stack in sorted(by_stack):
+        inputs = sorted(by_stack[stack], key=lambda a: (a.approval.approved_on,
+                                                         a.approval.approval_no))
+        a0 = inputs[0].approval
+        sb = SystemBill(a0.department.code, a0.department.name, a0.system.code, a0.system.name,
+                        days_in_month=dim)
+        # Events up to the month's end only: later ones cannot change this month.
+        evs = {a.approval.approval_no: [e for e in a.events if event_day(e) <= last]
+               for a in inputs}
+        every = sorted((e for v in evs.values() for e in v), key=lambda e: e["on"])
+        system_stop = stop_day(every, rule, profile, cal, sb.notes, stack)
+        for a in inputs:
+            ap = a.approval
+            start = _start(ApprovalInput(ap, a.lines, evs[ap.approval_no], a.end), rule, sb.notes)
+            if start is None:
+                continue
+            stop = system_stop
+            if not isinstance(ap.term, PermanentTerm):
+                end = (a.end or ap.term.end) - timedelta(days=1)   # end: first day without
+                expired = _first(evs[ap.approval_no], ["expired"])
+                if expired is not None:
+                    end = min(end, max(expired[1] - timedelta(days=1), start))
+                stop = min(stop, end) if stop else end
+            lo, hi = max(start, first), min(stop, last) if stop else last
+            if hi < lo:
+                continue
+            days = (hi - lo).days + 1
+            article = rule.start_article
+            for item, name, unit, qty, price in _aggregate(a.lines, names):
+                monthly = price * qty
+                sb.lines.append(Line(ap.approval_no, _term(ap), item, name, unit, qty, price,
+                                     monthly, lo, hi, days, monthly * days / dim, article))
+        if sb.lines:
+            systems.append(sb)
+    return Bill(month, first, last, profile.code, profile.name_zh, rule_summary(profile), systems)
+
+
+def rule_summary(profile: Profile) -> dict[str, Any]:
+    r = profile.billing
+    assert r is not None
+    return {"start_event": r.start_event, "start_fallback": r.start_fallback,
+            "start_article": r.start_article, "start_setting": r.start_setting,
+            "stop_event": r.stop_event, "stop_fallback": r.stop_fallback,
+            "stop_article": r.stop_article, "stop_setting": r.stop_setting,
+            "temporary_start_event": r.temporary_start_event,
+            "proration": "monthly fee x days in service / days in month, first and last day counted",
+            "proration_article": r.proration_article, "proration_setting": r.proration_setting,
+            "rounding": "half-up to the fen, once per system per month",
+            "rounding_article": r.rounding_article, "rounding_setting": r.rounding_setting}
