@@ -94,7 +94,7 @@ def test_every_command_with_and_without_changes(tmp_path, cli, monkeypatch):
     check(cli, "audit verify", "-C", ws)
     check(cli, "audit verify", "-C", ws, "--checkpoint", ws / "audit-checkpoint.json")
     check(cli, "audit checkpoint", "-C", ws)
-    assert cli("audit", "export", "--department", "edu", "-C", ws, "-o", tmp_path / "e.json").exit_code == 0
+    assert cli("audit", "export-signed", "--department", "edu", "-C", ws, "-o", tmp_path / "e.json").exit_code == 0
     (tmp_path / "k.pem").write_text(check(cli, "audit checkpoint", "-C", ws)["public_key"])
     assert check(cli, "audit verify-export", tmp_path / "e.json", "--public-key",
                  tmp_path / "k.pem")["valid"]

@@ -198,7 +198,7 @@ def test_lost_state_with_our_objects_in_the_cloud_needs_a_confirmed_recovery(tmp
 def test_department_export_verifies_with_the_public_key_alone(applied, tmp_path):
     ws = applied.ws
     out = tmp_path / "edu.json"
-    assert gc(ws, "audit", "export", "--department", "edu", "-o", out).returncode == 0
+    assert gc(ws, "audit", "export-signed", "--department", "edu", "-o", out).returncode == 0
     doc = json.loads(out.read_text())
     assert doc["entries"] and all("edu" in e["target"] or "edu/" in str(e["detail"])
                                   for e in doc["entries"])
