@@ -14,7 +14,7 @@ still approved (a change that drops a server or volume) deletes it as before, wi
 """
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import replace as with_fields
 from datetime import date
 from typing import Any, Iterable
 
@@ -141,7 +141,7 @@ def make_actions(desired: dict[str, ResourceSpec], records: dict[str, StateRecor
             continue
         if d.kind == "router" and d.refs.get("subnet") in interfaces(o, id_to_addr):
             # every interface is compared (drift.py), not the first one listed
-            o = replace(o, refs={**o.refs, "subnet": _id_of(d.refs["subnet"], obs, o.refs.get("subnet"))})
+            o = with_fields(o, refs={**o.refs, "subnet": _id_of(d.refs["subnet"], obs, o.refs.get("subnet"))})
         changes, needs_replace = _diff(d, o, id_to_addr)
         extra, drift_why = isolation_drift(d, o, id_to_addr)
         if d.kind == "quota" and changes:
