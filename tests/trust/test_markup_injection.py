@@ -130,9 +130,10 @@ def test_merge_request_plan_summary_escapes(value):
 def test_negative_control_plan_template_without_escaping_is_live():
     from orchestrator.cli.render import SYMBOL
     env = Environment(loader=FileSystemLoader(PACKAGE_ROOT / "templates"), undefined=StrictUndefined)
-    env.filters["mdcode"] = lambda v: f"`{v}`"
+    env.filters.update(mdcode=lambda v: f"`{v}`", code=lambda v: f"`{v}`", esc=str, value=str)
     p = _plan(HOSTILE[3] + HOSTILE[0])
-    out = env.get_template("plan.md.j2").render(plan=p, changes=p.actions,
-                                                symbols={k: v[0] for k, v in SYMBOL.items()})
+    out = env.get_template("plan.md.j2").render(plan=p, changes=p.actions, scheduled=0,
+                                                symbols={k: v[0] for k, v in SYMBOL.items()},
+                                                attrs=lambda a: "", block=lambda t, lang="": t)
     found = live(render_md(out))
     assert "a" in found and "script" in found, found

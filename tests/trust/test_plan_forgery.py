@@ -45,8 +45,10 @@ def _forge(ws: Path, src: Path, dst: Path, edit) -> None:
     key = con.execute("SELECT value FROM meta WHERE key='plan_key'").fetchone()[0]
     con.close()
     p = Plan(data["workspace_id"], data["state"]["lineage"], data["state"]["serial"],
-             data["inputs_digest"], [Action.from_dict(a) for a in data["actions"]])
+             data["inputs_digest"], [Action.from_dict(a) for a in data["actions"]], "", "",
+             data.get("approvals") or {})
     data["summary"] = p.summary
+    data.pop("provider_signature", None)   # an attacker without the provider key drops it
     data["digest"] = planfile.sign(p, key)
     dst.write_text(json.dumps(data), encoding="utf-8")
 
