@@ -9,9 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-
 from .errors import GovcloudError
+from .markup import environment
 from .state.base import StateStore
 from .workspace import PACKAGE_ROOT, Workspace
 
@@ -101,15 +100,15 @@ def write_certificate(ws: Workspace, doc: dict[str, Any], today: dt.date, actor:
     out_dir = ws.root / "certificates"
     out_dir.mkdir(exist_ok=True)
     base = out_dir / f"{doc['stack'].replace('/', '__')}-{today.isoformat()}"
-    env = Environment(loader=FileSystemLoader(PACKAGE_ROOT / "templates"), undefined=StrictUndefined,
-                      autoescape=select_autoescape(["html"]), keep_trailing_newline=True)
+    templates = PACKAGE_ROOT / "templates"   # escaped by format (orchestrator/markup.py)
     files = {"json": base.with_suffix(".json"), "md": base.with_suffix(".md"),
              "html": base.with_suffix(".html")}
     body = _json_text(data)
     files["json"].write_text(_json_text({**data, "seal": _seal(body.encode(), key, data)}),
                              encoding="utf-8")
-    for kind, template in (("md", "certificate.md.j2"), ("html", "certificate.html.j2")):
-        text = env.get_template(template).render(c=data)
+    for kind, template, fmt in (("md", "certificate.md.j2", "markdown"),
+                                ("html", "certificate.html.j2", "html")):
+        text = environment(templates, fmt).get_template(template).render(c=data)
         text = text if text.endswith("\n") else text + "\n"
         files[kind].write_text(text + _seal_line(_seal(text.encode(), key, data)), encoding="utf-8")
     return files

@@ -97,10 +97,19 @@ class Decommission:
     def _save(self) -> None:
         self.store.put_workflow(workflow_name(self.stack), self.doc)
 
-    def _done(self, step: str, detail: dict[str, Any]) -> None:
-        self.doc.setdefault("steps", {})[step] = {"done": True, "at": self.today.isoformat(), **detail}
-        self._save()
-        self.store.append_audit(self.actor, f"decommission-{step}", self.stack, None, detail)
+    def _done(self, step: str, detail: dict[str, Any],
+              events: tuple[tuple[str, str, dict[str, Any]], ...] = ()) -> None:
+        """The step's workflow record, its audit entry and its lifecycle events (subject, kind,
+        detail) in one transaction: a kill between them keeps none of them, and the step runs
+        again (every step is idempotent)."""
+        with self.store.atomic():
+            for subject, kind, data in events:
+                self.store.record_event(subject, kind, self.today.isoformat(), data)
+            self.doc.setdefault("steps", {})[step] = {"done": True, "at": self.today.isoformat(),
+                                                      **detail}
+            self._save()
+            faults.point("decommission.workflow-written", step=step)
+            self.store.append_audit(self.actor, f"decommission-{step}", self.stack, None, detail)
         self.say(f"  [ok] {step}: {_brief(detail)}")
         faults.point("decommission.step-done", step=step)   # the kill -9 tests stop here
 
@@ -294,13 +303,18 @@ class Decommission:
             elif o.kind == "floating_ip":
                 try:
                     drv.delete(o)
+                    gone = "deleted"
                 except NotFound:
-                    pass
-                self.store.remove(o.address)
+                    gone = "already gone"
+                with self.store.atomic():   # the state change and its audit entry: one record
+                    self.store.remove(o.address)
+                    self.store.append_audit(self.actor, "delete", o.address, None, {
+                        "kind": o.kind, "target": target, "cloud_id": o.cloud_id,
+                        "result": gone, "reason": "decommission: public IP released"})
                 released += 1
-        self._record("offline")
         self.doc["offline_on"] = self.today.isoformat()
-        self._done("offline", {"servers_stopped": stopped, "public_ips_released": released})
+        self._done("offline", {"servers_stopped": stopped, "public_ips_released": released},
+                   tuple((no, "offline", {"stack": self.stack}) for no in self._approval_nos()))
 
     def step_request(self) -> str | None:
         """四川 第十八条: backup and offline first, then the written exit request, then the wipe."""
@@ -476,11 +490,13 @@ class Decommission:
         on = {**self._on(), "terminated": self.today}
         stop, article = exitp.billing_stop(self.ws.profile, on, workspace_calendar(self.ws.root))
         stop = stop or self.today
-        self._record("terminated", {"reason": "decommissioned", "billing_stop": stop.isoformat(),
-                                    "billing_article": article})
         self._done("billing", {"terminated_on": self.today.isoformat(),
                                "billing_stop": stop.isoformat(), "billing_article": article,
-                               "approvals": self.doc["approvals"]})
+                               "approvals": self.doc["approvals"]},
+                   tuple((no, "terminated", {"stack": self.stack, "reason": "decommissioned",
+                                             "billing_stop": stop.isoformat(),
+                                             "billing_article": article})
+                         for no in self._approval_nos()))
 
 
 def _brief(detail: dict[str, Any]) -> str:

@@ -1,6 +1,9 @@
 """Walks a saved plan, calls drivers, records each result: the only code that mutates.
 
-State is written after every resource and an audit entry appended for every change. Steps run
+Every change is one record: the resource's state and its audit entry commit in one transaction
+(``StateStore.atomic``), so a kill between them cannot keep one without the other; the first
+failed state write stops the run (no more cloud objects are made whose state could not be
+kept: a re-run adopts what was made by its tags). Steps run
 in parallel where the dependency graph allows; a failed step skips what depends on it and the
 rest goes on. Transient driver errors are retried with jittered backoff under a deadline; a
 create always looks for an object with its address tag first, so a retry or a re-run after a
@@ -8,12 +11,10 @@ crash adopts instead of duplicating.
 """
 from __future__ import annotations
 
-import json
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable
 
 from tenacity import (Retrying, retry_if_exception, stop_after_attempt, stop_after_delay,
@@ -22,6 +23,7 @@ from tenacity import (Retrying, retry_if_exception, stop_after_attempt, stop_aft
 from drivers.base import (CreateFailed, Driver, DriverError, NotFound, Retagging, Unsupported,
                           ownership_tags)
 
+from . import faults
 from .errors import StateError
 from .core.graph import Step, build
 from .models.cloud import Observed, Request
@@ -44,7 +46,7 @@ class StepResult:
 
 class Executor:
     def __init__(self, plan: Plan, drivers: dict[str, Driver], store: StateStore, actor: str,
-                 owner: str, parallelism: int = 4, recovery_file: Path | None = None,
+                 owner: str, parallelism: int = 4,
                  on_event: Callable[[str, Step, StepResult | None], None] | None = None,
                  retry_deadline: float = 120.0, sleep: Callable[[float], None] = time.sleep,
                  sanitize: Callable[[Driver, Observed], dict | None] | None = None):
@@ -54,7 +56,7 @@ class Executor:
         self.actor = actor
         self.owner = owner
         self.parallelism = max(1, parallelism)
-        self.recovery_file = recovery_file
+        self.halted: str | None = None   # the first failed state write: nothing more starts
         self.on_event = on_event or (lambda *a: None)
         self.retry_deadline = retry_deadline
         self.sleep = sleep
@@ -124,10 +126,17 @@ class Executor:
         address, phase = step
         action = self.actions[address]
         t0 = time.monotonic()
+        if self.halted:
+            return StepResult(address, phase, action.action, "skipped",
+                              f"not started: the state could not be written ({self.halted})")
         try:
             detail = self._destroy(action) if phase == "destroy" else self._apply(action)
             return StepResult(address, phase, action.action, "ok", detail, time.monotonic() - t0)
-        except (DriverError, StateError) as exc:
+        except StateError as exc:
+            self.halted = self.halted or str(exc)
+            return StepResult(address, phase, action.action, "failed", f"StateError: {exc}",
+                              time.monotonic() - t0)
+        except DriverError as exc:
             return StepResult(address, phase, action.action, "failed", f"{type(exc).__name__}: {exc}",
                               time.monotonic() - t0)
         except Exception as exc:  # a driver bug must not kill the other workers
@@ -147,32 +156,34 @@ class Executor:
         return self.drivers[action.target]
 
     def _forget_moved(self, action: Action) -> None:
-        """A moved object's old address leaves the state first: a crash before the new record
-        is written leaves the object found by its (new) tags, adopted by the next plan."""
+        """A moved object's old address leaves the state (inside the record's transaction: a
+        crash keeps the old record and no new one, and the next plan finds the object by its
+        new tags)."""
         frm = (action.prior or {}).get("moved_from")
         if frm and frm != action.address:
             self.store.remove(frm)
 
-    def _record(self, rec: StateRecord) -> None:
-        try:
-            self.store.put(rec)
-        except StateError:
-            self._dump(rec)
-            raise
-        if rec.cloud_id:
-            with self._ids_lock:
+    def _commit(self, action: Action, rec: StateRecord | None, what: str,
+                detail: dict[str, Any], moved: bool = False) -> None:
+        """The state change (``rec``, or removing the action's address when None) and its audit
+        entry, in one transaction; ``moved``: the old address of a moved object leaves too."""
+        address = rec.address if rec is not None else Address.parse(action.address).base
+        with self.store.atomic():
+            if moved and (rec is not None or address == action.address):
+                self._forget_moved(action)
+            if rec is not None:
+                self.store.put(rec)
+            elif address == action.address:  # a duplicate's key (ADDRESS#id) is not in state
+                self.store.remove(address)
+            faults.point("executor.state-written", address=address, what=what)
+            self.store.append_audit(self.actor, what, action.address, action.approval,
+                                    {"kind": action.kind, "target": action.target, **detail})
+        faults.point("executor.committed", address=address, what=what)
+        with self._ids_lock:
+            if rec is not None and rec.cloud_id:
                 self.ids[rec.address] = rec.cloud_id
-
-    def _dump(self, rec: StateRecord) -> None:
-        if self.recovery_file is None:
-            return
-        self.recovery_file.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.recovery_file, "a", encoding="utf-8") as f:
-            f.write(json.dumps(rec.__dict__, ensure_ascii=False) + "\n")
-
-    def _audit(self, action: Action, what: str, detail: dict[str, Any]) -> None:
-        self.store.append_audit(self.actor, what, action.address, action.approval,
-                                {"kind": action.kind, "target": action.target, **detail})
+            elif rec is None and address == action.address:
+                self.ids.pop(address, None)
 
     def _destroy(self, action: Action) -> str:
         prior = action.prior or {}
@@ -193,14 +204,9 @@ class Executor:
                 gone = "already gone"
         else:
             gone = "had no cloud object"
-        if address == action.address:  # a duplicate's key (ADDRESS#id) is not a state address
-            self._forget_moved(action)
-            self.store.remove(address)
-            with self._ids_lock:
-                self.ids.pop(address, None)
-        self._audit(action, "delete" if action.action is A.DELETE else "replace-destroy",
-                    {"cloud_id": cloud_id, "result": gone, "reason": action.reason,
-                     **({"sanitization": wiped} if wiped else {})})
+        self._commit(action, None, "delete" if action.action is A.DELETE else "replace-destroy",
+                     {"cloud_id": cloud_id, "result": gone, "reason": action.reason,
+                      **({"sanitization": wiped} if wiped else {})}, moved=True)
         return f"{gone} ({cloud_id})"
 
     def _request(self, action: Action) -> Request:
@@ -231,19 +237,18 @@ class Executor:
                 obj = found
                 if fields:
                     obj = self._retry(lambda: driver.update(found, req, fields))
-                self._record(self._state(action, obj.cloud_id))
-                self._audit(action, "adopt", {"cloud_id": obj.cloud_id, "reason": "found by tags"})
+                self._commit(action, self._state(action, obj.cloud_id), "adopt",
+                             {"cloud_id": obj.cloud_id, "reason": "found by tags"})
                 return f"adopted existing {obj.cloud_id}"
             attempts = []
             try:
                 obj = self._retry(lambda: self._create_once(driver, req, attempts))
             except CreateFailed as exc:
-                self._record(self._state(action, exc.cloud_id, "tainted"))
-                self._audit(action, "create-failed", {"cloud_id": exc.cloud_id, "error": str(exc)})
+                self._commit(action, self._state(action, exc.cloud_id, "tainted"), "create-failed",
+                             {"cloud_id": exc.cloud_id, "error": str(exc)})
                 raise
-            self._forget_moved(action)
-            self._record(self._state(action, obj.cloud_id))
-            self._audit(action, "create", {"cloud_id": obj.cloud_id, "reason": action.reason})
+            self._commit(action, self._state(action, obj.cloud_id), "create",
+                         {"cloud_id": obj.cloud_id, "reason": action.reason}, moved=True)
             return f"created {obj.cloud_id}"
         prior = action.prior or {}
         current = Observed(req.address, action.kind, prior["cloud_id"], prior.get("properties", {}),
@@ -255,20 +260,19 @@ class Executor:
             rest = fields - {"name"}
             if rest:
                 obj = self._retry(lambda: driver.update(obj, req, rest))
-            self._forget_moved(action)
-            self._record(self._state(action, obj.cloud_id))
-            self._audit(action, "move", {"cloud_id": obj.cloud_id, "from": prior["moved_from"],
-                                         "changes": action.changes})
+            self._commit(action, self._state(action, obj.cloud_id), "move",
+                         {"cloud_id": obj.cloud_id, "from": prior["moved_from"],
+                          "changes": action.changes}, moved=True)
             return f"moved from {prior['moved_from']} ({obj.cloud_id})"
         if action.action is A.ADOPT:
             if fields:
                 self._retry(lambda: driver.update(current, req, fields))
-            self._record(self._state(action, current.cloud_id))
-            self._audit(action, "adopt", {"cloud_id": current.cloud_id, "changes": action.changes})
+            self._commit(action, self._state(action, current.cloud_id), "adopt",
+                         {"cloud_id": current.cloud_id, "changes": action.changes})
             return f"adopted {current.cloud_id}"
         obj = self._retry(lambda: driver.update(current, req, fields))
-        self._record(self._state(action, obj.cloud_id))
-        self._audit(action, "update", {"cloud_id": obj.cloud_id, "changes": action.changes})
+        self._commit(action, self._state(action, obj.cloud_id), "update",
+                     {"cloud_id": obj.cloud_id, "changes": action.changes})
         return f"updated {obj.cloud_id}"
 
     @staticmethod

@@ -71,7 +71,7 @@ def read_yaml(path: Path, display: str | None = None, cache: "ParseCache | None"
     every error is found and reported by the parser as without it."""
     display = display or str(path)
     try:
-        raw = path.read_bytes()
+        raw = read_bounded(path, display)
         key = None
         if cache is not None:
             key = hashlib.sha256(raw).hexdigest()
@@ -92,9 +92,64 @@ def read_yaml(path: Path, display: str | None = None, cache: "ParseCache | None"
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise InputError(display, [Issue(where, f"not valid YAML: {problem}")])
+    except RecursionError:
+        raise InputError(display, [Issue("", "nested too deeply to be a govcloud input")]) from None
+    if "*" in text:   # aliases: bound what they expand to (a billion-laughs document)
+        _bound_expansion(data, display)
     if key is not None:
         cache.put(key, data)
     return data
+
+
+MAX_INPUT_BYTES = 16 * 1024 * 1024      # no approval, catalog or profile comes near it
+MAX_EXPANDED_NODES = 200_000              # values after expanding YAML aliases
+
+
+def read_bounded(path: Path, display: str, limit: int = MAX_INPUT_BYTES) -> bytes:
+    """The bytes of ``path``, which must be a regular file of at most ``limit`` bytes: a FIFO
+    would block forever and /dev/zero would never end. Opened without blocking, checked with
+    fstat on the descriptor it then reads (no swap in between)."""
+    import os
+    import stat
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except IsADirectoryError:
+        raise InputError(display, [Issue("", "a directory, not a file")]) from None
+    except PermissionError as exc:
+        raise InputError(display, [Issue("", f"cannot be read: {exc.strerror}")]) from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError(display, [Issue("", "not a regular file (a FIFO, a device or a "
+                                                 "socket): refused, only files are read")])
+        if st.st_size > limit:
+            raise InputError(display, [Issue("", f"{st.st_size} bytes, over the limit of {limit}")])
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            raw = f.read(limit + 1)
+        if len(raw) > limit:
+            raise InputError(display, [Issue("", f"over the limit of {limit} bytes")])
+        return raw
+    finally:
+        os.close(fd)
+
+
+def _bound_expansion(data: Any, display: str) -> None:
+    """Refuse data whose aliases expand past MAX_EXPANDED_NODES values (counted as a walk of
+    the expanded tree would meet them, stopping at the limit: a billion laughs is refused in
+    milliseconds)."""
+    count = 0
+    stack = [data]
+    while stack:
+        v = stack.pop()
+        count += 1
+        if count > MAX_EXPANDED_NODES:
+            raise InputError(display, [Issue("", f"YAML aliases expand to over "
+                                                 f"{MAX_EXPANDED_NODES} values (a "
+                                                 f"'billion laughs' document?): refused")])
+        if isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
 
 
 _MISS = object()
@@ -180,7 +235,12 @@ class ParseCache:
 def read_toml(path: Path, display: str | None = None) -> dict:
     display = display or str(path)
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = read_bounded(path, display)
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise InputError(display, [Issue(f"line {line}", f"not UTF-8 text ({exc.reason} at byte "
+                                         f"{exc.start}); save the file as UTF-8 (it may be GBK)")])
     except FileNotFoundError:
         raise InputError(display, [Issue("", "file not found")],
                          fix="run `govcloud init DIR` to create a workspace, or pass -C DIR")

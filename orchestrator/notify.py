@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from .errors import GovcloudError
+from .redact import redact
 
 
 class NotifyError(Exception):
@@ -43,16 +44,16 @@ class JsonLinesNotifier:
             with open(self.path, "a", encoding="utf-8") as f:   # one write: lines never interleave
                 f.write(line)
         except OSError as exc:
-            raise NotifyError(f"{self.name}: {exc}") from None
+            raise NotifyError(redact(f"{self.name}: {exc}")) from None
 
 
 class WebhookNotifier:
     def __init__(self, url: str, timeout: float = 5.0, attempts: int = 3,
                  sleep: Callable[[float], None] = time.sleep):
         if not url.startswith(("http://", "https://")):
-            raise GovcloudError(f"webhook URL {url!r} must start with http:// or https://")
+            raise GovcloudError(f"webhook URL {redact(url)!r} must start with http:// or https://")
         self.url = url
-        self.name = f"webhook:{url}"
+        self.name = f"webhook:{redact(url)}"   # names go into events and messages: no token
         self.timeout = timeout
         self.attempts = attempts
         self.sleep = sleep
@@ -79,7 +80,7 @@ class WebhookNotifier:
                 last = str(getattr(exc, "reason", exc))
             if attempt + 1 < self.attempts:
                 self.sleep(0.5 * (2 ** attempt))
-        raise NotifyError(f"{self.name}: {last}")
+        raise NotifyError(redact(f"{self.name}: {last}"))
 
 
 KINDS: dict[str, Callable[[str], Notifier]] = {
@@ -94,7 +95,7 @@ def from_spec(spec: str) -> Notifier:
         return WebhookNotifier(spec)
     kind, sep, rest = spec.partition(":")
     if not sep or kind not in KINDS or not rest:
-        raise GovcloudError(f"notifier {spec!r}: use jsonl:PATH, webhook:URL or an http(s) URL",
+        raise GovcloudError(f"notifier {redact(spec)!r}: use jsonl:PATH, webhook:URL or an http(s) URL",
                             fix=f"known kinds: {', '.join(sorted(KINDS))}")
     return KINDS[kind](rest)
 

@@ -84,8 +84,12 @@ def save(plan: Plan, path: Path, provider=None) -> None:
                                       "public_key": provider.public_pem(), "sha256": sha,
                                       "signature": base64.b64encode(
                                           provider.sign(sha.encode())).decode()}
-    path.write_text(json.dumps(data, ensure_ascii=False, indent=1, default=str),
-                    encoding="utf-8")
+    import os
+    text = json.dumps(data, ensure_ascii=False, indent=1, default=str)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)   # it holds the state's view
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
 
 
 def check_provider_signature(data: dict, plan: Plan, path: str, ws: Workspace) -> None:

@@ -11,6 +11,7 @@ Layout:
 """
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -50,7 +51,10 @@ class Workspace:
     # --- paths -------------------------------------------------------------------------
     @property
     def approvals_dir(self) -> Path:
-        return self.root / "approvals"
+        """approvals/, which must be a directory inside the workspace: a dangling symlink (an
+        unmounted share), a regular file or a symlink loop is an error, never "no approvals"
+        (an empty set would make compile remove every spec and apply delete every object)."""
+        return self._checked_dir("approvals", required=True)
 
     @property
     def changes_dir(self) -> Path:
@@ -58,7 +62,34 @@ class Workspace:
 
     @property
     def stacks_dir(self) -> Path:
-        return self.root / "stacks"
+        """stacks/: may not exist yet (before the first compile), otherwise as approvals/."""
+        return self._checked_dir("stacks", required=False)
+
+    def _checked_dir(self, name: str, required: bool) -> Path:
+        path = self.root / name
+        if not required and not os.path.lexists(path):
+            return path
+        problem = _dir_problem(path, self.root)
+        if problem:
+            raise InputError(f"{name}/", [Issue("", problem)],
+                             fix=f"make {name}/ a directory inside the workspace (mount the share, "
+                                 f"or replace the link); nothing was read from it")
+        return path
+
+    def _checked_entry(self, path: Path) -> Path:
+        """An entry of approvals/ or stacks/: a symlink must lead to a file inside the workspace."""
+        if path.is_symlink():
+            try:
+                real = path.resolve(strict=True)
+            except (OSError, RuntimeError):
+                raise InputError(self.rel(path), [Issue("", "a symlink that leads nowhere "
+                                 f"(dangling or a loop: {os.readlink(path)})")],
+                                 fix="replace the link by the file, or remove it") from None
+            if not real.is_relative_to(self.root):
+                raise InputError(self.rel(path), [Issue("", f"a symlink leading outside the "
+                                 f"workspace ({real}): refused")],
+                                 fix="copy the file into the workspace instead of linking it")
+        return path
 
     @property
     def data_dir(self) -> Path:
@@ -87,9 +118,7 @@ class Workspace:
                             where=f"{CONFIG_NAME}: workspace.profile")
 
     def approval_files(self) -> list[Path]:
-        if not self.approvals_dir.is_dir():
-            return []
-        return sorted(p for p in self.approvals_dir.iterdir()
+        return sorted(self._checked_entry(p) for p in self.approvals_dir.iterdir()
                       if p.suffix.lower() in (".yaml", ".yml") and not p.name.startswith("."))
 
     @property
@@ -162,9 +191,13 @@ class Workspace:
         return self.stacks_dir / dept / f"{system}.yaml"
 
     def spec_files(self) -> list[Path]:
-        if not self.stacks_dir.is_dir():
+        stacks = self.stacks_dir
+        if not stacks.is_dir():
             return []
-        return sorted(p for p in self.stacks_dir.glob("*/*.yaml"))
+        for d in stacks.iterdir():
+            if d.is_symlink():
+                self._checked_entry(d)
+        return sorted(self._checked_entry(p) for p in stacks.glob("*/*.yaml"))
 
     @property
     def spec_cache_path(self) -> Path:
@@ -250,6 +283,23 @@ class Workspace:
         return {z: dict(v or {}) for z, v in (data.get("zones") or {}).items()}
 
 
+def _dir_problem(path: Path, root: Path) -> str | None:
+    """Why ``path`` is not a directory inside ``root`` (None when it is)."""
+    if not os.path.lexists(path):
+        return "missing (an empty directory means no approvals; a missing one is an error)"
+    try:
+        real = path.resolve(strict=True)
+    except FileNotFoundError:
+        return f"a symlink to {os.readlink(path)}, which does not exist (an unmounted share?)"
+    except (OSError, RuntimeError) as exc:
+        return f"a symlink that cannot be followed (a loop?): {exc.__class__.__name__}"
+    if not real.is_dir():
+        return "not a directory (a regular file or a device stands in its place)"
+    if not real.is_relative_to(root):
+        return f"a symlink leading outside the workspace ({real}): refused"
+    return None
+
+
 _RESOURCE_KEYS = set(ResourceSpec.model_fields)
 _RESOURCE_KEYS_BUT_WINDOWS = _RESOURCE_KEYS - {"windows"}   # compile leaves empty windows out
 _STR_FIELDS = ("address", "kind", "name", "target")
@@ -327,7 +377,15 @@ def available_profiles(extra_dirs: list[Path] | None = None) -> list[str]:
     return sorted(names)
 
 
+PROFILE_NAME = r"[a-z][a-z0-9_-]{0,63}"
+
+
 def load_profile(name: str, extra_dirs: list[Path] | None = None, where: str = "profile") -> Profile:
+    import re
+    if not re.fullmatch(PROFILE_NAME, name):   # a name, never a path ("../../x")
+        raise InputError(where.split(":")[0], [Issue(where.split(": ")[-1],
+                         f"{name[:80]!r} is not a profile name (lower-case letters, digits, - "
+                         f"and _; not a path)")])
     for d in [*(extra_dirs or []), SHIPPED_CATALOG / "profiles"]:
         path = d / f"{name}.yaml"
         if path.is_file():

@@ -24,6 +24,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
 from drivers.base import (ADDRESS_TAG, OWNER_TAG, Census, Conflict, CreateFailed, Driver,
                           MediaAccess, NotFound, Observed, PowerControl, QuotaExceeded, Request,
                           assert_owned)
@@ -58,9 +62,23 @@ def _loads_all(docs) -> list:
     return json.loads("[" + ",".join(docs) + "]")
 
 
+class LocalOptions(BaseModel):
+    """[targets.<name>] options of the embedded cloud; anything else is refused."""
+    model_config = ConfigDict(extra="forbid", strict=False)
+    layout: Literal["openstack", "vpc"] = "openstack"
+    data_dir: str = ".govcloud/local-cloud"
+    latency_ms: float = Field(default=0, ge=0, le=10_000)   # 1e12 would hang every call
+    external_networks: list[Annotated[str, Field(min_length=1, max_length=64)]] = \
+        Field(default_factory=lambda: ["internet", "extranet"], max_length=64)
+    images: list[Annotated[str, Field(min_length=1, max_length=128)]] | None = \
+        Field(default=None, max_length=1000)
+    fail_create: list[str] = Field(default_factory=list, max_length=1000)
+
+
 class LocalDriver(Driver, MediaAccess, Census, PowerControl, AddressesAndRetagging):
     name = "local"
     kinds = frozenset(_PROJECT_FROM)
+    options_model = LocalOptions
 
     def __init__(self, target, options, workspace_root, owner):
         super().__init__(target, options, workspace_root, owner)
@@ -75,7 +93,7 @@ class LocalDriver(Driver, MediaAccess, Census, PowerControl, AddressesAndRetaggi
         self._db().executescript(SCHEMA)  # executescript commits: keep it outside _tx
         with self._tx() as db:
             db.executemany("INSERT OR IGNORE INTO images(name) VALUES (?)",
-                           [(i,) for i in options.get("images", DEFAULT_IMAGES)])
+                           [(i,) for i in options.get("images") or DEFAULT_IMAGES])
         from drivers.apilog import instrument_local
         instrument_local(self)   # --debug: each operation logged like an HTTP call
 

@@ -1,4 +1,5 @@
-"""`govcloud state list | show | rm | mv | unlock` and `govcloud audit list | verify | prune | export`."""
+"""`govcloud state list | show | pull | push | rm | mv | recover | unlock` and `govcloud audit
+list | verify | checkpoint | prune | export | export-signed | verify-export`."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -58,6 +59,21 @@ def state_unlock(lock_id: str, directory: Dir = Path("."), output: Out = OutputT
     if output == OutputTJ.json:
         return render.emit_json({"format": "govcloud-state-unlock/1", "unlocked": info.__dict__})
     render.console.print(f"Unlocked: {info.describe()}")
+
+
+@state_app.command("recover")
+@handled
+def state_recover(directory: Dir = Path("."),
+                  confirm: Annotated[bool, typer.Option(
+                      help="Confirm: rebuild this empty state from the cloud's tagged objects.")] = False):
+    """Confirm rebuilding a lost state from the cloud (the next plan adopts by tags)."""
+    from ..errors import GovcloudError
+    from ..usecases.state import state_recover as run
+    from . import render
+    if not confirm:
+        raise GovcloudError("state recover needs --confirm", fix="read the plan's message first")
+    res = run(workspace(directory))
+    render.console.print(f"Recovery confirmed (audit entry {res['audit_entry']}); run `govcloud plan`.")
 
 
 @state_app.command("pull")
@@ -128,11 +144,13 @@ def state_mv(source: str, destination: str, directory: Dir = Path("."),
 @handled
 def audit_list(directory: Dir = Path("."), output: Out = OutputTJ.text,
                last: Annotated[int, typer.Option(help="Show the last N entries (0: all).")] = 50,
+               department: Annotated[Optional[str], typer.Option(
+                   help="Only the entries of this department (code).")] = None,
                fmt: Fmt = None, column: Cols = None):
     """Show audit entries."""
     from ..usecases.audit import audit_list as run
     from . import render
-    log = run(workspace(directory), last)
+    log = run(workspace(directory), last, department)
     if output == OutputTJ.json:
         return render.emit_json(log.to_dict())
     if fmt or column:
@@ -146,12 +164,26 @@ def audit_list(directory: Dir = Path("."), output: Out = OutputTJ.text,
 
 @audit_app.command("verify")
 @handled
-def audit_verify(directory: Dir = Path("."), output: Out = OutputTJ.text):
+def audit_verify(directory: Dir = Path("."), output: Out = OutputTJ.text,
+                 checkpoint: Annotated[Optional[Path], typer.Option(
+                     help="Also check the state continues this signed checkpoint "
+                          "(audit-checkpoint.json): truncation, rollback, rewrite.")] = None,
+                 public_key: Annotated[Optional[Path], typer.Option(
+                     help="The provider's public key (PEM) to check the checkpoint with "
+                          "(default: this workspace's).")] = None):
     """Check the hash chain; exit 1 naming the first bad entry."""
     from ..usecases.audit import audit_verify as run
+    from ..usecases.audit import checkpoint_verify
     from . import render
-    res = run(workspace(directory))
+    ws = workspace(directory)
+    res = run(ws)
     brk = res.first_bad
+    if checkpoint is not None:
+        pem = public_key.read_text(encoding="utf-8") if public_key else None
+        res.checkpoint_problems = checkpoint_verify(ws, checkpoint, pem)
+        if res.checkpoint_problems and brk is None:
+            from ..core.audit import ChainBreak
+            brk = res.first_bad = ChainBreak(0, "checkpoint: " + "; ".join(res.checkpoint_problems))
     if output == OutputTJ.json:
         render.emit_json(res.to_dict())
     elif brk is None:
@@ -160,6 +192,21 @@ def audit_verify(directory: Dir = Path("."), output: Out = OutputTJ.text):
         render.err_console.print(f"[bold red]Audit log tampered:[/] entry {brk.seq}: {brk.reason}")
     if brk is not None:
         raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint")
+@handled
+def audit_checkpoint(directory: Dir = Path("."), output: Out = OutputTJ.text,
+                     accept_rollback: Annotated[bool, typer.Option(
+                         help="Accept a state that does not continue the published checkpoint "
+                              "(recorded in the audit log).")] = False):
+    """Publish the signed head of the audit chain to audit-checkpoint.json."""
+    from ..usecases.audit import checkpoint_write
+    from . import render
+    cp = checkpoint_write(workspace(directory), accept_rollback)
+    if output == OutputTJ.json:
+        return render.emit_json({"format": "govcloud-audit-checkpoint/1", **cp})
+    render.console.print(f"Checkpoint: entry {cp['seq']} {cp['hash'][:16]}… signed by {cp['key_id']}")
 
 
 @audit_app.command("prune")
@@ -199,6 +246,51 @@ def audit_export(directory: Dir = Path("."),
         for line in lines:
             f.write(line + "\n")
 
+
+
+@audit_app.command("export-signed")
+@handled
+def audit_export_signed(department: Annotated[str, typer.Option(help="Department code.")],
+                 directory: Dir = Path("."),
+                 out: Annotated[Optional[Path], typer.Option("-o", "--out", help="Write here.")] = None):
+    """A department's audit entries, signed with the provider's key (JSON)."""
+    import json
+    from ..usecases.audit import department_export
+    from . import render
+    doc = department_export(workspace(directory), department)
+    if out is None:
+        return render.emit_json(doc)
+    out.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    render.console.print(f"Exported {len(doc['entries'])} entries of {department} to {out}")
+
+
+@audit_app.command("verify-export")
+@handled
+def audit_verify_export(file: Path, public_key: Annotated[Path, typer.Option(
+                            help="The provider's public key (PEM).")],
+                        directory: Dir = Path("."), output: Out = OutputTJ.text):
+    """Check a department export with the provider's public key alone (no workspace or state
+    is read; -C is accepted and ignored); exit 1 if not valid."""
+    import json
+    from ..errors import GovcloudError
+    from ..usecases.audit import export_verify
+    from . import render
+    try:
+        doc = json.loads(file.read_text(encoding="utf-8"))
+        pem = public_key.read_text(encoding="utf-8")
+    except (OSError, ValueError) as exc:
+        raise GovcloudError(f"cannot read {file} or {public_key}: {exc}") from None
+    problems = export_verify(doc, pem)
+    if output == OutputTJ.json:
+        render.emit_json({"format": "govcloud-audit-verify-export/1", "valid": not problems,
+                          "entries": len(doc.get("entries") or []), "problems": problems})
+    elif not problems:
+        render.console.print(f"[green]Valid:[/] {len(doc['entries'])} entries signed by {doc.get('key_id')}")
+    else:
+        for p in problems:
+            render.err_console.print(f"[bold red]Invalid:[/] {p}")
+    if problems:
+        raise typer.Exit(1)
 
 @handled
 def import_(address: str, cloud_id: str, directory: Dir = Path("."),

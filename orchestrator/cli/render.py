@@ -28,15 +28,37 @@ def emit_json(data: Any) -> None:
     sys.stdout.flush()
 
 
+MAX_ERROR_LINE = 400   # an over-long value is not echoed back (a 100 KB name...)
+
+
+def _shown(text: str) -> str:
+    """An error line as printed: credentials redacted, at most MAX_ERROR_LINE characters."""
+    from ..redact import redact
+    text = redact(text)
+    if len(text) > MAX_ERROR_LINE:
+        text = f"{text[:MAX_ERROR_LINE]}… ({len(text) - MAX_ERROR_LINE} more characters not shown)"
+    return text
+
+
+def _shown_data(data: Any) -> Any:
+    if isinstance(data, str):
+        return _shown(data)
+    if isinstance(data, dict):
+        return {k: _shown_data(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_shown_data(v) for v in data]
+    return data
+
+
 def error(exc: GovcloudError, as_json: bool) -> None:
     if as_json:
-        emit_json(exc.to_dict())
+        emit_json(_shown_data(exc.to_dict()))
         return
-    err_console.print(f"[bold red]Error:[/] {escape(exc.summary)}")
+    err_console.print(f"[bold red]Error:[/] {escape(_shown(exc.summary))}")
     for issue in exc.issues:
-        err_console.print(f"  {escape(str(issue))}")
+        err_console.print(f"  {escape(_shown(str(issue)))}")
     if exc.fix:
-        err_console.print(f"  [bold]Fix:[/] {escape(exc.fix)}")
+        err_console.print(f"  [bold]Fix:[/] {escape(_shown(exc.fix))}")
     if exc.changed_nothing:
         err_console.print("Nothing was changed.")
 

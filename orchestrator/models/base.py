@@ -26,9 +26,17 @@ def _slug(v: str) -> str:
 Slug = Annotated[str, AfterValidator(_slug)]
 
 
+MAX_MONEY = Decimal("100000000.00")   # 1亿 yuan a month for one unit: nothing costs more
+
+
 def _money(v: Decimal) -> Decimal:
+    if not v.is_finite():
+        raise ValueError(f"{v} is not a price")
     if v < 0:
         raise ValueError("a price cannot be negative")
+    if v > MAX_MONEY:
+        raise ValueError(f"{v:.6g} is above the largest price a catalog item may have "
+                         f"({MAX_MONEY} yuan a month)")
     if v != v.quantize(Decimal("0.01")):
         raise ValueError(f"{v} has more than 2 decimal places (yuan and fen only)")
     return v.quantize(Decimal("0.01"))

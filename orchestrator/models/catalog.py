@@ -17,15 +17,15 @@ ZoneName = Literal["internet", "extranet"]
 
 class FlavorProvision(Frozen):
     kind: Literal["flavor"]
-    vcpus: PositiveInt
-    ram_gb: PositiveInt
+    vcpus: Annotated[int, Field(gt=0, le=1024)]       # bounded: no cloud quota meets 2**63
+    ram_gb: Annotated[int, Field(gt=0, le=32768)]
     arch: Literal["x86_64", "aarch64"] = "x86_64"
 
 
 class VolumeProvision(Frozen):
     kind: Literal["volume"]
     volume_type: NonEmptyStr
-    max_gb: PositiveInt = 32768
+    max_gb: Annotated[int, Field(gt=0, le=1048576)] = 32768
 
 
 class BandwidthProvision(Frozen):

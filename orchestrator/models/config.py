@@ -25,6 +25,14 @@ class WorkspaceSection(Frozen):
                              "`govcloud init` writes it); it is the ownership tag of every object")
         return v
 
+    @field_validator("profile")
+    @classmethod
+    def _profile(cls, v: str) -> str:
+        if not re.fullmatch(r"[a-z][a-z0-9_-]{0,63}", v):
+            raise ValueError(f"{v[:80]!r} is not a profile name (lower-case letters, digits, - "
+                             "and _, as in catalog/profiles/<name>.yaml; never a path)")
+        return v
+
 
 def redact_url(url: str) -> str:
     """The URL with any password replaced by ***."""

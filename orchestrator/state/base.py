@@ -146,6 +146,13 @@ class StateStore(ABC):
         """approval number -> (sha256, file)."""
 
     @abstractmethod
+    def atomic(self) -> Any:
+        """A context manager: every write made inside it by this thread (put, remove,
+        append_audit, record_event, put_workflow) commits together or not at all. A state
+        change and its audit entry (and its lifecycle event) are one record: a kill between
+        them must not leave one without the other."""
+
+    @abstractmethod
     def close(self) -> None: ...
 
     def __enter__(self) -> "StateStore":   # `with open_state(ws) as store:` closes it

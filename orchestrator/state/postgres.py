@@ -46,6 +46,7 @@ from urllib.parse import unquote, urlsplit
 
 from ..core.audit import GENESIS, AuditEntry, entry_hash
 from ..errors import StateError
+from ..redact import redact_data
 from ..models.config import redact_url
 from .base import (LockInfo, StateRecord, StateSnapshot, StateStore, audit_entry_of, default_actor,
                    event_of, record_json, still_held, wait_for_lock)
@@ -182,6 +183,12 @@ class PostgresStateStore(StateStore):
             cur.execute("SELECT 1 FROM govcloud_workspaces WHERE ws = %s FOR UPDATE",
                         (self.workspace_id,))
             yield cur
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """Writes inside join this transaction (psycopg nests them as savepoints)."""
+        with self._errors("cannot write the state"), self._tx():
+            yield
 
     @contextmanager
     def _snapshot(self) -> Iterator[Any]:
@@ -416,7 +423,7 @@ class PostgresStateStore(StateStore):
     # --- audit ------------------------------------------------------------------------
     def append_audit(self, actor: str, action: str, target: str, approval: str | None,
                      detail: dict[str, Any]) -> AuditEntry:
-        detail = json.loads(json.dumps(detail, default=str))
+        detail = redact_data(json.loads(json.dumps(detail, default=str)))   # no credentials
         ws = self.workspace_id
         with self._errors("cannot append to the audit log"), self._tx() as cur:
             cur.execute("SELECT seq, hash FROM govcloud_audit WHERE ws = %s "
@@ -457,6 +464,7 @@ class PostgresStateStore(StateStore):
 
     # --- lifecycle events and workflows ----------------------------------------------
     def record_event(self, subject: str, kind: str, on: str, detail: dict[str, Any]) -> int:
+        detail = redact_data(detail)   # a webhook URL's token never reaches the state
         ws = self.workspace_id
         with self._errors("cannot record an event"), self._tx() as cur:
             cur.execute("INSERT INTO govcloud_events SELECT %s, "

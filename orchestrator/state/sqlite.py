@@ -14,11 +14,13 @@ import secrets
 import sqlite3
 import threading
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from ..core.audit import GENESIS, AuditEntry, entry_hash
 from ..errors import StateError
+from ..redact import redact_data
 from .base import (LockInfo, StateRecord, StateSnapshot, StateStore, audit_entry_of, default_actor,
                    event_of, record_json, still_held, wait_for_lock)
 
@@ -44,6 +46,30 @@ CREATE TABLE IF NOT EXISTS history (serial INTEGER NOT NULL, address TEXT NOT NU
 """
 
 
+def _private_files(path: Path) -> None:
+    """The database (it holds the plan key), its -wal/-shm and lock files: mode 0600, created so
+    and fixed on existing files; its directory is made 0700. Never world-readable."""
+    try:
+        if not path.parent.exists():
+            path.parent.mkdir(parents=True, mode=0o700)
+        if not path.exists():
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"),
+                  path.with_name(path.name + ".lock")):
+            if p.exists() and (p.stat().st_mode & 0o077):
+                os.chmod(p, 0o600)
+    except FileExistsError:
+        raise StateError(f"cannot open the state database {path}: {path.parent} is not a "
+                         "directory", fix=f"move {path.parent} away; it must be a directory") from None
+    except NotADirectoryError:
+        raise StateError(f"cannot open the state database {path}: a file stands where a "
+                         f"directory of its path should be", fix="move it away") from None
+    except PermissionError as exc:
+        raise StateError(f"cannot open the state database {path}: {exc.strerror} "
+                         f"({exc.filename})", fix="check the workspace's permissions (is it "
+                         "read-only?)") from None
+
+
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -51,14 +77,17 @@ def _now() -> str:
 class SQLiteStateStore(StateStore):
     def __init__(self, path: Path):
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._mutex = threading.Lock()   # one writer thread at a time inside this process
+        _private_files(path)
+        self._mutex = threading.RLock()  # one writer thread at a time inside this process
+        self._depth = 0                  # nesting of _tx in the thread holding the mutex
+        self._inner_failed = False
         try:
             self._db = sqlite3.connect(path, timeout=60, isolation_level=None,
                                        check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
+            _private_files(path)   # the -wal and -shm files now exist too
             with self._tx() as db:
                 db.execute("INSERT OR IGNORE INTO meta VALUES ('lineage', ?)", (str(uuid.uuid4()),))
                 db.execute("INSERT OR IGNORE INTO meta VALUES ('serial', '0')")
@@ -68,21 +97,46 @@ class SQLiteStateStore(StateStore):
         self._lock_fd: int | None = None
 
     def _tx(self):
+        """A write transaction; nested in the same thread (``atomic``) it joins the outer one."""
         store = self
 
         class _T:
             def __enter__(self):
                 store._mutex.acquire()
-                store._db.execute("BEGIN IMMEDIATE")
+                if store._depth == 0:
+                    try:
+                        store._db.execute("BEGIN IMMEDIATE")
+                    except BaseException:
+                        store._mutex.release()
+                        raise
+                    store._inner_failed = False
+                store._depth += 1
                 return store._db
 
             def __exit__(self, et, ev, tb):
                 try:
-                    store._db.execute("ROLLBACK" if et else "COMMIT")
+                    store._depth -= 1
+                    if store._depth > 0:
+                        store._inner_failed = store._inner_failed or et is not None
+                    elif et is not None or store._inner_failed:
+                        store._db.execute("ROLLBACK")
+                        if et is None:
+                            raise StateError("a write inside an atomic record failed; "
+                                             "nothing of it was kept")
+                    else:
+                        store._db.execute("COMMIT")
                 finally:
                     store._mutex.release()
                 return False
         return _T()
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        try:
+            with self._tx():
+                yield
+        except sqlite3.Error as exc:
+            raise StateError(f"cannot write the state database {self.path}: {exc}") from None
 
     def get_meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
@@ -224,8 +278,8 @@ class SQLiteStateStore(StateStore):
     # --- audit ------------------------------------------------------------------------
     def append_audit(self, actor: str, action: str, target: str, approval: str | None,
                      detail: dict[str, Any]) -> AuditEntry:
-        detail = json.loads(json.dumps(detail, default=str))
-        with self._tx() as db:
+        detail = redact_data(json.loads(json.dumps(detail, default=str)))   # no credentials
+        with self.atomic(), self._tx() as db:
             row = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
             seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
             ts = _now()
@@ -253,7 +307,8 @@ class SQLiteStateStore(StateStore):
 
     # --- lifecycle events and workflows ----------------------------------------------
     def record_event(self, subject: str, kind: str, on: str, detail: dict[str, Any]) -> int:
-        with self._tx() as db:
+        detail = redact_data(detail)   # a webhook URL's token never reaches the state
+        with self.atomic(), self._tx() as db:
             cur = db.execute("INSERT INTO events(subject, kind, on_date, detail, recorded_at) "
                              "VALUES (?,?,?,?,?)", (subject, kind, on, json.dumps(
                                  detail, sort_keys=True, ensure_ascii=False, default=str), _now()))
@@ -266,7 +321,7 @@ class SQLiteStateStore(StateStore):
         return [event_of(r) for r in rows]
 
     def put_workflow(self, name: str, data: dict[str, Any]) -> None:
-        with self._tx() as db:
+        with self.atomic(), self._tx() as db:
             db.execute("INSERT OR REPLACE INTO workflows VALUES (?,?,?)",
                        (name, json.dumps(data, sort_keys=True, ensure_ascii=False, default=str), _now()))
 

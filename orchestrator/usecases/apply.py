@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Callable, ContextManager, Iterable
 
 from .. import planfile
-from ..errors import GovcloudError, Issue
+from ..errors import GovcloudError, Issue, PlanRefused
 from ..executor import Executor, StepResult
 from ..lifecycle_events import AfterApply, record_apply
 from ..models.plan import Plan
@@ -52,6 +52,18 @@ def check_deletes(plan: Plan, limit: int | None) -> None:
                             fix="review the plan; raise --max-deletes if every one is intended")
 
 
+def check_against_specs(ws: Workspace, plan: Plan) -> None:
+    """Refuse, before anything is touched, a plan (signed or not) that writes a value the
+    current stack specs do not allow (orchestrator/core/plan_guard.py)."""
+    from ..core.plan_guard import violations
+    bad = violations(plan.actions, (r for s in ws.load_specs() for r in s.resources))
+    if bad:
+        raise PlanRefused(f"the plan does what no stack spec allows ({len(bad)} actions)",
+                          [Issue(addr, why) for addr, why in bad[:20]],
+                          fix="run `govcloud compile` and `govcloud plan` again; a plan can "
+                              "only apply what the approvals compile to")
+
+
 def steps_of(plan: Plan) -> int:
     """Executor steps the plan takes (a replace is a delete and a create)."""
     return sum(2 if a.action == "replace" else 1 for a in plan.actions if a.action != "no-op")
@@ -66,7 +78,7 @@ def apply(ws: Workspace, saved: Path | None, today: dt.date, parallelism: int,
     (not asked for a saved plan) returns true. ``progress(steps)`` gives the executor's event
     callback for the run. Lifecycle events are recorded on ``today``. ``max_deletes``: refuse,
     before anything is touched, a plan that destroys more objects (deletes and replaces)."""
-    with open_state(ws) as store, locked(store, operation, lock_timeout), \
+    with open_state(ws) as store, locked(store, operation, lock_timeout, ws), \
             open_drivers(ws) as drivers:
         if saved is not None:
             if options.replace or options.target:
@@ -83,6 +95,7 @@ def apply(ws: Workspace, saved: Path | None, today: dt.date, parallelism: int,
         if not p.has_changes:
             return ApplyResult(p)
         check_deletes(p, max_deletes)
+        check_against_specs(ws, p)
         with (progress or (lambda n: nullcontext()))(steps_of(p)) as on_event:
             results = execute(ws, p, store, drivers, parallelism, on_event,
                               after=[record_apply(today)])
@@ -107,7 +120,7 @@ def execute(ws: Workspace, plan: Plan, store: StateStore, drivers: Drivers, para
     store.append_audit(actor, "apply-start", ws.config.workspace.id, None,
                        {"plan_digest": plan.digest, "summary": plan.summary})
     ex = Executor(plan, drivers, store, actor, ws.config.workspace.id, parallelism,
-                  recovery_file=ws.data_dir / "state-recovery.jsonl", on_event=on_event,
+                  on_event=on_event,
                   sanitize=wipe_and_verify)
     before = store.read().records
     results = ex.run()

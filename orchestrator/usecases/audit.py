@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterator
 
 from ..core.audit import PRUNED, AuditEntry, ChainBreak, verify_chain
@@ -24,10 +25,12 @@ class AuditLog:
                 "entries": [e.to_dict() for e in self.entries]}
 
 
-def audit_list(ws: Workspace, last: int = 0) -> AuditLog:
-    """The last ``last`` entries (0: all)."""
+def audit_list(ws: Workspace, last: int = 0, department: str | None = None) -> AuditLog:
+    """The last ``last`` entries (0: all); only a department's with ``department``."""
     with open_state(ws) as store:
         entries = store.audit_entries()
+    if department:
+        entries = [e for e in entries if _of_department(e, department)]
     return AuditLog(entries[-last:] if last else entries, len(entries))
 
 
@@ -35,11 +38,13 @@ def audit_list(ws: Workspace, last: int = 0) -> AuditLog:
 class AuditCheck:
     entries: int
     first_bad: ChainBreak | None
+    checkpoint_problems: list[str] | None = None   # with --checkpoint FILE
 
     def to_dict(self) -> dict[str, Any]:
         return {"format": "govcloud-audit-verify/1", "entries": self.entries,
                 "intact": self.first_bad is None,
-                "first_bad": self.first_bad.__dict__ if self.first_bad else None}
+                "first_bad": self.first_bad.__dict__ if self.first_bad else None,
+                "checkpoint_problems": self.checkpoint_problems}
 
 
 def audit_verify(ws: Workspace) -> AuditCheck:
@@ -128,3 +133,110 @@ def audit_export(ws: Workspace) -> Iterator[str]:
                      ensure_ascii=False, sort_keys=True)
     for e in entries:
         yield json.dumps(e.to_dict(), ensure_ascii=False, sort_keys=True, default=str)
+
+
+# --- checkpoints and department exports (orchestrator/checkpoint.py) ----------------------
+def checkpoint_verify(ws: Workspace, path: Path, public_pem: str | None = None) -> list[str]:
+    """Problems of the state against the checkpoint in ``path`` (empty: it continues it).
+    ``public_pem``: the provider's public key as the verifier got it (default: this
+    workspace's)."""
+    from .. import checkpoint
+    from ..errors import GovcloudError
+    from ..trust.provider_key import load_or_create
+    cp = checkpoint.read(path)
+    if cp is None:
+        raise GovcloudError(f"checkpoint file {path} not found")
+    with open_state(ws) as store:
+        return checkpoint.compare(cp, store, public_pem or load_or_create(ws.root).public_pem(),
+                                  ws.config.workspace.id)
+
+
+def checkpoint_write(ws: Workspace, accept_rollback: bool = False) -> dict[str, Any]:
+    """Publish the current head as the checkpoint. Refused when the state does not continue
+    the published one, unless ``accept_rollback`` (then an audit entry records the decision)."""
+    from .. import checkpoint
+    from ..state.base import default_actor
+    with open_state(ws) as store, store.locked("audit-checkpoint", 30):
+        root, wid = ws.root, ws.config.workspace.id
+        old = checkpoint.read(root / checkpoint.FILE_NAME)
+        if old is not None:
+            from ..trust.provider_key import load_or_create
+            problems = checkpoint.compare(old, store, load_or_create(root).public_pem(), wid)
+            if problems and not accept_rollback:
+                checkpoint.guard(root, wid, store)   # raises, naming the problems
+            if problems:
+                store.append_audit(default_actor(), "checkpoint-rollback-accepted", wid, None,
+                                   {"previous": {k: old.get(k) for k in ("lineage", "seq", "hash")},
+                                    "problems": problems})
+        cp = checkpoint.make(root, wid, store)
+        checkpoint.write(root / checkpoint.FILE_NAME, cp)
+        return cp
+
+
+def _of_department(e: AuditEntry, dept: str) -> bool:
+    t = e.target
+    stack = str(e.detail.get("stack") or "")
+    return (t == dept or t.startswith(f"{dept}/") or f"/{dept}/" in t or t.endswith(f"/{dept}")
+            or stack.startswith(f"{dept}/"))
+
+
+def department_entries(ws: Workspace, dept: str) -> list[AuditEntry]:
+    with open_state(ws) as store:
+        return [e for e in store.audit_entries() if _of_department(e, dept)]
+
+
+EXPORT_FORMAT = "govcloud-audit-export/1"
+_EXPORT_SIGNED = ("format", "workspace_id", "department", "entries", "head", "at")
+
+
+def _export_bytes(doc: dict[str, Any]) -> bytes:
+    import json
+    return json.dumps({k: doc.get(k) for k in _EXPORT_SIGNED}, sort_keys=True,
+                      ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
+
+
+def department_export(ws: Workspace, dept: str) -> dict[str, Any]:
+    """A department's entries with the chain's head, signed with the provider's key: the
+    department verifies it with the public key alone (等保 8.2.3.3: provider operations
+    auditable by the cloud customer)."""
+    import base64
+    import datetime as dt
+    from ..trust.provider_key import load_or_create
+    key = load_or_create(ws.root)
+    with open_state(ws) as store:
+        entries = [e for e in store.audit_entries() if _of_department(e, dept)]
+        head = store.audit_head() or (0, "")
+    doc: dict[str, Any] = {
+        "format": EXPORT_FORMAT, "workspace_id": ws.config.workspace.id, "department": dept,
+        "entries": [e.to_dict() for e in entries], "head": {"seq": head[0], "hash": head[1]},
+        "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+    doc["key_id"] = key.key_id
+    doc["public_key"] = key.public_pem()
+    doc["signature"] = base64.b64encode(key.sign(_export_bytes(doc))).decode()
+    return doc
+
+
+def export_verify(doc: dict[str, Any], public_pem: str) -> list[str]:
+    """Problems of an export (empty: signed by ``public_pem``'s key, every entry whole)."""
+    import base64
+    from ..core.audit import entry_hash
+    from ..trust.provider_key import verify
+    if not isinstance(doc, dict) or doc.get("format") != EXPORT_FORMAT:
+        return [f"not a {EXPORT_FORMAT} document"]
+    try:
+        sig = base64.b64decode(doc.get("signature") or "", validate=True)
+    except ValueError:
+        sig = b""
+    problems = []
+    if not verify(public_pem, _export_bytes(doc), sig):
+        problems.append("the signature does not verify with the provider's public key")
+    for e in doc.get("entries") or []:
+        try:
+            ok = entry_hash(e["seq"], e["ts"], e["actor"], e["action"], e["target"],
+                            e["approval"], e["detail"], e["prev_hash"]) == e["hash"]
+        except (KeyError, TypeError):
+            ok = False
+        if not ok:
+            problems.append(f"entry {e.get('seq') if isinstance(e, dict) else '?'} does not "
+                            "match its hash")
+    return problems

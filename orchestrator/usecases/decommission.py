@@ -50,7 +50,7 @@ def decommission(ws: Workspace, system: str, opts, lock_timeout: float,
                             fix="use --sanitizer zeros or random")
     if opts.verify_mode not in VERIFY_MODES:
         raise GovcloudError(f"--verify {opts.verify_mode!r}: use full or sample")
-    with open_state(ws) as store, locked(store, "decommission", lock_timeout):
+    with open_state(ws) as store, locked(store, "decommission", lock_timeout, ws):
         spec = find_subject(ws, store, system)
         with open_drivers(ws, spec.targets) as drivers:
             say(f"Decommissioning {spec.stack} ({spec.system['name']})"

@@ -77,7 +77,7 @@ def expire(ws: Workspace, now: dt.datetime, dry_run: bool = False, max_deletes: 
     report = ExpireReport(now=now.isoformat(timespec="seconds"), dry_run=dry_run)
     with open_state(ws) as store, ExitStack() as held:
         try:
-            held.enter_context(locked(store, "expire", lock_timeout))
+            held.enter_context(locked(store, "expire", lock_timeout, ws))
         except LockError as exc:   # another run holds it: that one acts
             report.skipped = exc.summary
             return report

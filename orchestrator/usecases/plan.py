@@ -48,7 +48,7 @@ def plan(ws: Workspace, today: dt.date | None, lock_timeout: float,
         from .compile import compile_workspace
         rep = compile_workspace(ws, today)
         compiled = [*rep.written, *rep.removed]
-    with open_state(ws) as store, locked(store, "plan", lock_timeout), \
+    with open_state(ws) as store, locked(store, "plan", lock_timeout, ws), \
             open_drivers(ws) as drivers:
         p = compute_plan(ws, store, drivers, today, options=options)
     if out is not None:
@@ -76,6 +76,7 @@ def _compute_plan(ws: Workspace, store: StateStore, drivers: Drivers,
     approval.check_replay(ws, seals, store)
     serialized: dict[str, tuple] = {}   # address -> (resource, its JSON data) from the cache
     files = hashlib.sha256()            # the plan's inputs_digest, from the same reads
+    ws.approval_files()   # approvals/ missing or a dangling link is an error, not "none approved"
     specs = ws.load_specs(serialized, files)
     if not specs and ws.approval_files():
         raise GovcloudError("no stack specs under stacks/", fix="run `govcloud compile` first")
@@ -94,6 +95,16 @@ def _compute_plan(ws: Workspace, store: StateStore, drivers: Drivers,
             observed.extend(o for o in drv.observe() if o.tags.get(STACK_TAG) not in frozen)
         except DriverError as exc:
             raise GovcloudError(f"cannot read cloud target {name!r}: {exc}") from None
+    if observed and not snapshot.records and store.audit_head() is None:
+        # An empty state with no history, while the cloud holds objects tagged as ours: the
+        # state database vanished (or is another one). Adopting them all silently would make
+        # a lost state look like a fresh start; the operator confirms the recovery.
+        raise GovcloudError(f"the state is empty and has no audit history, but the cloud holds "
+                            f"{len(observed)} objects tagged with this workspace "
+                            f"({ws.config.workspace.id}): the state database was lost or replaced",
+                            fix="restore the state database; or, to rebuild it from the cloud, "
+                                "confirm the recovery: `govcloud state recover --confirm` (it is "
+                                "audited), then plan: the objects are adopted by their tags")
     caps = {name: drv.kinds for name, drv in drivers.items()}
     moves = [m for s in specs for m in s.moved] + list(extra_moves)
     retaggable = frozenset(n for n, d in drivers.items() if isinstance(d, Retagging))

@@ -23,13 +23,27 @@ def open_state(ws: Workspace) -> StateStore:
 
 
 @contextmanager
-def locked(store: StateStore, operation: str, timeout: float) -> Iterator[LockInfo]:
-    """The workspace lock (LockError after ``timeout`` seconds, naming the holder)."""
+def locked(store: StateStore, operation: str, timeout: float,
+           ws: Workspace | None = None) -> Iterator[LockInfo]:
+    """The workspace lock (LockError after ``timeout`` seconds, naming the holder). With
+    ``ws``: the state must continue the published audit checkpoint (orchestrator/checkpoint.py)
+    or nothing runs; when the block ends, a new checkpoint is published if the head moved."""
+    from .. import checkpoint
     lock = store.acquire(operation, timeout)
+    guarded = False
     try:
+        if ws is not None:
+            checkpoint.guard(ws.root, ws.config.workspace.id, store)
+            guarded = True
         yield lock
     finally:
-        store.release(lock)
+        try:
+            if guarded:   # never over a checkpoint the state failed to continue
+                checkpoint.publish(ws.root, ws.config.workspace.id, store)
+        except (OSError, GovcloudError):
+            pass   # a read-only workspace: the guard still compares with the last one published
+        finally:
+            store.release(lock)
 
 
 class Drivers(dict):
@@ -75,6 +89,17 @@ def _open_driver(ws: Workspace, name: str) -> Driver:
                             [Issue(f"targets.{name}", "missing section in govcloud.toml")])
     options = section.model_dump()
     kind = options.pop("driver")
+    schema = getattr(driver_class(kind), "options_model", None)
+    if schema is not None:   # each driver's own options, validated: never "internal error"
+        from pydantic import ValidationError
+
+        from ..errors import InputError
+        from ..inputs import issues_from
+        try:
+            schema.model_validate(options)
+        except ValidationError as exc:
+            raise InputError("govcloud.toml", [Issue(f"targets.{name}.{i.path}", i.message)
+                                               for i in issues_from(exc, schema)]) from None
     try:
         return driver_class(kind)(name, options, ws.root, ws.config.workspace.id)
     except DriverError as exc:

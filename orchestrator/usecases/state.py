@@ -206,3 +206,18 @@ def state_push(ws: Workspace, path, lock_timeout: float) -> dict[str, Any]:
                             "resources": len(records), "file": str(path)})
     return {"format": "govcloud-state-push/1", "lineage": lineage, "serial": serial,
             "resources": len(records), "changed": True}
+
+
+def state_recover(ws: Workspace) -> dict[str, Any]:
+    """The operator's confirmation that an empty state is to be rebuilt from the cloud's tagged
+    objects (the next plan adopts them): an audit entry, the state's first."""
+    from ..state.base import default_actor
+    with open_state(ws) as store, store.locked("state-recover", 30):
+        snap = store.read()
+        if snap.records or store.audit_head() is not None:
+            raise GovcloudError("the state is not empty: there is nothing to recover",
+                                fix="`govcloud plan` shows what differs from the cloud")
+        e = store.append_audit(default_actor(), "state-recovery-confirmed", ws.config.workspace.id,
+                               None, {"lineage": snap.lineage,
+                                      "note": "objects found by their tags are adopted"})
+    return {"format": "govcloud-state-recover/1", "lineage": snap.lineage, "audit_entry": e.seq}

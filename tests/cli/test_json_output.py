@@ -94,6 +94,12 @@ def test_every_command_with_and_without_changes(tmp_path, cli, monkeypatch):
     check(cli, "state unlock", "no-such-lock", "-C", ws, code=1)     # the error shape
     check(cli, "audit list", "-C", ws)
     check(cli, "audit verify", "-C", ws)
+    check(cli, "audit verify", "-C", ws, "--checkpoint", ws / "audit-checkpoint.json")
+    check(cli, "audit checkpoint", "-C", ws)
+    assert cli("audit", "export-signed", "--department", "edu", "-C", ws, "-o", tmp_path / "e.json").exit_code == 0
+    (tmp_path / "k.pem").write_text(check(cli, "audit checkpoint", "-C", ws)["public_key"])
+    assert check(cli, "audit verify-export", tmp_path / "e.json", "--public-key",
+                 tmp_path / "k.pem")["valid"]
     assert check(cli, "audit prune", "--before", "2020-01-01", "-C", ws)["pruned"] == 0
     check(cli, "status", "-C", ws)
     assert check(cli, "status", "-C", ws, "--now", "2026-06-23T09:30")["today"] == "2026-06-23"
