@@ -99,10 +99,12 @@ def test_kill_between_state_write_and_audit_entry(aws, nth):
 def test_kill_between_decommission_record_and_audit_entry(tmp_path, request, backend, step):
     aws = _workspace(tmp_path, backend, request)
     assert gc(aws, "apply", "--auto-approve").returncode == 0
-    r = gc(aws, "decommission", SYSTEM, faults=["--crash-at", f"decommission.workflow-written:{step}"])
+    assert gc(aws, "request-exit", "BZ-2026-0012").returncode == 0   # 亳州 第二十三条's first step
+    r = gc(aws, "decommission", SYSTEM, "--auto-approve",
+           faults=["--crash-at", f"decommission.workflow-written:{step}"])
     assert r.returncode == -9, r.stdout + r.stderr
     assert disagreements(aws) == []
-    r = gc(aws, "decommission", SYSTEM)
+    r = gc(aws, "decommission", SYSTEM, "--auto-approve")
     assert r.returncode == 0, r.stdout + r.stderr
     assert disagreements(aws) == []
     certs = sorted((aws / "certificates").glob("*.json"))
