@@ -187,12 +187,15 @@ class PowerControl(ABC):
 
 
 class RbacEvidence(ABC):
-    """Network access grants the isolation checks read (OpenStack RBAC)."""
+    """Network access grants the isolation checks read (OpenStack RBAC), and the whole cloud
+    around the managed objects (``survey``: drivers/openstack/survey.py; without it the
+    whole-cloud checks are N/A, never PASS)."""
     capability: ClassVar[str] = "rbac-evidence"
 
     @abstractmethod
     def isolation_facts(self) -> dict[str, Any]:
-        """``{"external_grants": [{"network", "target_project"}], "shared": [(net_id, who)]}``."""
+        """``{"external_grants": [{"network", "target_project"}], "shared": [(net_id, who)],
+        "survey": {...} (optional)}``."""
 
 
 class IsolationChecks(ABC):
@@ -219,6 +222,19 @@ class IsolationProbes(ABC):
     @abstractmethod
     def probe_visibility(self, conn: Any, objects: list[Observed]) -> list[tuple[Observed, bool]]:
         """For each object, whether ``conn`` can see it."""
+
+
+class ReachabilityProbes(ABC):
+    """Dataplane probes (a real deployment with L2/L3 agents): from a probe port in each project's
+    network namespace, ICMP and TCP to the addresses of every other project (the other zone's
+    above all). verify-isolation fails a row for every answer. No driver here declares it: the
+    OpenStack test cloud has no dataplane, so the row is N/A there, never a pass."""
+    capability: ClassVar[str] = "reachability"
+
+    @abstractmethod
+    def reach(self, source_project: str, targets: list[str]) -> list[tuple[str, str, bool]]:
+        """For each other project in ``targets``: (project id, what was tried ("icmp 10.64.0.5",
+        "tcp 10.64.0.5:443"), whether it answered)."""
 
 
 class BackupStore(ABC):
@@ -275,8 +291,8 @@ class Importing(ABC):
 
 
 CAPABILITIES: tuple[type, ...] = (MediaAccess, Census, PowerControl, RbacEvidence,
-                                  IsolationChecks, IsolationProbes, BackupStore, Retagging,
-                                  Inventory, Importing)
+                                  IsolationChecks, IsolationProbes, ReachabilityProbes, BackupStore,
+                                  Retagging, Inventory, Importing)
 
 
 # name -> "module:Class"; imported only when a workspace uses that driver.

@@ -10,13 +10,21 @@ Checks (each a PASS/FAIL row; N/A where the cloud cannot be asked, never counted
 - cross-project     Tempest's primary/alternate probe: a member of each project sees its own
                     objects (positive control), and gets NotFound/Forbidden for every server,
                     volume, network, port and security group of every other project
+- reachability      dataplane probes (ReachabilityProbes) where a driver has them; N/A otherwise
+- the whole-cloud checks (orchestrator/isolation_cloud.py): routers, ports, security groups,
+                    RBAC policies, role assignments and floating IPs around the managed projects,
+                    whoever owns them
+
+A check that was not performed (``--no-probe``, a driver that cannot answer it) is an N/A row,
+and the summary says "passed with N checks not performed": N/A is never a pass.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from drivers.base import Driver, IsolationChecks, IsolationProbes, RbacEvidence
+from drivers.base import Driver, IsolationChecks, IsolationProbes, RbacEvidence, ReachabilityProbes
 
+from .isolation_cloud import cloud_checks, not_looked
 from .models.spec import StackSpec
 
 
@@ -77,8 +85,14 @@ def verify(specs: list[StackSpec], drivers: dict[str, Driver], probe: bool = Tru
         if not isinstance(drv, RbacEvidence):
             out.append(Check("external-access", target, "N/A", f"{drv.name} has no RBAC to inspect"))
             out.append(Check("no-shared-network", target, "N/A", f"{drv.name} has no RBAC to inspect"))
+            out += [Check(*row) for row in not_looked(
+                target, f"the {drv.name} driver gives no view of the cloud beyond its own objects")]
         else:
             f = drv.isolation_facts()
+            if f.get("survey") is None:
+                out += [Check(*row) for row in not_looked(target, f"{drv.name} gave no survey")]
+            else:
+                out += [Check(*row) for row in cloud_checks(target, observed, f["survey"])]
             ext_zone = {ext: zone for (zone, t), ext in zone_ext.items() if t == target}
             for pol in f["external_grants"]:
                 net, tgt = pol["network"], pol["target_project"]
@@ -102,7 +116,29 @@ def verify(specs: list[StackSpec], drivers: dict[str, Driver], probe: bool = Tru
                                  f"none of {len(ours)} networks is shared"))
         if isinstance(drv, IsolationChecks):   # a driver's own (EC2: routes, peerings)
             out += [Check(*row) for row in drv.isolation_checks(list(desired.values()), probe)]
-        out += _probe(drv, observed, projects, project_of) if probe else []
+        if probe:
+            out += _probe(drv, observed, projects, project_of)
+        else:
+            out.append(Check("cross-project", target, "N/A",
+                             "not performed: --no-probe (no member was asked what it can see)"))
+        out += _reach(drv, projects) if probe else [Check(
+            "reachability", target, "N/A", "not performed: --no-probe")]
+    return out
+
+
+def _reach(drv, projects) -> list[Check]:
+    """Dataplane probes (ReachabilityProbes), where the driver has a dataplane to probe."""
+    if not isinstance(drv, ReachabilityProbes):
+        return [Check("reachability", drv.target, "N/A",
+                      f"not performed: the {drv.name} driver has no dataplane probe (isolation is "
+                      "proven through the control plane and API probes; see the README)")]
+    out = []
+    for pid, proj in sorted(projects.items(), key=lambda kv: kv[1].address):
+        tried = drv.reach(pid, [p for p in projects if p != pid])
+        answered = [what for _, what, ok in tried if ok]
+        out.append(Check("reachability", proj.address, "FAIL" if answered else "PASS",
+                         f"answered: {', '.join(answered)}" if answered
+                         else f"no answer to {len(tried)} probes of other projects"))
     return out
 
 

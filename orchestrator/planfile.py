@@ -6,6 +6,8 @@ Format ``govcloud-plan/1``::
     {"format": "govcloud-plan/1", "workspace_id": "ws-...", "created_at": "...",
      "state": {"lineage": "...", "serial": 7}, "inputs_digest": "sha256:...",
      "summary": {"create": 3, "update": 1, "replace": 0, "delete": 0, "adopt": 0, "no-op": 40},
+     "approvals": {"BZ-2026-0012": {"file": "approvals/BZ-2026-0012.yaml", "sha256": "...",
+                                    "signature": {"key_id": "...", "sha256": "..."} | null}},
      "actions": [{"address": "server:local/edu/edu-portal-internet/web-1", "kind": "server",
                   "target": "local", "action": "create", "cause": "new",
                   "reason": "new in stack spec",
@@ -13,6 +15,11 @@ Format ``govcloud-plan/1``::
                   "desired": {...ResourceSpec...} | null,
                   "prior": {"cloud_id": "...", "status": "ok", "refs": {...}} | null}],
      "digest": "hmac-sha256:..."}
+
+A saved file also carries ``"provider_signature": {"key_id", "public_key", "sha256",
+"signature"}``: the provider key's (trust/provider_key.py) Ed25519 signature over ``sha256``,
+the SHA-256 of the same canonical bytes the digest covers, so that a department or auditor can
+check a plan with the public key alone; a file whose provider signature does not match is refused.
 
 ``digest`` covers everything but ``created_at`` and itself, keyed by a secret kept in the state
 store, so an edited plan file is refused; same inputs and state give the same digest. A saved
@@ -31,19 +38,31 @@ from .state.base import StateStore
 from .workspace import Workspace
 
 
+def _feed(plan: Plan, update) -> None:
+    """The canonical body's bytes, in pieces of 1,000 actions (see ``sign``)."""
+    encode = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                              default=str).encode
+    update(b'{"actions":[')   # "actions" sorts before every other key of the body
+    acts = plan.actions
+    for i in range(0, len(acts), 1000):
+        piece = encode([a.to_dict() for a in acts[i:i + 1000]])
+        update((("," if i else "") + piece[1:-1]).encode("utf-8"))
+    update(("]," + encode(plan.body(actions=False))[1:]).encode("utf-8"))
+
+
+def body_sha256(plan: Plan) -> str:
+    """SHA-256 of the same canonical bytes the digest covers (what the provider key signs)."""
+    h = hashlib.sha256()
+    _feed(plan, h.update)
+    return h.hexdigest()
+
+
 def sign(plan: Plan, key: str) -> str:
     """HMAC-SHA256 of ``json.dumps(plan.body(), sort_keys=True, ensure_ascii=False,
     separators=(",", ":"), default=str)``, fed to the MAC in pieces of 1,000 actions: the same
     bytes without the whole text in memory at once (~160 MB for 10,000 approvals)."""
-    encode = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"),
-                              default=str).encode
     mac = hmac.new(key.encode(), digestmod=hashlib.sha256)
-    mac.update(b'{"actions":[')   # "actions" sorts before every other key of the body
-    acts = plan.actions
-    for i in range(0, len(acts), 1000):
-        piece = encode([a.to_dict() for a in acts[i:i + 1000]])
-        mac.update((("," if i else "") + piece[1:-1]).encode("utf-8"))
-    mac.update(("]," + encode(plan.body(actions=False))[1:]).encode("utf-8"))
+    _feed(plan, mac.update)
     return "hmac-sha256:" + mac.hexdigest()
 
 
@@ -53,9 +72,38 @@ def sign_lazily(plan: Plan, store: StateStore) -> None:
     plan.sign_with(lambda p: sign(p, key))
 
 
-def save(plan: Plan, path: Path) -> None:
-    path.write_text(json.dumps(plan.to_dict(), ensure_ascii=False, indent=1, default=str),
+def save(plan: Plan, path: Path, provider=None) -> None:
+    """Write the plan file; with ``provider`` (trust.provider_key.ProviderKey) it carries
+    ``provider_signature {key_id, public_key, sha256, signature}``: the provider's Ed25519
+    signature over the canonical body's SHA-256, checkable with the public key alone."""
+    data = plan.to_dict()
+    if provider is not None:
+        import base64
+        sha = body_sha256(plan)
+        data["provider_signature"] = {"key_id": provider.key_id,
+                                      "public_key": provider.public_pem(), "sha256": sha,
+                                      "signature": base64.b64encode(
+                                          provider.sign(sha.encode())).decode()}
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=1, default=str),
                     encoding="utf-8")
+
+
+def check_provider_signature(data: dict, plan: Plan, path: str, ws: Workspace) -> None:
+    sig = data.get("provider_signature")
+    if sig is None:
+        return
+    import base64
+    from .trust import provider_key
+    try:
+        own = provider_key.key_path(ws.root).exists() and \
+            provider_key.load(ws.root).public_pem() != sig["public_key"]
+        ok = not own and sig["sha256"] == body_sha256(plan) and provider_key.verify(
+            sig["public_key"], sig["sha256"].encode(), base64.b64decode(sig["signature"]))
+    except (KeyError, TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise PlanRefused(f"{path}: the provider's signature does not match the plan",
+                          fix="run `govcloud plan -o FILE` again and apply the new file")
 
 
 def read(path: Path) -> tuple[Plan, dict]:
@@ -74,7 +122,8 @@ def read(path: Path) -> tuple[Plan, dict]:
     try:
         plan = Plan(data["workspace_id"], data["state"]["lineage"], data["state"]["serial"],
                     data["inputs_digest"], [Action.from_dict(a) for a in data["actions"]],
-                    data.get("created_at", ""), data.get("digest", ""))
+                    data.get("created_at", ""), data.get("digest", ""),
+                    data.get("approvals") or {})
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise PlanRefused(f"{path} is damaged: {exc}", fix="run `govcloud plan -o FILE` again")
     return plan, data
@@ -95,6 +144,7 @@ def load(path: Path, ws: Workspace, store: StateStore) -> Plan:
     if not verify(plan, data, store):
         raise PlanRefused(f"{path} was altered after it was made (its digest does not match)",
                           fix="run `govcloud plan -o FILE` again and apply the new file")
+    check_provider_signature(data, plan, path, ws)
     return plan
 
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Run the whole test suite: set up .venv with the test extras, start the OpenStack test cloud
-# (idempotent; about 3 minutes cold, seconds when it is already up), then pytest. Extra arguments
-# go to pytest.
+# (idempotent; about 3 minutes cold, seconds when it is already up), then pytest on
+# GOVCLOUD_TEST_WORKERS pytest-xdist workers (default 2; 0 runs in this process). Tests that use
+# the OpenStack test cloud are grouped per file (tests/conftest.py), so a group runs on one worker.
+# Extra arguments go to pytest.
 # GOVCLOUD_NO_OPENSTACK=1 skips starting the cloud (its tests then FAIL, saying how to start it).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -21,4 +23,8 @@ if [ -z "${GOVCLOUD_NO_OPENSTACK:-}" ]; then
   bash "$here/scripts/openstack/up.sh"
 fi
 cd "$here"
-exec .venv/bin/python -m pytest "$@"
+workers=${GOVCLOUD_TEST_WORKERS:-2}
+if [ "$workers" = 0 ]; then
+  exec .venv/bin/python -m pytest "$@"
+fi
+exec .venv/bin/python -m pytest -n "$workers" --dist loadgroup "$@"

@@ -66,22 +66,30 @@ def edit_yaml(path: Path, fn) -> None:
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
-def _uses_openstack_cloud(item) -> bool:
-    path = str(item.path)
+def _openstack_group(item) -> str | None:
+    """The xdist group of a test that talks to the OpenStack test cloud, else None: one group
+    per test file (each file sweeps only its own departments' leftovers), except the contract
+    suite, whose session-wide sweep covers both of its files."""
+    path = Path(str(item.path))
     callspec = getattr(item, "callspec", None)
-    return "openstack" in Path(path).name or "/tests/openstack/" in path \
-        or (callspec is not None and "openstack" in callspec.id.split("-"))
+    if "/tests/contract/" in str(path):
+        uses = "openstack" in path.name or (callspec is not None
+                                            and "openstack" in callspec.id.split("-"))
+        return "openstack-contract" if uses else None
+    if "/tests/openstack/" in str(path) or "openstack" in path.name:
+        return "openstack-" + path.stem
+    return None
 
 
 def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist (`--dist loadgroup`, as scripts/test.sh runs) every test that talks to
-    the one OpenStack test cloud runs on the same worker, one after another: their stale-object
-    sweeps (purge_stale) would delete each other's objects, and the cloud serves one caller best.
-    Everything else spreads over the other workers."""
-    group = pytest.mark.xdist_group("openstack-cloud")
+    """Under pytest-xdist (`--dist loadgroup`, as scripts/test.sh runs) the tests of one group
+    run on one worker, one after another, so that a group's stale-object sweep (purge_stale)
+    never deletes the objects of a test running beside it; groups and all other tests spread
+    over the workers."""
     for item in items:
-        if _uses_openstack_cloud(item):
-            item.add_marker(group)
+        group = _openstack_group(item)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 def amend(path: Path, fn) -> Path:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from drivers.base import ADDRESS_TAG, OWNER_TAG, Conflict, CreateFailed, DriverError, Observed
+from drivers.openstack import repair
 from drivers.openstack.kind import Kind, field, id_parts
 from drivers.openstack.storage import owned_volumes
 
@@ -91,6 +92,8 @@ class Server(Kind):
 
     def update(self, cur, req, fields):
         compute = self.conn.compute
+        if "security_groups" in fields:   # isolation drift: only its approved group
+            repair.server_groups(self.d, cur.cloud_id, req.refs["security_group"])
         if fields & {"flavor", "vcpus", "ram_gb"}:
             with self.api():
                 flavor = compute.find_flavor(req.properties["flavor"], ignore_missing=False)

@@ -41,6 +41,7 @@ from drivers.openstack.media import MediaFiles
 from drivers.openstack.network import (ExternalNetworks, FloatingIp, Network, Router,
                                        SecurityGroup, Subnet)
 from drivers.openstack.storage import Volume
+from drivers.openstack.survey import CloudSurvey
 from orchestrator.models.address import kind_of
 
 # In the order observe() lists them (projects before their quotas, volumes before attachments).
@@ -49,8 +50,8 @@ HANDLERS: tuple[type[Kind], ...] = (Domain, Project, Quota, Network, Subnet, Rou
 
 
 class OpenStackDriver(Connection, ExternalNetworks, ServerPower, MediaFiles, IsolationEvidence,
-                      ProjectInventory, Driver, MediaAccess, Census, PowerControl, RbacEvidence,
-                      IsolationProbes, Inventory):
+                      ProjectInventory, CloudSurvey, Driver, MediaAccess, Census, PowerControl,
+                      RbacEvidence, IsolationProbes, Inventory):
     name = "openstack"
     kinds = frozenset(h.kind for h in HANDLERS)
 
@@ -78,7 +79,10 @@ class OpenStackDriver(Connection, ExternalNetworks, ServerPower, MediaFiles, Iso
     def observe(self) -> list[Observed]:
         listing = Listing(self)
         out = [o for h in self.handlers.values() for o in h.observe(listing)]
-        return [o for o in out if o.address]
+        out = [o for o in out if o.address]
+        # the whole cloud around them (survey.py): the plan's isolation drift, verify-isolation
+        self.annotate(out, self.survey(out, listing))
+        return out
 
     def find(self, address: str) -> Observed | None:
         # called before every create: only the lists this kind needs

@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 from drivers.base import ADDRESS_TAG, OWNER_TAG, Address, Conflict, DriverError, Observed
+from drivers.openstack import repair
 from drivers.openstack.connection import retry, user_connection
 from drivers.openstack.kind import Kind, dec, id_parts
 
@@ -70,6 +71,8 @@ class Domain(Kind):
         return self.shape(d)
 
     def update(self, cur, req, fields):
+        if "role_assignments" in fields:
+            repair.role_assignments(self.d, "domain", cur.cloud_id)
         with self.api():
             d = self.conn.identity.update_domain(cur.cloud_id, description=self._description(req))
         return self.shape(d)
@@ -111,6 +114,10 @@ class Project(Kind):
         return self.shape(p)
 
     def update(self, cur, req, fields):
+        if "role_assignments" in fields:    # isolation drift (orchestrator/core/drift.py)
+            repair.role_assignments(self.d, "project", cur.cloud_id)
+        if "default_group" in fields:
+            repair.default_group(self.d, cur.cloud_id)
         with self.api():
             p = self.conn.identity.update_project(cur.cloud_id,
                                                   description=req.properties["description"])
@@ -129,6 +136,10 @@ class Project(Kind):
         with self.api():
             for rbac in c.network.rbac_policies(target_project_id=cur.cloud_id):
                 c.network.delete_rbac_policy(rbac)
+        # Neutron's "default" group outlives a deleted Keystone project (and the census counts it)
+        with self.api():
+            for g in c.network.security_groups(project_id=cur.cloud_id):
+                c.network.delete_security_group(g, ignore_missing=True)
         with self.api():
             c.identity.delete_project(cur.cloud_id)
         self.d._scoped.pop(cur.cloud_id, None)
@@ -267,8 +278,59 @@ class Quota(Kind):
         self._set(req.refs["project"], req.properties)
         return self._reread(req.refs["project"])
 
+    def _usage(self, project_id: str) -> dict[str, int]:
+        """What the project uses now, per govcloud quota field (three reads)."""
+        with self.api():
+            sets = {"compute": self.conn.compute.get_quota_set(project_id, usage=True).usage or {},
+                    "volume": self.conn.block_storage.get_quota_set(project_id, usage=True).usage or {},
+                    "network": self.conn.network.get_quota(project_id, details=True)}
+        out = {}
+        for f, (svc, key) in QUOTA_MAP.items():
+            v = sets[svc].get(key) if svc != "network" else getattr(sets[svc], key, None)
+            out[f] = int((v.get("used") if isinstance(v, dict) else v) or 0)
+        return out
+
+    def _users_of(self, project_id: str, field_name: str) -> list[str]:
+        """The objects counted against a quota field, named ("(not govcloud's)" when untagged)."""
+        c, svc = self.conn, QUOTA_MAP[field_name][0]
+        with self.api():
+            if svc == "compute":
+                objs = [(s.name, self.d.owner_tag in (s.tags or []))
+                        for s in c.compute.servers(all_projects=True, project_id=project_id)]
+            elif svc == "volume":
+                objs = [(f"{v.name or v.id}", (v.metadata or {}).get(OWNER_TAG) == self.d.owner)
+                        for v in c.block_storage.volumes(all_projects=True, project_id=project_id)]
+            else:
+                lister = {"floating_ips": c.network.ips, "ports": c.network.ports,
+                          "security_groups": c.network.security_groups,
+                          "security_group_rules": c.network.security_group_rules,
+                          "networks": c.network.networks, "subnets": c.network.subnets,
+                          "routers": c.network.routers}[field_name]
+                objs = [(getattr(o, "floating_ip_address", None) or o.name or o.id,
+                         self.d.owner_tag in (getattr(o, "tags", None) or []))
+                        for o in lister(project_id=project_id)]
+        return [f"{name}{'' if ours else ' (not govcloud' + chr(39) + 's)'}" for name, ours in objs]
+
+    def _check_lowering(self, project_id: str, props: dict[str, int]) -> None:
+        """Refuse, before the cloud is asked to change, a limit below what the project uses:
+        name the objects using the excess."""
+        used = self._usage(project_id)
+        over = {f: (v, used[f]) for f, v in props.items() if v >= 0 and used.get(f, 0) > v}
+        if not over:
+            return
+        parts = [f"{f}: approved {v}, in use {u} by {', '.join(self._users_of(project_id, f)) or '?'}"
+                 for f, (v, u) in sorted(over.items())]
+        raise Conflict(f"the quota of project {project_id} cannot be lowered to the approval while "
+                       f"the excess is in use ({'; '.join(parts)}); nothing was changed: remove the "
+                       "objects not in the approval (or approve them), then apply again")
+
     def update(self, cur, req, fields):
         project_id = id_parts(cur.cloud_id)[0]
+        lowered = {f: req.properties[f] for f in fields
+                   if isinstance(cur.properties.get(f), int)
+                   and (cur.properties[f] == -1 or req.properties[f] < cur.properties[f])}
+        if lowered:
+            self._check_lowering(project_id, lowered)
         try:
             self._set(project_id, {f: req.properties[f] for f in fields})
         except Conflict as exc:

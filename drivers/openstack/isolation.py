@@ -49,6 +49,7 @@ class IsolationEvidence:
 
     conn: Any
     owner_tag: str
+    last_survey: dict | None
 
     def isolation_facts(self) -> dict[str, Any]:
         """RBAC grants of the external networks and every share of a network."""
@@ -66,7 +67,9 @@ class IsolationEvidence:
             for n in self.conn.network.networks(tags=self.owner_tag):
                 if n.is_shared:
                     shared.append((n.id, "* (shared flag)"))
-        return {"external_grants": grants, "shared": shared}
+        if self.last_survey is None:
+            self.observe()                   # observe() surveys the cloud around its objects
+        return {"external_grants": grants, "shared": shared, "survey": self.last_survey}
 
     def probes(self, project_ids: list[str]) -> Probes:
         return Probes(self, project_ids)

@@ -102,6 +102,12 @@ class MediaFiles:
             with self._api():
                 out += [Observed(dec(x.tags).get(ADDRESS_TAG, ""), type(x).__name__.lower(), x.id,
                                  {}, {}, dec(x.tags)) for x in lister(tags=tag)]
+        seen = {o.cloud_id for o in out}
+        for lister in (c.network.security_groups, c.network.ports):   # untagged, in its projects:
+            with self._api():                                         # Neutron's "default" group
+                out += [Observed("", type(x).__name__.lower(), x.id, {"name": x.name,
+                                 "project": x.project_id}, {}, {})
+                        for x in lister() if x.project_id in wanted and x.id not in seen]
         with self._api():
             out += [shape["server"](x) for x in c.compute.servers(details=True, all_projects=True)
                     if (x.metadata or {}).get("govcloud.stack") == stack]

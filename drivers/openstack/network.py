@@ -10,9 +10,32 @@ from typing import Any, ClassVar
 
 from drivers.base import (ADDRESS_TAG, Conflict, DriverError, NotFound, Observed, QuotaExceeded,
                           WaitTimeout, wait_for)
+from drivers.openstack import repair
 from drivers.openstack.kind import Kind, dec, enc
 
 BANDWIDTH_TAG = "govcloud.bandwidth_mbps"
+
+
+# Whole-cloud lists, fetched once per observation (kind.Listing) and shared by the handlers (which
+# keep the owned ones) and the survey (survey.py, which needs everyone's): one call each.
+def all_ports(d) -> list:
+    with d._api():
+        return list(d.conn.network.ports())
+
+
+def all_routers(d) -> list:
+    with d._api():
+        return list(d.conn.network.routers())
+
+
+def all_security_groups(d) -> list:
+    with d._api():
+        return list(d.conn.network.security_groups())
+
+
+def all_ips(d) -> list:
+    with d._api():
+        return list(d.conn.network.ips())
 
 
 class ExternalNetworks:
@@ -80,12 +103,16 @@ class NeutronKind(Kind):
     def shape(self, obj) -> Observed:
         raise NotImplementedError
 
-    def _owned(self) -> list:
+    everyone: Any = None           # a whole-cloud list function above, where one is shared
+
+    def _owned(self, listing=None) -> list:
+        if self.everyone is not None and listing is not None:
+            return [x for x in listing(self.everyone) if self.d.owner_tag in (x.tags or [])]
         with self.api():
             return list(getattr(self.conn.network, self.plural)(tags=self.d.owner_tag))
 
     def observe(self, listing):
-        return [self.shape(x) for x in self._owned()]
+        return [self.shape(x) for x in self._owned(listing)]
 
     def live(self, cloud_id):
         return self.shape(self._proxy("get")(cloud_id))
@@ -118,6 +145,11 @@ class Network(NeutronKind):
                              project_id=req.refs["project"])
             n = self.conn.network.get_network(n.id)
         return self.shape(n)
+
+    def update(self, cur, req, fields):
+        if "foreign_ports" in fields:   # isolation drift (orchestrator/core/drift.py)
+            repair.foreign_ports(self.d, cur.cloud_id)
+        return super().update(cur, req, fields)
 
 
 class Subnet(NeutronKind):
@@ -153,8 +185,10 @@ class Subnet(NeutronKind):
 
 
 class Router(NeutronKind):
-    """A router: gateway to the zone's external network only, one interface on its project's subnet."""
+    """A router: gateway to the zone's external network only, one interface on its project's
+    subnet. ``_interfaces`` (a tag of the observation) lists every interface's subnet."""
     kind, resource, plural = "router", "router", "routers"
+    everyone = staticmethod(all_routers)
 
     def shape(self, r, ext_by_id: dict, iface: dict) -> Observed:
         tags = dec(r.tags)
@@ -167,10 +201,10 @@ class Router(NeutronKind):
 
     def observe(self, listing):
         ext_by_id = self.d._ext_names()
-        routers = self._owned()
-        with self.api():
-            iface = {}
-            for port in self.conn.network.ports(device_owner="network:router_interface"):
+        routers = self._owned(listing)
+        iface: dict[str, list] = {}
+        for port in listing(all_ports):
+            if (port.device_owner or "").startswith("network:router_interface"):
                 for ip in port.fixed_ips or []:
                     iface.setdefault(port.device_id, []).append(ip["subnet_id"])
         return [self.shape(r, ext_by_id, iface) for r in routers]
@@ -197,6 +231,8 @@ class Router(NeutronKind):
         return self.shape(r, {ext: req.properties["external_network"]}, {r.id: [sub.id]})
 
     def update(self, cur, req, fields):
+        if "interfaces" in fields:      # every interface but its own subnet's is removed
+            repair.extra_interfaces(self.d, cur.cloud_id, req.refs["subnet"])
         with self.api():
             r = self.conn.network.update_router(cur.cloud_id, name=req.properties["name"])
         return self.shape(r, self.d._ext_names(), {})
@@ -223,6 +259,7 @@ def _live_rule_key(r) -> tuple:
 class SecurityGroup(NeutronKind):
     """A security group: inbound denied except the approved rules (ingress rules are synced)."""
     kind, resource, plural = "security_group", "security_group", "security_groups"
+    everyone = staticmethod(all_security_groups)
 
     def shape(self, g) -> Observed:
         rules = sorted(
@@ -280,6 +317,7 @@ class SecurityGroup(NeutronKind):
 class FloatingIp(NeutronKind):
     """A floating IP on the zone's external network; its bandwidth is a tag (no QoS here)."""
     kind, resource, plural = "floating_ip", "ip", "ips"
+    everyone = staticmethod(all_ips)
 
     def shape(self, f, ext_by_id: dict) -> Observed:
         tags = dec(f.tags)
@@ -291,7 +329,7 @@ class FloatingIp(NeutronKind):
 
     def observe(self, listing):
         ext_by_id = self.d._ext_names()
-        return [self.shape(f, ext_by_id) for f in self._owned()]
+        return [self.shape(f, ext_by_id) for f in self._owned(listing)]
 
     def live(self, cloud_id):
         return self.shape(self.conn.network.get_ip(cloud_id), {})

@@ -12,9 +12,9 @@ import sys
 import typer
 
 from .. import __version__
-from . import (cmd_decommission, cmd_expire, cmd_inputs, cmd_isolation, cmd_lifecycle,
-               cmd_money, cmd_notify, cmd_plan, cmd_policy, cmd_pulumi, cmd_server, cmd_show,
-               cmd_state, root)
+from . import (cmd_approval, cmd_ci, cmd_decommission, cmd_expire, cmd_inputs, cmd_isolation,
+               cmd_lifecycle, cmd_money, cmd_notify, cmd_plan, cmd_policy, cmd_pulumi, cmd_server,
+               cmd_show, cmd_state, root)
 
 # Plain click help (rich_markup_mode=None): rich's help formatter cost ~0.2 s CPU per --help.
 app = typer.Typer(name="govcloud", cls=root.RootGroup, no_args_is_help=True,
@@ -24,9 +24,9 @@ app.callback()(root.callback)
 
 # Command modules register themselves here, in the order of `govcloud --help`; they never
 # import this module.
-for _module in (cmd_inputs, cmd_plan, cmd_show, cmd_state, cmd_server, cmd_decommission,
-                cmd_isolation, cmd_lifecycle, cmd_expire, cmd_notify, cmd_money, cmd_policy,
-                cmd_pulumi):
+for _module in (cmd_inputs, cmd_approval, cmd_plan, cmd_show, cmd_state, cmd_server,
+                cmd_decommission, cmd_isolation, cmd_lifecycle, cmd_expire, cmd_notify, cmd_money,
+                cmd_policy, cmd_pulumi, cmd_ci):
     _module.register(app)
 
 

@@ -13,16 +13,24 @@ from .options import Dir, Out, OutputTJ, handled, workspace
 def init(directory: Annotated[Path, typer.Argument(help="Directory to create the workspace in.")],
          profile: Annotated[str, typer.Option(help="Policy profile (city).")] = "bazhong",
          examples: Annotated[bool, typer.Option(help="Copy the example approvals.")] = True,
+         signatures: Annotated[bool, typer.Option(
+             help="Require signed approvals; sign the examples with a demo bureau key.")] = True,
          output: Out = OutputTJ.text):
     """Create a workspace: govcloud.toml, the service catalog and example approvals."""
     from ..usecases.init import init_workspace
     from . import render
-    info = init_workspace(directory, profile, examples)
+    info = init_workspace(directory, profile, examples, signatures)
     if output == OutputTJ.json:
         return render.emit_json(info.to_dict())
     render.console.print(f"Created workspace {info.workspace} ({info.id}, profile {info.profile}):")
     for f in info.files:
         render.console.print(f"  {f}")
+    if info.demo_key:
+        render.console.print(render.escape(
+            f"Signed approvals are required ([approvals] in govcloud.toml). Made a DEMO bureau "
+            f"key, {info.demo_key} (secret, not committed), listed in trust/approvers.yaml, and "
+            "signed the examples with it. For real use, replace it with the bureau's key "
+            "(README: Trust)."))
     render.console.print("Next: govcloud validate -C DIR; govcloud compile -C DIR; govcloud plan -C DIR")
 
 

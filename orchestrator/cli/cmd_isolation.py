@@ -20,16 +20,18 @@ def verify_isolation(directory: Dir = Path("."), output: Out = OutputTJ.text,
     if output == OutputTJ.json:
         render.emit_json(rep.to_dict())
     else:
+        # One block per check, names in full (a table truncated them at 80 columns): the result
+        # and the check on one line, the subject (an address) on its own, the detail under it.
         from .render import escape
-        from rich.table import Table
-        table = Table("check", "subject", "result", "detail", show_lines=False)
         color = {"PASS": "green", "FAIL": "red", "N/A": "yellow"}
         for c in rep.checks:
-            table.add_row(c.check, escape(c.subject), f"[{color[c.status]}]{c.status}[/]", escape(c.detail))
-        render.console.print(table)
+            render.console.print(f"[{color[c.status]}]{c.status:<4}[/] {escape(c.check)}  "
+                                 f"{escape(c.subject)}")
+            if c.detail:
+                render.console.print(f"      [dim]{escape(c.detail)}[/]")
         counts = rep.counts()
-        render.console.print(f"{counts['PASS']} passed, {counts['FAIL']} failed, "
-                             f"{counts['N/A']} not applicable")
+        render.console.print(f"\n{escape(rep.summary)}: {counts['PASS']} passed, {counts['FAIL']} "
+                             f"failed, {counts['N/A']} not performed (N/A)")
     if rep.failed:
         raise typer.Exit(1)
 

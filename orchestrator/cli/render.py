@@ -49,11 +49,15 @@ def plan_text(plan: Plan, show_noop: bool = False) -> None:
         sym, color = SYMBOL[a.action]
         console.print(f"  [{color}]{sym:>3} {a.action:<7}[/] {escape(a.address)}")
         console.print(f"          [dim]{escape(a.reason)}[/]")
+        if a.action == "create" and a.desired is not None:   # what is created, in full
+            attrs = ", ".join(f"{k}={_full(v)}" for k, v in a.desired.properties.items())
+            if attrs:
+                console.print(f"          {escape(attrs)}")
         if a.action in ("update", "replace", "adopt"):
             for field, ch in a.changes.items():
                 mark = "  [magenta](forces replacement)[/]" if ch.get("forces_replacement") else ""
-                console.print(f"          {escape(field)}: {escape(_short(ch.get('old')))} -> "
-                              f"{escape(_short(ch.get('new')))}{mark}")
+                console.print(f"          {escape(field)}: {escape(_full(ch.get('old')))} -> "
+                              f"{escape(_full(ch.get('new')))}{mark}")
         if a.action in ("delete", "replace") and _wipes(a.kind):
             console.print("          [bold]its data is wiped and verified before the delete[/]")
     for stack in plan.orphaned:
@@ -61,18 +65,25 @@ def plan_text(plan: Plan, show_noop: bool = False) -> None:
                       "nothing of it is deleted. It leaves only through the exit process (restore "
                       "its approval, then `govcloud request-exit` and `govcloud decommission`).")
     s = plan.summary
+    scheduled = sum(1 for a in plan.actions if a.cause.value == "scheduled")
+    later = f", {scheduled} scheduled (window not open yet)" if scheduled else ""
     if not plan.has_changes:
         console.print(f"[green]No changes.[/] The cloud matches the stack specs "
-                      f"({s['no-op']} objects up to date).")
+                      f"({s['no-op'] - scheduled} objects up to date{later}).")
         return
     console.print(f"\nPlan: {s['create']} to create, {s['update']} to update, "
                   f"{s['replace']} to replace, {s['delete']} to delete, {s['adopt']} to adopt, "
-                  f"{s['no-op']} unchanged.")
+                  f"{s['no-op'] - scheduled} unchanged{later}.")
 
 
 def _wipes(kind: str) -> bool:
     from ..core.resources import KINDS
     return kind in KINDS and KINDS[kind].wiped_before_delete
+
+
+def _full(v: Any) -> str:
+    """A value in full (the terminal wraps it; JSON and Markdown carry it whole too)."""
+    return json.dumps(v, ensure_ascii=False, default=str) if not isinstance(v, str) else v
 
 
 def _short(v: Any) -> str:
@@ -130,9 +141,14 @@ def plan_markdown(plan: Plan) -> str:
     from ..workspace import PACKAGE_ROOT
     env = Environment(loader=FileSystemLoader(PACKAGE_ROOT / "templates"), undefined=StrictUndefined,
                       keep_trailing_newline=True, autoescape=False)
+    from ..ci import report
+    env.filters.update(esc=report.esc, code=report.code, value=report.value)
     changes = [a for a in plan.actions if a.action != "no-op"]
     symbols = {k: v[0] for k, v in SYMBOL.items()}
-    return env.get_template("plan.md.j2").render(plan=plan, changes=changes, symbols=symbols)
+    scheduled = sum(1 for a in plan.actions if a.cause.value == "scheduled")
+    return env.get_template("plan.md.j2").render(plan=plan, changes=changes, symbols=symbols,
+                                                 scheduled=scheduled, attrs=report.attributes,
+                                                 block=report.block)
 
 
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]<>()#+!|~"})

@@ -31,6 +31,11 @@ from .resources import KIND_ORDER
 # the router interface and DHCP port, OpenStack's "default" security group and its 4 rules,
 # and the 2 egress rules of our own group. Documented in the README ("Quotas").
 QUOTA_ALLOWANCE = {"ports": 2, "security_groups": 1, "security_group_rules": 6}
+# The cloud's own "default" group of every project (OpenStack makes one per project) is managed
+# too: no server uses it (they use the system's own group) and it admits only its own members
+# (the rules the cloud makes); rules added to it or ports attached to it are drift that apply
+# removes (orchestrator/core/drift.py), decommission deletes it with the project.
+DEFAULT_GROUP_POLICY = {"ingress": "own-members-only", "used_by_servers": False}
 
 
 @dataclass(frozen=True)
@@ -118,7 +123,8 @@ def compile_stack(group: list[Approval], catalog: Catalog, profile: Profile,
         resources.append(ResourceSpec(address=dom, kind="domain", name=dept.code, target=target,
                                       properties={"name": dept.code, "description": dept.name}))
         res("project", proj_name, {"name": proj_name,
-            "description": f"{dept.name} {system.name} ({zone})"}, {"domain": dom}, address=proj)
+            "description": f"{dept.name} {system.name} ({zone})",
+            "default_security_group": DEFAULT_GROUP_POLICY}, {"domain": dom}, address=proj)
         net, sub, sg = f"network:{pre}/net", f"subnet:{pre}/subnet", f"security_group:{pre}/sg"
         res("network", "net", {"name": f"{proj_name}-net"}, {"project": proj})
         gateway = _first_host(cidr)

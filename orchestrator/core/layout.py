@@ -41,7 +41,8 @@ def for_targets(spec: StackSpec, config: WorkspaceConfig) -> StackSpec:
         elif r.kind == "project":
             cidr = spec.zones[r.zone].cidr
             out.append(r.model_copy(update={
-                "properties": {**r.properties, "cidr": cidr},
+                "properties": {**{k: v for k, v in r.properties.items()
+                                  if k != "default_security_group"}, "cidr": cidr},
                 "refs": {k: v for k, v in r.refs.items() if k != "domain"}}))
         elif r.kind == "server":
             subnet = f"subnet:{r.address.split(':', 1)[1].rsplit('/', 1)[0]}/subnet"

@@ -14,6 +14,7 @@ still approved (a change that drops a server or volume) deletes it as before, wi
 """
 from __future__ import annotations
 
+from dataclasses import replace as with_fields
 from datetime import date
 from typing import Any, Iterable
 
@@ -22,6 +23,7 @@ from ..models.cloud import STACK_TAG, Observed
 from ..models.address import Address, kind_of, target_of
 from ..models.plan import Action, ActionKind as A, Cause
 from ..models.spec import ResourceSpec
+from .drift import interfaces, isolation_drift, quota_outside
 from .resources import KIND_ORDER, KINDS, rule_key
 from ..models.state import StateRecord
 
@@ -137,7 +139,16 @@ def make_actions(desired: dict[str, ResourceSpec], records: dict[str, StateRecor
                                    {f: {"old": None, "new": v} for f, v in sorted(d.properties.items())},
                                    dd, _prior(s, None), cause)
             continue
+        if d.kind == "router" and d.refs.get("subnet") in interfaces(o, id_to_addr):
+            # every interface is compared (drift.py), not the first one listed
+            o = with_fields(o, refs={**o.refs, "subnet": _id_of(d.refs["subnet"], obs, o.refs.get("subnet"))})
         changes, needs_replace = _diff(d, o, id_to_addr)
+        extra, drift_why = isolation_drift(d, o, id_to_addr)
+        if d.kind == "quota" and changes:
+            drift_why += quota_outside(changes, s.properties if s is not None else None)
+        if extra:
+            changes.update(extra)
+            dd = {**dd, "properties": {**dd["properties"], **{f: c["new"] for f, c in extra.items()}}}
         prior = _prior(s, o)
         if (s is not None and s.status == "tainted") or o.status == "ERROR":
             actions[addr] = Action(addr, d.kind, d.target, A.REPLACE,
@@ -155,7 +166,8 @@ def make_actions(desired: dict[str, ResourceSpec], records: dict[str, StateRecor
                                    changes, dd, prior, Cause.UNTRACKED)
         elif changes:
             actions[addr] = Action(addr, d.kind, d.target, A.UPDATE,
-                                   f"{', '.join(changes)} changed{quota_notes.get(addr, '')}",
+                                   f"{', '.join(changes)} changed{quota_notes.get(addr, '')}"
+                                   + "".join(f"; {w}" for w in drift_why),
                                    changes, dd, prior, Cause.DRIFT)
         else:
             actions[addr] = Action(addr, d.kind, d.target, A.NOOP, "up to date", {}, dd, prior,
@@ -312,6 +324,11 @@ def effective_properties(r: ResourceSpec, today: date | None) -> tuple[dict[str,
             f"{w.approval} ({'opens ' + str(w.start) if today < w.start else 'ended ' + str(w.end)})"
             for w in shut))
     return props, f" (temporary windows: {'; '.join(parts)})" if parts else ""
+
+
+def _id_of(address: str, obs: dict[str, Observed], default: str | None) -> str | None:
+    o = obs.get(address)
+    return o.cloud_id if o is not None else default
 
 
 def _kind(addr, desired, records, obs) -> str:

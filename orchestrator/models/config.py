@@ -115,6 +115,14 @@ class BackupSection(Frozen):
     path: str | None = None
 
 
+class ApprovalsSection(Frozen):
+    """``[approvals]``: signed approvals (README: Trust). ``require_signatures``: validate, plan
+    and apply refuse any approval or change document without a valid signature by a key of
+    ``keyring``."""
+    require_signatures: bool = False
+    keyring: str = "trust/approvers.yaml"
+
+
 def _default_zones() -> dict[str, ZoneSection]:
     return {
         "internet": ZoneSection(external_network="internet", tenant_pool="10.64.0.0/10",
@@ -168,6 +176,7 @@ class WorkspaceConfig(Frozen):
     targets: dict[str, TargetSection] = Field(
         default_factory=lambda: {"local": TargetSection(driver="local")})
     backup: BackupSection = BackupSection()
+    approvals: ApprovalsSection = ApprovalsSection()
     notify: dict[Literal["provider", "department", "bureau"], NotifyRole] = Field(default_factory=dict)
 
     @model_validator(mode="after")

@@ -133,6 +133,10 @@ class Plan:
     actions: list[Action]
     created_at: str = ""
     digest: str = ""   # a property (below): as given, or computed on first read (sign_with)
+    # approval number -> {file, sha256, signature: {key_id, sha256} | None}: the approvals the
+    # actions stand on (an action's number: its desired.approval or prior["approval"]); apply
+    # refuses the plan when they changed since (usecases/approval.check_plan_seals).
+    approvals: dict[str, Any] = field(default_factory=dict)
 
     def sign_with(self, signer: Callable[["Plan"], str]) -> None:
         """The digest is ``signer(self)``, computed when first read: HMAC over the canonical
@@ -166,6 +170,7 @@ class Plan:
             "state": {"lineage": self.lineage, "serial": self.serial},
             "inputs_digest": self.inputs_digest,
             "summary": self.summary,
+            "approvals": self.approvals,
         }
         if actions:
             out["actions"] = [a.to_dict() for a in self.actions]

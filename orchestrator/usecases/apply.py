@@ -16,6 +16,7 @@ from ..lifecycle_events import AfterApply, record_apply
 from ..models.plan import Plan
 from ..state.base import StateStore, default_actor
 from ..workspace import Workspace
+from . import approval
 from .plan import Options, compute_plan
 from .session import Drivers, locked, open_drivers, open_state
 
@@ -59,12 +60,13 @@ def steps_of(plan: Plan) -> int:
 def apply(ws: Workspace, saved: Path | None, today: dt.date, parallelism: int,
           lock_timeout: float, review: Callable[[Plan], bool] | None = None,
           progress: Callable[[int], ContextManager[OnEvent | None]] | None = None,
-          max_deletes: int | None = None, options: Options = Options()) -> ApplyResult:
+          max_deletes: int | None = None, options: Options = Options(),
+          operation: str = "apply") -> ApplyResult:
     """Apply the plan saved at ``saved``, or a new one as of ``today`` once ``review(plan)``
     (not asked for a saved plan) returns true. ``progress(steps)`` gives the executor's event
     callback for the run. Lifecycle events are recorded on ``today``. ``max_deletes``: refuse,
     before anything is touched, a plan that destroys more objects (deletes and replaces)."""
-    with open_state(ws) as store, locked(store, "apply", lock_timeout), \
+    with open_state(ws) as store, locked(store, operation, lock_timeout), \
             open_drivers(ws) as drivers:
         if saved is not None:
             if options.replace or options.target:
@@ -73,6 +75,7 @@ def apply(ws: Workspace, saved: Path | None, today: dt.date, parallelism: int,
                                     fix="pass them to `govcloud plan -o FILE` instead")
             p = planfile.load(saved, ws, store)
             planfile.check_fresh(p, store)
+            check_approvals(ws, p, store, today)
         else:
             p = compute_plan(ws, store, drivers, today, options=options)
             if review is not None and not review(p):
@@ -84,6 +87,14 @@ def apply(ws: Workspace, saved: Path | None, today: dt.date, parallelism: int,
             results = execute(ws, p, store, drivers, parallelism, on_event,
                               after=[record_apply(today)])
     return ApplyResult(p, results)
+
+
+def check_approvals(ws: Workspace, p: Plan, store: StateStore, today: dt.date) -> None:
+    """A saved plan is applied only while its approvals are as they were when it was made:
+    same bytes, same signature status, signatures still valid (when required), no replay."""
+    current = approval.seals(ws, today)
+    approval.check_replay(ws, current, store)
+    approval.check_plan_seals(p.approvals, {n: current.get(n) for n in p.approvals})
 
 
 def execute(ws: Workspace, plan: Plan, store: StateStore, drivers: Drivers, parallelism: int,

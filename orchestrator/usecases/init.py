@@ -37,7 +37,24 @@ source_cidr = "59.192.0.0/10"   # the e-government extranet's address range (set
 
 [targets.local]
 driver = "local"            # the embedded cloud: .govcloud/local-cloud
+{approvals}"""
+
+APPROVALS_SECTION = """
+# Approvals must carry the bureau's signature (README: Trust): approvals/X.yaml.sig by a key of
+# trust/approvers.yaml. The key made by init is a DEMO key: replace it with the bureau's.
+[approvals]
+require_signatures = true
 """
+
+KEYRING_HEADER = """\
+# The bureau's keys: who may sign approvals and change documents (README: Trust).
+# Rotation: add the new key, sign with it, later set valid_until on the old one.
+# Revocation: set revoked_on (the day it stopped being trusted). Review changes in git.
+# DEMO: the entry below was made by `govcloud init`; its private key is
+# .govcloud/demo-bureau-key.yaml (never committed). Replace it with the bureau's real key.
+keys:
+"""
+DEMO_KEY = ".govcloud/demo-bureau-key.yaml"
 
 
 @dataclass
@@ -46,12 +63,16 @@ class InitResult:
     id: str
     profile: str
     files: list[str]
+    demo_key: str | None = None       # the demo bureau key init made and signed with
 
     def to_dict(self) -> dict[str, Any]:
         return {"format": INIT_FORMAT, **asdict(self)}
 
 
-def init_workspace(directory: Path, profile: str, examples: bool = True) -> InitResult:
+def init_workspace(directory: Path, profile: str, examples: bool = True,
+                   signatures: bool = False) -> InitResult:
+    """``signatures``: require signed approvals, make a demo bureau key (SM2) outside what git
+    sees, put its public half in trust/approvers.yaml and sign the examples with it."""
     if profile not in available_profiles():
         load_profile(profile, where="--profile: profile")  # raises with a suggestion
     directory.mkdir(parents=True, exist_ok=True)
@@ -60,7 +81,9 @@ def init_workspace(directory: Path, profile: str, examples: bool = True) -> Init
         raise GovcloudError(f"{cfg} already exists", fix="use another directory, or remove it first")
     ws_id = "ws-" + secrets.token_hex(6)
     cfg.write_text(CONFIG_TEMPLATE.format(ws_id=ws_id, name=directory.resolve().name,
-                                          profile=profile), encoding="utf-8")
+                                          profile=profile,
+                                          approvals=APPROVALS_SECTION if signatures else ""),
+                   encoding="utf-8")
     (directory / "catalog").mkdir(exist_ok=True)
     shutil.copyfile(SHIPPED_CATALOG / "services.yaml", directory / "catalog" / "services.yaml")
     (directory / "approvals").mkdir(exist_ok=True)
@@ -71,4 +94,27 @@ def init_workspace(directory: Path, profile: str, examples: bool = True) -> Init
             created.append(f"approvals/{src.name}")
     (directory / ".gitignore").write_text(".govcloud/\n*.plan.json\n", encoding="utf-8")
     created.append(".gitignore")
-    return InitResult(str(directory.resolve()), ws_id, profile, created)
+    demo = None
+    if signatures:
+        demo = _demo_signing(directory, [directory / f for f in created if f.startswith("approvals/")])
+        created += ["trust/approvers.yaml"] + [f + ".sig" for f in created
+                                                 if f.startswith("approvals/")]
+    return InitResult(str(directory.resolve()), ws_id, profile, created, demo)
+
+
+def _demo_signing(directory: Path, approvals: list[Path]) -> str:
+    import datetime as dt
+    from ..trust.signatures import sign_file
+    from .approval import keygen
+    from ..trust.signatures import read_key
+    today = dt.date.today()
+    key_path = directory / DEMO_KEY
+    res = keygen(key_path, "demo-bureau-sm2", "sm2-sm3", "演示：市政务服务和大数据管理局",
+                 "演示签名人", dt.date(2000, 1, 1), demo=True)
+    (directory / "trust").mkdir(exist_ok=True)
+    (directory / "trust" / "approvers.yaml").write_text(KEYRING_HEADER + res.keyring_entry,
+                                                        encoding="utf-8")
+    key = read_key(key_path)
+    for a in approvals:
+        sign_file(a, key, today)
+    return DEMO_KEY

@@ -21,8 +21,23 @@ class IsolationReport:
     def counts(self) -> dict[str, int]:
         return {s: sum(c.status == s for c in self.checks) for s in ("PASS", "FAIL", "N/A")}
 
+    @property
+    def summary(self) -> str:
+        """"passed", "passed with N checks not performed" or "failed: F of T checks"; N/A rows
+        are never counted as passes."""
+        n = self.counts()
+        if self.failed:
+            return (f"failed: {n['FAIL']} of {len(self.checks)} checks"
+                    + (f" ({n['N/A']} not performed)" if n["N/A"] else ""))
+        if n["N/A"]:
+            return f"passed with {n['N/A']} check{'s' if n['N/A'] != 1 else ''} not performed"
+        return "passed"
+
     def to_dict(self) -> dict[str, Any]:
+        n = self.counts()
         return {"format": "govcloud-verify-isolation/1", "passed": not self.failed,
+                "summary": self.summary, "counts": {"pass": n["PASS"], "fail": n["FAIL"],
+                                                    "not_performed": n["N/A"]},
                 "checks": [c.to_dict() for c in self.checks]}
 
 

@@ -17,6 +17,7 @@ from ..errors import GovcloudError
 from ..models.plan import Plan
 from ..state.base import StateSnapshot, StateStore
 from ..workspace import Workspace
+from . import approval
 from .session import Drivers, gc_paused, locked, open_drivers, open_state
 
 
@@ -41,7 +42,8 @@ def plan(ws: Workspace, today: dt.date | None, lock_timeout: float,
             open_drivers(ws) as drivers:
         p = compute_plan(ws, store, drivers, today, options=options)
     if out is not None:
-        planfile.save(p, out)
+        from ..trust import provider_key
+        planfile.save(p, out, provider_key.load_or_create(ws.root))
     return PlanResult(p, out)
 
 
@@ -58,6 +60,10 @@ def compute_plan(ws: Workspace, store: StateStore, drivers: Drivers,
 def _compute_plan(ws: Workspace, store: StateStore, drivers: Drivers,
                   today: dt.date | None, extra_moves: tuple = (),
                   options: Options = Options()) -> Plan:
+    # The approvals the plan stands on: signatures checked (when required) and replays refused
+    # before the specs are even read.
+    seals = approval.seals(ws, today or dt.date.today())
+    approval.check_replay(ws, seals, store)
     serialized: dict[str, tuple] = {}   # address -> (resource, its JSON data) from the cache
     files = hashlib.sha256()            # the plan's inputs_digest, from the same reads
     specs = ws.load_specs(serialized, files)
@@ -86,6 +92,22 @@ def _compute_plan(ws: Workspace, store: StateStore, drivers: Drivers,
     if options.target:
         actions = targeting.select(actions, options.target)
     p = Plan(ws.config.workspace.id, snapshot.lineage, snapshot.serial, "sha256:" + files.hexdigest(),
-             actions, created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+             actions, created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+             approvals=_used(seals, actions))
     planfile.sign_lazily(p, store)   # computed when first read (Plan.sign_with)
     return p
+
+
+def numbers_of(actions) -> set[str]:
+    """The approval numbers the actions stand on (desired, or the state record's)."""
+    out = set()
+    for a in actions:
+        n = a.approval or (a.prior or {}).get("approval")
+        if n:
+            out.add(n)
+    return out
+
+
+def _used(seals: dict, actions) -> dict:
+    used = numbers_of(actions)
+    return {n: s for n, s in sorted(seals.items()) if n in used}

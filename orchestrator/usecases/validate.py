@@ -54,6 +54,9 @@ def check_inputs(ws: Workspace, today: dt.date,
         except InputError as exc:
             errors.add(exc)
     errors.raise_if_any()
+    if ws.config.approvals.require_signatures:   # signatures first: nothing unsigned is parsed
+        from .approval import seals
+        seals(ws, today)
     raw = ws.load_approvals(parse_cache, raw=True)
     raw, dup = changes_mod.duplicates(ws, raw)
     changes = ws.load_changes()

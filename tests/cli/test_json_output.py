@@ -27,6 +27,8 @@ def documented() -> dict[str, tuple[str, set[str]]]:
 
 SHAPES = documented()
 seen: set[str] = set()
+# The last test checks what the others in this file saw: under pytest-xdist they share a worker.
+pytestmark = pytest.mark.xdist_group("json-output")
 
 
 def check(cli, command: str, *args, code: int = 0, env: dict | None = None) -> dict:
@@ -213,6 +215,30 @@ def test_money_commands(tmp_path, cli):
         got = check(cli, "metrics pull", "--from", url, "--since", "2026-05-29",
                     "--until", "2026-05-30", "-C", ws)
     assert got["requests"] == 5 and got["unknown_servers"] == ["x"]
+
+
+def test_approval_signing_commands(tmp_path, cli):
+    ws = tmp_path / "signed"
+    check(cli, "init", str(ws))                                   # signatures on by default
+    key = tmp_path / "k.yaml"
+    check(cli, "approval keygen", str(key), "--key-id", "k", "--office", "o", "--person", "p")
+    check(cli, "approval sign", str(ws / "approvals" / "BZ-2026-0012.yaml"), "--key", str(key))
+    assert not check(cli, "approval verify", "-C", ws, code=1)["ok"]   # k is not in the keyring
+
+
+def test_ci_commands(tmp_path, cli):
+    import subprocess
+    ws = tmp_path / "repo"
+    check(cli, "init", str(ws))
+    assert cli("compile", "-C", ws).exit_code == 0
+    check(cli, "ci init", "gitlab", "-C", ws)
+    g = ["git", "-C", str(ws), "-c", "user.email=t@t", "-c", "user.name=t"]
+    subprocess.run(g + ["init", "-q", "-b", "main"], check=True)
+    subprocess.run(g + ["add", "-A"], check=True)
+    subprocess.run(g + ["commit", "-qm", "x"], check=True)
+    assert check(cli, "ci plan", "-C", ws, "--plan-out", tmp_path / "p.json",
+                 "--report", tmp_path / "r.md")["has_changes"]
+    assert check(cli, "ci apply", "-C", ws)["status"] == "applied"
 
 
 def test_every_documented_shape_was_checked():

@@ -349,3 +349,17 @@ def set_state_url_raw(ws: Path, url: str) -> None:
     cfg = ws / "govcloud.toml"
     cfg.write_text(re.sub(r'(?m)^url = ".*"$', f'url = "{url}"', cfg.read_text(encoding="utf-8"),
                           count=1), encoding="utf-8")
+
+
+def test_applied_approval_digests_persist_per_number(backend):
+    """record_approval_digest / approval_digests (issue 14's replay check): per number, the
+    last recorded (sha256, file), kept across connections, separate per workspace."""
+    s = backend.open()
+    assert s.approval_digests() == {}
+    s.record_approval_digest("BZ-2026-0012", "a" * 64, "approvals/BZ-2026-0012.yaml")
+    s.record_approval_digest("BZ-2026-0031", "b" * 64, "approvals/BZ-2026-0031.yaml")
+    s.record_approval_digest("BZ-2026-0012", "c" * 64, "approvals/BZ-2026-0012.yaml")
+    again = backend.open()
+    assert again.approval_digests() == {
+        "BZ-2026-0012": ("c" * 64, "approvals/BZ-2026-0012.yaml"),
+        "BZ-2026-0031": ("b" * 64, "approvals/BZ-2026-0031.yaml")}
