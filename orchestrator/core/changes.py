@@ -46,6 +46,14 @@ def reference_errors(approvals: dict[str, Approval],
     return out
 
 
+def _update(c: ChangeDocument) -> dict:
+    update: dict = {"zones": c.zones}
+    for k in ("services", "system", "moved"):
+        if getattr(c, k) is not None:
+            update[k] = getattr(c, k)
+    return update
+
+
 def apply_changes(approvals: dict[str, Approval],
                   changes: dict[str, ChangeDocument]) -> dict[str, Approval]:
     """The approvals as changed: each change, in approval order, replaces its approval's zones
@@ -54,10 +62,7 @@ def apply_changes(approvals: dict[str, Approval],
     out = dict(approvals)
     for _, c in ordered(changes):
         f = file_of[c.changes]
-        update = {"zones": c.zones}
-        if c.services is not None:
-            update["services"] = c.services
-        out[f] = out[f].model_copy(update=update)
+        out[f] = out[f].model_copy(update=_update(c))
     return out
 
 
@@ -75,8 +80,7 @@ def change_issues(approvals: dict[str, Approval], changes: dict[str, ChangeDocum
     for f, c in ordered(changes):
         base_file = file_of[c.changes]
         before = current[base_file]
-        after = before.model_copy(update={"zones": c.zones, **(
-            {"services": c.services} if c.services is not None else {})})
+        after = before.model_copy(update=_update(c))
         current[base_file] = after
         mb, ma = measures(before, catalog), measures(after, catalog)
         issues = []

@@ -12,7 +12,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, field_validator
 
-from .approval import Approver, Materials, ServiceLine, ZoneRequest, _approval_no
+from .approval import (Approver, Materials, Move, ServiceLine, System, ZoneRequest,
+                       _approval_no)
 from .base import Frozen, NonEmptyStr
 from .catalog import ZoneName
 
@@ -24,6 +25,10 @@ class ChangeDocument(Frozen):
     approvers: list[Approver]
     zones: dict[ZoneName, ZoneRequest]
     services: list[ServiceLine] | None = None
+    # A renamed system (its description after the change) and the renames the state and the
+    # cloud objects follow (moved records, as in an approval); None: unchanged.
+    system: System | None = None
+    moved: list[Move] | None = None
     reason: str = ""
     materials: Materials | None = None
 

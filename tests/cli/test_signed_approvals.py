@@ -182,7 +182,9 @@ def test_replay_after_apply_is_refused(sws, cli):
     # the same number with other content, validly signed: a change document's job
     (sws / A12).write_bytes(original[0].replace(b"count: 2", b"count: 3"))
     assert cli("approval", "sign", sws / A12, "--key", sws / DEMO_KEY).exit_code == 0
-    assert cli("compile", "-C", sws).exit_code == 0
+    # validate/compile refuse it as an in-place edit (issue 13), plan and apply as a replay
+    refused(cli, sws, "approval BZ-2026-0012 was applied from approvals/BZ-2026-0012.yaml and "
+                      "this file differs", commands=("validate", "compile"))
     refused(cli, sws, "approval BZ-2026-0012 was applied from approvals/BZ-2026-0012.yaml with "
                       "other content", commands=("plan", "apply"))
     # the applied bytes under another file name

@@ -7,7 +7,7 @@ import sqlite3
 from drivers.base import driver_class
 from orchestrator.models.cloud import Request
 from orchestrator.workspace import Workspace
-from tests.conftest import edit_yaml
+from tests.conftest import amend
 
 P = "local/edu/edu-portal-internet"
 VOL = f"volume:{P}/logs"
@@ -30,7 +30,7 @@ def _hand_made(ws, props, owner=None) -> str:
 
 
 def _approve_logs_volume(ws, cli) -> dict:
-    edit_yaml(ws / "approvals" / "BZ-2026-0012.yaml", lambda d: d["zones"]["internet"].setdefault(
+    amend(ws / "approvals" / "BZ-2026-0012.yaml", lambda d: d["zones"]["internet"].setdefault(
         "volumes", []).append({"name": "logs", "type": "blk.ssd", "gb": 50}))
     assert cli("compile", "-C", ws).exit_code == 0
     # the approval raised the quota: apply just that (the volume itself will be imported)

@@ -44,9 +44,9 @@ def test_inventory_marks_drift_missing_and_unowned(applied_ws, cli):
 
 def test_a_released_object_shows_as_unowned_with_why(applied_ws, cli, tmp_path):
     ws = applied_ws
-    from tests.conftest import edit_yaml
+    from tests.conftest import amend
     # drop web-2's data disk from the approval, then state rm it: kept, unowned, explained
-    edit_yaml(ws / "approvals" / "BZ-2026-0012.yaml",
+    amend(ws / "approvals" / "BZ-2026-0012.yaml",
               lambda d: d["zones"]["internet"]["servers"][0].update(count=1))
     assert cli("compile", "-C", ws).exit_code == 0
     addr = f"volume:{P}/web-2-data1"

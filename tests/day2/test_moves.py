@@ -7,7 +7,7 @@ import sqlite3
 import yaml
 
 from tests.conftest import cloud_rows
-from tests.policy.builders import approval, workspace, write
+from tests.policy.builders import approval, workspace, write_as_change
 
 P = "local/edu/edu-portal-internet"
 
@@ -42,7 +42,7 @@ def test_renaming_a_server_group_without_moved_replaces_it(tmp_path, cli):
     data = approval("BZ-M")
     ws = _applied(tmp_path, cli, data)
     data["zones"]["internet"]["servers"][0]["name"] = "api"
-    write(ws, data)
+    write_as_change(ws, data)      # an applied approval changes by a change document
     assert cli("compile", "-C", ws).exit_code == 0
     s = _plan(cli, ws)["summary"]
     assert s["delete"] == 2 and s["create"] == 2
@@ -54,7 +54,7 @@ def test_moved_records_rename_servers_in_place(tmp_path, cli):
     before = _ids(ws)
     data["zones"]["internet"]["servers"][0]["name"] = "api"
     data["moved"] = [{"from": f"server:{P}/app-{i}", "to": f"server:{P}/api-{i}"} for i in (1, 2)]
-    write(ws, data)
+    write_as_change(ws, data)      # an applied approval changes by a change document
     assert cli("compile", "-C", ws).exit_code == 0
     plan = _plan(cli, ws)
     changing = {a["address"]: a for a in plan["actions"] if a["action"] != "no-op"}
@@ -85,7 +85,7 @@ def test_renaming_a_system_moves_every_object_and_keeps_its_subnet(tmp_path, cli
     cidr = yaml.safe_load((ws / "stacks" / "ipam.yaml").read_text())["zones"]["internet"]["edu/edu-portal"]
     data["system"]["code"] = "edu-web"
     data["moved"] = [{"from": "edu/edu-portal", "to": "edu/edu-web"}]
-    write(ws, data)
+    write_as_change(ws, data)      # an applied approval changes by a change document
     r = cli("compile", "-C", ws)
     assert r.exit_code == 0, r.output
     ipam = yaml.safe_load((ws / "stacks" / "ipam.yaml").read_text())["zones"]["internet"]
@@ -106,7 +106,7 @@ def test_a_move_to_an_address_no_spec_has_is_refused(tmp_path, cli):
     data = approval("BZ-M")
     ws = _applied(tmp_path, cli, data)
     data["moved"] = [{"from": f"server:{P}/app-1", "to": f"server:{P}/zzz-1"}]
-    write(ws, data)
+    write_as_change(ws, data)      # an applied approval changes by a change document
     r = cli("compile", "-C", ws, "--output", "json")
     assert r.exit_code == 1 and "moved[0].to" in r.output
 
@@ -120,7 +120,7 @@ def test_state_mv_renames_in_place_to_an_approved_address_only(tmp_path, cli):
     assert r.exit_code == 1 and "not in any stack spec" in r.json()["error"]
     assert _ids(ws) == before
     data["zones"]["internet"]["servers"][0]["name"] = "api"
-    write(ws, data)
+    write_as_change(ws, data)      # an applied approval changes by a change document
     assert cli("compile", "-C", ws).exit_code == 0
     r = cli("state", "mv", f"server:{P}/app-1", f"server:{P}/api-1", "-C", ws, "--output", "json")
     assert r.exit_code == 0, r.output
@@ -141,7 +141,7 @@ def test_state_rm_keeps_the_object_and_no_plan_touches_it(tmp_path, cli):
     r = cli("state", "rm", addr, "-C", ws)
     assert r.exit_code == 1 and "still wanted" in r.output      # still approved: refused
     data["zones"]["internet"]["servers"][0]["count"] = 1
-    write(ws, data)
+    write_as_change(ws, data)      # an applied approval changes by a change document
     assert cli("compile", "-C", ws).exit_code == 0
     # without state rm, the plan would delete it (wipe first): the control
     plan = _plan(cli, ws)

@@ -2,7 +2,7 @@
 (only that object and what it depends on, with Terraform's warning)."""
 from __future__ import annotations
 
-from tests.conftest import cloud_rows, edit_yaml
+from tests.conftest import cloud_rows, amend
 
 P = "local/edu/edu-portal-internet"
 
@@ -44,9 +44,9 @@ def test_replace_refuses_what_no_approval_wants_and_saved_plans(applied_ws, cli,
 
 def test_target_plans_only_that_object_and_its_dependencies(applied_ws, cli):
     ws = applied_ws
-    edit_yaml(ws / "approvals" / "BZ-2026-0012.yaml",
+    amend(ws / "approvals" / "BZ-2026-0012.yaml",
               lambda d: d["zones"]["internet"]["servers"][0].update(count=3))
-    edit_yaml(ws / "approvals" / "BZ-2026-0031.yaml",
+    amend(ws / "approvals" / "BZ-2026-0031.yaml",
               lambda d: d["zones"]["internet"]["servers"][0].update(count=3))
     assert cli("compile", "-C", ws).exit_code == 0
     full = cli("plan", "-C", ws, "--output", "json").json()

@@ -46,9 +46,9 @@ def test_show_refuses_what_is_not_a_plan(tmp_path, cli):
 
 
 def test_show_of_a_stale_plan_says_apply_would_refuse(applied_ws, cli, tmp_path):
-    from tests.conftest import edit_yaml
-    edit_yaml(applied_ws / "approvals" / "BZ-2026-0012.yaml",
-              lambda d: d["zones"]["internet"]["servers"][0].update(count=3))
+    from tests.conftest import amend
+    amend(applied_ws / "approvals" / "BZ-2026-0012.yaml",
+          lambda d: d["zones"]["internet"]["servers"][0].update(count=3))
     cli("compile", "-C", applied_ws)
     plan_file = tmp_path / "p.json"
     assert cli("plan", "-C", applied_ws, "-o", plan_file).exit_code == 0

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.conftest import edit_yaml
+from tests.conftest import amend
 from tests.pg_support import set_state_url
 
 on_both = pytest.mark.parametrize("backend", ["sqlite", "postgres"])
@@ -32,8 +32,8 @@ def test_every_write_keeps_a_version(hws, cli, backend):
     ws = hws
     full = _list(cli, ws)
     assert full["serial"] == 56 and len(full["resources"]) == 56
-    edit_yaml(ws / "approvals" / "BZ-2026-0012.yaml",
-              lambda d: d["zones"]["internet"]["servers"][0].update(count=1))
+    amend(ws / "approvals" / "BZ-2026-0012.yaml",
+          lambda d: d["zones"]["internet"]["servers"][0].update(count=1))
     assert cli("compile", "-C", ws).exit_code == 0
     assert cli("apply", "-C", ws, "--auto-approve").exit_code == 0
     now = _list(cli, ws)

@@ -96,3 +96,19 @@ def write_change(ws: Path, change_no: str, of_file: str, edit, approved_on: str 
     path.parent.mkdir(exist_ok=True)
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
+
+
+def write_as_change(ws: Path, data: dict) -> Path:
+    """Write an applied approval's new content (``data``: the approval as it should now be) as
+    the next change document changes/<NO>-CH<n>.yaml: zones, services, system and moved."""
+    no = data["approval_no"]
+    changes = ws / "changes"
+    changes.mkdir(exist_ok=True)
+    n = len(list(changes.glob(f"{no}-CH*.yaml"))) + 1
+    doc = {"change_no": f"{no}-CH{n}", "changes": no, "approved_on": data["approved_on"],
+           "approvers": data["approvers"], "zones": data["zones"],
+           "services": data.get("services", []), "system": data["system"],
+           "moved": data.get("moved", [])}
+    path = changes / f"{no}-CH{n}.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
