@@ -96,7 +96,8 @@ def main() -> int:
         gc(ws, "bill", "--month", "2026-06", "--output", fmt, "--out", str(ws / f"bill-2026-06.{fmt}"))
     gc(ws, "bill", "--month", "2026-04")
     gc(ws, "bill", "--month", "2026-06", "--close", today="2026-07-01")
-    gc(ws, "rightsize", "--now", "2026-11-30T23:00", "--draft", str(ws / "changes"))
+    # drafts go beside changes/: they are incomplete until the bureau signs them off
+    gc(ws, "rightsize", "--now", "2026-11-30T23:00", "--draft", str(ws / "drafts"))
     gc(ws, "report", "--month", "2026-11", "--out", str(ws / "reports"))
     if args.screenshot:
         page = ws / "reports" / "report-2026-11.html"

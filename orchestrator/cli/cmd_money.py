@@ -106,8 +106,8 @@ def metrics_import(file: Annotated[Path, typer.Argument(help="CSV: server,metric
 
 @handled
 def rightsize(draft: Annotated[Optional[Path], typer.Option(
-                  "--draft", help="Write each recommendation as a change document "
-                                  "<DIR>/RS-<date>-<n>.yaml for the bureau to sign.")] = None,
+                  "--draft", help="Write each recommendation that changes an approval as a "
+                                  "change-document draft <DIR>/<APPROVAL>-RS<date><n>.yaml.")] = None,
               remind: Annotated[bool, typer.Option("--remind", help="Record the reminders of "
                                                    "recommendations whose clock has not started "
                                                    "(重庆 第十七条).")] = False,

@@ -85,11 +85,23 @@ def priced_items(approval: Approval, catalog: Catalog) -> list[Priced]:
 
 
 @dataclass(frozen=True)
+class ChangeInput:
+    """A change document (changes/<NO>.yaml) of the approval: its number, approval date and the
+    approval's monthly quantities after it. It is billed from the first ``changed`` event of the
+    approval on or after its approval date (the apply that carried it out); before that, and
+    while no such event exists, the quantities before it are billed."""
+    change_no: str
+    approved_on: date
+    lines: list
+
+
+@dataclass(frozen=True)
 class ApprovalInput:
     approval: Approval
     lines: list[Priced] | list[BillingLine]   # monthly quantities (priced_items / pricing)
     events: list[dict[str, Any]]       # this approval's events, oldest first
     end: date | None = None            # effective end of a window/emergency term
+    changes: tuple[ChangeInput, ...] = ()      # in approval order
 
 
 @dataclass
@@ -278,6 +290,31 @@ def _aggregate(lines: list, names: dict[str, str]) -> list[tuple]:
     return [tuple(r) for r in agg.values()]
 
 
+def _segments(a: ApprovalInput, events: list[dict[str, Any]], lo: date, hi: date):
+    """[lo, hi] split at the days the approval's change documents took effect: (first, last,
+    quantities, change number or "")."""
+    changed = sorted(event_day(e) for e in events if e["kind"] == "changed")
+    cuts: list[tuple[date, list, str]] = []
+    after = date.min
+    for c in a.changes:
+        eff = next((d for d in changed if d >= c.approved_on and d > after), None)
+        if eff is None:
+            break                                   # not carried out yet: later ones neither
+        cuts.append((eff, c.lines, c.change_no))
+        after = eff
+    out = []
+    start, lines, no = lo, a.lines, ""
+    for eff, new_lines, change_no in cuts:
+        if eff > hi:
+            break
+        if eff > start:
+            out.append((start, eff - timedelta(days=1), lines, no))
+            start = eff
+        lines, no = new_lines, change_no
+    out.append((start, hi, lines, no))
+    return out
+
+
 def _term(a: Approval) -> str:
     return a.term.kind if not isinstance(a.term, PermanentTerm) else (
         "change" if a.change_of else "permanent")
@@ -323,12 +360,15 @@ def bill_month(month: str, approvals: list[ApprovalInput], profile: Profile, cal
             lo, hi = max(start, first), min(stop, last) if stop else last
             if hi < lo:
                 continue
-            days = (hi - lo).days + 1
-            article = rule.start_article
-            for item, name, unit, qty, price in _aggregate(a.lines, names):
-                monthly = price * qty
-                sb.lines.append(Line(ap.approval_no, _term(ap), item, name, unit, qty, price,
-                                     monthly, lo, hi, days, monthly * days / dim, article))
+            for seg_lo, seg_hi, lines, change_no in _segments(a, evs[ap.approval_no], lo, hi):
+                days = (seg_hi - seg_lo).days + 1
+                term = "change" if change_no else _term(ap)
+                note = f"as changed by {change_no}" if change_no else ""
+                for item, name, unit, qty, price in _aggregate(lines, names):
+                    monthly = price * qty
+                    sb.lines.append(Line(ap.approval_no, term, item, name, unit, qty, price,
+                                         monthly, seg_lo, seg_hi, days, monthly * days / dim,
+                                         rule.start_article, note))
         if sb.lines:
             systems.append(sb)
     return Bill(month, first, last, profile.code, profile.name_zh, rule_summary(profile), systems)

@@ -13,7 +13,7 @@ Each deduction is rounded half-up to the fen on its own.
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -31,13 +31,24 @@ def missed_deadlines(a: Approval, profile: Profile, cal: WorkCalendar,
                      ends: dict[str, date] | None = None) -> list[Any]:
     """Deadlines of ``a`` due within [first, last] and missed as seen on ``last``."""
     evs = [e for e in events if event_day(e) <= last]
-    st = approval_status(a, "", profile, cal, evs, last, ends)
-    deadlines = [d for d in st.deadlines if d.key != "reclaim"]
+    deadlines = []
+    if _may_fall_due(a, first, last):
+        st = approval_status(a, "", profile, cal, evs, last, ends)
+        deadlines = [d for d in st.deadlines if d.key != "reclaim"]
     reclaim = _reclaim(evs, profile, cal, last)
     if reclaim is not None:
         deadlines.append(reclaim)
     return [d for d in deadlines if d.hard and d.due is not None and first <= d.due <= last
             and (d.late or d.overdue)]
+
+
+def _may_fall_due(a: Approval, first: date, last: date) -> bool:
+    """Can a provisioning deadline of ``a`` (counted from its approval, or its term's start) fall
+    due in [first, last]? Those deadlines are a few working days long: an approval made more
+    than 60 days before the month (and not starting inside it) has none due in it. Saves the
+    full lifecycle evaluation of every approval every month."""
+    starts = [a.approved_on] + ([a.term.start] if hasattr(a.term, "start") else [])
+    return any(first - timedelta(days=60) <= d <= last for d in starts)
 
 
 def _reclaim(events: list[dict[str, Any]], profile: Profile, cal: WorkCalendar,

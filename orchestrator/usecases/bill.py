@@ -16,7 +16,9 @@ from typing import Any
 
 from ..billing_files import load_acceptance, load_closed, refuse_open_month, save_closed
 from ..calendar_files import workspace_calendar
-from ..core.billing import ApprovalInput, Bill, bill_month, month_bounds, priced_items
+from ..core.billing import (ApprovalInput, Bill, ChangeInput, bill_month, month_bounds,
+                            priced_items)
+from ..core.changes import ordered, reference_errors
 from ..core.settlement import settle
 from ..errors import GovcloudError
 from ..extensions import extension_ends
@@ -38,7 +40,7 @@ class BillResult:
 class Loaded:
     """What a bill reads from the workspace files, loaded once (the report bills six months)."""
     approvals: dict[str, Any]
-    inputs: list[tuple[Any, list]]
+    inputs: list[tuple[Any, list, tuple]]   # (approval as filed, quantities, its changes)
     names: dict[str, str]
     ends: dict[str, dt.date]
     cal: Any
@@ -47,9 +49,23 @@ class Loaded:
 
 def load(ws: Workspace) -> Loaded:
     # The parse cache compile leaves (read only here): unchanged approval files are not parsed.
-    approvals = ws.load_approvals(ParseCache(ws.parse_cache_path))
+    approvals = ws.load_approvals(ParseCache(ws.parse_cache_path), raw=True)
     catalog = ws.catalog
-    return Loaded(approvals, [(a, priced_items(a, catalog)) for _, a in sorted(approvals.items())],
+    changes: dict[str, list[ChangeInput]] = {}
+    if ws.changes_dir.is_dir():
+        docs = ws.load_changes()
+        for err in reference_errors(approvals, docs):
+            raise err
+        current = {a.approval_no: a for a in approvals.values()}
+        for _, c in ordered(docs):        # each change on top of the ones before it
+            base = current[c.changes]
+            after = base.model_copy(update={"zones": c.zones, **(
+                {"services": c.services} if c.services is not None else {})})
+            current[c.changes] = after
+            changes.setdefault(c.changes, []).append(
+                ChangeInput(c.change_no, c.approved_on, priced_items(after, catalog)))
+    return Loaded(approvals, [(a, priced_items(a, catalog), tuple(changes.get(a.approval_no, ())))
+                              for _, a in sorted(approvals.items())],
                   {i.code: i.name_zh for i in catalog.items}, extension_ends(ws),
                   workspace_calendar(ws.root), load_acceptance(ws.root))
 
@@ -57,8 +73,8 @@ def load(ws: Workspace) -> Loaded:
 def compute(ws: Workspace, month: str, events: dict[str, list[dict[str, Any]]],
             loaded: Loaded | None = None) -> Bill:
     lo = loaded or load(ws)
-    inputs = [ApprovalInput(a, lines, events.get(a.approval_no, []), lo.ends.get(a.approval_no))
-              for a, lines in lo.inputs]
+    inputs = [ApprovalInput(a, lines, events.get(a.approval_no, []), lo.ends.get(a.approval_no),
+                            ch) for a, lines, ch in lo.inputs]
     bill = bill_month(month, inputs, ws.profile, lo.cal, lo.names)
     by_no = {a.approval_no: a for a in lo.approvals.values()}
     return settle(bill, by_no, events, ws.profile, lo.cal, lo.acceptance, lo.ends)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections import Counter
 from decimal import Decimal
 from typing import Any
 
@@ -139,7 +140,8 @@ def report(ws: Workspace, month: str, today: dt.date,
         for metric in ("cpu_pct", "mem_pct", "disk_used_pct"):
             util.setdefault(s.stack, {}).setdefault(metric, []).extend(
                 v for t, v in samples.get(s.address, {}).get(metric, []) if lo <= t <= hi)
-    utilisation = [{"stack": stack, "servers": sum(1 for s in servers if s.stack == stack),
+    per_stack = Counter(s.stack for s in servers)
+    utilisation = [{"stack": stack, "servers": per_stack[stack],
                     **{m: _stats(util[stack][m]) for m in ("cpu_pct", "mem_pct", "disk_used_pct")}}
                    for stack in sorted(util)]
     thresholds = sorted({(c.metric, c.value, c.word, r.article, r.key, r.action)

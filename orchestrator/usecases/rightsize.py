@@ -1,6 +1,6 @@
 """`govcloud rightsize`: the profile's right-sizing rules over the stored metrics ->
 recommendations with evidence (window, statistic, threshold, article) and the monthly fee
-delta; ``--draft DIR`` writes each as a change document for the bureau to sign;
+delta; ``--draft DIR`` writes each that changes an approval as a change-document draft;
 ``--remind`` records the reminders of 重庆 第十七条 (event ``rightsize-reminded`` on the system),
 ``--urge STACK`` the bureau's urging (``rightsize-urged``), which start its escalation clock."""
 from __future__ import annotations
@@ -111,29 +111,78 @@ def rightsize(ws: Workspace, at: dt.datetime, draft: Path | None = None, remind:
     return res
 
 
+def _draft_zones(approval, rec: Recommendation) -> tuple[dict, str] | None:
+    """The approval's zones with the proposal applied to the server's group, or None when the
+    recommendation is not a change of this approval (a system to reclaim is an exit)."""
+    if not rec.server or not rec.proposal or "remove" in rec.proposal and rec.resource == "system":
+        return None
+    project, name = rec.server.split("/")[-2:]
+    zone = project.rsplit("-", 1)[1]
+    group = name.rsplit("-", 1)[0]
+    zones = {z: r.model_dump(mode="json", exclude_defaults=True) for z, r in approval.zones.items()}
+    req = zones.get(zone)
+    servers = (req or {}).get("servers", [])
+    g = next((x for x in servers if x["name"] == group), None)
+    if g is None:
+        return None
+    count = g.get("count", 1)
+    if "flavor" in rec.proposal:
+        g["flavor"] = rec.proposal["flavor"]["to"]
+        scope = f"server group {group} ({count} servers)"
+    elif "gb" in rec.proposal and g.get("data_disks"):
+        g["data_disks"][0]["gb"] = rec.proposal["gb"]["to"]
+        scope = f"first data disk of server group {group} ({count} servers)"
+    elif "remove" in rec.proposal:
+        if count > 1:
+            g["count"] = count - 1
+        else:
+            servers.remove(g)
+        scope = f"one server of group {group}"
+    else:
+        return None
+    return zones, scope
+
+
 def write_drafts(ws: Workspace, recs: list[Recommendation], directory: Path,
                  on: dt.date) -> list[str]:
-    """One change document per recommendation with a proposal: ``<DIR>/<NO>.yaml``, where NO is
-    RS-<date>-<n>. The same review writes the same files."""
+    """Each recommendation that changes an approval becomes a change document draft in the
+    format of changes/<NO>.yaml (models/change.py): ``changes: <approval>``, the zones after the
+    change, the reason with the article, evidence and fee delta. ``approvers`` is left empty:
+    the draft does not validate until the bureau fills in its approvers and approval date (and
+    signs it, changes/<NO>.yaml.sig), so a draft is never compiled by mistake. The same review
+    writes the same files."""
+    from ..core.billing import priced_items
     directory.mkdir(parents=True, exist_ok=True)
-    written = []
-    n = 0
+    approvals = {a.approval_no: a for a in ws.load_approvals().values()}
+    catalog = ws.catalog
+    written, n = [], 0
     for r in recs:
-        if not r.proposal:
+        a = approvals.get(r.approval or "")
+        got = _draft_zones(a, r) if a is not None else None
+        if got is None:
             continue
+        zones, scope = got
+        after = a.model_copy(update={"zones": a.model_validate(
+            {**a.model_dump(mode="json"), "zones": zones}).zones})
+        fee = lambda x: sum((p.unit_price * p.quantity for p in priced_items(x, catalog)),  # noqa: E731
+                            Decimal("0.00"))
+        delta = fee(after) - fee(a)
         n += 1
-        no = f"RS-{on:%Y%m%d}-{n:03d}"
-        doc = {"change_no": no, "changes": r.approval, "status": "draft",
-               "kind": r.action, "stack": r.stack, "server": r.server,
-               "requested_on": on.isoformat(),
-               "reason": f"{ws.profile.name_zh} {r.article}: {r.rule}",
-               "proposal": r.proposal,
-               "monthly_fee_delta": None if r.fee_delta is None else str(r.fee_delta),
-               "evidence": [e.to_dict() for e in r.evidence],
-               "note": "drafted by govcloud rightsize; the bureau reviews and signs it "
-                       "(changes/<NO>.yaml.sig)"}
+        no = f"{a.approval_no}-RS{on:%Y%m%d}{n:02d}"
+        evidence = "; ".join(f"{e.statistic}({e.metric}) = {e.value} {e.word} {e.threshold}"
+                             for e in r.evidence if e.met)
+        doc = {"change_no": no, "changes": a.approval_no, "approved_on": on.isoformat(),
+               "approvers": [],
+               "reason": f"{r.action} {scope}: {ws.profile.name_zh} {r.article} ({r.rule}); "
+                         f"{evidence}; monthly fee {delta:+} CNY (drafted by govcloud "
+                         f"rightsize on {on})",
+               "zones": zones}
         path = directory / f"{no}.yaml"
-        path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        path.write_text("# DRAFT by govcloud rightsize: the bureau fills in approvers and "
+                        "approved_on, then signs it.\n"
+                        + yaml.safe_dump(doc, allow_unicode=True, sort_keys=False),
+                        encoding="utf-8")
+        r.proposal = {**r.proposal, "draft": str(path), "draft_fee_delta": str(delta)}
         written.append(str(path))
     return written
 

@@ -302,3 +302,28 @@ def test_csv_cells_are_never_formulas():
     from orchestrator.reports.bill_files import _cell
     assert _cell("=HYPERLINK(1)") == "'=HYPERLINK(1)" and _cell("@x") == "'@x"
     assert _cell(Decimal("-0.87")) == "-0.87" and _cell("市教育局") == "市教育局"
+
+
+def test_a_change_document_splits_the_month_at_the_apply_that_carried_it_out(tmp_path):
+    """changes/<NO>.yaml (2 servers instead of 1), approved 06-10, applied 06-16: June is billed
+    1 server 06-01..06-15 and 2 servers 06-16..06-30; before it is applied, 1 server all month."""
+    import yaml
+    base = small("CQ-1")
+    ws = ws_with(tmp_path, "chongqing", base)
+    record(ws, "CQ-1", "configuration-completed", "2026-06-01", at="2026-06-01T09:00:00+08:00")
+    zones = json.loads(json.dumps(base["zones"]))
+    zones["internet"]["servers"][0]["count"] = 2
+    (ws / "changes").mkdir()
+    (ws / "changes" / "CQ-1-C1.yaml").write_text(yaml.safe_dump(
+        {"change_no": "CQ-1-C1", "changes": "CQ-1", "approved_on": "2026-06-10",
+         "approvers": base["approvers"], "zones": zones}, allow_unicode=True), encoding="utf-8")
+    before = system(run(ws, "2026-06"))
+    assert before["total"] == "168.00" and {ln["term"] for ln in before["lines"]} == {"permanent"}
+    record(ws, "CQ-1", "changed", "2026-06-16")
+    s = system(run(ws, "2026-06"))
+    spans = sorted({(ln["term"], ln["first"], ln["last"], ln["quantity"]) for ln in s["lines"]
+                    if ln["item"] == "ecs.s2m4"})
+    assert spans == [("change", "2026-06-16", "2026-06-30", "2"),
+                     ("permanent", "2026-06-01", "2026-06-15", "1")]
+    assert s["total"] == "252.00"                  # 168 x 15/30 + 336 x 15/30
+    assert system(run(ws, "2026-07"))["total"] == "336.00"

@@ -124,6 +124,13 @@ def test_pull_then_rightsize_drafts_a_priced_change(tmp_path, ws, cli):
     assert rec["fee_delta"] == "160.00"                       # s2m4 -> s4m8
     (f,) = d["drafts"]
     import yaml
+    from orchestrator.models.change import ChangeDocument
     doc = yaml.safe_load(open(f, encoding="utf-8"))
-    assert doc["changes"] == "BZ-1" and doc["monthly_fee_delta"] == "160.00"
-    assert doc["proposal"]["flavor"] == {"from": "ecs.s2m4", "to": "ecs.s4m8"}
+    assert doc["changes"] == "BZ-1" and doc["approvers"] == []      # not valid until signed off
+    (group,) = doc["zones"]["internet"]["servers"]
+    assert group["flavor"] == "ecs.s4m8" and group["count"] == 2
+    assert "第二十四条（一）" in doc["reason"] and "+320.00 CNY" in doc["reason"]   # both servers
+    with pytest.raises(Exception, match="at least one approver"):
+        ChangeDocument.model_validate(doc)
+    doc["approvers"] = [{"name": "王敏", "org": "市政务服务和大数据管理局", "role": "资源审核"}]
+    assert ChangeDocument.model_validate(doc).changes == "BZ-1"
