@@ -59,22 +59,26 @@ def data_extents(path: Path) -> Iterator[tuple[int, int]]:
             pos = end
 
 
-def content_sha256(path: Path) -> str:
+def content_sha256(path: Path, size: int | None = None) -> str:
     """SHA-256 over the logical content, computed without reading holes.
 
     Hashes (block index, block) for every 1 MiB block that is not all zeros, then the size: equal
     for equal contents whatever the allocation, so a restored copy hashes like its original.
+    With ``size``, only the first ``size`` bytes count (a volume larger than the backup written
+    into it hashes like the backup).
     """
     h = hashlib.sha256()
     zero = bytes(HASH_BLOCK)
-    size = path.stat().st_size
+    size = path.stat().st_size if size is None else size
     with open(path, "rb") as f:
         seen = -1
         for start, end in data_extents(path):
+            if start >= size:
+                break
             first = max(start // HASH_BLOCK, seen + 1)
-            for idx in range(first, (end - 1) // HASH_BLOCK + 1):
+            for idx in range(first, (min(end, size) - 1) // HASH_BLOCK + 1):
                 f.seek(idx * HASH_BLOCK)
-                block = f.read(HASH_BLOCK)
+                block = f.read(min(HASH_BLOCK, size - idx * HASH_BLOCK))
                 seen = idx
                 if block and block != zero[:len(block)]:
                     h.update(idx.to_bytes(8, "big"))

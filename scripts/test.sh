@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Run the whole test suite: set up .venv with the test extras, start the OpenStack test cloud
 # (idempotent; about 3 minutes cold, seconds when it is already up), then pytest on
-# GOVCLOUD_TEST_WORKERS pytest-xdist workers (default 2; 0 runs in this process). Tests that use
-# the OpenStack test cloud are grouped per file (tests/conftest.py), so a group runs on one worker.
+# GOVCLOUD_TEST_WORKERS pytest-xdist workers (default 2; 0 runs in this process), a file per
+# worker; the modules that use the OpenStack test cloud run one at a time (tests/conftest.py).
 # Extra arguments go to pytest.
 # GOVCLOUD_NO_OPENSTACK=1 skips starting the cloud (its tests then FAIL, saying how to start it).
 set -euo pipefail
@@ -27,4 +27,4 @@ workers=${GOVCLOUD_TEST_WORKERS:-2}
 if [ "$workers" = 0 ]; then
   exec .venv/bin/python -m pytest "$@"
 fi
-exec .venv/bin/python -m pytest -n "$workers" --dist loadgroup "$@"
+exec .venv/bin/python -m pytest -n "$workers" --dist loadfile "$@"

@@ -8,7 +8,6 @@ approval gave room: it is made by `apply` from an approval, never by restore), e
 least as large as the backup. Audited ``restore``."""
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,23 +41,7 @@ class RestoreResult:
 def prefix_sha256(path: Path, size: int) -> str:
     """content_sha256 of the first ``size`` bytes of ``path`` (a volume larger than the backup
     written into it hashes like the backup)."""
-    h = hashlib.sha256()
-    zero = bytes(HASH_BLOCK)
-    with open(path, "rb") as f:
-        seen = -1
-        for start, end in data_extents(path):
-            if start >= size:
-                break
-            first = max(start // HASH_BLOCK, seen + 1)
-            for idx in range(first, (min(end, size) - 1) // HASH_BLOCK + 1):
-                f.seek(idx * HASH_BLOCK)
-                block = f.read(min(HASH_BLOCK, size - idx * HASH_BLOCK))
-                seen = idx
-                if block and block != zero[:len(block)]:
-                    h.update(idx.to_bytes(8, "big"))
-                    h.update(block)
-    h.update(b"size" + size.to_bytes(8, "big"))
-    return h.hexdigest()
+    return content_sha256(path, size)
 
 
 def _local_path(uri: str) -> Path | None:

@@ -27,8 +27,6 @@ def documented() -> dict[str, tuple[str, set[str]]]:
 
 SHAPES = documented()
 seen: set[str] = set()
-# The last test checks what the others in this file saw: under pytest-xdist they share a worker.
-pytestmark = pytest.mark.xdist_group("json-output")
 
 
 def check(cli, command: str, *args, code: int = 0, env: dict | None = None) -> dict:

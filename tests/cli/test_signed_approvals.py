@@ -182,11 +182,12 @@ def test_replay_after_apply_is_refused(sws, cli):
     # the same number with other content, validly signed: a change document's job
     (sws / A12).write_bytes(original[0].replace(b"count: 2", b"count: 3"))
     assert cli("approval", "sign", sws / A12, "--key", sws / DEMO_KEY).exit_code == 0
-    # validate/compile refuse it as an in-place edit (issue 13), plan and apply as a replay
+    # refused as an in-place edit (issue 13) by validate and compile, and so by plan (which
+    # compiles first); apply of the compiled specs by the signature layer's replay check
     refused(cli, sws, "approval BZ-2026-0012 was applied from approvals/BZ-2026-0012.yaml and "
-                      "this file differs", commands=("validate", "compile"))
+                      "this file differs", commands=("validate", "compile", "plan"))
     refused(cli, sws, "approval BZ-2026-0012 was applied from approvals/BZ-2026-0012.yaml with "
-                      "other content", commands=("plan", "apply"))
+                      "other content", commands=("apply",))
     # the applied bytes under another file name
     (sws / A12).unlink()
     (sws / (A12 + ".sig")).unlink()

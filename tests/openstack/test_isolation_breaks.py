@@ -32,7 +32,10 @@ def approval(no, dept, system, zones):
     return {"approval_no": no, "department": {"code": dept, "name": dept},
             "system": {"code": system, "name": system, "dengbao_level": 2},
             "approvers": [{"name": "王敏", "org": "大数据局"}], "approved_on": "2026-03-02",
-            "term": {"kind": "permanent"}, "zones": {z: zone(n, 443) for z, n in zones.items()}}
+            "term": {"kind": "permanent"},
+            # 巴中 第十六条: a new system's application materials
+            "materials": {"demand_assessment": "论证表", "basis": "建设依据", "deployment_mode": "双区"},
+            "zones": {z: zone(n, 443) for z, n in zones.items()}}
 
 
 def gc(ws: Path, *args: str) -> subprocess.CompletedProcess:

@@ -233,12 +233,15 @@ def test_change_applied_within_2_workdays_datong():
 
 # --- exit ----------------------------------------------------------------------------------------
 def test_reclaim_within_2_workdays_of_the_exit_datong():
+    # 大同 第十六条: 2 working days from the bureau's approval of the exit (审核通过), not the request
     st = approval_status(model(approval("BZ-A")), "", profile("datong"), CAL,
-                         ev(provisioned="2026-03-03", exit_requested="2026-09-30"), D(2026, 10, 9))
+                         ev(provisioned="2026-03-03", exit_requested="2026-09-29",
+                            exit_approved="2026-09-30"), D(2026, 10, 9))
     d = deadline(st, "reclaim")
     assert d.due == D(2026, 10, 9) and not d.overdue
     st = approval_status(model(approval("BZ-A")), "", profile("datong"), CAL,
-                         ev(provisioned="2026-03-03", exit_requested="2026-09-30"), D(2026, 10, 10))
+                         ev(provisioned="2026-03-03", exit_requested="2026-09-29",
+                            exit_approved="2026-09-30"), D(2026, 10, 10))
     assert deadline(st, "reclaim").overdue
     done = approval_status(model(approval("BZ-A")), "", profile("datong"), CAL,
                            ev(exit_requested="2026-09-30", terminated="2026-10-09"), D(2026, 10, 12))
