@@ -73,14 +73,14 @@ def _uses_openstack_cloud(path: Path) -> bool:
         or path.name == "test_driver_contract.py"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_openstack_module_at_a_time(request):
+@pytest.fixture(autouse=True)
+def _one_openstack_test_at_a_time(request):
     """Under pytest-xdist (`--dist loadfile`, as scripts/test.sh runs: a file stays on one
-    worker) the modules that use the OpenStack test cloud take one inter-process lock for their
-    whole run, so the cloud serves one of them at a time: their stale-object sweeps
-    (purge_stale) and fixed test owners would otherwise meet objects of a module running beside
-    them. Other modules run in parallel on the other workers. (pytest-xdist's `loadgroup` does
-    not group with pytest 9: measured, every test of a marked file spread over both workers.)"""
+    worker) each test that uses the OpenStack test cloud holds one inter-process lock while it
+    runs, so no test's stale-object sweep (purge_stale) or fixed test owner meets objects of a
+    test running beside it; other tests run in parallel. Per test, not per module: a worker keeps
+    a module's last test pending until it gets its next item, so a module-wide lock deadlocks
+    (measured). (pytest-xdist's `loadgroup` does not group with pytest 9: measured.)"""
     if not _uses_openstack_cloud(Path(str(request.node.path))):
         yield
         return

@@ -23,6 +23,9 @@ from ..models.spec import ResourceSpec
 from .planner import effective_properties
 
 WRITES = ("create", "update", "replace", "adopt")
+# Fields only an isolation-drift repair writes (core/drift.py): removals, never in a spec.
+REPAIR_FIELDS = frozenset({"foreign_ports", "role_assignments", "interfaces", "security_groups",
+                           "default_group"})
 
 
 def _canon(v: Any) -> str:
@@ -40,6 +43,21 @@ def _within(field: str, value: Any, base: dict[str, Any], widest: dict[str, Any]
         return all(_canon(x) in allowed for x in value)
     if type(value) is int and type(top) is int:
         return value <= top
+    return False
+
+
+def _repair_allowed(field: str, value: Any, spec: ResourceSpec) -> bool:
+    """Isolation-drift repairs (core/drift.py) only take away what govcloud did not make: each
+    may only be the value the spec itself implies."""
+    if field in ("foreign_ports", "role_assignments"):
+        return value == []
+    if field == "interfaces":
+        return value == [spec.refs.get("subnet")]
+    if field == "security_groups":
+        return value == ([spec.refs["security_group"]] if spec.refs.get("security_group") else [])
+    if field == "default_group":
+        return (isinstance(value, dict) and value.get("ports") == []
+                and all(" from group " in r for r in value.get("ingress", [])))
     return False
 
 
@@ -67,6 +85,8 @@ def violations(actions: Iterable[Action], resources: Iterable[ResourceSpec]) -> 
         base = dict(spec.properties)
         widest = effective_properties(spec, None)[0] if spec.windows else base
         for f, v in d.properties.items():
+            if f not in base and f in REPAIR_FIELDS and _repair_allowed(f, v, spec):
+                continue
             if not _within(f, v, base, widest):
                 shown = _canon(v)
                 out.append((a.address, f"{f} = {shown[:200]}{'…' if len(shown) > 200 else ''} "
