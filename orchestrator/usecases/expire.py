@@ -172,12 +172,7 @@ def _record_and_notify(ws: Workspace, store: StateStore, now: dt.datetime, repor
                          f"day{'s' if left != 1 else ''} left{prov}; request an extension in time or "
                          f"let it expire; 临时资源将于{st.end}到期，剩余{left}个工作日")
         notice["provisional"] = list(st.provisional)
-        report.notices.append(notice)
-        if report.dry_run or not notifiers:
-            continue
-        failures = send_all(notifiers, notice)
-        report.notify_failures += failures
-        if not failures:
+        if _delivered(report, notifiers, notice):
             for w in due:
                 store.record_event(no, "warning-sent", today.isoformat(),
                                    {"threshold": w, "end": st.end.isoformat(),
@@ -240,15 +235,21 @@ def _duty_notices(ws: Workspace, store: StateStore, now: dt.datetime, report: Ex
                              f"{'was due' if d.overdue else 'is due'} on {d.due} ({d.citation}); "
                              f"{'已逾期' if d.overdue else '即将到期'}")
             notice["actor"], notice["duty"] = d.actor, d.key
-            report.notices.append(notice)
-            if report.dry_run or not notifiers:
-                continue
-            failures = send_all(notifiers, notice)
-            report.notify_failures += failures
-            if not failures:
+            if _delivered(report, notifiers, notice):
                 store.record_event(no, "warning-sent", today.isoformat(),
                                    {"obligation": d.key, "due": d.due.isoformat(), "stage": stage,
                                     "actor": d.actor, "to": [n.name for n in notifiers]})
+
+
+def _delivered(report, notifiers: list[Notifier], notice: dict[str, Any]) -> bool:
+    """Report ``notice`` and send it (not on a dry run): true when every sink took it, so that
+    the caller records it as sent (a failed sink is retried by the next run)."""
+    report.notices.append(notice)
+    if report.dry_run or not notifiers:
+        return False
+    failures = send_all(notifiers, notice)
+    report.notify_failures += failures
+    return not failures
 
 
 def _notice(kind: str, a: Approval, end: dt.date, left: int | None, threshold: int | None,
