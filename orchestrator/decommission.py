@@ -103,8 +103,7 @@ class Decommission:
         detail) in one transaction: a kill between them keeps none of them, and the step runs
         again (every step is idempotent)."""
         with self.store.atomic():
-            for subject, kind, data in events:
-                self.store.record_event(subject, kind, self.today.isoformat(), data)
+            self._record_now(events)
             self.doc.setdefault("steps", {})[step] = {"done": True, "at": self.today.isoformat(),
                                                       **detail}
             self._save()
@@ -122,14 +121,17 @@ class Decommission:
     def _on(self) -> dict[str, dt.date]:
         return exitp.first_dates(self._events())
 
-    def _record(self, kind: str, detail: dict[str, Any] | None = None, again: bool = False) -> None:
-        """Record lifecycle event ``kind`` for each approval of the system (once, unless
-        ``again``: a resumed run does not record it twice)."""
+    def _new_events(self, kind: str, detail: dict[str, Any] | None = None,
+                    again: bool = False) -> tuple[tuple[str, str, dict[str, Any]], ...]:
+        """Lifecycle event ``kind`` for each approval of the system (once, unless ``again``: a
+        resumed run does not record it twice), for ``_done`` to record with its step."""
         have = {(e["subject"], e["kind"]) for e in self._events()}
-        for no in self._approval_nos():
-            if again or (no, kind) not in have:
-                self.store.record_event(no, kind, self.today.isoformat(),
-                                        {"stack": self.stack, **(detail or {})})
+        return tuple((no, kind, {"stack": self.stack, **(detail or {})})
+                     for no in self._approval_nos() if again or (no, kind) not in have)
+
+    def _record_now(self, events: tuple[tuple[str, str, dict[str, Any]], ...]) -> None:
+        for subject, kind, data in events:
+            self.store.record_event(subject, kind, self.today.isoformat(), data)
 
     def _gate(self, stage: str, what: str) -> list[str]:
         """Refuse ``stage`` without the events the city requires (or log the override)."""
@@ -289,8 +291,8 @@ class Decommission:
                                "destroy_on": destroy_on}
             self._save()
         meter.finish()
-        self._record("backed-up", {"target": target, "copies": len(self._media())})
-        self._done("backup", {"target": target, "copies": len(self._media())})
+        self._done("backup", {"target": target, "copies": len(self._media())},
+                   self._new_events("backed-up", {"target": target, "copies": len(self._media())}))
 
     def step_offline(self) -> None:
         stopped, released = 0, 0
@@ -341,12 +343,13 @@ class Decommission:
         if until is None:   # its starting event was overridden away: count from the offline
             start = "offline"
             until = add_months(dt.date.fromisoformat(self.doc["offline_on"]), rule.value)
-        if self.doc.get("hold_until") != until.isoformat():
-            self._record("held-until", {"until": until.isoformat(), "from": start,
-                                        "article": rule.article})
-        self.doc["hold_until"] = until.isoformat()
-        self.doc["hold_from"] = start
-        self._save()
+        with self.store.atomic():   # the hold's event and the workflow record: one transaction
+            if self.doc.get("hold_until") != until.isoformat():
+                self._record_now(self._new_events("held-until", {
+                    "until": until.isoformat(), "from": start, "article": rule.article}))
+            self.doc["hold_until"] = until.isoformat()
+            self.doc["hold_from"] = start
+            self._save()
         if self.today < until:
             msg = (f"{self.stack} is offline and held for the {rule.value}-month transition period "
                    f"until {until}, counted from {start} ({self.ws.profile.name_zh} "
@@ -378,8 +381,9 @@ class Decommission:
                          "technique": sanitizer.technique, **result}
             self._save()
         meter.finish()
-        self._record("wiped", {"media": len(self._media()), "method": sanitizer.name}, again=True)
-        self._done("wipe", {"media": len(self._media()), "method": sanitizer.name})
+        self._done("wipe", {"media": len(self._media()), "method": sanitizer.name},
+                   self._new_events("wiped", {"media": len(self._media()),
+                                              "method": sanitizer.name}, again=True))
 
     def step_verify(self) -> None:
         from drivers.media import Medium
@@ -399,21 +403,23 @@ class Decommission:
         if self.opts.verify_mode == "full":
             meter.finish()
         if failed:
-            self.doc["steps"]["wipe"]["done"] = False
-            self._save()
-            self.store.append_audit(self.actor, "decommission-verify-failed", self.stack, None,
-                                    {"media": [m["id"] for m in failed]})
-            self._record("wipe-failed", {"media": [m["id"] for m in failed]}, again=True)
+            with self.store.atomic():   # the wipe reopened, its audit entry and event: one record
+                self.doc["steps"]["wipe"]["done"] = False
+                self._save()
+                self.store.append_audit(self.actor, "decommission-verify-failed", self.stack,
+                                        None, {"media": [m["id"] for m in failed]})
+                self._record_now(self._new_events("wipe-failed",
+                                                  {"media": [m["id"] for m in failed]}, again=True))
             raise GovcloudError(
                 f"wipe verification failed for {len(failed)} media of {self.stack}: nothing was deleted",
                 [Issue(f"{m['kind']} {m['id']}", f"{m['verification']['bad_range_count']} ranges "
                        "still differ from the wipe pattern") for m in failed],
                 fix="find the cause, then run the command again: the wipe is repeated and verified",
                 changed_nothing=False)
-        self._record("verified", {"media": len(self._media()), "mode": self.opts.verify_mode},
-                     again=True)
         self._done("verify", {"media": len(self._media()), "mode": self.opts.verify_mode,
-                              "result": "pass"})
+                              "result": "pass"},
+                   self._new_events("verified", {"media": len(self._media()),
+                                                 "mode": self.opts.verify_mode}, again=True))
 
     def step_reclaim(self) -> None:
         unverified = [m["id"] for m in self._media()
@@ -453,9 +459,9 @@ class Decommission:
         self.doc["reclaimed"] = {"total": total, "deleted_at_reclaim": len(results),
                                  "released_at_offline": released,
                                  "addresses": sorted(r.address for r in results)}
-        self._record("reclaimed", {"deleted": total})
         self._done("reclaim", {"reclaimed": total, "deleted": len(results),
-                               "released_at_offline": released, "orphan_files_removed": orphans})
+                               "released_at_offline": released, "orphan_files_removed": orphans},
+                   self._new_events("reclaimed", {"deleted": total}))
 
     def step_census(self) -> None:
         ids = [m["id"] for m in self._media()]

@@ -29,6 +29,7 @@ from ..models.approval import Approval, PermanentTerm
 from ..models.catalog import Catalog
 from ..models.profile import Billing, Profile
 from ..models.spec import BillingLine
+from . import exit as exit_rules
 from .workdays import WorkCalendar
 
 FEN = Decimal("0.01")
@@ -253,31 +254,29 @@ def _start(a: ApprovalInput, rule: Billing, notes: list[str]) -> date | None:
 
 def stop_day(events: list[dict[str, Any]], rule: Billing, profile: Profile, cal: WorkCalendar,
              notes: list[str], who: str) -> date | None:
-    """The last day billed, or None while the system is in service."""
+    """The last day billed, or None while the system is in service: the exit process's
+    ``billing_stop`` (one implementation of each city's stop rule), with a note where the bill
+    follows a fallback event or a late reclaim."""
+    on: dict[str, date] = {}
+    for e in events:
+        d = event_day(e)
+        on[e["kind"]] = min(d, on.get(e["kind"], d))
+    stop, _article = exit_rules.billing_stop(profile, on, cal)
     if rule.stop_event == "reclaim-deadline":
-        reclaimed = _first(events, rule.stop_fallback)
-        exit_ = _first(events, ["exit-approved", "exit-requested"])
-        deadline = None
-        r = profile.rules.reclaim_deadline_workdays
-        if exit_ is not None and r is not None:
-            if exit_[0] != "exit-approved":
-                notes.append(f"{who}: the reclaim deadline counts from exit-requested on "
-                             f"{exit_[1]} (fallback: no exit-approved event recorded)")
-            deadline = cal.add_workdays(exit_[1], r.value)
-        if reclaimed and deadline:
-            if reclaimed[1] > deadline:
-                notes.append(f"{who}: reclaimed on {reclaimed[1]}, after the deadline {deadline}: "
-                             f"billing stops on the deadline ({profile.name_zh} "
-                             f"{rule.stop_article})")
-            return min(reclaimed[1], deadline)
-        return deadline or (reclaimed[1] if reclaimed else None)
-    got = _first(events, [rule.stop_event, *rule.stop_fallback])
-    if got is None:
-        return None
-    if got[0] != rule.stop_event:
-        notes.append(f"{who}: billing stops at {got[0]} on {got[1]} (fallback: no "
+        due, counted_from = exit_rules.reclaim_due(profile, on, cal)
+        if due is None and "reclaimed" in on:
+            notes.append(f"{who}: billing stops at reclaimed on {on['reclaimed']} (no "
+                         f"{counted_from} event recorded to count the reclaim deadline from)")
+            return on["reclaimed"]
+        if due is not None and "reclaimed" in on and on["reclaimed"] > due:
+            notes.append(f"{who}: reclaimed on {on['reclaimed']}, after the deadline {due}: "
+                         f"billing stops on the deadline ({profile.name_zh} {rule.stop_article})")
+        return stop
+    if stop is not None and rule.stop_event not in on:
+        fell = next(k for k in rule.stop_fallback if on.get(k) == stop)
+        notes.append(f"{who}: billing stops at {fell} on {stop} (fallback: no "
                      f"{rule.stop_event} event recorded)")
-    return got[1]
+    return stop
 
 
 def _aggregate(lines: list, names: dict[str, str]) -> list[tuple]:

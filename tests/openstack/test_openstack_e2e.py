@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from orchestrator.usecases.init import init_workspace
+from tests.conftest import amend
 from tests.openstack.cloud import purge_stale, require_cloud
 
 GOVCLOUD = [sys.executable, "-m", "orchestrator.cli"]
@@ -75,11 +76,10 @@ def test_apply_verify_change_noop(osws):
             "security-groups", "cross-project"} <= kinds
     probes = [c for c in checks if c["check"] == "cross-project"]
     assert len(probes) == 4 * 4  # 4 projects: a positive control and 3 alternates each
-    # change: one more server in one zone -> exactly that change
-    f = ws / "approvals" / "OS-E2E-0001.yaml"
-    data = yaml.safe_load(f.read_text())
-    data["zones"]["internet"]["servers"][0]["count"] = 2
-    f.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    # change (by a change document: an applied approval is never edited in place): one more
+    # server in one zone -> exactly that change
+    amend(ws / "approvals" / "OS-E2E-0001.yaml",
+          lambda d: d["zones"]["internet"]["servers"][0].update(count=2))
     assert gc(ws, "compile").returncode == 0
     plan = json.loads(gc(ws, "plan", "--output", "json").stdout)
     changes = sorted((a["action"], a["address"].split("/", 3)[-1]) for a in plan["actions"]
@@ -120,7 +120,8 @@ def test_verify_isolation_catches_each_deliberate_break(osws):
         r = gc(ws, "verify-isolation", "--no-probe", "--output", "json")
         assert r.returncode == 1
         failed = {c["check"] for c in json.loads(r.stdout)["checks"] if c["status"] == "FAIL"}
-        assert failed == {"no-shared-network", "external-access"}
+        # each break is caught by its zone check and by the whole-cloud RBAC survey
+        assert failed == {"no-shared-network", "external-access", "rbac-policies"}
     finally:
         for _, pol in breaks:
             conn.network.delete_rbac_policy(pol)
