@@ -190,15 +190,23 @@ class PowerControl(ABC):
 
 
 class RbacEvidence(ABC):
-    """Network access grants the isolation checks read (OpenStack RBAC), and the whole cloud
-    around the managed objects (``survey``: drivers/openstack/survey.py; without it the
-    whole-cloud checks are N/A, never PASS)."""
+    """Network access grants the isolation checks read (OpenStack RBAC)."""
     capability: ClassVar[str] = "rbac-evidence"
 
     @abstractmethod
     def isolation_facts(self) -> dict[str, Any]:
-        """``{"external_grants": [{"network", "target_project"}], "shared": [(net_id, who)],
-        "survey": {...} (optional)}``."""
+        """``{"external_grants": [{"network", "target_project"}], "shared": [(net_id, who)]}``."""
+
+
+class CloudSurvey(ABC):
+    """The whole cloud around the managed objects, whoever owns it (verify-isolation's
+    whole-cloud checks, orchestrator/isolation_cloud.py; without it they are N/A, never PASS)."""
+    capability: ClassVar[str] = "cloud-survey"
+
+    @abstractmethod
+    def cloud_survey(self) -> dict[str, Any]:
+        """The survey around this workspace's objects (shape: orchestrator/isolation_cloud.py),
+        with ``not_modeled``: {check: why} for the checks whose concept the cloud lacks."""
 
 
 class IsolationChecks(ABC):
@@ -302,7 +310,7 @@ class ConsoleAccess(ABC):
         """The URL of the owned server's console; Unsupported when the cloud offers none."""
 
 
-CAPABILITIES: tuple[type, ...] = (MediaAccess, Census, PowerControl, RbacEvidence,
+CAPABILITIES: tuple[type, ...] = (MediaAccess, Census, PowerControl, RbacEvidence, CloudSurvey,
                                   IsolationChecks, IsolationProbes, ReachabilityProbes, BackupStore,
                                   Retagging, Inventory, Importing, ConsoleAccess)
 

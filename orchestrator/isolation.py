@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import date
 
-from drivers.base import Driver, IsolationChecks, IsolationProbes, RbacEvidence, ReachabilityProbes
+from drivers.base import CloudSurvey, Driver, IsolationChecks, IsolationProbes, RbacEvidence, ReachabilityProbes
 
 from .core.planner import effective_properties
 from .isolation_cloud import cloud_checks, not_looked
@@ -89,17 +89,17 @@ def verify(specs: list[StackSpec], drivers: dict[str, Driver], probe: bool = Tru
             out.append(Check("security-groups", g.address, "PASS" if not extra and not missing else "FAIL",
                              f"{len(have)} inbound rule(s)" + (f"; not approved: {extra}" if extra else "")
                              + (f"; missing: {missing}" if missing else "")))
+        # the whole cloud around the managed objects (isolation_cloud.py), where the driver looks
+        if isinstance(drv, CloudSurvey):
+            out += [Check(*row) for row in cloud_checks(target, observed, drv.cloud_survey())]
+        else:
+            out += [Check(*row) for row in not_looked(
+                target, f"the {drv.name} driver gives no view of the cloud beyond its own objects")]
         if not isinstance(drv, RbacEvidence):
             out.append(Check("external-access", target, "N/A", f"{drv.name} has no RBAC to inspect"))
             out.append(Check("no-shared-network", target, "N/A", f"{drv.name} has no RBAC to inspect"))
-            out += [Check(*row) for row in not_looked(
-                target, f"the {drv.name} driver gives no view of the cloud beyond its own objects")]
         else:
             f = drv.isolation_facts()
-            if f.get("survey") is None:
-                out += [Check(*row) for row in not_looked(target, f"{drv.name} gave no survey")]
-            else:
-                out += [Check(*row) for row in cloud_checks(target, observed, f["survey"])]
             ext_zone = {ext: zone for (zone, t), ext in zone_ext.items() if t == target}
             for pol in f["external_grants"]:
                 net, tgt = pol["network"], pol["target_project"]

@@ -1,9 +1,10 @@
 """verify-isolation's whole-cloud checks: what surrounds the managed projects, whoever owns it.
 
-They judge a driver's survey (``isolation_facts()["survey"]``, drivers/openstack/survey.py), made
-as the cloud admin over every project. Each check ends with a row saying what it looked at
-(counts), so that "0 found" is never confused with "not looked"; a driver without a survey gets
-one N/A row per check (never a PASS).
+They judge a driver's survey (the CloudSurvey capability: drivers/openstack/survey.py, made as
+the cloud admin over every project; drivers/local/survey.py over the embedded cloud's every
+object). Each check ends with a row saying what it looked at (counts), so that "0 found" is never
+confused with "not looked"; a driver without a survey gets one N/A row per check, and a check
+whose concept the cloud lacks (the survey's ``not_modeled``) one N/A row saying why (never a PASS).
 
 - foreign-routers        no router but the network's own project's managed one has an interface
                          or its gateway on a managed network (an untagged router joining two
@@ -46,6 +47,12 @@ def not_looked(target: str, why: str) -> list[tuple[str, str, str, str]]:
 
 def cloud_checks(target: str, observed: list, s: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     """Rows (check, subject, status, detail) from survey ``s`` of ``target``."""
+    absent = s.get("not_modeled") or {}
+    return [r for r in _judged(target, observed, s) if r[0] not in absent] + \
+        [(c, target, "N/A", f"not looked: {why}") for c, why in absent.items()]
+
+
+def _judged(target: str, observed: list, s: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     by_id = {o.cloud_id: o for o in observed}
     zone_of = {o.address: o.tags.get("govcloud.zone") for o in observed if o.kind == "network"}
     sub_addr = {o.cloud_id: o.address for o in observed if o.kind == "subnet"}
@@ -98,7 +105,7 @@ def cloud_checks(target: str, observed: list, s: dict[str, Any]) -> list[tuple[s
         n_server_ports += 1
         server = by_id.get(p["device_id"])
         want = server.refs.get("security_group") if server else None
-        extra = [g for g in p["security_groups"] if g != want]
+        extra = [g for g in p["security_groups"] if g != want or not sgs.get(g, {}).get("address", True)]
         if extra or want not in p["security_groups"]:
             rows.append(("port-security-groups", f"{server.address} port {p['id']}", "FAIL", "; ".join(
                 f"group {sgs.get(g, {}).get('address') or sgs.get(g, {}).get('name', '?')} ({g}) attached "
@@ -127,11 +134,11 @@ def cloud_checks(target: str, observed: list, s: dict[str, Any]) -> list[tuple[s
                      f"looked at {looked['security_groups']} groups: {len(s['default_groups'])} "
                      f"managed projects have a default group" + (f", {missing} none yet" if missing else "")))
     # rbac-policies
-    for x in s["rbac"]:
+    for x in (x for x in s["rbac"] if x["foreign"]):   # the survey's rule (one place)
         if x["on_managed_network"]:
             rows.append(("rbac-policies", x["on_managed_network"], "FAIL",
                          f"{x['action']} to {x['target']} (policy {x['id']}); fix: delete the policy"))
-        elif x["action"] != "access_as_external" or x["object_id"] not in s["external_networks"]:
+        else:
             rows.append(("rbac-policies", x["to_managed_project"], "FAIL",
                          f"{x['action']} on {x['object_type']} {x['object_id']} (policy {x['id']}); "
                          "fix: delete the policy"))

@@ -32,6 +32,7 @@ from drivers.base import (ADDRESS_TAG, OWNER_TAG, Census, Conflict, CreateFailed
                           MediaAccess, NotFound, Observed, PowerControl, QuotaExceeded, Request,
                           assert_owned)
 from drivers.local.extras import AddressesAndRetagging
+from drivers.local.survey import LocalSurvey
 
 GIB = 1 << 30
 DEFAULT_IMAGES = ("kylin-v10-sp3", "uos-server-20", "openeuler-22.03", "centos-7.9", "ubuntu-22.04")
@@ -75,7 +76,7 @@ class LocalOptions(BaseModel):
     fail_create: list[str] = Field(default_factory=list, max_length=1000)
 
 
-class LocalDriver(Driver, MediaAccess, Census, PowerControl, AddressesAndRetagging):
+class LocalDriver(Driver, MediaAccess, Census, PowerControl, AddressesAndRetagging, LocalSurvey):
     name = "local"
     kinds = frozenset(_PROJECT_FROM)
     options_model = LocalOptions

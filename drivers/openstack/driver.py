@@ -42,7 +42,7 @@ from drivers.openstack.media import MediaFiles
 from drivers.openstack.network import (ExternalNetworks, FloatingIp, Network, Router,
                                        SecurityGroup, Subnet)
 from drivers.openstack.storage import Volume
-from drivers.openstack.survey import CloudSurvey
+from drivers.openstack.survey import OpenStackSurvey
 from orchestrator.models.address import kind_of
 
 # In the order observe() lists them (projects before their quotas, volumes before attachments).
@@ -51,7 +51,7 @@ HANDLERS: tuple[type[Kind], ...] = (Domain, Project, Quota, Network, Subnet, Rou
 
 
 class OpenStackDriver(Connection, ExternalNetworks, ServerPower, MediaFiles, IsolationEvidence,
-                      ProjectInventory, NeutronImport, ServerConsole, CloudSurvey, Driver,
+                      ProjectInventory, NeutronImport, ServerConsole, OpenStackSurvey, Driver,
                       MediaAccess, Census, PowerControl, RbacEvidence, IsolationProbes, Inventory,
                       Importing, ConsoleAccess):
     name = "openstack"

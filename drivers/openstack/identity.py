@@ -118,6 +118,8 @@ class Project(Kind):
             repair.role_assignments(self.d, "project", cur.cloud_id)
         if "default_group" in fields:
             repair.default_group(self.d, cur.cloud_id)
+        if "rbac_policies" in fields:
+            repair.rbac_policies(self.d, cur.cloud_id)
         with self.api():
             p = self.conn.identity.update_project(cur.cloud_id,
                                                   description=req.properties["description"])

@@ -67,9 +67,7 @@ class IsolationEvidence:
             for n in self.conn.network.networks(tags=self.owner_tag):
                 if n.is_shared:
                     shared.append((n.id, "* (shared flag)"))
-        if self.last_survey is None:
-            self.observe()                   # observe() surveys the cloud around its objects
-        return {"external_grants": grants, "shared": shared, "survey": self.last_survey}
+        return {"external_grants": grants, "shared": shared}
 
     def probes(self, project_ids: list[str]) -> Probes:
         return Probes(self, project_ids)

@@ -149,6 +149,8 @@ class Network(NeutronKind):
     def update(self, cur, req, fields):
         if "foreign_ports" in fields:   # isolation drift (orchestrator/core/drift.py)
             repair.foreign_ports(self.d, cur.cloud_id)
+        if "rbac_policies" in fields:
+            repair.rbac_policies(self.d, cur.cloud_id)
         return super().update(cur, req, fields)
 
 

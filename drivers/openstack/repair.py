@@ -2,7 +2,8 @@
 the cloud admin, from the driver's latest survey (survey.py), each object re-read before it is
 touched. Only what hangs on govcloud's own objects is undone: an interface or port in a managed
 network, a group on a managed server's port, a role on a managed project or domain, a rule in a
-managed project's ``default`` group. Another project's router itself is never deleted.
+managed project's ``default`` group, an RBAC policy naming a managed network or project. Another
+project's router itself is never deleted.
 """
 from __future__ import annotations
 
@@ -92,3 +93,13 @@ def default_group(d, project_id: str) -> None:
         with d._api():
             c.network.update_port(port, security_group_ids=[g for g in port.security_group_ids
                                                             if g != gid])
+
+
+def rbac_policies(d, object_id: str) -> None:
+    """Delete the RBAC policies the survey found foreign on a managed network or project
+    (``object_id``: the network's or the project's id)."""
+    c = d.conn
+    for x in _survey(d)["rbac"]:
+        if x["foreign"] and object_id in (x["object_id"], x["target"]):
+            with d._api():
+                c.network.delete_rbac_policy(x["id"], ignore_missing=True)

@@ -18,14 +18,15 @@ user, and the operators named in the target's ``operators`` option (``name`` or
 The observations of managed objects carry what the planner compares (orchestrator/core/drift.py):
 ``router.properties["interfaces"]`` (every interface's subnet), ``network.properties
 ["foreign_ports"]``, ``server.properties["security_groups"]``, ``project`` / ``domain``
-``properties["role_assignments"]`` (the ones not allowed) and ``project.properties
-["default_group"]`` (its ingress rules and the ports using it).
+``properties["role_assignments"]`` (the ones not allowed), ``network`` / ``project``
+``properties["rbac_policies"]`` (the RBAC policies naming it that govcloud did not make) and
+``project.properties["default_group"]`` (its ingress rules and the ports using it).
 """
 from __future__ import annotations
 
 from typing import Any
 
-from drivers.base import Observed
+from drivers.base import CloudSurvey, Observed
 from drivers.openstack.kind import Listing
 from drivers.openstack.network import all_ips, all_ports, all_routers, all_security_groups
 
@@ -44,12 +45,17 @@ def rule_text(r: dict) -> str:   # the same wording as orchestrator/isolation_cl
     return f"{r.get('protocol') or 'any'}{ports} from {src} ({r.get('ethertype') or 'IPv4'})"
 
 
-class CloudSurvey:
+class OpenStackSurvey(CloudSurvey):
     """``survey(observed)``: the evidence above, kept on the driver as ``last_survey``."""
 
     conn: Any
     options: dict
     last_survey: dict | None = None
+
+    def cloud_survey(self) -> dict[str, Any]:
+        if self.last_survey is None:
+            self.observe()                   # observe() surveys the cloud around its objects
+        return self.last_survey
 
     def _operators(self) -> set[str]:
         return {str(o) for o in self.options.get("operators", [])}
@@ -118,11 +124,16 @@ class CloudSurvey:
                         "ingress": [_rule(r) for r in g.security_group_rules or []
                                     if (r.get("direction") if isinstance(r, dict) else r.direction) == "ingress"],
                         "ports": sorted(p["id"] for p in out_ports if gid in p["security_groups"])}
+        ext_ids = set(self._ext_names())
+        # foreign: any policy on a managed network; on a managed project, any but the grant of
+        # an external network (the zone's own is checked by verify-isolation's external-access)
         policies = [{"id": x.id, "action": x.action, "object_type": x.object_type,
                      "object_id": x.object_id, "target": x.target_project_id,
                      "on_managed_network": nets[x.object_id].address if x.object_id in nets else "",
                      "to_managed_project": projects[x.target_project_id].address
-                     if x.target_project_id in projects else ""}
+                     if x.target_project_id in projects else "",
+                     "foreign": x.object_id in nets or not (x.action == "access_as_external"
+                                                            and x.object_id in ext_ids)}
                     for x in rbac if x.object_id in nets or x.target_project_id in projects]
         floating = [{"id": f.id, "address": f.floating_ip_address, "port": f.port_id,
                      "project": f.project_id, "tagged": self.owner_tag in (f.tags or [])}
@@ -161,7 +172,7 @@ class CloudSurvey:
                   "managed_domains": len(domains)}
         s = {"looked": looked, "ports": out_ports, "routers": touching, "security_groups": sgs,
              "default_groups": defaults, "rbac": policies, "floating_ips": floating,
-             "role_assignments": roles, "external_networks": sorted(self._ext_names())}
+             "role_assignments": roles, "external_networks": sorted(ext_ids)}
         self.last_survey = s
         return s
 
@@ -170,6 +181,11 @@ class CloudSurvey:
         sgs = s["security_groups"]
         sg_name = {gid: g["address"] or f"{g['name']} ({gid}, not govcloud's)" for gid, g in sgs.items()}
         for o in observed:
+            if o.kind in ("network", "project"):
+                o.properties["rbac_policies"] = sorted(
+                    f"{x['action']} of {x['object_type']} {x['object_id']} to {x['target']} "
+                    f"(policy {x['id']})" for x in s["rbac"] if x["foreign"]
+                    and o.cloud_id in (x["object_id"], x["target"]))
             if o.kind == "network":
                 o.properties["foreign_ports"] = sorted(
                     f"{p['id']} ({p['device_owner'] or 'no device'} {p['device_id']}, project "

@@ -9,6 +9,8 @@ is invented for a cloud without the concept). Each change names what was done an
 - network ``foreign_ports``: ports of other projects or devices on the network are removed
 - server ``security_groups``: groups attached to its ports outside the approval are detached
 - project / domain ``role_assignments``: roles granted outside govcloud are removed
+- network / project ``rbac_policies``: RBAC policies naming them that govcloud did not make
+  (a network shared to another project, another network offered to the project) are deleted
 - project ``default_group`` (found) against ``default_security_group`` (the spec's policy for Neutron's ``default`` group
   compile.DEFAULT_GROUP_POLICY: no server uses it, it admits only its own members)); rules
   added to it are deleted, ports detached
@@ -53,6 +55,11 @@ def isolation_drift(d: ResourceSpec, o: Observed, id_to_addr: dict[str, str]) ->
             why.append(f"security group {', '.join(extra)} attached to its port outside the "
                        "approval: detach it" if extra else "its approved security group is not "
                        "attached: attach it")
+    if d.kind in ("network", "project") and props.get("rbac_policies"):
+        changes["rbac_policies"] = {"old": props["rbac_policies"], "new": []}
+        why.append(f"RBAC policy {'; '.join(props['rbac_policies'])} made outside govcloud "
+                   f"({'shares this network' if d.kind == 'network' else 'offers a network to this project'}): "
+                   "delete the policy")
     if d.kind in ("project", "domain") and props.get("role_assignments"):
         changes["role_assignments"] = {"old": props["role_assignments"], "new": []}
         why.append(f"role assignment {'; '.join(props['role_assignments'])} made outside govcloud "

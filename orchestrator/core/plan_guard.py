@@ -25,7 +25,7 @@ from .planner import effective_properties
 WRITES = ("create", "update", "replace", "adopt")
 # Fields only an isolation-drift repair writes (core/drift.py): removals, never in a spec.
 REPAIR_FIELDS = frozenset({"foreign_ports", "role_assignments", "interfaces", "security_groups",
-                           "default_group"})
+                           "default_group", "rbac_policies"})
 
 
 def _canon(v: Any) -> str:
@@ -49,7 +49,7 @@ def _within(field: str, value: Any, base: dict[str, Any], widest: dict[str, Any]
 def _repair_allowed(field: str, value: Any, spec: ResourceSpec) -> bool:
     """Isolation-drift repairs (core/drift.py) only take away what govcloud did not make: each
     may only be the value the spec itself implies."""
-    if field in ("foreign_ports", "role_assignments"):
+    if field in ("foreign_ports", "role_assignments", "rbac_policies"):
         return value == []
     if field == "interfaces":
         return value == [spec.refs.get("subnet")]

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from drivers.base import (STACK_TAG, Census, ConsoleAccess, Importing, Inventory, IsolationProbes, MediaAccess,
+from drivers.base import (OWNER_TAG, STACK_TAG, Census, CloudSurvey, ConsoleAccess, Importing, Inventory, IsolationProbes, MediaAccess,
                           NotOwned, PowerControl, RbacEvidence, Retagging, driver_class)
 from drivers.media import Medium, content_sha256
 from tests.contract.test_driver_contract import Tenant
 
 pytestmark = pytest.mark.parametrize("make_driver", ["local", "openstack"], indirect=True)
 
-COVERED = {"media", "census", "power", "rbac-evidence", "isolation-probes", "retag", "inventory",
+COVERED = {"media", "census", "power", "rbac-evidence", "cloud-survey", "isolation-probes", "retag", "inventory",
            "import", "console"}
 TEARDOWN = ["volume_attachment", "server", "volume", "security_group", "router", "subnet",
             "network", "quota", "project", "domain"]
@@ -127,6 +127,51 @@ def test_rbac_evidence_shows_the_projects_external_grant(make_driver):
     assert {"network": "internet", "target_project": t.ids[t.project]} in facts["external_grants"]
     net = t.ids[f"network:{t.pre}/net"]
     assert not [s for s in facts["shared"] if s[0] == net]
+
+
+def _foreign_port(d, make_driver, t):
+    """A port on the tenant's network that is not govcloud's, made as an administrator would:
+    on OpenStack a bare port; on the embedded cloud (no ports) another workspace's server."""
+    net = t.ids[f"network:{t.pre}/net"]
+    if d.name == "openstack":
+        port = d.conn.network.create_port(network_id=net, project_id=t.ids[t.project])
+        return lambda: d.conn.network.delete_port(port)
+    other = make_driver()
+    req = t.req("server", "intruder", {"name": "intruder", "flavor": "ecs.s2m4", "vcpus": 1,
+                                       "ram_gb": 1, "image": "kylin-v10-sp3", "system_disk_gb": 1,
+                                       "system_disk_type": "ssd"},
+                {"project": t.project, "network": f"network:{t.pre}/net",
+                 "security_group": f"security_group:{t.pre}/sg"})
+    srv = other.create(dataclasses.replace(req, tags={**req.tags, OWNER_TAG: other.owner}))
+    return lambda: other.delete(srv)
+
+
+def test_cloud_survey_sees_a_port_govcloud_did_not_make_and_says_what_it_looked_at(make_driver):
+    from orchestrator.isolation_cloud import CHECKS, cloud_checks
+    d = make_driver()
+    if not declares(d, CloudSurvey):
+        return
+    t = Tenant(d).base()
+    net_addr = f"network:{t.pre}/net"
+
+    def rows():
+        d.last_survey = None                         # OpenStack keeps the last one
+        got = cloud_checks(d.target, d.observe(), d.cloud_survey())
+        assert {r[0] for r in got} == set(CHECKS)    # every check answers, PASS, FAIL or N/A
+        for r in got:                                 # N/A says why; a PASS says what it looked at
+            assert r[2] != "N/A" or "not looked:" in r[3]
+        return got
+    before = rows()
+    assert not [r for r in before if r[2] == "FAIL"], before
+    assert [r for r in before if r[:3] == ("network-ports", net_addr, "PASS")]
+    undo = _foreign_port(d, make_driver, t)
+    try:
+        fails = [r for r in rows() if r[2] == "FAIL"]
+        assert [r[:2] for r in fails] == [("network-ports", net_addr)], fails
+        assert "is not govcloud's" in fails[0][3]
+    finally:
+        undo()
+    assert not [r for r in rows() if r[2] == "FAIL"]
 
 
 def test_probes_see_their_own_project_and_not_another(make_driver):

@@ -213,6 +213,10 @@ def test_the_already_caught_breaks_still_fail_and_show_in_the_plan(ws, conn):
     try:
         bad = failed(verify(ws)[1])
         assert {"no-shared-network", "external-access", "rbac-policies"} <= {c for c, _, _ in bad}, bad
+        # the share hangs on a managed network: the plan shows it, with the fix
+        lines = [x for x in drift(ws) if x[1] == "network:os/osiso-a/isoa-internet/net"]
+        assert lines and lines[0][0] == "update" and "rbac_policies" in lines[0][2] \
+            and shared.id in lines[0][3] and "delete the policy" in lines[0][3], lines
     finally:
         conn.network.delete_rbac_policy(shared)
         conn.network.delete_rbac_policy(other)
@@ -249,8 +253,8 @@ def test_the_already_caught_breaks_still_fail_and_show_in_the_plan(ws, conn):
 
 
 def test_apply_undoes_the_drift_it_shows(ws, conn):
-    """The plan's fix is what apply does: the extra role, the foreign port and the default
-    group's rule are gone after one apply, and the next plan is empty."""
+    """The plan's fix is what apply does: the extra role, the foreign port, the network's RBAC
+    share and the default group's rule are gone after one apply, and the next plan is empty."""
     project = obj(conn, "project", "isoa-extranet")
     b_user = conn.identity.find_user("isob-ops", domain_id=_dom(conn, "isob"))
     member = conn.identity.find_role("member")
@@ -261,10 +265,14 @@ def test_apply_undoes_the_drift_it_shows(ws, conn):
     conn.network.create_security_group_rule(
         security_group_id=default.id, direction="ingress", protocol="tcp", port_range_min=3389,
         port_range_max=3389, remote_ip_prefix="0.0.0.0/0")
-    assert len(drift(ws)) == 2          # the project (role, default group) and the network
+    share = conn.network.create_rbac_policy(
+        object_type="network", object_id=net.id, action="access_as_shared",
+        target_project_id=obj(conn, "project", "isob-internet").id)
+    assert len(drift(ws)) == 2   # the project (role, default group), the network (port, share)
     r = gc(ws, "apply", "--auto-approve")
     assert r.returncode == 0, r.stdout + r.stderr
     assert conn.network.find_port(stray.id) is None
+    assert share.id not in {x.id for x in conn.network.rbac_policies(object_id=net.id)}
     clean(ws)
 
 

@@ -145,3 +145,33 @@ def test_whole_cloud_checks_count_what_they_looked_at_and_fail_what_they_find():
 def test_a_driver_without_a_survey_gets_n_a_rows_never_passes():
     rows = not_looked("local", "no view")
     assert {r[0] for r in rows} == set(CHECKS) and {r[2] for r in rows} == {"N/A"}
+
+
+def test_an_rbac_share_of_a_managed_network_is_an_update_deleting_the_policy():
+    res = full_world()
+    share = "access_as_shared of network id-net to other-proj (policy pol-1)"
+    a = plan(res, with_(f"network:{P}/net", {"rbac_policies": [share]}))[f"network:{P}/net"]
+    assert a.action.value == "update"
+    assert a.changes["rbac_policies"] == {"old": [share], "new": []}
+    assert "pol-1" in a.reason and "shares this network" in a.reason and "delete the policy" in a.reason
+    # negative control: the survey found none
+    a = plan(res, with_(f"network:{P}/net", {"rbac_policies": []}))[f"network:{P}/net"]
+    assert a.action.value == "no-op"
+
+
+def test_a_check_the_cloud_cannot_model_is_n_a_with_its_reason_never_a_pass():
+    obs = observed_of(full_world())
+    rows = cloud_checks("t", obs, survey(not_modeled={"role-assignments": "no users here"}))
+    ra = [r for r in rows if r[0] == "role-assignments"]
+    assert ra == [("role-assignments", "t", "N/A", "not looked: no users here")]
+    assert {r[0] for r in rows} == set(CHECKS)
+    # a foreign RBAC policy on the managed network fails; the external-network grant does not
+    ext = {"id": "x1", "action": "access_as_external", "object_type": "network", "object_id": "ext-1",
+           "target": "id-s-internet", "on_managed_network": "", "to_managed_project": f"project:{P}",
+           "foreign": False}
+    shared = {"id": "x2", "action": "access_as_shared", "object_type": "network", "object_id": "id-net",
+              "target": "p9", "on_managed_network": f"network:{P}/net", "to_managed_project": "",
+              "foreign": True}
+    assert not [r for r in cloud_checks("t", obs, survey(rbac=[ext])) if r[2] == "FAIL"]
+    bad = [r for r in cloud_checks("t", obs, survey(rbac=[ext, shared])) if r[2] == "FAIL"]
+    assert [(r[0], r[1]) for r in bad] == [("rbac-policies", f"network:{P}/net")]

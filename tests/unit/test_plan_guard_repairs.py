@@ -19,9 +19,11 @@ SRV = ResourceSpec(address="server:t/d/p/app-1", kind="server", name="app-1", ta
 
 def test_removals_pass_additions_do_not():
     assert violations([_act(NET, foreign_ports=[])], [NET]) == []
+    assert violations([_act(NET, rbac_policies=[])], [NET]) == []
     assert violations([_act(SRV, security_groups=["security_group:t/d/p/sg"])], [SRV]) == []
     # negative controls: a forged "repair" that adds is refused
     assert violations([_act(NET, foreign_ports=["port-x"])], [NET])
+    assert violations([_act(NET, rbac_policies=["access_as_shared of network n to p (policy x)"])], [NET])
     assert violations([_act(SRV, security_groups=["sg-of-someone-else"])], [SRV])
     assert violations([_act(NET, default_group={"ingress": ["tcp 22 from 0.0.0.0/0 (IPv4)"],
                                                  "ports": []})], [NET])
