@@ -49,7 +49,8 @@ class Executor:
                  owner: str, parallelism: int = 4,
                  on_event: Callable[[str, Step, StepResult | None], None] | None = None,
                  retry_deadline: float = 120.0, sleep: Callable[[float], None] = time.sleep,
-                 sanitize: Callable[[Driver, Observed], dict | None] | None = None):
+                 sanitize: Callable[[Driver, Observed], dict | None] | None = None,
+                 on_commit: Callable[[StateStore, Action, StateRecord | None], None] | None = None):
         self.plan = plan
         self.drivers = drivers
         self.store = store
@@ -62,6 +63,8 @@ class Executor:
         self.sleep = sleep
         # Called before deleting an object that holds data; raises to stop the delete.
         self.sanitize = sanitize
+        # Called inside each state write's transaction (the lifecycle's events, lifecycle_events.py).
+        self.on_commit = on_commit
         self.actions = {a.address: a for a in plan.actions}
         self.ids: dict[str, str] = {}
         self._ids_lock = threading.Lock()
@@ -178,6 +181,8 @@ class Executor:
             faults.point("executor.state-written", address=address, what=what)
             self.store.append_audit(self.actor, what, action.address, action.approval,
                                     {"kind": action.kind, "target": action.target, **detail})
+            if self.on_commit is not None:
+                self.on_commit(self.store, action, rec)
         faults.point("executor.committed", address=address, what=what)
         with self._ids_lock:
             if rec is not None and rec.cloud_id:

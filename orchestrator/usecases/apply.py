@@ -93,6 +93,8 @@ def apply(ws: Workspace, saved: Path | None, today: dt.date, parallelism: int,
             if review is not None and not review(p):
                 return ApplyResult(p, cancelled=True)
         if not p.has_changes:
+            if saved is None:   # a no-op apply still repairs lifecycle events a kill lost
+                record_apply(today)(ws, store, p, [], {})
             return ApplyResult(p)
         check_deletes(p, max_deletes)
         check_against_specs(ws, p)
@@ -119,9 +121,14 @@ def execute(ws: Workspace, plan: Plan, store: StateStore, drivers: Drivers, para
     actor = default_actor()
     store.append_audit(actor, "apply-start", ws.config.workspace.id, None,
                        {"plan_digest": plan.digest, "summary": plan.summary})
+    after = list(after)
+    commits = [h for h in after if hasattr(h, "on_commit")]
+    for h in commits:
+        h.prepare(ws, store, plan)
     ex = Executor(plan, drivers, store, actor, ws.config.workspace.id, parallelism,
-                  on_event=on_event,
-                  sanitize=wipe_and_verify)
+                  on_event=on_event, sanitize=wipe_and_verify,
+                  on_commit=(lambda st, a, r: [h.on_commit(st, a, r) for h in commits])
+                  if commits else None)
     before = store.read().records
     results = ex.run()
     failed = [r for r in results if r.outcome != "ok"]
