@@ -52,6 +52,12 @@ def frozen_stacks(store: StateStore) -> dict[str, str]:
     return out
 
 
+def retired_approvals(store: StateStore) -> dict[str, set[str]]:
+    """Finished decommissions: stack -> the approval numbers that left with it."""
+    return {data["stack"]: set(data.get("approvals") or []) for _name, data in _workflows(store)
+            if data.get("finished")}
+
+
 def _index_of(store: StateStore) -> list[str]:
     return (store.get_workflow("decommission-index") or {}).get("stacks", [])
 

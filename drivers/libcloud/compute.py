@@ -10,7 +10,7 @@ from drivers.base import (ADDRESS_TAG, OWNER_TAG, Conflict, CreateFailed, NotFou
                           PowerControl, Request, TransientError, Unsupported, assert_owned, wait_for)
 
 from .common import (ACTIVE_STATES, ATT_TAGS, FLAVOR_TAG, GROUPS, REF_TAG, ROOT_OF_TAG,
-                     ROUTE_TABLES, VOLUME_TYPE_TAG, Handler, Listing, Ref, observed, one,
+                     ROUTE_TABLES, VOLUME_TYPE_TAG, VOLUMES, Handler, Listing, Ref, observed, one,
                      same_project)
 from .ec2xml import items, tags as tags_of, tagspec, text
 from .storage import IOPS_TYPES
@@ -191,6 +191,11 @@ class ComputeKinds(PowerControl):
         # attachment tags go with them.
         data = [text(b, "ebs/volumeId") for b in items(el, "blockDeviceMapping/item")
                 if text(b, "ebs/deleteOnTermination") != "true"]
+        for vid in data:   # never detach (or untag) a volume of another workspace
+            if tags_of(VOLUMES.by_id(self, vid)).get(OWNER_TAG) != self.owner:
+                raise Conflict(f"instance {iid} has volume {vid} attached that this workspace "
+                               "does not own: terminating it would detach it; its owner must "
+                               "detach it first")
         self.call("TerminateInstances", self.ec2.destroy_node, Ref(iid))
         for vid in data:
             try:

@@ -407,6 +407,16 @@ class LocalDriver(Driver, MediaAccess, Census, PowerControl, AddressesAndRetaggi
     def _guard_delete_security_group(self, db, now):
         self._guard(db, now, "security_group", ("server",))
 
+    def _guard_delete_server(self, db, now):
+        """Deleting a server detaches its volumes (as Nova does): never another workspace's."""
+        theirs = [r[0] for r in db.execute(
+            "SELECT id FROM objects WHERE kind='volume_attachment' AND json_extract(refs, "
+            "'$.server')=? AND (owner IS NULL OR owner<>?)", (now.cloud_id, self.owner))]
+        if theirs:
+            raise Conflict(f"server {now.cloud_id} has volume attachments govcloud's workspace "
+                           f"{self.owner} does not own ({', '.join(theirs[:3])}): deleting it would "
+                           "detach them; their owner must detach them first")
+
     def _guard_delete_volume(self, db, now):
         self._guard(db, now, "volume", ("volume_attachment",))
 

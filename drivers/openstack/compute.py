@@ -128,6 +128,15 @@ class Server(Kind):
         with self.api():
             s = c.compute.get_server(cur.cloud_id)
         boot = [field(v, "id") for v in s.attached_volumes or [] if field(v, "delete_on_termination")]
+        # Nova detaches every attached volume with the server: never one govcloud does not own
+        for vid in [field(v, "id") for v in s.attached_volumes or []
+                    if not field(v, "delete_on_termination")]:
+            with self.api():
+                v = c.block_storage.get_volume(vid)
+            if (v.metadata or {}).get(OWNER_TAG) != self.d.owner:
+                raise Conflict(f"server {cur.cloud_id} has volume {vid} attached that this "
+                               "workspace does not own: deleting the server would detach it; its "
+                               "owner must detach it first")
         with self.api():
             c.compute.delete_server(cur.cloud_id, ignore_missing=False)
         with self.api():

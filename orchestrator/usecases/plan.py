@@ -12,8 +12,8 @@ from drivers.base import STACK_TAG, DriverError, Retagging
 from .. import planfile
 from ..core import targeting
 from ..core.planner import collect_desired, make_actions
-from ..decommission import frozen_stacks
-from ..errors import GovcloudError
+from ..decommission import frozen_stacks, retired_approvals
+from ..errors import GovcloudError, Issue
 from ..models.plan import Plan
 from ..state.base import StateSnapshot, StateStore
 from ..workspace import Workspace
@@ -84,6 +84,7 @@ def _compute_plan(ws: Workspace, store: StateStore, drivers: Drivers,
     # Systems being (or already) decommissioned are the decommission workflow's alone.
     frozen = frozen_stacks(store)
     if frozen:
+        _refuse_new_approvals_of_retired(specs, retired_approvals(store))
         specs = [s for s in specs if s.stack not in frozen]
         snapshot = StateSnapshot(snapshot.lineage, snapshot.serial,
                                  {a: r for a, r in snapshot.records.items() if r.stack not in frozen})
@@ -132,3 +133,18 @@ def numbers_of(actions) -> set[str]:
 def _used(seals: dict, actions) -> dict:
     used = numbers_of(actions)
     return {n: s for n, s in sorted(seals.items()) if n in used}
+
+
+def _refuse_new_approvals_of_retired(specs, retired: dict[str, set[str]]) -> None:
+    """A decommissioned system code is retired with its certificate: a new approval for it is
+    refused by name (never silently ignored), and filed under a new system code instead."""
+    bad = [(s.stack, no) for s in specs if s.stack in retired
+           for no in (a.approval_no for a in s.approvals) if no not in retired[s.stack]]
+    if bad:
+        raise GovcloudError(
+            f"{len(bad)} approval(s) for a decommissioned system", [Issue(
+                f"approval {no}: system.code", f"system {stack} was decommissioned (its exit "
+                "certificate covers it): a decommissioned system code is not provisioned again")
+                for stack, no in bad],
+            fix="file the approval under a new system code (system.code), then compile")
+

@@ -217,3 +217,28 @@ def test_teardown_in_reverse_order_leaves_nothing(make_driver):
     for o in objs:
         d.delete(o)
     assert d.observe() == []
+
+
+def test_deleting_a_server_never_detaches_another_workspaces_volume(make_driver):
+    """A cascading delete checks ownership: the cloud detaches a server's volumes when it is
+    deleted, so a server carrying another workspace's attachment is refused, untouched."""
+    import dataclasses
+    d = make_driver()
+    t = Tenant(d).base()
+    srv = t.server("app", vcpus=1, ram_gb=1)
+    other = make_driver()
+    theirs = lambda r: dataclasses.replace(r, tags={**r.tags, OWNER_TAG: other.owner})  # noqa: E731
+    vol = other.create(theirs(t.req("volume", "theirs", {"name": "theirs", "size_gb": 1,
+                                                        "volume_type": "ssd"}, {"project": t.project})))
+    t.ids[vol.address] = vol.cloud_id
+    att = other.create(theirs(t.req("volume_attachment", "theirs-att", {"device_index": 1},
+                                    {"server": srv.address, "volume": vol.address})))
+    with pytest.raises(Conflict) as exc:
+        d.delete(d.find(srv.address))
+    assert "does not own" in str(exc.value)
+    assert d.find(srv.address) is not None                       # the server is still there
+    assert att.cloud_id in {o.cloud_id for o in other.observe()}  # and their attachment
+    other.delete(att)                                             # negative control: once they
+    d.delete(d.find(srv.address))                                 # detach, it is deleted
+    assert d.find(srv.address) is None
+    other.delete(other.find(vol.address))
