@@ -93,7 +93,13 @@ class Workspace:
 
     @property
     def data_dir(self) -> Path:
-        return self.root / ".govcloud"
+        """.govcloud/ (state, caches, keys): absent until first used, else a directory."""
+        path = self.root / ".govcloud"
+        if os.path.lexists(path) and not path.is_dir():
+            raise GovcloudError(f"{path} is not a directory: govcloud keeps the workspace's "
+                                "state, caches and keys there", fix=f"move {path} away (it is "
+                                "not govcloud's) and run the command again")
+        return path
 
     def rel(self, path: Path) -> str:
         try:

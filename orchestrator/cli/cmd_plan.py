@@ -159,7 +159,15 @@ def apply(planfile: Annotated[Optional[Path], typer.Argument(help="A saved plan 
         color = "red" if failed else "green"
         render.console.print(f"[{color}]Apply {'incomplete' if failed else 'complete'}:[/] {ok} steps "
                              f"done, {len(failed)} failed or skipped.")
-        if failed:
+        state_failed = next((r.detail for r in failed if r.detail.startswith("StateError")), None)
+        if state_failed:   # the executor stopped at the first state write that failed
+            render.err_console.print(render.escape(
+                f"The state could not be written, so nothing more was started: "
+                f"{state_failed.removeprefix('StateError: ')}"))
+            render.err_console.print("  Fix: mend that (free space, make the workspace "
+                                     "writable), then run apply again: an object created "
+                                     "without its record is adopted by its tags.")
+        elif failed:
             render.console.print("Run `govcloud plan` to see what remains; failed creates are "
                                  "recorded as tainted and will be replaced.")
     if target and res.results and not as_json:

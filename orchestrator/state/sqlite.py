@@ -11,6 +11,7 @@ import fcntl
 import json
 import os
 import secrets
+import shutil
 import sqlite3
 import threading
 import uuid
@@ -64,10 +65,27 @@ def _private_files(path: Path) -> None:
     except NotADirectoryError:
         raise StateError(f"cannot open the state database {path}: a file stands where a "
                          f"directory of its path should be", fix="move it away") from None
-    except PermissionError as exc:
+    except OSError as exc:   # permissions, a read-only file system, a full disk
         raise StateError(f"cannot open the state database {path}: {exc.strerror} "
-                         f"({exc.filename})", fix="check the workspace's permissions (is it "
-                         "read-only?)") from None
+                         f"({exc.filename}){_why(path)}", fix=_fix(path)) from None
+
+
+def _why(path: Path) -> str:
+    """What the file system says about a database error the user can fix."""
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        return " (the workspace is read-only here)"
+    free = shutil.disk_usage(path.parent).free
+    return f" (the disk holding it is full: {free // 1024} KiB free)" if free < (1 << 20) else ""
+
+
+def _fix(path: Path) -> str:
+    why = _why(path)
+    if "read-only" in why:
+        return "make the workspace writable (govcloud records every change in it)"
+    if "full" in why:
+        return "free space on that disk, then run the command again (nothing was half-written)"
+    return "if the database is damaged, restore it from your backup and check it with " \
+           "`govcloud audit verify`"
 
 
 def _now() -> str:
@@ -93,7 +111,8 @@ class SQLiteStateStore(StateStore):
                 db.execute("INSERT OR IGNORE INTO meta VALUES ('serial', '0')")
                 db.execute("INSERT OR IGNORE INTO meta VALUES ('plan_key', ?)", (secrets.token_hex(32),))
         except sqlite3.Error as exc:
-            raise StateError(f"cannot open the state database {path}: {exc}") from None
+            raise StateError(f"cannot open the state database {path}: {exc}{_why(path)}",
+                             fix=_fix(path)) from None
         self._lock_fd: int | None = None
 
     def _tx(self):
@@ -136,7 +155,8 @@ class SQLiteStateStore(StateStore):
             with self._tx():
                 yield
         except sqlite3.Error as exc:
-            raise StateError(f"cannot write the state database {self.path}: {exc}") from None
+            raise StateError(f"cannot write the state database {self.path}: {exc}"
+                             f"{_why(self.path)}", fix=_fix(self.path)) from None
 
     def get_meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
@@ -210,7 +230,8 @@ class SQLiteStateStore(StateStore):
                 self._write(db, record, serial)
                 return serial
         except sqlite3.Error as exc:
-            raise StateError(f"cannot write state for {record.address}: {exc}") from None
+            raise StateError(f"cannot write state for {record.address}: {exc}{_why(self.path)}",
+                             fix=_fix(self.path)) from None
 
     def remove(self, address: str) -> int:
         try:
@@ -253,9 +274,12 @@ class SQLiteStateStore(StateStore):
         return info
 
     def release(self, lock: LockInfo) -> None:
-        try:
+        try:   # the flock is the lock; its row only names the holder (a stale row is ignored)
             with self._tx() as db:
                 db.execute("DELETE FROM locks WHERE name='workspace' AND id=?", (lock.id,))
+        except sqlite3.Error as exc:
+            raise StateError(f"cannot release the workspace lock in {self.path}: {exc}"
+                             f"{_why(self.path)}", fix=_fix(self.path)) from None
         finally:
             if self._lock_fd is not None:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)

@@ -30,12 +30,15 @@ def locked(store: StateStore, operation: str, timeout: float,
     or nothing runs; when the block ends, a new checkpoint is published if the head moved."""
     from .. import checkpoint
     lock = store.acquire(operation, timeout)
-    guarded = False
+    guarded = failing = False
     try:
         if ws is not None:
             checkpoint.guard(ws.root, ws.config.workspace.id, store)
             guarded = True
         yield lock
+    except BaseException:
+        failing = True
+        raise
     finally:
         try:
             if guarded:   # never over a checkpoint the state failed to continue
@@ -43,7 +46,15 @@ def locked(store: StateStore, operation: str, timeout: float,
         except (OSError, GovcloudError):
             pass   # a read-only workspace: the guard still compares with the last one published
         finally:
-            store.release(lock)
+            try:
+                store.release(lock)
+            except GovcloudError:
+                # the flock is released whatever happens; the row naming the holder is stale
+                # and ignored by the next run. Never hide what stopped the block (a full disk).
+                if not failing:
+                    import sys
+                    print("warning: the workspace lock's holder record could not be removed "
+                          "(it is ignored by the next run)", file=sys.stderr)
 
 
 class Drivers(dict):
