@@ -268,7 +268,12 @@ def test_apply_undoes_the_drift_it_shows(ws, conn):
     share = conn.network.create_rbac_policy(
         object_type="network", object_id=net.id, action="access_as_shared",
         target_project_id=obj(conn, "project", "isob-internet").id)
-    assert len(drift(ws)) == 2   # the project (role, default group), the network (port, share)
+    # the project (role, default group), the network (port, share), and the project the
+    # network is shared to (the same policy names it)
+    lines = drift(ws)
+    assert len(lines) == 3, lines
+    assert [x for x in lines if x[1] == "project:os/osiso-b/isob-internet"
+            and "rbac_policies" in x[2] and share.id in x[3]], lines
     r = gc(ws, "apply", "--auto-approve")
     assert r.returncode == 0, r.stdout + r.stderr
     assert conn.network.find_port(stray.id) is None
