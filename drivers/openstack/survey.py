@@ -124,16 +124,27 @@ class OpenStackSurvey(CloudSurvey):
                         "ingress": [_rule(r) for r in g.security_group_rules or []
                                     if (r.get("direction") if isinstance(r, dict) else r.direction) == "ingress"],
                         "ports": sorted(p["id"] for p in out_ports if gid in p["security_groups"])}
-        ext_ids = set(self._ext_names())
+        ext_names = self._ext_names()             # id -> name
+        ext_ids = set(ext_names)
+        # the external networks a project's zone uses: its managed routers' gateways
+        zone_ext: dict[str, set[str]] = {}
+        for r in routers_owned.values():
+            zone_ext.setdefault(r.refs.get("project", ""), set()).add(r.properties.get("external_network"))
+
+        def own_grant(x) -> bool:
+            """The grant govcloud makes: its zone's external network to a managed project."""
+            if x.action != "access_as_external" or x.object_id not in ext_ids:
+                return False
+            want = zone_ext.get(x.target_project_id)
+            return want is None or ext_names[x.object_id] in want
         # foreign: any policy on a managed network; on a managed project, any but the grant of
-        # an external network (the zone's own is checked by verify-isolation's external-access)
+        # its zone's external network
         policies = [{"id": x.id, "action": x.action, "object_type": x.object_type,
                      "object_id": x.object_id, "target": x.target_project_id,
                      "on_managed_network": nets[x.object_id].address if x.object_id in nets else "",
                      "to_managed_project": projects[x.target_project_id].address
                      if x.target_project_id in projects else "",
-                     "foreign": x.object_id in nets or not (x.action == "access_as_external"
-                                                            and x.object_id in ext_ids)}
+                     "foreign": x.object_id in nets or not own_grant(x)}
                     for x in rbac if x.object_id in nets or x.target_project_id in projects]
         floating = [{"id": f.id, "address": f.floating_ip_address, "port": f.port_id,
                      "project": f.project_id, "tagged": self.owner_tag in (f.tags or [])}

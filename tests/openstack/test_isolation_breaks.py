@@ -214,9 +214,13 @@ def test_the_already_caught_breaks_still_fail_and_show_in_the_plan(ws, conn):
         bad = failed(verify(ws)[1])
         assert {"no-shared-network", "external-access", "rbac-policies"} <= {c for c, _, _ in bad}, bad
         # the share hangs on a managed network: the plan shows it, with the fix
-        lines = [x for x in drift(ws) if x[1] == "network:os/osiso-a/isoa-internet/net"]
+        every = drift(ws)
+        lines = [x for x in every if x[1] == "network:os/osiso-a/isoa-internet/net"]
         assert lines and lines[0][0] == "update" and "rbac_policies" in lines[0][2] \
             and shared.id in lines[0][3] and "delete the policy" in lines[0][3], lines
+        # the other zone's external network offered to the extranet project: drift on it
+        lines = [x for x in every if x[1] == "project:os/osiso-a/isoa-extranet"]
+        assert lines and "rbac_policies" in lines[0][2] and other.id in lines[0][3], every
     finally:
         conn.network.delete_rbac_policy(shared)
         conn.network.delete_rbac_policy(other)
