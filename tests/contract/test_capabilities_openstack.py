@@ -242,6 +242,34 @@ def test_lookup_finds_any_owners_object_and_claim_refuses_another_workspaces(mak
     with pytest.raises(NotOwned):
         other.claim(seen, theirs)
     assert d.find(net.address).cloud_id == net.cloud_id           # still ours, unchanged
+    if not declares(d, Retagging):
+        return
+    # Beyond Neutron: a volume (Cinder metadata) and the project itself (Keystone tags), made
+    # nobody's (as a system being migrated onto govcloud is), are taken under management again
+    # through their kinds' tag stores: same cloud ids, this workspace's tags, the others refused.
+    vol = t.volume("data", gb=1)
+    wanted = {vol.address: t.req("volume", "data", {"name": "data", "size_gb": 1,
+                                                    "volume_type": "ssd"}, {"project": t.project}),
+              t.project: t.req("project", t.proj, {"name": t.proj, "description": "",
+                                                   "cidr": t.cidr},
+                               {"domain": f"domain:x/{t.dept}"}, address=t.project)}
+    for address, req in wanted.items():
+        obj = d.find(address)
+        d.release(obj, {"govcloud.released-from": d.owner})
+        assert d.find(address) is None                             # nobody's now
+        seen = other.lookup(req.kind, obj.cloud_id)
+        assert seen.cloud_id == obj.cloud_id and OWNER_TAG not in seen.tags
+        assert {f: seen.properties.get(f) for f in ("name", "size_gb", "volume_type")
+                if f in req.properties} == {f: req.properties[f] for f in
+                                            ("name", "size_gb", "volume_type") if f in req.properties}
+        got = d.claim(seen, req)
+        assert got.cloud_id == obj.cloud_id and got.tags[OWNER_TAG] == d.owner
+        assert d.find(address).cloud_id == obj.cloud_id
+        with pytest.raises(NotOwned):                              # ours again: not theirs
+            other.claim(other.lookup(req.kind, obj.cloud_id),
+                        dataclasses.replace(req, tags={**req.tags, OWNER_TAG: other.owner}))
+    assert d.find(f"quota:{t.pre}/quota") is not None              # the project's quota with it
+    assert other.lookup("volume", net.cloud_id) is None
 
 
 def test_console_url_or_a_clear_unsupported(make_driver):
