@@ -155,7 +155,15 @@ class Project(Kind):
         if name is not None and name != p.name:
             attrs["name"] = name
         with self.api():
-            return self.shape(self.conn.identity.update_project(cloud_id, **attrs))
+            moved = self.shape(self.conn.identity.update_project(cloud_id, **attrs))
+        if "name" in attrs:   # the department's credential file is named after the project
+            creds = self.d.workspace_root / ".govcloud" / "credentials"
+            old, new = (creds / f"{p.domain_id}__{n}.json" for n in (p.name, name))
+            if old.exists() and not new.exists():
+                doc = json.loads(old.read_text())
+                old.rename(new)
+                new.write_text(json.dumps({**doc, "project_name": name}, indent=1))
+        return moved
 
     def delete(self, cur):
         c = self.conn

@@ -46,7 +46,7 @@ def _sweep() -> None:
     state rm, made by hand), then every workspace's objects of the department."""
     conn = _admin()
     try:
-        doms = [d.id for d in conn.identity.domains() if d.name == DEPT[0]]
+        doms = [d.id for d in conn.identity.domains() if d.name.startswith("os17x-")]
         projects = [p.id for p in conn.identity.projects() if p.domain_id in doms]
         for pid in projects:
             for s in conn.compute.servers(all_projects=True, project_id=pid):
@@ -57,7 +57,7 @@ def _sweep() -> None:
                     conn.block_storage.delete_volume(v, ignore_missing=True)
     finally:
         conn.close()
-    purge_stale(r"os17x-dept")
+    purge_stale(r"os17x-.*")
 
 
 @pytest.fixture(scope="module")
@@ -341,3 +341,80 @@ def _department(ws: Path, domain_id: str, project: str):
     cred = json.loads((ws / ".govcloud" / "credentials" / f"{domain_id}__{project}.json").read_text())
     return openstack.connect(auth_type=cred["auth_type"], auth=cred["auth"],
                              region_name=cred["region_name"])
+
+
+def test_a_moved_system_is_renamed_in_keystone_neutron_and_cinder_in_place(ws):
+    """Every kind's rename: the project (Keystone name and tags; its quota goes with it), the
+    network, subnet, router and group (Neutron names and tags) and the volume (Cinder metadata)
+    keep their cloud ids; the department's credential file follows the project's name."""
+    old = approval("OS17X-S1", approved_on="2026-06-01", dept=DEPT, system="sysold",
+                   servers=[], volumes=[_vol("files")])
+    add(ws, old)
+    ok(gc(ws, "apply", "--auto-approve"))
+    before = {a: c for a, c in state_ids(ws).items() if "/sysold-internet" in a}
+    assert len(before) == 7       # project, quota, network, subnet, router, group, volume
+    (ws / "approvals" / "OS17X-S1.yaml").unlink()   # a renamed system is a new approval
+    add(ws, {**old, "approval_no": "OS17X-S2", "system": {**old["system"], "code": "sysnew"},
+             "moved": [{"from": "os17x-dept/sysold", "to": "os17x-dept/sysnew"}]})
+    acts = plan_actions(ws, "sysnew-internet")
+    assert {a["action"] for a in acts} == {"update"} and {a["cause"] for a in acts} == {"moved"}
+    assert not [a for a in plan_actions(ws, "sysold-internet") if a["action"] != "no-op"]
+    ok(gc(ws, "apply", "--auto-approve"))
+    after = {a: c for a, c in state_ids(ws).items() if "/sysnew-internet" in a}
+    assert sorted(after.values()) == sorted(before.values())
+    assert not [a for a in state_ids(ws) if "/sysold-internet" in a]
+    conn = _admin()
+    try:
+        p = conn.identity.get_project(after[f"project:{PREFIX}/sysnew-internet"])
+        assert p.name == "sysnew-internet"
+        assert f"govcloud.address=project:{PREFIX.replace('/', '|')}|sysnew-internet" in p.tags
+        net = conn.network.get_network(after[f"network:{PREFIX}/sysnew-internet/net"])
+        assert net.name == "sysnew-internet-net"
+        v = conn.block_storage.get_volume(after[f"volume:{PREFIX}/sysnew-internet/files"])
+        assert v.metadata["govcloud.address"] == f"volume:{PREFIX}/sysnew-internet/files"
+        assert v.metadata["govcloud.stack"] == "os17x-dept/sysnew"
+    finally:
+        conn.close()
+    creds = ws / ".govcloud" / "credentials"
+    assert list(creds.glob("*__sysnew-internet.json")) and not list(creds.glob("*__sysold-*"))
+    assert all(a["action"] == "no-op" for a in plan_actions(ws, "sysnew-internet"))
+
+
+def test_a_domain_is_owned_by_its_mark_only(tmp_path):
+    """A Keystone domain has no tags: its description's mark says whose it is. Another
+    workspace's driver may neither change nor delete it; released, it is nobody's (its note
+    instead of the mark) and another workspace may take it under management."""
+    import uuid
+
+    from drivers.base import ADDRESS_TAG, OWNER_TAG, NotOwned, Request, driver_class
+    from tests.openstack.cloud import purge
+    require_cloud()
+    a, b = (driver_class("openstack")("x", {"cloud": CLOUD}, tmp_path, f"ws-{uuid.uuid4().hex[:12]}")
+            for _ in range(2))
+    name = f"os17x-d{uuid.uuid4().hex[:8]}"
+    address = f"domain:x/{name}"
+
+    def req(owner):
+        return Request(address, "domain", name, {"name": name, "description": "部门"}, {},
+                       {OWNER_TAG: owner, ADDRESS_TAG: address})
+    try:
+        dom = a.create(req(a.owner))
+        assert b.lookup("domain", dom.cloud_id).tags[OWNER_TAG] == a.owner
+        with pytest.raises(NotOwned):
+            b.update(dom, req(b.owner), {"description"})
+        with pytest.raises(NotOwned):
+            b.delete(dom)
+        with pytest.raises(NotOwned):
+            b.claim(b.lookup("domain", dom.cloud_id), req(b.owner))
+        a.release(dom, {"govcloud.released-from": a.owner})
+        seen = b.lookup("domain", dom.cloud_id)
+        assert seen.tags == {} and seen.address == "" and seen.properties["description"] == "部门"
+        assert a.find(address) is None
+        got = b.claim(seen, req(b.owner))
+        assert got.tags[OWNER_TAG] == b.owner and b.find(address).cloud_id == dom.cloud_id
+        with pytest.raises(NotOwned):        # now a's driver is the stranger
+            a.delete(dom)
+    finally:
+        for d in (a, b):
+            purge(d)
+            d.close()
