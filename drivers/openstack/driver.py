@@ -8,7 +8,8 @@ Ownership: every object carries this workspace's tags. Where the service has str
 (Neutron, Keystone projects), tags are ``key=value`` strings with '/' written as '|' (Keystone
 forbids '/' in tags); Nova servers carry only the owner tag (Nova tags are at most 60
 characters) and the rest as metadata; Cinder volumes carry them as metadata; Keystone domains
-have no tags, so their description ends with ``[govcloud:<workspace id>]``.
+have no tags, so their description ends with ``[govcloud:<workspace id>]`` (a released one's
+with its note, ``[govcloud.released-from=… govcloud.released-on=…]``).
 
 Refresh is batched: one list per resource type (filtered by the owner tag where the API can),
 plus three quota reads per project, never one GET per object. ``api_calls`` counts them.
@@ -21,7 +22,9 @@ where the Cinder file/NFS share is visible to govcloud, and ``image_files``, Gla
 Layout: this class composes the pieces and dispatches the contract's calls by kind through
 ``HANDLERS``; each kind's shape, listing and writes live together in its service module
 (identity, network, compute, storage); connection.py talks to the cloud and translates its
-errors; media.py and isolation.py hold the decommissioning and verify-isolation capabilities.
+errors; media.py and isolation.py hold the decommissioning and verify-isolation capabilities;
+ownership.py takes objects under management (import), renames them in place (moves) and
+releases them (``state rm``), through each kind's tag store (``Kind.retag``).
 """
 from __future__ import annotations
 
@@ -31,16 +34,17 @@ from pathlib import Path
 
 from drivers.base import (OWNER_TAG, Census, ConsoleAccess, Driver, Importing, Inventory,
                           IsolationProbes, MediaAccess, NotFound, Observed, PowerControl,
-                          RbacEvidence, Request, assert_owned)
+                          RbacEvidence, Request, Retagging, assert_owned)
 from drivers.openstack.compute import Server, ServerConsole, ServerPower, VolumeAttachment
 from drivers.openstack.connection import Connection, connect
 from drivers.openstack.identity import DOMAIN_MARK, Domain, Project, Quota  # noqa: F401  (tests)
 from drivers.openstack.isolation import IsolationEvidence
-from drivers.openstack.inventory import NeutronImport, ProjectInventory
+from drivers.openstack.inventory import ProjectInventory
 from drivers.openstack.kind import Kind, Listing, enc
 from drivers.openstack.media import MediaFiles
 from drivers.openstack.network import (ExternalNetworks, FloatingIp, Network, Router,
                                        SecurityGroup, Subnet)
+from drivers.openstack.ownership import OpenStackImport, OpenStackRetagging
 from drivers.openstack.storage import Volume
 from drivers.openstack.survey import OpenStackSurvey
 from orchestrator.models.address import kind_of
@@ -51,9 +55,9 @@ HANDLERS: tuple[type[Kind], ...] = (Domain, Project, Quota, Network, Subnet, Rou
 
 
 class OpenStackDriver(Connection, ExternalNetworks, ServerPower, MediaFiles, IsolationEvidence,
-                      ProjectInventory, NeutronImport, ServerConsole, OpenStackSurvey, Driver,
-                      MediaAccess, Census, PowerControl, RbacEvidence, IsolationProbes, Inventory,
-                      Importing, ConsoleAccess):
+                      ProjectInventory, OpenStackImport, OpenStackRetagging, ServerConsole,
+                      OpenStackSurvey, Driver, MediaAccess, Census, PowerControl, RbacEvidence,
+                      IsolationProbes, Inventory, Importing, Retagging, ConsoleAccess):
     name = "openstack"
     kinds = frozenset(h.kind for h in HANDLERS)
 

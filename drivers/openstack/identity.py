@@ -1,5 +1,5 @@
 """Keystone and the quota sets: domains (one per department, marked in their description since
-they have no tags), projects (one per system and zone; the service identity gets the admin role
+they have no tags: ``[govcloud:<workspace>]``, or a released one's note), projects (one per system and zone; the service identity gets the admin role
 there and the department's operator user the member role, with an application credential written
 once to the workspace) and each project's quota across Nova, Cinder and Neutron.
 """
@@ -12,10 +12,11 @@ import secrets
 import threading
 from pathlib import Path
 
-from drivers.base import ADDRESS_TAG, OWNER_TAG, Address, Conflict, DriverError, Observed
+from drivers.base import (ADDRESS_TAG, OWNER_TAG, Address, Conflict, DriverError, NotFound,
+                          Observed)
 from drivers.openstack import repair
 from drivers.openstack.connection import retry, user_connection
-from drivers.openstack.kind import Kind, dec, id_parts
+from drivers.openstack.kind import Kind, dec, id_parts, string_tags
 
 QUOTA_MAP = {  # govcloud field -> (service, OpenStack key)
     "cores": ("compute", "cores"), "ram_mb": ("compute", "ram"),
@@ -27,11 +28,18 @@ QUOTA_MAP = {  # govcloud field -> (service, OpenStack key)
     "security_group_rules": ("network", "security_group_rules"),
 }
 DOMAIN_MARK = re.compile(r"\s*\[govcloud:(ws-[0-9a-f]{12})\]$")
+# A released domain's note (``state rm``): "[govcloud.released-from=ws-… govcloud.released-on=…]"
+NOTE_MARK = re.compile(r"\s*\[govcloud\.[^\[\]]*\]$")
 
 
 def owned_projects(d) -> list:
     with d._api():
         return list(d.conn.identity.projects(tags=d.owner_tag))
+
+
+def _bare(description: str | None) -> str:
+    """A domain's description without govcloud's mark or note."""
+    return NOTE_MARK.sub("", DOMAIN_MARK.sub("", description or ""))
 
 
 def _quota_value(obj, key: str):
@@ -45,10 +53,11 @@ class Domain(Kind):
     kind = "domain"
 
     def shape(self, d) -> Observed:
-        desc = DOMAIN_MARK.sub("", d.description or "")
-        address = f"domain:{self.d.target}/{d.name}"
-        return Observed(address, "domain", d.id, {"name": d.name, "description": desc}, {},
-                        {OWNER_TAG: self.d.owner, ADDRESS_TAG: address})
+        """Owned by the workspace its mark names (none: nobody's, whatever the caller is)."""
+        m = DOMAIN_MARK.search(d.description or "")
+        address = f"domain:{self.d.target}/{d.name}" if m else ""
+        return Observed(address, "domain", d.id, {"name": d.name, "description": _bare(d.description)},
+                        {}, {OWNER_TAG: m.group(1), ADDRESS_TAG: address} if m else {})
 
     def observe(self, listing):
         out = []
@@ -76,6 +85,19 @@ class Domain(Kind):
         with self.api():
             d = self.conn.identity.update_domain(cur.cloud_id, description=self._description(req))
         return self.shape(d)
+
+    def retag(self, cloud_id, tags, name=None):
+        """Its address is its name; its owner the mark; a release leaves the note instead."""
+        with self.api():
+            d = self.conn.identity.get_domain(cloud_id)
+        owner = tags.get(OWNER_TAG)
+        note = " ".join(f"{k}={v}" for k, v in sorted(tags.items()))
+        mark = f" [govcloud:{owner}]" if owner else (f" [{note}]" if note else "")
+        attrs = {"description": _bare(d.description) + mark}
+        if name is not None and name != d.name:
+            attrs["name"] = name
+        with self.api():
+            return self.shape(self.conn.identity.update_domain(cloud_id, **attrs))
 
     def delete(self, cur):
         with self.api():
@@ -124,6 +146,24 @@ class Project(Kind):
             p = self.conn.identity.update_project(cur.cloud_id,
                                                   description=req.properties["description"])
         return self.shape(p)
+
+    def retag(self, cloud_id, tags, name=None):
+        """Keystone project tags (its quota carries them too: quota.retag)."""
+        with self.api():
+            p = self.conn.identity.get_project(cloud_id)
+        attrs = {"tags": string_tags(p.tags, tags)}
+        if name is not None and name != p.name:
+            attrs["name"] = name
+        with self.api():
+            moved = self.shape(self.conn.identity.update_project(cloud_id, **attrs))
+        if "name" in attrs:   # the department's credential file is named after the project
+            creds = self.d.workspace_root / ".govcloud" / "credentials"
+            old, new = (creds / f"{p.domain_id}__{n}.json" for n in (p.name, name))
+            if old.exists() and not new.exists():
+                doc = json.loads(old.read_text())
+                old.rename(new)
+                new.write_text(json.dumps({**doc, "project_name": name}, indent=1))
+        return moved
 
     def delete(self, cur):
         c = self.conn
@@ -219,11 +259,12 @@ class Quota(Kind):
     """A project's quota: cloud id ``<project id>/quota``, the project's tags, three quota sets."""
     kind = "quota"
 
-    def shape(self, p, net_quotas: dict | None = None) -> Observed | None:
-        """Reads the project's quota sets (Neutron's from ``net_quotas`` when listed already)."""
+    def shape(self, p, net_quotas: dict | None = None, untagged: bool = False) -> Observed | None:
+        """Reads the project's quota sets (Neutron's from ``net_quotas`` when listed already).
+        None for a project without govcloud's address tag, unless ``untagged`` (import)."""
         tags = dec(p.tags)
         addr = tags.get(ADDRESS_TAG, "")
-        if not addr:
+        if not addr and not untagged:
             return None
         try:
             with self.api():
@@ -240,9 +281,9 @@ class Quota(Kind):
             # project itself is still observed (and can be deleted); its quota is unknown.
             return None
         props = {f: int(_quota_value(sets[svc], key)) for f, (svc, key) in QUOTA_MAP.items()}
-        qaddr = str(Address.parse(addr).with_kind("quota", "quota"))
+        qaddr = str(Address.parse(addr).with_kind("quota", "quota")) if addr else ""
         return Observed(qaddr, "quota", f"{p.id}/quota", props, {"project": p.id},
-                        {**tags, ADDRESS_TAG: qaddr})
+                        {**tags, ADDRESS_TAG: qaddr} if addr else tags)
 
     def observe(self, listing):
         projects = listing(owned_projects)
@@ -255,6 +296,31 @@ class Quota(Kind):
     def live(self, cloud_id):
         # a quota carries its project's tags
         return self.d.handlers["project"].live(id_parts(cloud_id)[0])
+
+    def lookup(self, cloud_id):
+        """``<project id>/quota`` (or the bare project id): the limits, whoever owns it."""
+        parts = id_parts(cloud_id)
+        if len(parts) > 2 or parts[1:] not in ([], ["quota"]):
+            raise NotFound(f"{cloud_id!r} is no quota id (<project id>/quota)")
+        q = self.shape(self.conn.identity.get_project(parts[0]), untagged=True)
+        if q is None:
+            raise NotFound(f"the quota of project {parts[0]} cannot be read")
+        return q
+
+    def retag(self, cloud_id, tags, name=None):
+        """A quota has no tags of its own: it carries its project's. Taken under management or
+        moved with its project; released only by releasing the project."""
+        pid = id_parts(cloud_id)[0]
+        with self.api():
+            owner = self.d.handlers["project"].live(pid).tags.get(OWNER_TAG)
+        if OWNER_TAG in tags and owner != tags[OWNER_TAG]:
+            raise Conflict(f"the quota of project {pid} carries its project's tags: import the "
+                           f"project first")
+        if OWNER_TAG not in tags and owner:
+            raise Conflict(f"the quota of project {pid} carries its project's tags and is released "
+                           f"with it: `govcloud state rm` the project first, then its quota")
+        with self.api():
+            return self.lookup(cloud_id)
 
     def _set(self, project_id: str, props: dict[str, int]) -> None:
         per = {"compute": {}, "volume": {}, "network": {}}

@@ -1,11 +1,13 @@
 """What the service modules share: the per-kind handler base class (``Kind``), the per-observation
-cache of lists (``Listing``), the tag codec for services with string tags (``enc`` / ``dec``) and
-small readers of the SDK's values. A kind's handler holds everything govcloud knows about that
-kind: its canonical shape, how it is listed and re-read, and how it is created, changed and deleted.
+cache of lists (``Listing``), the tag codec for services with string tags (``enc`` / ``dec`` /
+``string_tags``) and small readers of the SDK's values. A kind's handler holds everything govcloud
+knows about that kind: its canonical shape, how it is listed and re-read, how it is created,
+changed and deleted, and where its govcloud tags are kept (``retag``: the one tag store that
+import, moves and ``state rm`` all write through).
 """
 from __future__ import annotations
 
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, Mapping
 
 from drivers.base import ADDRESS_TAG, Observed, Request
 
@@ -25,6 +27,12 @@ def dec(tags: list[str]) -> dict[str, str]:
             k, v = t.split("=", 1)
             out[k] = v.replace("|", "/")
     return out
+
+
+def string_tags(old: list[str] | None, tags: Mapping[str, str]) -> list[str]:
+    """A string-tag list whose govcloud tags are exactly ``tags`` (every other tag kept)."""
+    keep = [t for t in old or [] if not t.startswith("govcloud.")]
+    return sorted(keep + [enc(k, v) for k, v in tags.items()])
 
 
 def id_parts(cloud_id: str) -> list[str]:
@@ -89,4 +97,21 @@ class Kind:
         raise NotImplementedError
 
     def delete(self, current: Observed) -> None:
+        raise NotImplementedError
+
+    # --- the tag store (import, moves, state rm) --------------------------------------------------
+    def lookup(self, cloud_id: str) -> Observed:
+        """The object as ``govcloud import`` compares it with its spec, whoever made it: what
+        the cloud holds, not what govcloud's tags say (default: ``live``)."""
+        return self.live(cloud_id)
+
+    def stored(self, req: Request) -> dict[str, str]:
+        """Properties this kind keeps among govcloud's tags (a floating IP's bandwidth, a
+        server's image and system disk): written with the ownership tags by import and moves."""
+        return {}
+
+    def retag(self, cloud_id: str, tags: Mapping[str, str], name: str | None = None) -> Observed:
+        """Make govcloud's tags on the object exactly ``tags`` (the object's other tags kept; an
+        empty or note-only ``tags`` releases it) and, given a ``name``, rename it in place.
+        The caller has checked ownership; returns the object re-read."""
         raise NotImplementedError

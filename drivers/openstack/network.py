@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from drivers.base import (ADDRESS_TAG, Conflict, DriverError, NotFound, Observed, QuotaExceeded,
                           WaitTimeout, wait_for)
 from drivers.openstack import repair
-from drivers.openstack.kind import Kind, dec, enc
+from drivers.openstack.kind import Kind, dec, enc, string_tags
 
 BANDWIDTH_TAG = "govcloud.bandwidth_mbps"
 
@@ -96,6 +96,7 @@ class NeutronKind(Kind):
 
     resource: ClassVar[str]        # the proxy's name for it: "network", "ip"
     plural: ClassVar[str]          # its list method: "networks", "ips"
+    named: ClassVar[bool] = True   # a floating IP has no name
 
     def _proxy(self, verb: str):
         return getattr(self.conn.network, f"{verb}_{self.resource}")
@@ -131,6 +132,15 @@ class NeutronKind(Kind):
     def delete(self, cur):
         with self.api():
             self._proxy("delete")(cur.cloud_id, ignore_missing=False)
+
+    def retag(self, cloud_id, tags, name=None):
+        with self.api():
+            obj = self._proxy("get")(cloud_id)
+            self.conn.network.set_tags(obj, string_tags(obj.tags, tags))
+            if name is not None and self.named and name != obj.name:
+                self._proxy("update")(cloud_id, name=name)
+        with self.api():
+            return self.live(cloud_id)
 
 
 class Network(NeutronKind):
@@ -213,6 +223,13 @@ class Router(NeutronKind):
 
     def live(self, cloud_id):
         return self.shape(self.conn.network.get_router(cloud_id), {}, {})
+
+    def lookup(self, cloud_id):
+        """With its gateway's zone name and its interfaces' subnets, as import compares them."""
+        r = self.conn.network.get_router(cloud_id)
+        ports = self.conn.network.ports(device_id=cloud_id, device_owner="network:router_interface")
+        subnets = [ip["subnet_id"] for p in ports for ip in p.fixed_ips or []]
+        return self.shape(r, self.d._ext_names(), {cloud_id: subnets})
 
     def create(self, req):
         ext = self.d._ext_id(req.properties["external_network"])
@@ -320,6 +337,7 @@ class FloatingIp(NeutronKind):
     """A floating IP on the zone's external network; its bandwidth is a tag (no QoS here)."""
     kind, resource, plural = "floating_ip", "ip", "ips"
     everyone = staticmethod(all_ips)
+    named = False
 
     def shape(self, f, ext_by_id: dict) -> Observed:
         tags = dec(f.tags)
@@ -335,6 +353,12 @@ class FloatingIp(NeutronKind):
 
     def live(self, cloud_id):
         return self.shape(self.conn.network.get_ip(cloud_id), {})
+
+    def lookup(self, cloud_id):
+        return self.shape(self.conn.network.get_ip(cloud_id), self.d._ext_names())
+
+    def stored(self, req):
+        return {BANDWIDTH_TAG: str(req.properties["bandwidth_mbps"])}
 
     @staticmethod
     def _bandwidth(req) -> str:

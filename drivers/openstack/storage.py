@@ -1,6 +1,7 @@
 """Cinder: volumes (made in their project through a scoped connection, govcloud's tags as
-metadata since Cinder has no tags) and their snapshots, which go before the volume does. Cinder
-cannot filter by metadata, so the owned volumes are one list of all projects' volumes, filtered here.
+metadata since Cinder has no tags: ``retag`` rewrites them) and their snapshots, which go before
+the volume does. Cinder cannot filter by metadata, so the owned volumes are one list of all
+projects' volumes, filtered here.
 """
 from __future__ import annotations
 
@@ -37,6 +38,24 @@ class Volume(Kind):
 
     def live(self, cloud_id):
         return self.shape(self.conn.block_storage.get_volume(cloud_id))
+
+    def retag(self, cloud_id, tags, name=None):
+        """govcloud's metadata exactly ``tags``. The attachment keys belong to the volume's
+        attachment (compute.VolumeAttachment) and stay, unless the volume is released."""
+        bs = self.conn.block_storage
+        released = OWNER_TAG not in tags
+        with self.api():
+            v = bs.get_volume(cloud_id)
+            stale = [k for k in v.metadata or {} if k.startswith("govcloud.") and k not in tags
+                     and (released or not k.startswith("govcloud.attachment."))]
+            if stale:
+                bs.delete_volume_metadata(v, keys=stale)
+            if tags:
+                bs.set_volume_metadata(v, **tags)
+            if name is not None and name != v.name:
+                bs.update_volume(v, name=name)
+        with self.api():
+            return self.live(cloud_id)
 
     def _get(self, cloud_id: str):
         with self.api():

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from drivers.base import Importing, NotOwned, OWNER_TAG, ownership_tags
+from drivers.base import DriverError, Importing, OWNER_TAG, ownership_tags
 
 from ..core.planner import collect_desired
 from ..core.resources import KINDS
@@ -50,6 +50,7 @@ def import_object(ws: Workspace, address: str, cloud_id: str, lock_timeout: floa
         obj = drv.lookup(d.kind, cloud_id)
         if obj is None:
             raise GovcloudError(f"no {d.kind} {cloud_id} in cloud target {d.target!r}")
+        cloud_id = obj.cloud_id     # the driver's own spelling of it (a quota: <project>/quota)
         owner = obj.tags.get(OWNER_TAG)
         if owner and owner != ws.config.workspace.id:
             raise GovcloudError(f"{d.kind} {cloud_id} is owned by workspace {owner}",
@@ -75,8 +76,8 @@ def import_object(ws: Workspace, address: str, cloud_id: str, lock_timeout: floa
                       ownership_tags(ws.config.workspace.id, address, d.stack, d.zone, d.approval))
         try:
             drv.claim(obj, req)
-        except NotOwned as exc:
-            raise GovcloudError(str(exc)) from None
+        except DriverError as exc:   # NotOwned; a quota before its project (OpenStack)...
+            raise GovcloudError(f"cannot import {address}: {exc}") from None
         store.put(StateRecord(address, d.kind, d.target, cloud_id, "ok", d.stack, d.approval,
                               dict(d.properties), dict(d.refs)))
         store.append_audit(default_actor(), "import", address, d.approval,

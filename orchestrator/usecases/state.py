@@ -65,7 +65,7 @@ def state_rm(ws: Workspace, address: str, lock_timeout: float, today: str) -> St
     still wants it (the next plan would create a second one): take it out of the approval
     first. The cloud is released before the state: a crash between leaves a record whose
     object no longer carries our tag, which no plan can delete (NotOwned)."""
-    from drivers.base import Retagging
+    from drivers.base import DriverError, Retagging
 
     from ..core.planner import collect_desired
     from ..state.base import default_actor
@@ -92,7 +92,10 @@ def state_rm(ws: Workspace, address: str, lock_timeout: float, today: str) -> St
             note = {"govcloud.released-from": ws.config.workspace.id,
                     "govcloud.released-on": today}
             if found is not None:
-                drv.release(found, note)
+                try:
+                    drv.release(found, note)
+                except DriverError as exc:   # a quota, whose tags are its project's (OpenStack)
+                    raise GovcloudError(f"cannot release {address}: {exc}") from None
         store.remove(address)
         store.append_audit(default_actor(), "state-rm", address, rec.approval,
                            {"cloud_id": rec.cloud_id, "in_cloud": found is not None,
