@@ -179,6 +179,12 @@ class Census(ABC):
         """Objects of ``stack`` still present, and anything found under ``ids`` (the stack's
         media and projects)."""
 
+    def census_ids(self, obj: Observed) -> list[str]:
+        """Cloud ids, besides the object's own, under which copies of its data can outlive it
+        (EC2: a server's root EBS volume, which its snapshots name). Read while the object
+        exists (decommission's plan step) and passed to ``census`` after it is gone."""
+        return []
+
 
 class PowerControl(ABC):
     """Servers can be stopped and started (the offline step of an exit)."""

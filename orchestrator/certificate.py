@@ -61,7 +61,8 @@ def record(ws: Workspace, doc: dict[str, Any], today: dt.date, actor: str, organ
         "backups_held": [{"medium": m["id"], "location": m["backup"]["uri"],
                           "sha256": m["backup"]["sha256"],
                           "destroy_on": m["backup"].get("destroy_on")}
-                         for m in doc.get("media", []) if m.get("backup")],
+                         for m in doc.get("media", []) if m.get("backup")
+                         and (m["backup"].get("destruction") or {}).get("state") != "destroyed"],
         "census": "no object of the system, and nothing referencing its volumes, remains; "
                   "the backups listed in backups_held are kept until their destroy date",
         "regulation": {"profile": profile.code, "title": profile.name_zh,

@@ -216,6 +216,10 @@ class Decommission:
             wipe = found is None or bool(found) or (kind is not None and kind.holds_data)
             objects.append({"address": o.address, "kind": o.kind, "cloud_id": o.cloud_id,
                             "target": target, "actions": (["wipe"] if wipe else []) + ["delete"]})
+            drv = self.drivers[target]
+            extra = drv.census_ids(o) if isinstance(drv, Census) else []
+            if extra:   # read while the object exists, for the census after it is gone
+                objects[-1]["census_ids"] = extra
             if found is None:  # the cloud gives no access to the data's media: say so, never "pass"
                 unreachable.append({"address": o.address, "kind": o.kind, "id": o.cloud_id,
                                     "target": target})
@@ -470,21 +474,9 @@ class Decommission:
                    self._new_events("reclaimed", {"deleted": total}))
 
     def step_census(self) -> None:
-        ids = [m["id"] for m in self._media()]
-        # ...and its projects' ids: they find whatever the cloud still keeps under them (images).
-        ids += [o["cloud_id"] for o in self.doc.get("objects", [])
-                if o["kind"] == "project" and o.get("cloud_id")]
-        leftovers = []
-        for name, drv in self.drivers.items():
-            found = drv.census(self.stack, ids) if isinstance(drv, Census) else \
-                [o for o in drv.observe() if o.tags.get(STACK_TAG) == self.stack]
-            leftovers += [f"{name}: {o.kind} {o.cloud_id} {o.address}".rstrip() for o in found]
-        leftovers += [f"state: {r.address}" for r in self.store.read().records.values()
-                      if r.stack == self.stack]
-        if leftovers:
-            raise GovcloudError(f"census found {len(leftovers)} objects of {self.stack} left",
-                                [Issue("census", x) for x in leftovers], changed_nothing=False,
-                                fix="run the command again; if they stay, remove them by hand")
+        from .census import census_ids, require_empty
+        ids = census_ids(self.doc)
+        require_empty(self.drivers, self.stack, ids, self.store.read().records.values())
         self._done("census", {"leftovers": 0, "checked_media": len(ids)})
 
     def step_certificate(self) -> None:

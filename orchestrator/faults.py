@@ -8,7 +8,10 @@ the CLI. Nothing here reads the environment: a production process cannot be made
 variable left set.
 
 Points: ``decommission.step-done`` (``step``: the step just recorded), ``sanitizer.options``
-(value: the sanitizer's keyword arguments; ``method``).
+(value: the sanitizer's keyword arguments; ``method``), and in ``backup destroy``
+(orchestrator/backup_destroy.py; ``what``: the medium id) ``backup.wiped`` (overwritten, not yet
+read back), ``backup.deleted`` (the file deleted, not yet recorded), ``backup.recorded`` (inside
+the record's transaction, before its audit entry).
 """
 from __future__ import annotations
 

@@ -42,11 +42,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from drivers.base import (OWNER_TAG, Driver, IsolationChecks, NotFound, Observed, PowerControl,
+from drivers.base import (OWNER_TAG, Census, Driver, IsolationChecks, NotFound, Observed, PowerControl,
                           Request, Unsupported, assert_owned)
 from orchestrator.models.address import kind_of
 
 from . import compute, network, storage
+from .census import Ec2Census
 from .common import Handler, Listing
 from .compute import ComputeKinds
 from .connection import Connection
@@ -67,10 +68,10 @@ KINDS = frozenset(HANDLERS)
 
 
 class LibcloudDriver(Connection, NetworkKinds, ComputeKinds, StorageKinds, Ec2IsolationChecks,
-                     Driver, PowerControl, IsolationChecks):
+                     Ec2Census, Driver, PowerControl, IsolationChecks, Census):
     """The Driver contract on an EC2-compatible cloud: each call dispatched to its kind's
-    handler (HANDLERS). Capabilities: PowerControl (``set_power``, compute.py) and
-    IsolationChecks (``isolation_checks``, isolation.py)."""
+    handler (HANDLERS). Capabilities: PowerControl (``set_power``, compute.py),
+    IsolationChecks (``isolation_checks``, isolation.py) and Census (``census``, census.py)."""
 
     name = "libcloud"
     kinds = KINDS

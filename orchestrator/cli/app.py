@@ -12,7 +12,7 @@ import sys
 import typer
 
 from .. import __version__
-from . import (cmd_approval, cmd_ci, cmd_decommission, cmd_expire, cmd_inputs, cmd_isolation,
+from . import (cmd_approval, cmd_backup, cmd_ci, cmd_decommission, cmd_expire, cmd_inputs, cmd_isolation,
                cmd_lifecycle, cmd_money, cmd_notify, cmd_plan, cmd_policy, cmd_pulumi, cmd_server,
                cmd_show, cmd_state, root)
 
@@ -25,7 +25,7 @@ app.callback()(root.callback)
 # Command modules register themselves here, in the order of `govcloud --help`; they never
 # import this module.
 for _module in (cmd_inputs, cmd_approval, cmd_plan, cmd_show, cmd_state, cmd_server,
-                cmd_decommission, cmd_isolation, cmd_lifecycle, cmd_expire, cmd_notify, cmd_money,
+                cmd_decommission, cmd_backup, cmd_isolation, cmd_lifecycle, cmd_expire, cmd_notify, cmd_money,
                 cmd_policy, cmd_pulumi, cmd_ci):
     _module.register(app)
 

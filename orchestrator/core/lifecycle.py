@@ -40,6 +40,8 @@ EVENT_KINDS = ("approved", "provisioned", "delivery-confirmed", "changed", "exte
                # the exit process (core/exit.py; each city orders them in rules.exit_process)
                "exit-approved", "backed-up", "held-until", "wiped", "wipe-failed", "verified",
                "reclaimed",
+               # a decommission backup wiped, verified and deleted past its retention
+               "backup-destroyed",
                # go-live, tests and filings, recorded by `govcloud record-event` (RECORDABLE)
                "deployment-completed", "configuration-completed", "emergency-filed",
                "trial-passed", "security-tested", "tests-completed", "test-report-approved",

@@ -66,6 +66,14 @@ def restore(ws: Workspace, system: str, backup: str, into: str, lock_timeout: fl
             raise GovcloudError(f"{backup} is not a backup recorded for {stack}",
                                 fix="backups of it: " + (", ".join(x["backup"]["uri"] for x in media)
                                                          or "none"))
+        gone = m["backup"].get("destruction") or {}
+        if gone:
+            raise GovcloudError(
+                f"backup {m['id']} of {stack} " + (f"was destroyed on {gone['on']}" if
+                                                   gone.get("state") == "destroyed" else
+                                                   "is being destroyed")
+                + " (its retention ran out: wiped, verified and deleted by `govcloud backup "
+                  "destroy`); nothing was restored")
         src = _local_path(m["backup"]["uri"])
         if src is None:
             raise GovcloudError(f"{m['backup']['uri']} is in object storage: download it to a file "

@@ -155,6 +155,9 @@ def test_decommission_and_certificate(tmp_path, cli, monkeypatch):
     assert done["status"] == "finished", done
     cert = next(iter(done["workflow"]["certificate"]["files"].values()))
     check(cli, "certificate verify", cert, "-C", ws)
+    held = check(cli, "backup list", "-C", ws)["backups"]
+    assert held and {b["state"] for b in held} == {"held"}
+    assert check(cli, "backup destroy", "--due", "--auto-approve", "-C", ws)["destroyed"] == []
     # the way back: a backup into a volume a new approval grants
     from tests.policy.builders import write
     m = done["workflow"]["media"][0]

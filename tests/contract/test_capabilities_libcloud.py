@@ -1,13 +1,15 @@
 """The libcloud driver's declared capabilities work, against the moto server of tests/libcloud:
-PowerControl (``set_power`` stops and starts a server, and only this workspace's) and
-IsolationChecks (``isolation_checks`` passes a clean VPC and fails one with a foreign object)."""
+PowerControl (``set_power`` stops and starts a server, and only this workspace's),
+IsolationChecks (``isolation_checks`` passes a clean VPC and fails one with a foreign object) and
+Census (``census`` lists every copy of a stack, an untagged snapshot of its volume included)."""
 from __future__ import annotations
 
 import pytest
 
-from drivers.base import IsolationChecks, NotOwned, PowerControl, wait_for
+from drivers.base import OWNER_TAG, STACK_TAG, Census, IsolationChecks, NotOwned, PowerControl, wait_for
 from drivers.libcloud.driver import LibcloudDriver
 from drivers.libcloud.ec2xml import text
+from tests.contract.test_capabilities_openstack import StackTenant
 from tests.contract.test_driver_contract import Tenant
 from tests.libcloud.conftest import new_driver  # noqa: F401  (the libcloud tests' fixture)
 from tests.libcloud.moto_server import raw_ec2
@@ -17,10 +19,10 @@ def _status(d, address):
     return d.find(address).status
 
 
-def test_the_declared_capabilities_are_power_and_isolation_checks(new_driver):  # noqa: F811
-    assert LibcloudDriver.capabilities() == {"power", "isolation-checks"}
+def test_the_declared_capabilities_are_power_isolation_checks_and_census(new_driver):  # noqa: F811
+    assert LibcloudDriver.capabilities() == {"power", "isolation-checks", "census"}
     d = new_driver()
-    assert isinstance(d, PowerControl) and isinstance(d, IsolationChecks)
+    assert isinstance(d, PowerControl) and isinstance(d, IsolationChecks) and isinstance(d, Census)
 
 
 def test_set_power_stops_and_starts_a_server(new_driver):  # noqa: F811
@@ -67,3 +69,57 @@ def test_isolation_checks_pass_a_clean_vpc_and_fail_a_foreign_object(new_driver)
         assert [(r[0], r[1]) for r in failed] == [("vpc-placement", gid)]
     finally:
         ec2.connection.request("/", params={"Action": "DeleteSecurityGroup", "GroupId": gid})
+
+
+def _ec2(action: str, **params):
+    return raw_ec2().connection.request("/", params={"Action": action, **params}).object
+
+
+def test_census_lists_every_copy_of_the_stack_an_untagged_snapshot_of_its_volume_too(new_driver):  # noqa: F811
+    """What a provider or a department's tool may leave after a decommission: snapshots of the
+    system's volumes (EC2 gives them no tag of their volume's), one of its server's root volume,
+    an AMI carrying the stack's tag; the census lists each, the decommission census step fails
+    naming each, and both are clean once they are removed (another workspace's snapshot is never
+    counted)."""
+    from orchestrator.census import require_empty
+    from orchestrator.errors import GovcloudError
+    d = new_driver()
+    t = StackTenant(d, cidr="10.83.0.0/24").base()
+    srv = t.server("web-1")
+    vol = t.volume("data", gb=1)
+    fip = t.make("floating_ip", "fip", {"name": "fip", "external_network": "internet",
+                                        "bandwidth_mbps": 5}, {"project": t.project})
+    (root,) = d.census_ids(d.find(srv.address))          # read while the server exists
+    assert root.startswith("vol-") and d.census_ids(vol) == []
+    ids = [t.ids[t.project], srv.cloud_id, vol.cloud_id, root]
+    before = {(o.kind, o.cloud_id) for o in d.census(t.stack, ids)}
+    assert {(o.kind, o.cloud_id) for o in d.observe()} <= before     # positive control: all of it
+    assert ("volume", root) in before                                # untagged with the stack
+    assert not {k for k, _ in before} & {"snapshot", "image"}        # nothing planted yet
+    ov = text(_ec2("CreateVolume", Size="1", AvailabilityZone="us-east-1a"), "volumeId")
+    foreign = text(_ec2("CreateSnapshot", VolumeId=ov), "snapshotId")   # not the stack's
+    planted = {text(_ec2("CreateSnapshot", VolumeId=v), "snapshotId") for v in (vol.cloud_id, root)}
+    ami = text(_ec2("RegisterImage", Name=f"{t.dept}-copy", RootDeviceName="/dev/sda1", **{
+        "BlockDeviceMapping.1.DeviceName": "/dev/sda1",
+        "BlockDeviceMapping.1.Ebs.VolumeSize": "1"}), "imageId")
+    _ec2("CreateTags", **{"ResourceId.1": ami, "Tag.1.Key": OWNER_TAG, "Tag.1.Value": d.owner,
+                          "Tag.2.Key": STACK_TAG, "Tag.2.Value": t.stack})  # tags copied over
+    for o in sorted(d.observe(), key=lambda o: ["floating_ip", "volume_attachment", "server",
+                                                "volume", "security_group", "router", "subnet",
+                                                "network", "project"].index(o.kind)):
+        d.delete(o)
+    assert not fip or d.find(fip.address) is None
+    left = {(o.kind, o.cloud_id) for o in d.census(t.stack, ids)}
+    assert left == {("snapshot", s) for s in planted} | {("image", ami)}
+    assert foreign not in {c for _, c in left}
+    with pytest.raises(GovcloudError) as err:
+        require_empty({"aws": d}, t.stack, ids, [])
+    named = "\n".join(i.message for i in err.value.issues)
+    assert all(f"aws: snapshot {s}" in named for s in planted) and f"aws: image {ami}" in named
+    for s in planted:
+        _ec2("DeleteSnapshot", SnapshotId=s)
+    _ec2("DeregisterImage", ImageId=ami)
+    assert d.census(t.stack, ids) == []                              # negative control
+    require_empty({"aws": d}, t.stack, ids, [])
+    _ec2("DeleteSnapshot", SnapshotId=foreign)
+    _ec2("DeleteVolume", VolumeId=ov)

@@ -8,13 +8,18 @@ A driver that does not declare a capability is checked for that too: the core te
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
 from drivers.base import (OWNER_TAG, STACK_TAG, Census, CloudSurvey, ConsoleAccess, Importing, Inventory, IsolationProbes, MediaAccess,
                           NotOwned, PowerControl, RbacEvidence, Retagging, driver_class)
+from drivers.base import wait_for
 from drivers.media import Medium, content_sha256
+from orchestrator.census import require_empty
+from orchestrator.errors import GovcloudError
 from tests.contract.test_driver_contract import Tenant
 
 pytestmark = pytest.mark.parametrize("make_driver", ["local", "openstack"], indirect=True)
@@ -101,6 +106,103 @@ def test_census_after_the_stacks_objects_are_deleted_is_empty(make_driver, tmp_p
     for o in sorted(d.observe(), key=lambda o: TEARDOWN.index(o.kind)):
         d.delete(o)
     assert m.census(t.stack, ids) == []
+
+
+PLANT = "os12c"   # the planted-leftover test's departments, snapshots and images (its own sweep)
+
+
+def _sweep_planted(d) -> None:
+    """What an interrupted run of the planted-leftover test left on the shared cloud: its
+    snapshots and images (no purge knows them; a snapshot keeps its volume), then the objects
+    of its departments (their names: PLANT + 8 hex digits)."""
+    from tests.openstack.cloud import purge_stale
+    for snap in d.conn.block_storage.snapshots(all_projects=True):
+        if (snap.name or "").startswith(PLANT):
+            d.conn.block_storage.delete_snapshot(snap, force=True)
+            d.conn.block_storage.wait_for_delete(snap, wait=120)
+    for img in d.conn.image.images():
+        if (img.name or "").startswith(PLANT):
+            d.conn.image.delete_image(img)
+    purge_stale(rf"{PLANT}[0-9a-f]{{8}}")
+
+
+def _plant_files(d, t, vol) -> tuple[set, Callable[[], None], list[str]]:
+    """Embedded cloud: a server's root disk, a volume's file and an orphan backing file of the
+    volume left on disk after their objects were deleted. (planted, undo, more census ids)"""
+    srv = t.server("app")
+    for o in sorted(d.observe(), key=lambda o: TEARDOWN.index(o.kind)):
+        d.delete(o)
+    files = [d.volume_dir / f"{vol.cloud_id}.img", d.volume_dir / f"{srv.cloud_id}-root.img",
+             d.volume_dir / f"{vol.cloud_id}-snap-1.img"]
+    for f in files:
+        f.write_bytes(b"left behind")
+    planted = {("volume-file", vol.cloud_id), ("root-disk-file", f"{srv.cloud_id}-root"),
+               ("volume-file", f"{vol.cloud_id}-snap-1")}
+    return planted, lambda: [f.unlink() for f in files], [srv.cloud_id]
+
+
+def _plant_copies(d, t, vol) -> tuple[set, Callable[[], None], list[str]]:
+    """OpenStack: a snapshot of the stack's volume and an image owned by its project, made by
+    the cloud's administrator after the objects are in place (as a provider's tool would)."""
+    c = d.conn
+    snap = c.block_storage.create_snapshot(volume_id=vol.cloud_id, name=f"{t.dept}-snap", force=True)
+    img = None
+    try:
+        wait_for(lambda: c.block_storage.get_snapshot(snap.id), lambda s: s.status == "available",
+                 "the planted snapshot", timeout=120, interval=1,
+                 failed=lambda s: "status error" if s.status == "error" else None)
+        img = c.image.create_image(name=f"{t.dept}-image", data=b"copy of the data" * 64,
+                                   disk_format="raw", container_format="bare",
+                                   visibility="private")
+        c.image.update_image(img, owner=t.ids[t.project])
+    except Exception:
+        _remove_copies(c, snap, img)
+        raise
+    return {("snapshot", snap.id), ("image", img.id)}, lambda: _remove_copies(c, snap, img), []
+
+
+def _remove_copies(c, snap, img) -> None:
+    if img is not None:
+        c.image.delete_image(img, ignore_missing=True)
+    c.block_storage.delete_snapshot(snap, ignore_missing=True, force=True)
+    c.block_storage.wait_for_delete(snap, wait=120)
+
+
+def test_census_names_each_planted_leftover_and_the_census_step_fails_until_removed(
+        make_driver, tmp_path, opened):
+    """Census of every copy: what is left of a stack's data outside its objects — on the
+    embedded cloud files on disk, on OpenStack a snapshot of its volume and an image its
+    project owns — is listed by the driver's census, and decommission's census check
+    (orchestrator/census.py, the step's code) fails naming each; once removed, both are clean."""
+    d = make_driver()
+    if not declares(d, Census):
+        return
+    if d.name == "openstack":
+        _sweep_planted(d)
+    t = StackTenant(d, dept=f"{PLANT}{uuid.uuid4().hex[:8]}").base()
+    vol = t.volume("data", gb=1)
+    m = media_view(d, tmp_path, opened)
+    ids = [vol.cloud_id, t.ids[t.project]]
+    seen = lambda: {(o.kind, o.cloud_id) for o in m.census(t.stack, ids)}   # noqa: E731
+    assert not {k for k, _ in seen()} & {"snapshot", "image", "root-disk-file"}  # none planted yet
+    planted, undo, more = (_plant_files if d.name == "local" else _plant_copies)(d, t, vol)
+    ids += more
+    if d.name == "local":
+        assert seen() == planted          # the objects are gone: only the planted files remain
+    try:
+        assert planted <= seen()
+        with pytest.raises(GovcloudError) as err:
+            require_empty({"x": m}, t.stack, ids, [])
+        named = [i.message for i in err.value.issues]
+        for kind, cid in planted:
+            assert [n for n in named if n.startswith(f"x: {kind} {cid}")], (kind, cid, named)
+        assert err.value.summary.startswith(f"census found {len(named)} objects of {t.stack} left")
+    finally:
+        undo()
+    for o in sorted(d.observe(), key=lambda o: TEARDOWN.index(o.kind)):
+        d.delete(o)
+    assert m.census(t.stack, ids) == []   # negative control: nothing planted, nothing found
+    require_empty({"x": m}, t.stack, ids, [])
 
 
 def test_power_off_and_on_is_observed(make_driver):

@@ -227,7 +227,10 @@ def test_census_finds_planted_root_disk_volume_and_backing_files(tmp_path):
         drv.close()
 
 
-def test_a_leftover_root_disk_fails_the_census_step_with_its_name(tmp_path):
+def test_leftover_root_disk_volume_and_backing_files_fail_the_census_step_naming_each(tmp_path):
+    """Files the object table no longer knows, planted after the reclaim: a server's root disk,
+    a volume's file and an orphan backing file of that volume. The census step fails naming
+    each, issues no certificate, and passes once they are gone."""
     ws = tmp_path / "bozhou"
     init_workspace(ws, "bozhou")   # the example: servers with root disks
     assert gc(ws, "compile").returncode == 0
@@ -239,14 +242,23 @@ def test_a_leftover_root_disk_fails_the_census_step_with_its_name(tmp_path):
     doc = store.get_workflow("decommission:edu/edu-portal")
     store.close()
     root = next(m for m in doc["media"] if m["kind"] == "root-disk")
-    Path(root["path"]).write_bytes(b"left behind")
+    volume = next(m for m in doc["media"] if m["kind"] == "volume")
+    backing = Path(volume["path"]).with_name(f"{volume['id']}-snap-1.img")
+    planted = [Path(root["path"]), Path(volume["path"]), backing]
+    assert not any(p.exists() for p in planted)      # the reclaim removed them
+    for p in planted:
+        p.write_bytes(b"left behind")
     r = gc(ws, "decommission", "--auto-approve", "edu-portal")
-    assert r.returncode == 1 and "census found 1 objects" in r.stderr
-    assert f"{root['id']}-root" in r.stderr
+    assert r.returncode == 1 and "census found 3 objects" in r.stderr, r.stderr
+    for line in (f"local: root-disk-file {root['id']}-root", f"local: volume-file {volume['id']}",
+                 f"local: volume-file {volume['id']}-snap-1"):
+        assert line in r.stderr, r.stderr
     assert not list((ws / "certificates").glob("*.json")) if (ws / "certificates").exists() else True
-    Path(root["path"]).unlink()
+    for p in planted:
+        p.unlink()
     r = gc(ws, "decommission", "--auto-approve", "edu-portal")
     assert r.returncode == 0, r.stdout + r.stderr
+    assert "census: leftovers=0" in r.stdout
 
 
 def test_confirmation_on_a_terminal_and_auto_approve_in_a_pipeline(tmp_path):

@@ -156,3 +156,31 @@ def test_decommission_on_moto_leaves_nothing_owned(aws_ws, cli):
     live = [i for res in _owned(aws_ws, "DescribeInstances", "reservationSet/item")
             for i in items(res, "instancesSet/item") if text(i, "instanceState/name") != "terminated"]
     assert live == []
+
+
+def test_decommission_census_on_moto_names_untagged_snapshots_of_the_systems_volumes(aws_ws, cli):
+    """A snapshot EC2 keeps of a data volume and one of a server's root volume, taken by hand
+    (untagged: EC2 copies no tag of the volume's) before the exit: the census step fails naming
+    both, the certificate is not issued, and after they are deleted the resumed run finishes."""
+    from drivers.base import STACK_TAG
+    from drivers.libcloud.common import ROOT_OF_TAG
+    from drivers.libcloud.ec2xml import tags, text
+    cli("compile", "-C", aws_ws)
+    assert cli("apply", "-C", aws_ws, "--auto-approve").exit_code == 0
+    assert cli("request-exit", "BZ-2026-0012", "-C", aws_ws).exit_code == 0
+    vols = [(text(v, "volumeId"), tags(v)) for v in _owned(aws_ws, "DescribeVolumes", "volumeSet/item")]
+    data = next(v for v, t in vols if t.get(STACK_TAG) == "edu/edu-portal")
+    root = next(v for v, t in vols if "/edu-portal-" in t.get(ROOT_OF_TAG, ""))
+    ec2 = raw_ec2()
+    snaps = [text(ec2.connection.request("/", params={"Action": "CreateSnapshot", "VolumeId": v}).object,
+                  "snapshotId") for v in (data, root)]
+    run = ("decommission", "edu-portal", "-C", aws_ws, "--auto-approve", "--operator", "tester")
+    assert cli(*run).exit_code == 0                                    # held: 巴中 第二十二条
+    r = cli(*run, "--resume", "--now", "2027-06-01")
+    assert r.exit_code == 1 and "census found 2 objects of edu/edu-portal left" in r.output, r.output[-2000:]
+    assert all(f"aws: snapshot {s}" in r.output for s in snaps), r.output[-2000:]
+    assert not (aws_ws / "certificates").exists() or not list((aws_ws / "certificates").iterdir())
+    for s in snaps:
+        ec2.connection.request("/", params={"Action": "DeleteSnapshot", "SnapshotId": s})
+    r = cli(*run, "--resume", "--now", "2027-06-01")
+    assert r.exit_code == 0 and "Decommissioned edu/edu-portal" in r.output, r.output[-2000:]
