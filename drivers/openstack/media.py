@@ -14,7 +14,7 @@ from drivers.openstack.kind import Listing, dec, enc, field
 
 
 class MediaFiles:
-    """``media``, ``reclaim_media`` and ``census`` of the driver."""
+    """``media``, ``reclaim_media``, ``census`` and ``census_ids`` of the driver."""
 
     conn: Any
     volume_files: Path | None
@@ -87,6 +87,15 @@ class MediaFiles:
                 path.unlink()
                 removed.append(path.name)
         return removed
+
+    def census_ids(self, current: Observed) -> list[str]:
+        """A server's volumes: its boot volume goes with it, but a snapshot of it (which keeps
+        it) names it, and without ``volume_files`` no medium records its id."""
+        if current.kind != "server":
+            return []
+        with self._api():
+            server = self.conn.compute.get_server(current.cloud_id)
+        return sorted(field(v, "id") for v in server.attached_volumes or [])
 
     def census(self, stack: str, ids: list[str]) -> list[Observed]:
         """Everything in Keystone, Nova, Cinder, Glance and Neutron that carries the stack's tag,
