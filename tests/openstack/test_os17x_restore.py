@@ -265,6 +265,12 @@ def test_state_mv_and_moved_rename_a_server_in_place_and_state_rm_lets_a_volume_
         inv = json.loads(ok(gc(ws, "inventory", "--system", "web", "--output", "json")).stdout)
         (unowned,) = [u for s in inv["systems"] for u in s["unowned"] if u["cloud_id"] == vid]
         assert "released" in unowned["why"]
+        # the kept volume still counts against the quota, which the approval lowered: once the
+        # department deletes it, the lower quota applies (and the workspace converges again)
+        conn.block_storage.delete_volume(vid)
+        conn.block_storage.wait_for_delete(v, wait=120)
+        ok(gc(ws, "apply", "--auto-approve"))
+        assert all(a["action"] == "no-op" for a in plan_actions(ws, "web-internet"))
     finally:
         conn.close()
 
