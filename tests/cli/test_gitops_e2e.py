@@ -175,7 +175,7 @@ def test_1_merge_request_plans_merge_applies_second_pipeline_is_a_no_op(lab):
     report = (checkout / "govcloud-plan.md").read_text(encoding="utf-8")
     assert "### Fee change (monthly, yuan)" in report and "5710.00" in report, report
     assert "**Total: 0.00 → 5710.00 (+5710.00 per month)**" in report, report
-    assert "### Quota view" in report and "| edu | internet | 4 / 8 / 280 |" in report, report
+    assert "### Quota view" in report and "| edu | internet | 4 / 8 / 280 / 1 |" in report, report
     assert "demo-bureau-sm2" in report                    # whose signature it carries
     assert lab.serial() == 0                                # the plan changed nothing
     merge(lab, "mr-0012")
