@@ -256,6 +256,21 @@ def test_6_altered_after_signing_fails(lab):
     git(b, "push", "-q", "origin", "main")
 
 
+def test_6b_a_hand_written_spec_beyond_the_approval_fails_the_pipeline(lab):
+    def change(b: Path):   # a spec no compile made (no header: compile keeps it), committed
+        text = (b / "stacks" / "edu" / "edu-portal.yaml").read_text(encoding="utf-8")
+        body = "".join(x for x in text.splitlines(keepends=True) if not x.startswith("#"))
+        (b / "stacks" / "edu" / "edu-extra.yaml").write_text(
+            body.replace("edu-portal", "edu-extra"), encoding="utf-8")
+        return []
+    checkout = _refused(lab, "mr-extra-spec", change,
+                        "approval BZ-2026-0012: vCPU planned 8, approved 4", pipeline=207)
+    report = (checkout / "govcloud-plan.md").read_text(encoding="utf-8")
+    assert "**Beyond the approval (the plan is refused):**" in report, report
+    assert "| edu | internet | 4 / 8 / 280 / 1 | 8 / 16 / 560 / 2 |" in report, report
+    assert not (checkout / "govcloud.plan.json").exists()   # no plan to apply
+
+
 def test_7_two_apply_pipelines_at_once(lab):
     def change(b: Path):   # a slower cloud (300 ms a call), so that the two runs overlap
         cfg = b / "govcloud.toml"
