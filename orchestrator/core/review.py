@@ -155,7 +155,10 @@ def quota_view(approvals: Iterable[Approval], catalog: Catalog, actions: Iterabl
     rows: dict[tuple[str, str], QuotaRow] = {}
 
     def row(dept: str, zone: str) -> QuotaRow:
-        return rows.setdefault((dept, zone), QuotaRow(dept, zone))
+        r = rows.get((dept, zone))
+        if r is None:
+            r = rows[(dept, zone)] = QuotaRow(dept, zone)
+        return r
 
     for a in approvals:
         for zone, sz in approved_sizes(a, catalog).items():
@@ -217,8 +220,15 @@ def excesses(approvals: Iterable[Approval], catalog: Catalog, actions: Iterable[
             return
         sz = size(r.kind, r.properties, catalog)
         key = (r.approval or "", zone)
-        _add(planned.setdefault(key, _zero()), sz)
-        _add(stacks.setdefault(key, {}).setdefault(r.stack or "?", _zero()), sz)
+        got = planned.get(key)
+        if got is None:
+            got = planned[key] = _zero()
+            stacks[key] = {}
+        _add(got, sz)
+        per = stacks[key].get(r.stack or "?")
+        if per is None:
+            per = stacks[key][r.stack or "?"] = _zero()
+        _add(per, sz)
 
     for _act, d in _kept(actions):
         plan_one(d)
