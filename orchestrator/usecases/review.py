@@ -68,10 +68,10 @@ def issues_of(ws: Workspace, excess: list[core.Excess]) -> list[Issue]:
     for e in excess:
         files = ", ".join(_spec_file(ws, s) for s in e.by_stack)
         if e.quota:
-            grant = (f"approvals {', '.join(e.granted_by)}" if len(e.granted_by) > 1 else
-                     f"approval {e.granted_by[0]}" if e.granted_by else
-                     "no approval (this system has none)")
-            msg = (f"the project quota of {e.quota} goes beyond {grant}: {_figures(e)} "
+            grant = (f"goes beyond approvals {', '.join(e.granted_by)}" if len(e.granted_by) > 1
+                     else f"goes beyond approval {e.granted_by[0]}" if e.granted_by else
+                     "stands on no approval (none is for this system)")
+            msg = (f"the project quota of {e.quota} {grant}: {_figures(e)} "
                    f"(set by {files})")
             path = f"{e.quota}.zones.{e.zone}.quota"
         elif e.granted_by:

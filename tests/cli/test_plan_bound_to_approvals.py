@@ -183,7 +183,8 @@ def test_a_hand_written_spec_beyond_the_approval_is_refused_by_plan(ws, cli, tmp
            "RAM GB planned 16, approved 8; disk GB planned 560, approved 280; public IPs " \
            "planned 2, approved 1 (planned by stacks/edu/edu-extra.yaml, " \
            "stacks/edu/edu-portal.yaml)" in flat, flat
-    assert "the project quota of edu/edu-extra goes beyond no approval" in flat, flat
+    assert "the project quota of edu/edu-extra stands on no approval (none is for this " \
+           "system): vCPU planned 4, approved 0" in flat, flat
     assert "Nothing was changed." in flat
     assert not out.exists(), "a refused plan was written"
     assert extra.is_file(), "compile-first removed a hand-written spec (it must keep it)"
@@ -222,6 +223,17 @@ def test_a_hand_edited_spec_is_refused_by_apply(ws, cli):
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     r = cli("apply", "-C", ws, "--auto-approve")
     assert r.exit_code == 1 and "vCPU planned 18, approved 4" in " ".join(r.output.split()), \
+        r.output
+    assert cloud_rows(ws) == []
+    # the servers as approved, but the project's quota raised: the room to make more
+    web["properties"].update(flavor="ecs.s2m4")
+    quota = next(r for r in data["resources"] if r["address"].endswith("edu-portal-internet/quota"))
+    quota["properties"]["cores"] = 40
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    r = cli("apply", "-C", ws, "--auto-approve")
+    flat = " ".join(r.output.split())
+    assert r.exit_code == 1 and "the project quota of edu/edu-portal goes beyond approval " \
+        "BZ-2026-0012: vCPU planned 40, approved 4 (set by stacks/edu/edu-portal.yaml)" in flat, \
         r.output
     assert cloud_rows(ws) == []
     assert cli("plan", "-C", ws).exit_code == 0       # compile-first restores the spec
