@@ -8,6 +8,8 @@ Format ``govcloud-plan/1``::
      "summary": {"create": 3, "update": 1, "replace": 0, "delete": 0, "adopt": 0, "no-op": 40},
      "approvals": {"BZ-2026-0012": {"file": "approvals/BZ-2026-0012.yaml", "sha256": "...",
                                     "signature": {"key_id": "...", "sha256": "..."} | null}},
+     "review": {"format": "govcloud-plan-review/1", "quota": [...], "fees": [...],
+                "fee_total": {...}, "fees_before": "applied", "excess": []},
      "actions": [{"address": "server:local/edu/edu-portal-internet/web-1", "kind": "server",
                   "target": "local", "action": "create", "cause": "new",
                   "reason": "new in stack spec",
@@ -21,7 +23,8 @@ A saved file also carries ``"provider_signature": {"key_id", "public_key", "sha2
 the SHA-256 of the same canonical bytes the digest covers, so that a department or auditor can
 check a plan with the public key alone; a file whose provider signature does not match is refused.
 
-``digest`` covers everything but ``created_at`` and itself, keyed by a secret kept in the state
+``review`` (orchestrator/core/review.py: quota view, fee change) is absent from plans nobody
+reviews (the expiry job's). ``digest`` covers everything but ``created_at`` and itself, keyed by a secret kept in the state
 store, so an edited plan file is refused; same inputs and state give the same digest. A saved
 plan is applied only against the state it was made for (same lineage and serial).
 """
@@ -127,7 +130,7 @@ def read(path: Path) -> tuple[Plan, dict]:
         plan = Plan(data["workspace_id"], data["state"]["lineage"], data["state"]["serial"],
                     data["inputs_digest"], [Action.from_dict(a) for a in data["actions"]],
                     data.get("created_at", ""), data.get("digest", ""),
-                    data.get("approvals") or {})
+                    data.get("approvals") or {}, data.get("review"))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise PlanRefused(f"{path} is damaged: {exc}", fix="run `govcloud plan -o FILE` again")
     return plan, data

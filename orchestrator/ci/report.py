@@ -48,17 +48,48 @@ def _table(head: list[str], rows: list[list[str]]) -> str:
 
 
 def _n(d: dict[str, int]) -> str:
-    return f"{d['vcpus']} / {d['ram_gb']} / {d['disk_gb']}"
+    return f"{d['vcpus']} / {d['ram_gb']} / {d['disk_gb']} / {d['public_ips']}"
 
 
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True, default=str)
 
 
+def review_tables(review: dict[str, Any], level: str = "###") -> str:
+    """A plan's fee change and quota view (core/review.py) as Markdown tables: the merge-request
+    report and `govcloud plan --output markdown` both print these."""
+    fees, total, quota = review["fees"], review["fee_total"], review["quota"]
+    base = review.get("fees_before") or "applied"
+    out = [f"{level} Fee change (monthly, yuan)", "",
+           "Before: " + ("the fees in force at the last apply" if base == "applied"
+                         else f"as at {code(base[:12])}") + "; after: the approvals priced from the "
+           "catalog now.", ""]
+    out.append(_table(["approval", "system", "before", "after", "change"],
+                      [[esc(f["approval"]), esc(f["system"]), esc(f["before"] or "—"),
+                        esc(f["after"] or "—"), esc(_signed(f["change"]))] for f in fees]))
+    out += ["", f"**Total: {esc(total['before'])} → {esc(total['after'])} "
+                f"({esc(_signed(total['change']))} per month)**", ""]
+    out += [f"{level} Quota view (vCPU / RAM GB / disk GB / public IPs)", ""]
+    out.append(_table(["department", "zone", "approved", "planned", "scheduled", "quota", "used",
+                       ""],
+                      [[esc(q["department"]), esc(q["zone"]), _n(q["approved"]), _n(q["planned"]),
+                        _n(q["scheduled"]), _n(q["quota"]), _n(q["used"]),
+                        ("**exceeds the approval**" if q["excess"] else "ok")] for q in quota]))
+    if review.get("excess"):
+        out += ["", "**Beyond the approval (the plan is refused):**", ""]
+        for e in review["excess"]:
+            what = "; ".join(f"{esc(d)} planned {e['planned'][d]}, approved {e['approved'][d]}"
+                             for d in e["over"])
+            where = ", ".join(code(st) for st in e["by_stack"])
+            out.append(f"- {esc(e['approval'] or '(no approval)')}, zone {esc(e['zone'])}"
+                       + (f", quota of {code(e['quota_of'])}" if e["quota_of"] else "")
+                       + f": {what} ({where})")
+    return "\n".join(out)
+
+
 def render(plan: Plan, *, commit: str, pipeline: str, base: str | None,
-           signatures: list[dict[str, Any]], quota: list[dict[str, Any]],
-           fees: list[dict[str, Any]], fee_total: dict[str, str],
-           findings: list[dict[str, Any]], warnings: list[str]) -> str:
+           signatures: list[dict[str, Any]], findings: list[dict[str, Any]],
+           warnings: list[str]) -> str:
     s = plan.summary
     out = [f"## govcloud plan — workspace {code(plan.workspace_id)}", "",
            f"Commit {code(commit[:12])} · pipeline {code(pipeline)} · state serial {plan.serial}"
@@ -74,20 +105,7 @@ def render(plan: Plan, *, commit: str, pipeline: str, base: str | None,
                    + (f", {scheduled} scheduled (their window has not opened)." if scheduled else "."))
     out.append("")
 
-    out += ["### Fee change (monthly, yuan)", ""]
-    out.append(_table(["approval", "system", "before", "after", "change"],
-                      [[esc(f["approval"]), esc(f["system"]), esc(f["before"] or "—"),
-                        esc(f["after"] or "—"), esc(_signed(f["change"]))] for f in fees]))
-    out += ["", f"**Total: {esc(fee_total['before'])} → {esc(fee_total['after'])} "
-                f"({esc(_signed(fee_total['change']))} per month)**", ""]
-
-    out += ["### Quota view (vCPU / RAM GB / disk GB)", ""]
-    out.append(_table(["department", "zone", "approved", "planned", "scheduled", "quota", "used",
-                       ""],
-                      [[esc(q["department"]), esc(q["zone"]), _n(q["approved"]), _n(q["planned"]),
-                        _n(q["scheduled"]), _n(q["quota"]), _n(q["used"]),
-                        ("**exceeds the approval**" if q["excess"] else "ok")] for q in quota]))
-    out.append("")
+    out += [review_tables(plan.review), ""] if plan.review else []
 
     if changes:
         out += ["### Changes", ""]

@@ -86,6 +86,8 @@ def plan_text(plan: Plan, show_noop: bool = False) -> None:
         console.print(f"[yellow]Orphaned:[/] {escape(stack)}: no approval compiles to it any more; "
                       "nothing of it is deleted. It leaves only through the exit process (restore "
                       "its approval, then `govcloud request-exit` and `govcloud decommission`).")
+    if plan.review:
+        review_text(plan.review, show_noop)
     s = plan.summary
     scheduled = sum(1 for a in plan.actions if a.cause.value == "scheduled")
     later = f", {scheduled} scheduled (window not open yet)" if scheduled else ""
@@ -96,6 +98,52 @@ def plan_text(plan: Plan, show_noop: bool = False) -> None:
     console.print(f"\nPlan: {s['create']} to create, {s['update']} to update, "
                   f"{s['replace']} to replace, {s['delete']} to delete, {s['adopt']} to adopt, "
                   f"{s['no-op'] - scheduled} unchanged{later}.")
+
+
+def _dims(d: dict[str, int]) -> str:
+    return f"{d['vcpus']}/{d['ram_gb']}/{d['disk_gb']}/{d['public_ips']}"
+
+
+def review_text(review: dict[str, Any], show_all: bool = False) -> None:
+    """The quota view and the fee change of a plan (core/review.py); rows that say nothing new
+    (usage as planned, fee unchanged) only with ``show_all``."""
+    quota = review["quota"]
+    rows = [q for q in quota if show_all or q["excess"] or any(q["scheduled"].values())
+            or q["planned"] != q["used"]]
+    hidden = len(quota) - len(rows)
+    if rows:
+        console.print("\nQuota view, per department and zone (vCPU/RAM GB/disk GB/public IPs):")
+        for q in rows:
+            mark = "  [red]beyond the approval[/]" if q["excess"] else ""
+            console.print(f"  {escape(q['department'] + '/' + q['zone']):<28} approved "
+                          f"{_dims(q['approved'])}  planned {_dims(q['planned'])}  scheduled "
+                          f"{_dims(q['scheduled'])}  quota {_dims(q['quota'])}  used "
+                          f"{_dims(q['used'])}{mark}")
+        if hidden:
+            console.print(f"  ({hidden} more within their approvals, usage unchanged)")
+    else:
+        console.print(f"\nQuota view: all {len(quota)} departments x zones within their "
+                      "approvals, usage unchanged (--show-unchanged lists them).")
+    t = review["fee_total"]
+    fees = [f for f in review["fees"] if show_all or f["before"] != f["after"]]
+    if not fees:
+        console.print(f"Monthly fees unchanged: {t['after']} yuan a month.")
+        return
+    base = review.get("fees_before") or "applied"
+    console.print("Monthly fees, yuan (before: " + ("in force at the last apply" if base ==
+                  "applied" else f"as at {escape(base[:12])}") + "; after: priced from the "
+                  "catalog now):")
+    for f in fees:
+        console.print(f"  {escape(f['approval']):<16} {escape(f['system']):<28} "
+                      f"{f['before'] or '—':>10} -> {f['after'] or '—':>10}  "
+                      f"({_signed(f['change'])})")
+    if len(fees) < len(review["fees"]):
+        console.print(f"  ({len(review['fees']) - len(fees)} more unchanged)")
+    console.print(f"  Total: {t['before']} -> {t['after']} ({_signed(t['change'])} a month)")
+
+
+def _signed(change: str) -> str:
+    return change if change.startswith("-") else "+" + change
 
 
 def _wipes(kind: str) -> bool:
@@ -170,7 +218,8 @@ def plan_markdown(plan: Plan) -> str:
     scheduled = sum(1 for a in plan.actions if a.cause.value == "scheduled")
     return env.get_template("plan.md.j2").render(plan=plan, changes=changes, symbols=symbols,
                                                  scheduled=scheduled, attrs=report.attributes,
-                                                 block=report.block)
+                                                 block=report.block,
+                                                 review_tables=report.review_tables)
 
 
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]<>()#+!|~"})

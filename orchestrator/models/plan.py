@@ -137,6 +137,10 @@ class Plan:
     # actions stand on (an action's number: its desired.approval or prior["approval"]); apply
     # refuses the plan when they changed since (usecases/approval.check_plan_seals).
     approvals: dict[str, Any] = field(default_factory=dict)
+    # What the reviewer reads beside the actions (orchestrator/core/review.py, as plain data):
+    # the quota view, the fee change, the excesses (a plan that has some is refused). Covered
+    # by the digest; absent (None) from plans nobody reviews (the expiry job's).
+    review: dict[str, Any] | None = None
 
     def sign_with(self, signer: Callable[["Plan"], str]) -> None:
         """The digest is ``signer(self)``, computed when first read: HMAC over the canonical
@@ -172,6 +176,8 @@ class Plan:
             "summary": self.summary,
             "approvals": self.approvals,
         }
+        if self.review is not None:
+            out["review"] = self.review
         if actions:
             out["actions"] = [a.to_dict() for a in self.actions]
         return out

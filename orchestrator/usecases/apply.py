@@ -17,6 +17,7 @@ from ..models.plan import Plan
 from ..state.base import StateStore, default_actor
 from ..workspace import Workspace
 from . import approval
+from . import review as plan_review
 from .plan import Options, compute_plan
 from .session import Drivers, locked, open_drivers, open_state
 
@@ -89,18 +90,24 @@ def apply(ws: Workspace, saved: Path | None, today: dt.date, parallelism: int,
             planfile.check_fresh(p, store)
             check_approvals(ws, p, store, today)
         else:
-            p = compute_plan(ws, store, drivers, today, options=options)
+            p = compute_plan(ws, store, drivers, today, options=options, reviewed=True)
             if review is not None and not review(p):
                 return ApplyResult(p, cancelled=True)
         if not p.has_changes:
-            if saved is None:   # a no-op apply still repairs lifecycle events a kill lost
+            if saved is not None:
+                plan_review.recheck(ws, p, store)
+            else:   # a no-op apply still repairs lifecycle events a kill lost
                 record_apply(today)(ws, store, p, [], {})
+            plan_review.record_fees(store, p)   # a price change alone is put in force too
             return ApplyResult(p)
         check_deletes(p, max_deletes)
         check_against_specs(ws, p)
+        if saved is not None:   # still within the approvals and the catalog as they are now
+            plan_review.recheck(ws, p, store)
         with (progress or (lambda n: nullcontext()))(steps_of(p)) as on_event:
             results = execute(ws, p, store, drivers, parallelism, on_event,
                               after=[record_apply(today)])
+        plan_review.record_fees(store, p)
     return ApplyResult(p, results)
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable
 
@@ -23,6 +22,7 @@ from ..ci import env as ci_env
 from ..ci import git
 from ..ci.report import render as render_report
 from ..core import policy, review
+from .. import planfile
 from ..errors import GovcloudError, Issue, PlanRefused
 from ..inputs import parse
 from ..models.approval import Approval
@@ -33,6 +33,7 @@ from .apply import ApplyResult
 from .apply import apply as run_apply
 from .compile import compile_workspace
 from .plan import plan as run_plan
+from .review import ExceedsApproval
 from .session import open_state
 from .validate import check_inputs
 
@@ -100,47 +101,40 @@ def ci_plan(ws: Workspace, today: dt.date, plan_out: Path, report_out: Path,
                             [Issue("stacks", "differs from compile's output", file=f)
                              for f in drift[:50]],
                             fix="run `govcloud compile` and commit stacks/ with the approvals")
-    # 4. the plan against the real targets
-    p = run_plan(ws, today, lock_timeout, plan_out).plan
+    # 4. the fee baseline: what the target branch holds (its approvals, its catalog)
+    base = git.merge_base(repo, ci_env.target_branch(environ))
+    baseline = None
+    if base and base != commit:
+        old, old_catalog = _approvals_at(repo, base, ws)
+        baseline = (base, review.monthly_fees(old, old_catalog) if old_catalog is not None else {})
+    elif base == commit:
+        baseline = (base, review.monthly_fees(approvals.values(), ws.catalog))
+    # 5. the plan against the real targets, with its review; beyond the approval: the report
+    # shows why, no plan file is written, exit 1
+    try:
+        p = run_plan(ws, today, lock_timeout, None, fees_before=baseline).plan
+        refused = None
+    except ExceedsApproval as exc:
+        p, refused = exc.plan, exc
     with open_state(ws) as store:
-        records = store.read().records
-        quota = review.quota_view(approvals.values(), ws.catalog, p.actions, records)
-        after = review.monthly_fees(approvals.values(), ws.catalog)
-        base = git.merge_base(repo, ci_env.target_branch(environ))
-        before: dict = {}
-        if base and base != commit:
-            old, old_catalog = _approvals_at(repo, base, ws)
-            if old_catalog is not None:
-                before = review.monthly_fees(old, old_catalog)
-        elif base == commit:
-            before = after
-        fees = review.fee_changes(before, after)
-        tb = sum((f.before or 0 for f in fees), Decimal("0.00"))
-        ta = sum((f.after or 0 for f in fees), Decimal("0.00"))
-        fee_total = {"before": str(tb), "after": str(ta), "change": str(ta - tb)}
         found = policy.approval_findings(approvals, ws.catalog, ws.profile, ws.config, today)
         findings = [{"file": f, **x.to_dict()} for f, xs in sorted(found.items()) for x in xs]
         sigs = [v.to_dict() for v in approval_uc.verify(ws, today).verdicts] \
             if ws.config.approvals.require_signatures else []
         text = render_report(p, commit=commit, pipeline=pipeline, base=base, signatures=sigs,
-                             quota=[q.to_dict() for q in quota],
-                             fees=[f.to_dict() for f in fees], fee_total=fee_total,
                              findings=findings, warnings=ws.profile.warnings(today))
         report_out.parent.mkdir(parents=True, exist_ok=True)
         report_out.write_text(text, encoding="utf-8")
-        excess = [q.to_dict() for q in quota if q.excess]
-        if excess:
-            raise GovcloudError("the plan exceeds what is approved",
-                                [Issue(f"{q['department']}/{q['zone']}",
-                                       f"planned beyond the approval by {q['excess']}")
-                                 for q in excess],
-                                fix="the specs must come from the approvals: run `govcloud "
-                                    "compile`; more resources need a new approval")
+        if refused is not None:
+            raise refused
+        from ..trust import provider_key
+        planfile.save(p, plan_out, provider_key.load_or_create(ws.root))
         store.put_workflow(BINDING + tree, {
             "commit": commit, "tree": tree, "pipeline": pipeline, "digest": p.digest,
             "planned_at": p.created_at, "plan": p.to_dict(), "applied_by": None})
+    rev = p.review or {}
     return CiPlanResult(commit, tree, pipeline, str(plan_out), str(report_out), p.summary,
-                        p.has_changes, fee_total, excess)
+                        p.has_changes, rev.get("fee_total", {}), rev.get("excess", []))
 
 
 @dataclass

@@ -14,11 +14,15 @@ from ..core import targeting
 from ..core.planner import collect_desired, make_actions
 from ..decommission import frozen_stacks, retired_approvals
 from ..errors import GovcloudError, Issue
-from ..models.plan import Plan
+from ..models.plan import Cause, Plan
 from ..state.base import StateSnapshot, StateStore
 from ..workspace import Workspace
-from . import approval
+from . import approval, review
+from .review import Fees
 from .session import Drivers, gc_paused, locked, open_drivers, open_state
+
+
+Baseline = tuple[str, Fees]   # (what "before" is, approval -> (system, monthly fee))
 
 
 @dataclass(frozen=True)
@@ -36,9 +40,13 @@ class PlanResult:
 
 
 def plan(ws: Workspace, today: dt.date | None, lock_timeout: float,
-         out: Path | None = None, options: Options = Options()) -> PlanResult:
-    """The plan as of ``today`` (windows open, scheduled, ended), under the workspace lock;
-    saved to ``out`` when given (`govcloud apply FILE` applies exactly it).
+         out: Path | None = None, options: Options = Options(),
+         fees_before: Baseline | None = None) -> PlanResult:
+    """The plan as of ``today`` (windows open, scheduled, ended), under the workspace lock, with
+    its review (quota view, fee change: usecases/review.py); saved to ``out`` when given
+    (`govcloud apply FILE` applies exactly it). A plan beyond what is approved is refused
+    (review.ExceedsApproval) before anything is written. ``fees_before``: (label, fees), the
+    fee change's baseline (default: the fees in force at the last apply).
 
     Never over stale inputs: it compiles first (a no-op when approvals, extensions, catalog and
     config are byte for byte those of the last compile), so a changed approval is never hidden
@@ -50,7 +58,8 @@ def plan(ws: Workspace, today: dt.date | None, lock_timeout: float,
         compiled = [*rep.written, *rep.removed]
     with open_state(ws) as store, locked(store, "plan", lock_timeout, ws), \
             open_drivers(ws) as drivers:
-        p = compute_plan(ws, store, drivers, today, options=options)
+        p = compute_plan(ws, store, drivers, today, options=options, reviewed=True,
+                         fees_before=fees_before)
     if out is not None:
         from ..trust import provider_key
         planfile.save(p, out, provider_key.load_or_create(ws.root))
@@ -59,17 +68,22 @@ def plan(ws: Workspace, today: dt.date | None, lock_timeout: float,
 
 def compute_plan(ws: Workspace, store: StateStore, drivers: Drivers,
                  today: dt.date | None, extra_moves: tuple = (),
-                 options: Options = Options()) -> Plan:
+                 options: Options = Options(), reviewed: bool = False,
+                 fees_before: Baseline | None = None) -> Plan:
     """The plan against ``store``, opening the drivers it needs in ``drivers`` (the caller's:
     an apply goes on with them). The caller holds the workspace lock. ``extra_moves``:
-    ``{from, to}`` records besides the specs' (``state mv``)."""
+    ``{from, to}`` records besides the specs' (``state mv``). ``reviewed``: with its review,
+    refused when it goes beyond what is approved (plan and apply; the expiry job, inventory and
+    state mv only remove, read or rename)."""
     with gc_paused():
-        return _compute_plan(ws, store, drivers, today, extra_moves, options)
+        return _compute_plan(ws, store, drivers, today, extra_moves, options, reviewed,
+                             fees_before)
 
 
 def _compute_plan(ws: Workspace, store: StateStore, drivers: Drivers,
                   today: dt.date | None, extra_moves: tuple = (),
-                  options: Options = Options()) -> Plan:
+                  options: Options = Options(), reviewed: bool = False,
+                  fees_before: Baseline | None = None) -> Plan:
     # The approvals the plan stands on: signatures checked (when required) and replays refused
     # before the specs are even read.
     seals = approval.seals(ws, today or dt.date.today())
@@ -109,6 +123,7 @@ def _compute_plan(ws: Workspace, store: StateStore, drivers: Drivers,
     caps = {name: drv.kinds for name, drv in drivers.items()}
     moves = [m for s in specs for m in s.moved] + list(extra_moves)
     retaggable = frozenset(n for n, d in drivers.items() if isinstance(d, Retagging))
+    wanted = dict(desired) if reviewed else {}   # make_actions takes the scheduled ones out
     actions = make_actions(desired, snapshot.records, observed, caps, today, serialized,
                            moves=moves, retaggable=retaggable, replace=options.replace)
     if options.target:
@@ -116,6 +131,12 @@ def _compute_plan(ws: Workspace, store: StateStore, drivers: Drivers,
     p = Plan(ws.config.workspace.id, snapshot.lineage, snapshot.serial, "sha256:" + files.hexdigest(),
              actions, created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
              approvals=_used(seals, actions))
+    if reviewed:
+        # Scheduled actions carry no desired record: the view counts their spec resources.
+        later = [wanted[a.address] for a in actions
+                 if a.cause is Cause.SCHEDULED and a.address in wanted]
+        label, before = fees_before if fees_before is not None else ("applied", None)
+        review.attach(ws, store, p, snapshot.records, later, before, label)
     planfile.sign_lazily(p, store)   # computed when first read (Plan.sign_with)
     return p
 

@@ -32,7 +32,7 @@ class ShowResult:
                 "created_at": p.created_at, "state": {"lineage": p.lineage, "serial": p.serial},
                 "inputs_digest": p.inputs_digest, "digest": p.digest, "verified": self.verified,
                 "verification": self.note, "summary": p.summary, "orphaned": p.orphaned,
-                "approvals": self.approvals,
+                "approvals": self.approvals, "review": p.review,
                 "actions": [{"address": a.address, "kind": a.kind, "target": a.target,
                              "action": a.action.value, "cause": a.cause.value, "reason": a.reason,
                              "approval": a.approval, "changes": a.changes,

@@ -175,7 +175,7 @@ def test_1_merge_request_plans_merge_applies_second_pipeline_is_a_no_op(lab):
     report = (checkout / "govcloud-plan.md").read_text(encoding="utf-8")
     assert "### Fee change (monthly, yuan)" in report and "5710.00" in report, report
     assert "**Total: 0.00 → 5710.00 (+5710.00 per month)**" in report, report
-    assert "### Quota view" in report and "| edu | internet | 4 / 8 / 280 |" in report, report
+    assert "### Quota view" in report and "| edu | internet | 4 / 8 / 280 / 1 |" in report, report
     assert "demo-bureau-sm2" in report                    # whose signature it carries
     assert lab.serial() == 0                                # the plan changed nothing
     merge(lab, "mr-0012")
@@ -254,6 +254,21 @@ def test_6_altered_after_signing_fails(lab):
     b = lab.bureau
     git(b, "revert", "--no-edit", "HEAD", "-m", "1")
     git(b, "push", "-q", "origin", "main")
+
+
+def test_6b_a_hand_written_spec_beyond_the_approval_fails_the_pipeline(lab):
+    def change(b: Path):   # a spec no compile made (no header: compile keeps it), committed
+        text = (b / "stacks" / "edu" / "edu-portal.yaml").read_text(encoding="utf-8")
+        body = "".join(x for x in text.splitlines(keepends=True) if not x.startswith("#"))
+        (b / "stacks" / "edu" / "edu-extra.yaml").write_text(
+            body.replace("edu-portal", "edu-extra"), encoding="utf-8")
+        return []
+    checkout = _refused(lab, "mr-extra-spec", change,
+                        "approval BZ-2026-0012: vCPU planned 8, approved 4", pipeline=207)
+    report = (checkout / "govcloud-plan.md").read_text(encoding="utf-8")
+    assert "**Beyond the approval (the plan is refused):**" in report, report
+    assert "| edu | internet | 4 / 8 / 280 / 1 | 8 / 16 / 560 / 2 |" in report, report
+    assert not (checkout / "govcloud.plan.json").exists()   # no plan to apply
 
 
 def test_7_two_apply_pipelines_at_once(lab):

@@ -83,6 +83,6 @@ def test_quota_view_and_fee_change_from_a_catalog_price_change(ws):
     # quota view: approved equals what the plan holds; a hand-edited excess is flagged
     rows = review.quota_view(approvals.values(), w.catalog, [], {})
     edu = {(q.department, q.zone): q for q in rows}[("edu", "internet")]
-    assert edu.approved == {"vcpus": 4, "ram_gb": 8, "disk_gb": 280} and not edu.excess
+    assert edu.approved == {"vcpus": 4, "ram_gb": 8, "disk_gb": 280, "public_ips": 1} and not edu.excess
     edu.planned["vcpus"] = 6
     assert edu.excess == {"vcpus": 2}

@@ -46,7 +46,7 @@ def _forge(ws: Path, src: Path, dst: Path, edit) -> None:
     con.close()
     p = Plan(data["workspace_id"], data["state"]["lineage"], data["state"]["serial"],
              data["inputs_digest"], [Action.from_dict(a) for a in data["actions"]], "", "",
-             data.get("approvals") or {})
+             data.get("approvals") or {}, data.get("review"))
     data["summary"] = p.summary
     data.pop("provider_signature", None)   # an attacker without the provider key drops it
     data["digest"] = planfile.sign(p, key)
