@@ -124,6 +124,8 @@ def read_bounded(path: Path, display: str, limit: int = MAX_INPUT_BYTES) -> byte
         raise InputError(display, [Issue("", f"cannot be read: {exc.strerror or exc}")]) from None
     try:
         st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):   # (Linux opens a directory read-only without EISDIR)
+            raise InputError(display, [Issue("", "a directory, not a file")])
         if not stat.S_ISREG(st.st_mode):
             raise InputError(display, [Issue("", "not a regular file (a FIFO, a device or a "
                                                  "socket): refused, only files are read")])
