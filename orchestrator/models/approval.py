@@ -213,7 +213,7 @@ def data_disk_owner(volume: str, servers: list[Server]) -> str | None:
 
 class ServiceLine(Input):
     item: NonEmptyStr
-    quantity: int = Field(default=1, gt=0, le=10_000)   # 2**63 licences overflowed the fee
+    quantity: int = Field(default=1, gt=0, le=10_000)   # 2**63 licences: a typo, never a request
 
 
 _APPROVAL_NO = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{2,63}")

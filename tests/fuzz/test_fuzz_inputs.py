@@ -39,7 +39,7 @@ PER_EXAMPLE_SECONDS = 5.0
 EXAMPLES = int(os.environ.get("GOVCLOUD_FUZZ_EXAMPLES") or 0)
 FUZZ = settings(deadline=None, derandomize=True, database=None, print_blob=False,
                 suppress_health_check=list(HealthCheck))
-INPUT_NAMES = ("govcloud.toml", "approvals/", "catalog/", "workspace.profile", "profile")
+INPUT_NAMES = ("govcloud.toml", "approvals/", "catalog/")   # every input lives under these
 
 
 class Hang(Exception):
