@@ -109,8 +109,8 @@ def wait_for(get: Callable[[], T], done: Callable[[T], bool], what: str, timeout
 class Driver(ABC):
     name: ClassVar[str]
     kinds: ClassVar[frozenset[str]]           # resource kinds this driver can manage
-    # The schema of its govcloud.toml [targets.<name>] options (a pydantic model, extra
-    # fields forbidden), validated before the driver is made; None: not declared yet.
+    # The schema of its govcloud.toml [targets.<name>] options (a drivers.options.DriverOptions,
+    # the one OPTION_MODELS names), validated by `validate` and before the driver is made.
     options_model: ClassVar[Any] = None
 
     def __init__(self, target: str, options: dict[str, Any], workspace_root: Path, owner: str):

@@ -63,6 +63,8 @@ class InputErrors:
     errors: list[InputError] = field(default_factory=list)
 
     def add(self, err: InputError) -> None:
+        if any(e.file == err.file and e.issues == err.issues for e in self.errors):
+            return   # the same problem met twice (catalog/ is read for the catalog and the profile)
         self.errors.append(err)
 
     def raise_if_any(self) -> None:

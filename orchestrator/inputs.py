@@ -115,10 +115,17 @@ def read_bounded(path: Path, display: str, limit: int = MAX_INPUT_BYTES) -> byte
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except IsADirectoryError:
         raise InputError(display, [Issue("", "a directory, not a file")]) from None
-    except PermissionError as exc:
-        raise InputError(display, [Issue("", f"cannot be read: {exc.strerror}")]) from None
+    except FileNotFoundError:
+        if os.path.islink(path):
+            raise InputError(display, [Issue("", f"a symlink that leads nowhere "
+                                                 f"({os.readlink(path)})")]) from None
+        raise
+    except OSError as exc:   # permissions, a symlink loop (ELOOP), a name too long...
+        raise InputError(display, [Issue("", f"cannot be read: {exc.strerror or exc}")]) from None
     try:
         st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):   # (Linux opens a directory read-only without EISDIR)
+            raise InputError(display, [Issue("", "a directory, not a file")])
         if not stat.S_ISREG(st.st_mode):
             raise InputError(display, [Issue("", "not a regular file (a FIFO, a device or a "
                                                  "socket): refused, only files are read")])
@@ -246,6 +253,8 @@ def read_toml(path: Path, display: str | None = None) -> dict:
                          fix="run `govcloud init DIR` to create a workspace, or pass -C DIR")
     except tomllib.TOMLDecodeError as exc:
         raise InputError(display, [Issue("", f"not valid TOML: {exc}")])
+    except RecursionError:   # tomllib parses nested arrays recursively
+        raise InputError(display, [Issue("", "nested too deeply to be a govcloud input")]) from None
 
 
 def parse(model: type[M], data: Any, display: str) -> M:

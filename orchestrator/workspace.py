@@ -43,7 +43,7 @@ class Workspace:
     @classmethod
     def at(cls, directory: str | Path) -> "Workspace":
         root = Path(directory).resolve()
-        if not (root / CONFIG_NAME).is_file():
+        if not os.path.lexists(root / CONFIG_NAME):   # a FIFO or a dangling link: read, refused
             raise GovcloudError(f"{root} is not a govcloud workspace (no {CONFIG_NAME})",
                                 fix="run `govcloud init DIR`, or pass -C DIR to point at one")
         return cls(root)
@@ -65,11 +65,13 @@ class Workspace:
         """stacks/: may not exist yet (before the first compile), otherwise as approvals/."""
         return self._checked_dir("stacks", required=False)
 
-    def _checked_dir(self, name: str, required: bool) -> Path:
+    def _checked_dir(self, name: str, required: bool, outside_ok: bool = False) -> Path:
+        """``outside_ok``: a link to a directory elsewhere is fine (a catalog shared by the
+        bureau's workspaces); approvals/ and stacks/ must be inside the workspace."""
         path = self.root / name
         if not required and not os.path.lexists(path):
             return path
-        problem = _dir_problem(path, self.root)
+        problem = _dir_problem(path, None if outside_ok else self.root)
         if problem:
             raise InputError(f"{name}/", [Issue("", problem)],
                              fix=f"make {name}/ a directory inside the workspace (mount the share, "
@@ -114,13 +116,17 @@ class Workspace:
 
     @cached_property
     def catalog(self) -> Catalog:
-        own = self.root / "catalog" / "services.yaml"
-        path = own if own.is_file() else SHIPPED_CATALOG / "services.yaml"
+        """The workspace's catalog/services.yaml; the shipped one only when nothing is there
+        (a FIFO, a directory or a dangling link in its place is an error, never the default)."""
+        own = self._checked_dir("catalog", required=False, outside_ok=True) / "services.yaml"
+        path = own if os.path.lexists(own) else SHIPPED_CATALOG / "services.yaml"
         return load(Catalog, path, self.rel(path))
 
     @cached_property
     def profile(self) -> Profile:
-        return load_profile(self.config.workspace.profile, [self.root / "catalog" / "profiles"],
+        self._checked_dir("catalog", required=False, outside_ok=True)
+        own = self._checked_dir("catalog/profiles", required=False, outside_ok=True)
+        return load_profile(self.config.workspace.profile, [own],
                             where=f"{CONFIG_NAME}: workspace.profile")
 
     def approval_files(self) -> list[Path]:
@@ -281,7 +287,7 @@ class Workspace:
 
     def load_ipam(self) -> dict[str, dict[str, str]]:
         path = self.stacks_dir / "ipam.yaml"
-        if not path.is_file():
+        if not os.path.lexists(path):
             return {}
         data = read_yaml(path, self.rel(path)) or {}
         if not isinstance(data, dict) or not isinstance(data.get("zones", {}), dict):
@@ -289,8 +295,9 @@ class Workspace:
         return {z: dict(v or {}) for z, v in (data.get("zones") or {}).items()}
 
 
-def _dir_problem(path: Path, root: Path) -> str | None:
-    """Why ``path`` is not a directory inside ``root`` (None when it is)."""
+def _dir_problem(path: Path, root: Path | None) -> str | None:
+    """Why ``path`` is not a directory inside ``root`` (None when it is; ``root`` None: a
+    directory anywhere)."""
     if not os.path.lexists(path):
         return "missing (an empty directory means no approvals; a missing one is an error)"
     try:
@@ -301,7 +308,7 @@ def _dir_problem(path: Path, root: Path) -> str | None:
         return f"a symlink that cannot be followed (a loop?): {exc.__class__.__name__}"
     if not real.is_dir():
         return "not a directory (a regular file or a device stands in its place)"
-    if not real.is_relative_to(root):
+    if root is not None and not real.is_relative_to(root):
         return f"a symlink leading outside the workspace ({real}): refused"
     return None
 
@@ -394,7 +401,7 @@ def load_profile(name: str, extra_dirs: list[Path] | None = None, where: str = "
                          f"and _; not a path)")])
     for d in [*(extra_dirs or []), SHIPPED_CATALOG / "profiles"]:
         path = d / f"{name}.yaml"
-        if path.is_file():
+        if os.path.lexists(path):   # whatever stands there is read (or refused), never skipped
             display = "/".join(path.parts[-3:])  # catalog/profiles/<name>.yaml
             profile = load(Profile, path, display)
             if profile.code != name:

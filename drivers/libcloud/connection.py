@@ -7,7 +7,6 @@ and the isolation checks' second principal use the same credentials and endpoint
 from __future__ import annotations
 
 import os
-import re
 import threading
 from typing import Any, Callable, Iterable
 from urllib.parse import urlparse
@@ -21,11 +20,12 @@ from drivers.base import (OWNER_TAG, Conflict, DriverError, NotFound, QuotaExcee
 
 from .common import Ref
 from .ec2xml import items, text
+from .options import CREDENTIAL_OPTION, ENV_OPTION
 from .quirks import FixedEC2NodeDriver
 
-# Options that would put a credential into govcloud.toml (and so into git): refused.
-_CREDENTIAL_OPTIONS = re.compile(r"(^|_)(key|secret|password|token|credentials?)$", re.I)
-_ENV_OPTION = re.compile(r"_env$")
+# Options that would put a credential into govcloud.toml (and so into git) are refused: by the
+# options schema in validate, and here for options handed over directly (tests, backups).
+_CREDENTIAL_OPTIONS, _ENV_OPTION = CREDENTIAL_OPTION, ENV_OPTION
 
 # EC2 error codes -> govcloud's error classes.
 _TRANSIENT = ("RequestLimitExceeded", "Throttling", "ServiceUnavailable", "InternalError",

@@ -32,8 +32,9 @@ floating_ip           an elastic IP (VPC domain). EC2 has no per-address bandwid
 Options (``[targets.NAME]`` in govcloud.toml): ``provider`` ("ec2"), ``endpoint`` (URL; default:
 the region's AWS endpoint), ``region``, ``availability_zone``, ``external_networks``, ``images``
 ({image name: AMI id}; otherwise looked up by name), ``instance_types`` ({flavor: type}; otherwise
-chosen by vCPUs and RAM), ``volume_types`` ({govcloud type: EBS type}), ``timeout`` (seconds) and
-the names of the environment variables holding the credentials: ``access_key_env`` (default
+chosen by vCPUs and RAM), ``volume_types`` ({govcloud type: EBS type}), ``timeout`` (seconds of
+one request), ``poll_seconds`` and ``wait_seconds`` (every wait's interval and bound; schema and
+bounds in options.py) and the names of the environment variables holding the credentials: ``access_key_env`` (default
 AWS_ACCESS_KEY_ID), ``secret_key_env`` (AWS_SECRET_ACCESS_KEY), ``session_token_env``
 (AWS_SESSION_TOKEN). Credentials are read from the environment only: an option that looks like a
 credential is refused, and no credential is ever put in an object, a message or a tag.
@@ -54,6 +55,7 @@ from .connection import Connection
 from .ec2xml import tags as tags_of
 from .isolation import Ec2IsolationChecks
 from .network import NetworkKinds
+from .options import LibcloudOptions
 from .storage import DEFAULT_VOLUME_TYPES, StorageKinds
 
 # kind -> how it is kept, in the order observe() lists them (parents before their children).
@@ -75,6 +77,7 @@ class LibcloudDriver(Connection, NetworkKinds, ComputeKinds, StorageKinds, Ec2Is
 
     name = "libcloud"
     kinds = KINDS
+    options_model = LibcloudOptions
 
     def __init__(self, target, options, workspace_root, owner):
         super().__init__(target, options, workspace_root, owner)

@@ -6,9 +6,9 @@ write transaction, answers NotFound and Conflict like a real cloud (deleting a n
 has subnets, attaching an in-use volume, a duplicate project name...), and refuses to change an
 object that does not carry the caller's ownership tag.
 
-Options (govcloud.toml ``[targets.<name>]``): ``data_dir`` (relative to the workspace),
-``latency_ms`` (simulated API latency per call), ``external_networks``, ``images``,
-``fail_create`` (address globs whose create leaves a broken object: fault injection for tests).
+Options (govcloud.toml ``[targets.<name>]``, schema in options.py): ``data_dir`` (relative to
+the workspace), ``latency_ms`` (simulated API latency per call), ``external_networks``,
+``images``, ``fail_create`` (address globs whose create leaves a broken object: fault injection).
 """
 from __future__ import annotations
 
@@ -24,18 +24,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from typing import Annotated, Literal
-
-from pydantic import BaseModel, ConfigDict, Field
-
 from drivers.base import (ADDRESS_TAG, OWNER_TAG, Census, Conflict, CreateFailed, Driver,
                           MediaAccess, NotFound, Observed, PowerControl, QuotaExceeded, Request,
                           assert_owned)
 from drivers.local.extras import AddressesAndRetagging
+from drivers.local.options import DEFAULT_IMAGES, LocalOptions
 from drivers.local.survey import LocalSurvey
 
 GIB = 1 << 30
-DEFAULT_IMAGES = ("kylin-v10-sp3", "uos-server-20", "openeuler-22.03", "centos-7.9", "ubuntu-22.04")
 # What a project may use when no quota object has been set (OpenStack's defaults).
 DEFAULT_QUOTA = {"cores": 20, "ram_mb": 51200, "instances": 10, "volumes": 10, "gigabytes": 1000,
                  "snapshots": 10, "floating_ips": 50, "networks": 100, "subnets": 100,
@@ -61,19 +57,6 @@ _PROJECT_FROM = {"project": None, "domain": None, "quota": "project", "network":
 def _loads_all(docs) -> list:
     """Many JSON documents (each a complete value, as stored) decoded in one call."""
     return json.loads("[" + ",".join(docs) + "]")
-
-
-class LocalOptions(BaseModel):
-    """[targets.<name>] options of the embedded cloud; anything else is refused."""
-    model_config = ConfigDict(extra="forbid", strict=False)
-    layout: Literal["openstack", "vpc"] = "openstack"
-    data_dir: str = ".govcloud/local-cloud"
-    latency_ms: float = Field(default=0, ge=0, le=10_000)   # 1e12 would hang every call
-    external_networks: list[Annotated[str, Field(min_length=1, max_length=64)]] = \
-        Field(default_factory=lambda: ["internet", "extranet"], max_length=64)
-    images: list[Annotated[str, Field(min_length=1, max_length=128)]] | None = \
-        Field(default=None, max_length=1000)
-    fail_create: list[str] = Field(default_factory=list, max_length=1000)
 
 
 class LocalDriver(Driver, MediaAccess, Census, PowerControl, AddressesAndRetagging, LocalSurvey):

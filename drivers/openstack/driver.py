@@ -14,10 +14,12 @@ with its note, ``[govcloud.released-from=… govcloud.released-on=…]``).
 Refresh is batched: one list per resource type (filtered by the owner tag where the API can),
 plus three quota reads per project, never one GET per object. ``api_calls`` counts them.
 
-Options (``[targets.NAME]`` in govcloud.toml): ``cloud``, the clouds.yaml entry (default
-``govcloud-admin``); ``wait_timeout``, seconds for every wait (default 300); ``volume_files``,
-where the Cinder file/NFS share is visible to govcloud, and ``image_files``, Glance's file store
-(filesystem_store_datadir): without them decommissioning cannot reach those media.
+Options (``[targets.NAME]`` in govcloud.toml, schema in options.py): ``cloud``, the clouds.yaml
+entry (default ``govcloud-admin``); ``wait_timeout``, seconds for every wait (default 300, at most
+3600); ``volume_files``, where the Cinder file/NFS share is visible to govcloud, and
+``image_files``, Glance's file store (filesystem_store_datadir): without them decommissioning
+cannot reach those media; ``operators``; ``images`` / ``external_networks``, what the cloud
+offers, checked by validate when declared.
 
 Layout: this class composes the pieces and dispatches the contract's calls by kind through
 ``HANDLERS``; each kind's shape, listing and writes live together in its service module
@@ -44,6 +46,7 @@ from drivers.openstack.kind import Kind, Listing, enc
 from drivers.openstack.media import MediaFiles
 from drivers.openstack.network import (ExternalNetworks, FloatingIp, Network, Router,
                                        SecurityGroup, Subnet)
+from drivers.openstack.options import OpenStackOptions
 from drivers.openstack.ownership import OpenStackImport, OpenStackRetagging
 from drivers.openstack.storage import Volume
 from drivers.openstack.survey import OpenStackSurvey
@@ -60,6 +63,7 @@ class OpenStackDriver(Connection, ExternalNetworks, ServerPower, MediaFiles, Iso
                       IsolationProbes, Inventory, Importing, Retagging, ConsoleAccess):
     name = "openstack"
     kinds = frozenset(h.kind for h in HANDLERS)
+    options_model = OpenStackOptions
 
     def __init__(self, target, options, workspace_root: Path, owner):
         super().__init__(target, options, workspace_root, owner)

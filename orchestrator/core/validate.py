@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+from dataclasses import dataclass
+from typing import Mapping
 
 from ..errors import InputError, Issue
 from ..models.approval import Approval, Server, data_disk_owner
@@ -31,8 +33,43 @@ def _ref(catalog: Catalog, code: str, kind: str, what: str) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Offer:
+    """What one cloud target offers, as its options declare it (None: only the cloud knows, and
+    answers when the object is made)."""
+    images: frozenset[str] | None = None
+    external_networks: frozenset[str] | None = None
+
+
+def _listed(names: frozenset[str], limit: int = 8) -> str:
+    shown = sorted(names)
+    more = f", ... {len(shown) - limit} more" if len(shown) > limit else ""
+    return ", ".join(shown[:limit]) + more if shown else "none"
+
+
+def _offer_issues(zone: str, req, config: WorkspaceConfig, offer: Offer) -> list[Issue]:
+    """The zone's external network and the servers' images against what the target offers."""
+    zc = config.zones[zone]
+    issues = []
+    ext = offer.external_networks
+    if ext is not None and zc.external_network not in ext:
+        issues.append(Issue(f"zones.{zone}",
+            f"the {zone} zone's external network {zc.external_network!r} (govcloud.toml "
+            f"zones.{zone}.external_network) is not one target {zc.target!r} has "
+            f"(its external_networks: {_listed(ext)})"))
+    if offer.images is not None:
+        for i, s in enumerate(req.servers):
+            if s.image not in offer.images:
+                issues.append(Issue(f"zones.{zone}.servers[{i}].image",
+                    f"{s.image!r} is not an image target {zc.target!r} offers"
+                    f"{_suggest(s.image, sorted(offer.images))} (its images: "
+                    f"{_listed(offer.images)})"))
+    return issues
+
+
 def check_approval(approval: Approval, catalog: Catalog, profile: Profile,
-                   config: WorkspaceConfig) -> list[Issue]:
+                   config: WorkspaceConfig, offers: Mapping[str, Offer] | None = None) -> list[Issue]:
+    """``offers``: target -> what it offers (orchestrator/target_options.py); unchecked without."""
     issues: list[Issue] = []
     rules = profile.rules
     law = f"{profile.name_zh}"
@@ -54,6 +91,8 @@ def check_approval(approval: Approval, catalog: Catalog, profile: Profile,
         if zc is None:
             issues.append(Issue(f"zones.{zone}", f"zone {zone!r} is not configured in govcloud.toml"))
             continue
+        if offers and zc.target in offers:
+            issues.extend(_offer_issues(zone, req, config, offers[zc.target]))
         for i, s in enumerate(req.servers):
             base = f"zones.{zone}.servers[{i}]"
             if (msg := _ref(catalog, s.flavor, "flavor", "server flavor")):
@@ -123,9 +162,9 @@ def _inbound(config: WorkspaceConfig, zone: str, path: str, source: str) -> list
 
 
 def check_all(approvals: dict[str, Approval], catalog: Catalog, profile: Profile,
-              config: WorkspaceConfig) -> list[InputError]:
+              config: WorkspaceConfig, offers: Mapping[str, Offer] | None = None) -> list[InputError]:
     """``approvals`` maps display file name -> approval. Returns one InputError per bad file."""
-    errors: dict[str, list[Issue]] = {f: check_approval(a, catalog, profile, config)
+    errors: dict[str, list[Issue]] = {f: check_approval(a, catalog, profile, config, offers)
                                       for f, a in approvals.items()}
     numbers: dict[str, str] = {}
     stacks: dict[str, tuple[str, Approval]] = {}

@@ -3,21 +3,20 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from datetime import date
 from typing import Annotated, Literal, Union
 
 from pydantic import AfterValidator, Field, PositiveInt, field_validator, model_validator
 
-from .base import Frozen, NonEmptyStr, Slug
+from .base import Day, Input, NonEmptyStr, Slug
 from .catalog import ZoneName
 
 
-class Department(Frozen):
+class Department(Input):
     code: Slug
     name: NonEmptyStr
 
 
-class System(Frozen):
+class System(Input):
     code: Slug
     name: NonEmptyStr
     # GB/T 22239 has five levels; which ones a platform accepts is a profile rule, not schema.
@@ -54,22 +53,22 @@ def _move(v: dict[str, str]) -> dict[str, str]:
 Move = Annotated[dict[str, str], AfterValidator(_move)]
 
 
-class Approver(Frozen):
+class Approver(Input):
     name: NonEmptyStr
     org: NonEmptyStr
     role: str = ""
 
 
-class PermanentTerm(Frozen):
+class PermanentTerm(Input):
     kind: Literal["permanent"]
 
 
-class WindowTerm(Frozen):
+class WindowTerm(Input):
     """A temporary expansion window (临时扩容): resources exist from start to end."""
 
     kind: Literal["window"]
-    start: date
-    end: date
+    start: Day
+    end: Day
 
     @model_validator(mode="after")
     def _ordered(self) -> "WindowTerm":
@@ -78,17 +77,17 @@ class WindowTerm(Frozen):
         return self
 
 
-class EmergencyTerm(Frozen):
+class EmergencyTerm(Input):
     """Emergency resources (应急资源), configured first and backfilled by a formal application."""
 
     kind: Literal["emergency"]
-    start: date
-    end: date
+    start: Day
+    end: Day
     reason: NonEmptyStr
     # 重庆 第二十五条: after the project's approval (增补申请) the formal resource request is
     # backfilled within N working days. Both optional; `govcloud status` flags a late backfill.
-    project_approved_on: date | None = None
-    backfilled_on: date | None = None
+    project_approved_on: Day | None = None
+    backfilled_on: Day | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> "EmergencyTerm":
@@ -100,12 +99,12 @@ class EmergencyTerm(Frozen):
 Term = Annotated[Union[PermanentTerm, WindowTerm, EmergencyTerm], Field(discriminator="kind")]
 
 
-class Disk(Frozen):
+class Disk(Input):
     type: NonEmptyStr  # catalog code of a block-storage item
     gb: int = Field(gt=0, le=32768)
 
 
-class Server(Frozen):
+class Server(Input):
     name: Slug
     flavor: NonEmptyStr  # catalog code of a compute item
     image: NonEmptyStr
@@ -121,13 +120,13 @@ class Server(Frozen):
         return v
 
 
-class Volume(Frozen):
+class Volume(Input):
     name: Slug
     type: NonEmptyStr
     gb: int = Field(gt=0, le=32768)
 
 
-class InboundRule(Frozen):
+class InboundRule(Input):
     protocol: Literal["tcp", "udp", "icmp"]
     port: int | None = Field(default=None, ge=1, le=65535)
     port_max: int | None = Field(default=None, ge=1, le=65535)
@@ -166,7 +165,7 @@ class InboundRule(Frozen):
                              f"(write that, or a /{net.max_prefixlen} for one host)") from None
 
 
-class ZoneRequest(Frozen):
+class ZoneRequest(Input):
     servers: list[Server] = Field(default_factory=list)
     volumes: list[Volume] = Field(default_factory=list)
     public_ips: int = Field(default=0, ge=0, le=64)
@@ -212,9 +211,9 @@ def data_disk_owner(volume: str, servers: list[Server]) -> str | None:
     return None
 
 
-class ServiceLine(Frozen):
+class ServiceLine(Input):
     item: NonEmptyStr
-    quantity: PositiveInt = 1
+    quantity: int = Field(default=1, gt=0, le=10_000)   # 2**63 licences: a typo, never a request
 
 
 _APPROVAL_NO = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{2,63}")
@@ -227,13 +226,13 @@ def _approval_no(v: str) -> str:
     return v
 
 
-class Migration(Frozen):
+class Migration(Input):
     """A system migrated onto the cloud (迁移上云): which old system it replaces, and when it was
     cut over (割接). The old system is kept for the profile's old_system_keep_months after that."""
 
     from_approval: str | None = None   # the old system's approval number in this workspace
     from_system: str | None = None     # or the old system outside govcloud (free text)
-    cutover_on: date | None = None
+    cutover_on: Day | None = None
 
     @model_validator(mode="after")
     def _names_one(self) -> "Migration":
@@ -262,7 +261,7 @@ MATERIALS: dict[str, tuple[str, str]] = {
 }
 
 
-class Materials(Frozen):
+class Materials(Input):
     """The documents an application came with, each named by its number, title or file."""
 
     request_report: str | None = None
@@ -281,12 +280,12 @@ class Materials(Frozen):
     performance_test: str | None = None
 
 
-class Approval(Frozen):
+class Approval(Input):
     approval_no: Annotated[str, AfterValidator(_approval_no)]
     department: Department
     system: System
     approvers: list[Approver]
-    approved_on: date
+    approved_on: Day
     term: Term
     zones: dict[ZoneName, ZoneRequest]
     services: list[ServiceLine] = Field(default_factory=list)

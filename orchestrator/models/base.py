@@ -4,13 +4,35 @@ import re
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from datetime import date
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
 
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class Input(Frozen):
+    """Base of the models of the files people write (approvals, change and extension documents,
+    the catalog, profiles, govcloud.toml): strict types, no NaN or infinity. pydantic's lax mode
+    reads YAML's ``true`` as the count 1, a quoted "12" as 12 and 1 or "yes" as true; a typo then
+    passes as something else. Refused instead, naming the field. Prices (``Money``, also from
+    "80.00") and dates (``Day``, also from "2026-03-02") are the two lax types."""
+    model_config = Frozen.model_config | ConfigDict(strict=True, allow_inf_nan=False)
+
+
+def _not_a_number(v):
+    if isinstance(v, (bool, int, float)):
+        raise ValueError(f"{v!r} is not a date (write YYYY-MM-DD)")
+    return v
+
+
+# A date from YAML's date or an ISO string; never from a number (lax mode reads 1767225600 as
+# a Unix time).
+Day = Annotated[date, Field(strict=False), BeforeValidator(_not_a_number)]
 
 
 def _slug(v: str) -> str:
@@ -42,5 +64,5 @@ def _money(v: Decimal) -> Decimal:
     return v.quantize(Decimal("0.01"))
 
 
-Money = Annotated[Decimal, AfterValidator(_money)]
+Money = Annotated[Decimal, Field(strict=False, allow_inf_nan=False), AfterValidator(_money)]
 NonEmptyStr = Annotated[str, Field(min_length=1)]

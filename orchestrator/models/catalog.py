@@ -4,9 +4,9 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Annotated, Literal, Union
 
-from pydantic import Field, PositiveInt, model_validator
+from pydantic import Field, model_validator
 
-from .base import Frozen, Money, NonEmptyStr
+from .base import Input, Money, NonEmptyStr
 
 Category = Literal[
     "compute", "block_storage", "object_storage", "network", "bandwidth", "public_ip",
@@ -15,30 +15,30 @@ Category = Literal[
 ZoneName = Literal["internet", "extranet"]
 
 
-class FlavorProvision(Frozen):
+class FlavorProvision(Input):
     kind: Literal["flavor"]
     vcpus: Annotated[int, Field(gt=0, le=1024)]       # bounded: no cloud quota meets 2**63
     ram_gb: Annotated[int, Field(gt=0, le=32768)]
     arch: Literal["x86_64", "aarch64"] = "x86_64"
 
 
-class VolumeProvision(Frozen):
+class VolumeProvision(Input):
     kind: Literal["volume"]
     volume_type: NonEmptyStr
     max_gb: Annotated[int, Field(gt=0, le=1048576)] = 32768
 
 
-class BandwidthProvision(Frozen):
+class BandwidthProvision(Input):
     kind: Literal["bandwidth"]
     zone: ZoneName
 
 
-class PublicIPProvision(Frozen):
+class PublicIPProvision(Input):
     kind: Literal["public_ip"]
     zone: ZoneName
 
 
-class ServiceProvision(Frozen):
+class ServiceProvision(Input):
     """Billed, not provisioned by govcloud's drivers (WAF, bastion, DB licences...)."""
 
     kind: Literal["service"]
@@ -52,7 +52,7 @@ Provision = Annotated[
 ]
 
 
-class CatalogItem(Frozen):
+class CatalogItem(Input):
     code: Annotated[str, Field(pattern=r"^[a-z][a-z0-9]*(\.[a-z0-9-]+)+$")]
     name_zh: NonEmptyStr
     name_en: NonEmptyStr
@@ -79,8 +79,8 @@ class CatalogItem(Frozen):
         return self
 
 
-class Catalog(Frozen):
-    version: PositiveInt
+class Catalog(Input):
+    version: int = Field(gt=0, le=1_000_000)
     currency: Literal["CNY"] = "CNY"
     revised_on: str | None = None
     items: list[CatalogItem] = Field(min_length=1)

@@ -7,21 +7,20 @@ change can grow or shrink: 扩容 and 降配/回收 alike); ``services``, when g
 services. The profile's change rules (major change, the provider's deadline) apply to it."""
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from pydantic import AfterValidator, field_validator
 
 from .approval import (Approver, Materials, Move, ServiceLine, System, ZoneRequest,
                        _approval_no)
-from .base import Frozen, NonEmptyStr
+from .base import Day, Input, NonEmptyStr
 from .catalog import ZoneName
 
 
-class ChangeDocument(Frozen):
+class ChangeDocument(Input):
     change_no: Annotated[str, AfterValidator(_approval_no)]
     changes: NonEmptyStr                 # the approval number it changes
-    approved_on: date
+    approved_on: Day
     approvers: list[Approver]
     zones: dict[ZoneName, ZoneRequest]
     services: list[ServiceLine] | None = None

@@ -2,17 +2,18 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, field_validator, model_validator
 
-from .base import Frozen, NonEmptyStr
+from .base import Input, NonEmptyStr
 from .catalog import ZoneName
 
 
-class WorkspaceSection(Frozen):
+class WorkspaceSection(Input):
     id: str
     name: NonEmptyStr
     profile: NonEmptyStr
@@ -49,7 +50,7 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, f"{user}:***@{host}", parts.path, query, parts.fragment))
 
 
-class StateSection(Frozen):
+class StateSection(Input):
     url: str = "sqlite:///.govcloud/state.db"
 
     @field_validator("url")
@@ -66,12 +67,19 @@ class StateSection(Frozen):
             shown = v
             if "://" in v:
                 shown = redact_url(v)
-            raise ValueError(f"unsupported state URL {shown!r}: use sqlite:///PATH or "
+            raise ValueError(f"unsupported state URL {shown[:200]!r}: use sqlite:///PATH or "
                              "postgresql://USER@HOST:PORT/DBNAME")
+        path = v[len("sqlite:///"):]
+        if not path or "\0" in path:
+            raise ValueError(f"{v[:200]!r} names no database file: use sqlite:///PATH")
+        if not os.path.isabs(path) and os.path.normpath(path).split(os.sep)[0] == "..":
+            raise ValueError(f"{v[:200]!r} leads outside the workspace: a relative state path "
+                             "stays inside it (give an absolute path for a place outside on "
+                             "purpose)")
         return v
 
 
-class ZoneSection(Frozen):
+class ZoneSection(Input):
     target: NonEmptyStr = "local"
     external_network: NonEmptyStr
     tenant_pool: str
@@ -96,8 +104,8 @@ class ZoneSection(Frozen):
             raise ValueError(f"{v!r} is not a CIDR ({exc})")
 
 
-class TargetSection(Frozen):
-    model_config = Frozen.model_config | {"extra": "allow"}
+class TargetSection(Input):
+    model_config = Input.model_config | {"extra": "allow"}
     driver: Literal["local", "openstack", "libcloud"]
     # How compile lays a zone out on this target (orchestrator/layout.py): "openstack" (domain,
     # project, quota: Keystone and per-project quotas) or "vpc" (EC2-compatible clouds: no domain,
@@ -113,17 +121,17 @@ class TargetSection(Frozen):
         return data
 
 
-class BackupSection(Frozen):
+class BackupSection(Input):
     """Where decommissioning writes backups: a directory (default: <workspace>/backups) or
     S3-compatible object storage through libcloud (bucket, endpoint, region, prefix and the
     names of the environment variables holding the credentials: access_key_env, secret_key_env)."""
 
-    model_config = Frozen.model_config | {"extra": "allow"}
+    model_config = Input.model_config | {"extra": "allow"}
     kind: Literal["directory", "s3"] = "directory"
     path: str | None = None
 
 
-class ApprovalsSection(Frozen):
+class ApprovalsSection(Input):
     """``[approvals]``: signed approvals (README: Trust). ``require_signatures``: validate, plan
     and apply refuse any approval or change document without a valid signature by a key of
     ``keyring``."""
@@ -140,9 +148,9 @@ def _default_zones() -> dict[str, ZoneSection]:
     }
 
 
-class SmtpSink(Frozen):
+class SmtpSink(Input):
     host: NonEmptyStr
-    port: int = 25
+    port: int = Field(default=25, ge=1, le=65535)
     sender: NonEmptyStr = Field(alias="from")
     to: list[NonEmptyStr]
     starttls: bool = False
@@ -150,7 +158,7 @@ class SmtpSink(Frozen):
     password_env: str | None = None
 
 
-class RobotSink(Frozen):
+class RobotSink(Input):
     """A group robot (企业微信 / 钉钉): its webhook URL, or the environment variable holding it
     (the URL carries the robot's key); DingTalk's signing secret only by environment variable."""
     url: str | None = None
@@ -167,7 +175,7 @@ class RobotSink(Frozen):
         return self
 
 
-class NotifyRole(Frozen):
+class NotifyRole(Input):
     """Where one role's notices go (``[notify.provider]``, ``[notify.department]``,
     ``[notify.bureau]``)."""
     smtp: SmtpSink | None = None
@@ -177,7 +185,7 @@ class NotifyRole(Frozen):
     webhook: str | None = None
 
 
-class WorkspaceConfig(Frozen):
+class WorkspaceConfig(Input):
     workspace: WorkspaceSection
     state: StateSection = StateSection()
     zones: dict[ZoneName, ZoneSection] = Field(default_factory=_default_zones)

@@ -16,13 +16,13 @@ from datetime import date
 
 from pydantic import Field, model_validator
 
-from .base import Frozen, NonEmptyStr
+from .base import Day, Input, NonEmptyStr
 
 
-class Extension(Frozen):
-    previous_end: date
-    until: date
-    requested_on: date
+class Extension(Input):
+    previous_end: Day
+    until: Day
+    requested_on: Day
     recorded_by: str = ""
     recorded_at: str = ""
     note: str = ""
@@ -34,7 +34,7 @@ class Extension(Frozen):
         return self
 
 
-class ExtensionFile(Frozen):
+class ExtensionFile(Input):
     approval_no: NonEmptyStr
     extensions: list[Extension] = Field(min_length=1)
 

@@ -22,7 +22,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import Field, model_validator
 
-from .base import Frozen, NonEmptyStr
+from .base import Day, Input, NonEmptyStr
 
 T = TypeVar("T")
 
@@ -50,7 +50,12 @@ def satisfies(value: Any, bound: Any, word: str) -> bool:
     return value > bound if rel == ">" else value < bound
 
 
-class Rule(Frozen, Generic[T]):
+# No regulation counts days, months, hours or levels beyond this: a larger (or negative) number
+# is a typo, and 2**63 working days would never be counted out.
+MAX_RULE_NUMBER = 10_000
+
+
+class Rule(Input, Generic[T]):
     value: T
     article: NonEmptyStr  # e.g. "第二十二条"; the regulation's name comes from Profile.name_zh
     # True when the regulation leaves the point open and the value is a profile default.
@@ -59,8 +64,18 @@ class Rule(Frozen, Generic[T]):
     # The regulation's comparison word for this threshold (see module doc); None when not numeric.
     word: Word | None = None
 
+    @model_validator(mode="after")
+    def _bounded(self) -> "Rule":
+        values = self.value if isinstance(self.value, list) else [self.value]
+        for v in values:   # (also for a reference rule, whose value's type is open)
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and \
+                    not 0 <= v <= MAX_RULE_NUMBER:   # (NaN compares false: refused too)
+                raise ValueError(f"value: {v} is outside 0..{MAX_RULE_NUMBER}: no rule counts "
+                                 "further (a typo?)")
+        return self
 
-class MajorChange(Frozen):
+
+class MajorChange(Input):
     """亳州 第二十二条 "云资源变更超过已有云资源50%或者云服务费增长超过50%": a change whose resources grow
     by more than ``resources_pct`` of the existing ones (on any of ``measures``), or whose monthly
     fee (priced from the catalog) grows by more than ``fee_pct``, needs a full new application."""
@@ -75,7 +90,7 @@ ExitEvent = Literal["exit-requested", "exit-approved", "backed-up", "offline", "
                    "wiped", "wipe-failed", "verified", "reclaimed", "terminated"]
 
 
-class ExitProcess(Frozen):
+class ExitProcess(Input):
     """The order of a city's exit (退出) as lifecycle events, and where its clocks start.
 
     ``order`` is the regulation's sequence (shown by ``profile show``, checked by the tests);
@@ -102,7 +117,7 @@ GateAction = Literal["confirm-delivery", "went-live", "cutover"]
 Actor = Literal["provider", "department", "bureau"]
 
 
-class GoLiveGate(Frozen):
+class GoLiveGate(Input):
     """An action refused until events are recorded (巴中 第二十条: 割接 only after the test
     reports are approved; 大同 第十四条: online only after the security test...). ``requires``
     are lifecycle event kinds (orchestrator/core/lifecycle.py EVENT_KINDS); ``migrated_only``:
@@ -113,7 +128,7 @@ class GoLiveGate(Frozen):
     migrated_only: bool = False
 
 
-class RequiredMaterials(Frozen):
+class RequiredMaterials(Input):
     """Application materials (申请材料) an approval must name (approval ``materials``): keys of
     orchestrator.models.approval.Materials. ``existing``: systems migrated onto the cloud
     (approval ``migration``, 已建系统); ``new``: the others; ``emergency``: emergency terms (None:
@@ -134,7 +149,7 @@ class RequiredMaterials(Frozen):
         return self
 
 
-class Obligation(Frozen):
+class Obligation(Input):
     """A duty with a clock, tracked in `status` with who owes it (``actor``): due ``workdays``
     (工作日), ``days`` (calendar days) or ``months`` after the earliest ``after`` event (``approved``:
     the approval date), or at the date named by that event's ``until`` (重庆 第二十条: the trial
@@ -147,9 +162,9 @@ class Obligation(Frozen):
     actor: Actor
     after: list[NonEmptyStr] = Field(min_length=1)
     closed_by: list[NonEmptyStr] = Field(min_length=1)
-    workdays: int | None = Field(default=None, ge=0)
-    days: int | None = Field(default=None, ge=0)
-    months: int | None = Field(default=None, ge=0)
+    workdays: int | None = Field(default=None, ge=0, le=MAX_RULE_NUMBER)
+    days: int | None = Field(default=None, ge=0, le=MAX_RULE_NUMBER)
+    months: int | None = Field(default=None, ge=0, le=MAX_RULE_NUMBER)
     until_from_event: bool = False
     terms: list[Literal["permanent", "window", "emergency"]] | None = None
     # Once per ``after`` event (each closed by a closed_by event on or after it), not once.
@@ -170,7 +185,7 @@ class Obligation(Frozen):
         return self
 
 
-class PlatformReview(Frozen):
+class PlatformReview(Input):
     """What a provider's platform change needs besides the notice: ``plan`` — the 调整方案 filed
     for review for every change; a 重大调整 always needs the assessment and the bureau's approval
     before the work."""
@@ -178,7 +193,7 @@ class PlatformReview(Frozen):
     plan: bool = True
 
 
-class ProfileRules(Frozen):
+class ProfileRules(Input):
     # --- scope ------------------------------------------------------------------------------
     max_dengbao_level: Rule[int]
     classified_allowed: Rule[bool]
@@ -250,30 +265,30 @@ class ProfileRules(Frozen):
         return self
 
 
-class Deduction(Frozen):
+class Deduction(Input):
     """A settlement deduction: ``pct`` of the system's monthly fee for each provider deadline of
     kind ``deadline`` (a lifecycle deadline key: provision, reclaim...) that fell due in the month
     and was missed (done late, or still open after its due date)."""
 
     deadline: NonEmptyStr
-    pct: Decimal = Field(ge=0, le=100)
+    pct: Decimal = Field(ge=0, le=100, strict=False)   # 5 or 5.5 or "5.5"
     article: NonEmptyStr
     setting: bool = True
     note: str = ""
 
 
-class Acceptance(Frozen):
+class Acceptance(Input):
     """重庆 第四十一条: the year's acceptance result (验收) reduces the fees of that year by ``pct``
     per result; read from ``settlement/acceptance-<YEAR>.yaml``."""
 
-    failed_pct: Decimal = Field(ge=0, le=100)
-    deferred_pct: Decimal = Field(ge=0, le=100)
+    failed_pct: Decimal = Field(ge=0, le=100, strict=False)
+    deferred_pct: Decimal = Field(ge=0, le=100, strict=False)
     article: NonEmptyStr
     setting: bool = True
     note: str = ""
 
 
-class Settlement(Frozen):
+class Settlement(Input):
     article: NonEmptyStr
     basis: NonEmptyStr                # what the article says payment depends on
     deductions: list[Deduction] = Field(default_factory=list)
@@ -281,7 +296,7 @@ class Settlement(Frozen):
     note: str = ""
 
 
-class Billing(Frozen):
+class Billing(Input):
     """When each city's fees start and stop, and how a part month is charged (issue 19).
 
     ``start_event`` / ``stop_event`` are lifecycle event kinds (orchestrator/core/lifecycle.py,
@@ -312,7 +327,7 @@ class Billing(Frozen):
     note: str = ""
 
 
-class SizingCondition(Frozen):
+class SizingCondition(Input):
     """One measured condition of a right-sizing rule: ``statistic`` of ``metric`` over the
     rule's window compared with ``value`` by the article's ``word``. ``spikes_in_hour`` counts
     the samples ``above_word`` ``above`` within any one hour; ``down_since`` compares the day
@@ -320,22 +335,28 @@ class SizingCondition(Frozen):
 
     metric: Literal["cpu_pct", "mem_pct", "disk_used_pct", "disk_free_gb", "idle_pct", "up"]
     statistic: Literal["max", "min", "mean", "spikes_in_hour", "down_since"]
-    value: float
+    value: float = Field(ge=0, le=1_000_000)     # a percentage, GB or months
     word: Word
-    above: float | None = None
+    above: float | None = Field(default=None, ge=0, le=1_000_000)
     above_word: Word | None = None
 
+    @model_validator(mode="after")
+    def _percent(self) -> "SizingCondition":
+        if self.metric.endswith("_pct") and self.value > 100:
+            raise ValueError(f"value: {self.value:g} is not a percentage of {self.metric} (0..100)")
+        return self
 
-class SizingEscalation(Frozen):
+
+class SizingEscalation(Input):
     """重庆 第十七条: reminder -> 超过 ``urge_after_months`` -> bureau urges -> 超过
     ``shrink_after_workdays`` working days -> the bureau may shrink."""
 
-    urge_after_months: int
-    shrink_after_workdays: int
+    urge_after_months: int = Field(ge=0, le=MAX_RULE_NUMBER)
+    shrink_after_workdays: int = Field(ge=0, le=MAX_RULE_NUMBER)
     article: NonEmptyStr
 
 
-class SizingRule(Frozen):
+class SizingRule(Input):
     key: NonEmptyStr
     action: Literal["expand", "shrink", "reclaim", "remind"]
     resource: Literal["vcpus", "ram_gb", "data_disk", "server", "system"]
@@ -349,7 +370,7 @@ class SizingRule(Frozen):
     note: str = ""
 
 
-class ReportDuty(Frozen):
+class ReportDuty(Input):
     """A report the regulation asks for: who sends it to whom, how often, with what (issue 19:
     `govcloud report` renders the ``monthly`` ones each month and lists the others when due)."""
 
@@ -365,13 +386,13 @@ class ReportDuty(Frozen):
     note: str = ""
 
 
-class Profile(Frozen):
+class Profile(Input):
     code: NonEmptyStr
     name_zh: NonEmptyStr
     regulation: NonEmptyStr
     status: Literal["draft", "trial", "interim", "in_force", "expired"]
-    effective_from: date | None = None
-    expires_on: date | None = None
+    effective_from: Day | None = None
+    expires_on: Day | None = None
     rules: ProfileRules
     billing: Billing | None = None
     # Rules of the regulation that govcloud shows (profile show / diff) but does not enforce yet:

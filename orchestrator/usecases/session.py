@@ -11,9 +11,10 @@ from typing import Iterable, Iterator
 
 from drivers.base import Driver, DriverError, driver_class
 
-from ..errors import GovcloudError, Issue
+from ..errors import GovcloudError, InputError, Issue
 from ..state import open_store
 from ..state.base import LockInfo, StateStore
+from ..target_options import CONFIG, driver_options
 from ..workspace import Workspace
 
 
@@ -98,19 +99,9 @@ def _open_driver(ws: Workspace, name: str) -> Driver:
     if section is None:
         raise GovcloudError(f"target {name!r} is used by the state or specs but not defined",
                             [Issue(f"targets.{name}", "missing section in govcloud.toml")])
-    options = section.model_dump()
-    kind = options.pop("driver")
-    schema = getattr(driver_class(kind), "options_model", None)
-    if schema is not None:   # each driver's own options, validated: never "internal error"
-        from pydantic import ValidationError
-
-        from ..errors import InputError
-        from ..inputs import issues_from
-        try:
-            schema.model_validate(options)
-        except ValidationError as exc:
-            raise InputError("govcloud.toml", [Issue(f"targets.{name}.{i.path}", i.message)
-                                               for i in issues_from(exc, schema)]) from None
+    kind, options, bad = driver_options(name, section)
+    if bad:   # each driver's own options, validated: never "internal error"
+        raise InputError(CONFIG, bad)
     try:
         return driver_class(kind)(name, options, ws.root, ws.config.workspace.id)
     except DriverError as exc:

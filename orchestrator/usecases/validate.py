@@ -12,6 +12,7 @@ from ..errors import InputError, InputErrors
 from ..extensions import extension_issues
 from ..inputs import ParseCache
 from ..models.approval import Approval
+from ..target_options import offers as target_offers
 from ..workspace import Workspace
 from . import changes as changes_mod
 
@@ -48,6 +49,7 @@ def check_inputs(ws: Workspace, today: dt.date,
     (``parse_cache``: see Workspace.load_approvals)."""
     errors = InputErrors()
     ws.config  # the profile's name comes from it: a broken config is reported alone
+    offers = target_offers(ws.config)   # every [targets.X] table against its driver's schema
     for load in (lambda: ws.catalog, lambda: ws.profile):
         try:
             load()
@@ -66,7 +68,7 @@ def check_inputs(ws: Workspace, today: dt.date,
     for err in change_issues(raw, changes, ws.catalog, ws.profile):
         errors.add(err)
     approvals = apply_changes(raw, changes)
-    base = check_all(approvals, ws.catalog, ws.profile, ws.config)
+    base = check_all(approvals, ws.catalog, ws.profile, ws.config, offers)
     # cross-document errors, then the profile's rules, then the extension files
     for err in policy.check_all(approvals, ws.catalog, ws.profile, ws.config, today, base) + \
             extension_issues(ws, approvals):
