@@ -43,6 +43,13 @@ def dumps(obj: Any, default: Callable[[Any], Any] | None = None) -> str:
     return "".join(parts)
 
 
+def dump(obj: Any, write: Callable[[str], Any],
+         default: Callable[[Any], Any] | None = None) -> None:
+    """``dumps(obj)`` given piece by piece to ``write`` (a text file's): a bill's text is not
+    held whole in memory."""
+    _emit(obj, 0, write, default)
+
+
 _SCALAR_TYPE = frozenset(_SCALARS).__contains__
 
 

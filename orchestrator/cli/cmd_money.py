@@ -32,6 +32,32 @@ def _write(data: bytes, out: Optional[Path]) -> None:
     typer.echo(f"Wrote {out}", err=True)
 
 
+def _write_json(doc: dict, out: Optional[Path]) -> None:
+    """The document as `json.dumps(indent=2)` writes it, streamed (a province's bill is tens of
+    megabytes of text); a file is written next to its place and moved there when complete."""
+    import io
+
+    from ..json_text import dump
+    if out is None:
+        text = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="\n",
+                                write_through=False)
+        dump(doc, text.write)
+        text.write("\n")
+        text.flush()
+        text.detach()
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+            dump(doc, f.write)
+            f.write("\n")
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    typer.echo(f"Wrote {out}", err=True)
+
+
 @handled
 def bill(month: Annotated[str, typer.Option("--month", help="The month billed, YYYY-MM.")],
          department: Annotated[Optional[str], typer.Option(
@@ -48,7 +74,6 @@ def bill(month: Annotated[str, typer.Option("--month", help="The month billed, Y
     """The month's bill per department and system, and the bureau's summary."""
     from .. import clock
     from ..errors import GovcloudError
-    from ..json_text import dumps
     from ..reports import bill_files
     from ..usecases.bill import bill as run
     from ..usecases.session import gc_paused
@@ -58,7 +83,7 @@ def bill(month: Annotated[str, typer.Option("--month", help="The month billed, Y
     with gc_paused():     # a province's bill: millions of live objects, no cycles to find
         doc = run(workspace(directory), month, clock.today(), department, close, adjust).to_dict()
         if output == OutputBill.json:
-            _write((dumps(doc) + "\n").encode("utf-8"), out)
+            _write_json(doc, out)
         elif output == OutputBill.csv:
             _write(bill_files.to_csv(doc), out)
         elif output == OutputBill.xlsx:

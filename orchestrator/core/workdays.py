@@ -328,6 +328,14 @@ class WorkCalendar:
         """Do the known years cover every day in [lo, hi]?"""
         return all(y in self._by_year for y in range(lo.year, hi.year + 1))
 
+    def _missing(self, years) -> None:
+        """Raise CalendarMissingYear for the first of ``years`` without data, as the walk
+        would on reaching it (a deadline a year ahead is not walked day by day to find that
+        next year has no calendar)."""
+        for y in years:
+            if y not in self._by_year:
+                self.year(y)
+
     def _add_by_table(self, d: date, n: int) -> date | None:
         t = self._table
         if t is None:
@@ -339,15 +347,19 @@ class WorkCalendar:
         if n > 0:
             target = counts[o + 1 - first] + n
             j = bisect.bisect_left(counts, target)
-            if j >= len(counts):
-                return None
-            got = date.fromordinal(first + j - 1)
-            return got if self._covered(d + _ONE_DAY, got) else None
-        c = counts[o - first] + n
-        if c < 0:
+            if j < len(counts):
+                got = date.fromordinal(first + j - 1)
+                if self._covered(d + _ONE_DAY, got):
+                    return got
+            self._missing(range((d + _ONE_DAY).year, self.years[-1].year + 2))
             return None
-        got = date.fromordinal(first + bisect.bisect_left(counts, c + 1) - 1)
-        return got if self._covered(got, d - _ONE_DAY) else None
+        c = counts[o - first] + n
+        if c >= 0:
+            got = date.fromordinal(first + bisect.bisect_left(counts, c + 1) - 1)
+            if self._covered(got, d - _ONE_DAY):
+                return got
+        self._missing(range((d - _ONE_DAY).year, self.years[0].year - 2, -1))
+        return None
 
     def workdays_between(self, a: date, b: date) -> int:
         """Number of working days in ``(a, b]``: ``a`` not counted, ``b`` counted.
@@ -359,10 +371,11 @@ class WorkCalendar:
         if b < a:
             return -self.workdays_between(b, a)
         t = self._table
-        if a < b and t is not None and t[0] <= a.toordinal() + 1 and b.toordinal() < t[1] \
-                and self._covered(a + _ONE_DAY, b):
-            first, _, counts = t
-            return counts[b.toordinal() + 1 - first] - counts[a.toordinal() + 1 - first]
+        if a < b and t is not None and t[0] <= a.toordinal() + 1:
+            if b.toordinal() < t[1] and self._covered(a + _ONE_DAY, b):
+                first, _, counts = t
+                return counts[b.toordinal() + 1 - first] - counts[a.toordinal() + 1 - first]
+            self._missing(range((a + _ONE_DAY).year, b.year + 1))
         return self._between_walking(a, b)
 
     def _between_walking(self, a: date, b: date) -> int:
