@@ -266,11 +266,13 @@ class Workspace:
     def spec_cache_writer(self) -> Iterator[Callable[[str, str, dict], None]]:
         """Yields ``add(rel, text, data)``; each entry goes to the file at once (the same bytes
         as one json.dumps of them all, without holding every spec's data and text until the
-        end). The cache is replaced only when the block ends without an exception."""
+        end). The cache is replaced only when the block ends without an exception; the server
+        index (``server_rows``) is written with it."""
         import hashlib
         import json
         self.data_dir.mkdir(parents=True, exist_ok=True)
         tmp = self.spec_cache_path.with_suffix(".tmp")
+        servers: dict[str, dict] = {}
         with open(tmp, "w", encoding="utf-8") as out:
             sep = "{"
 
@@ -280,10 +282,46 @@ class Workspace:
                 out.write(sep + json.dumps(rel, ensure_ascii=False) + ": "
                           + json.dumps(entry, ensure_ascii=False))
                 sep = ", "
+                servers[rel] = {"sha256": entry["sha256"], "servers": _server_rows(
+                    data.get("stack", ""), data.get("resources", []), dict.get)}
 
             yield add
             out.write("}" if sep == ", " else "{}")
+        index_tmp = self.server_index_path.with_suffix(".tmp")
+        index_tmp.write_text(json.dumps({"format": SERVER_INDEX_FORMAT, "specs": servers},
+                                        ensure_ascii=False, separators=(",", ":")),
+                             encoding="utf-8")
         tmp.replace(self.spec_cache_path)
+        index_tmp.replace(self.server_index_path)
+
+    @property
+    def server_index_path(self) -> Path:
+        return self.data_dir / "spec-servers.json"
+
+    def server_rows(self) -> list[dict[str, Any]]:
+        """Every server of the compiled specs (in spec file and resource order): address,
+        stack, approval, flavor, system disk (gb, type) and attached volumes ([address, gb,
+        type]). From ``.govcloud/spec-servers.json``, which compile writes with the spec cache,
+        where every spec file's bytes match it: the report and rightsize of a province need
+        these few fields, not the 140 MB of specs (load_specs); else from the specs."""
+        import hashlib
+        import json
+        try:
+            index = json.loads(self.server_index_path.read_text(encoding="utf-8"))
+            entries = index["specs"] if index.get("format") == SERVER_INDEX_FORMAT else {}
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            entries = {}
+        rows: list[dict[str, Any]] = []
+        for path in self.spec_files():
+            entry = entries.get(self.rel(path)) if isinstance(entries, dict) else None
+            if not isinstance(entry, dict) or not isinstance(entry.get("servers"), list) or \
+                    entry.get("sha256") != hashlib.sha256(path.read_bytes()).hexdigest():
+                rows = []
+                for spec in self.load_specs():          # a spec changed since compile
+                    rows.extend(_server_rows(spec.stack, spec.resources, getattr))
+                return rows
+            rows.extend(entry["servers"])
+        return rows
 
     def load_ipam(self) -> dict[str, dict[str, str]]:
         path = self.stacks_dir / "ipam.yaml"
@@ -293,6 +331,34 @@ class Workspace:
         if not isinstance(data, dict) or not isinstance(data.get("zones", {}), dict):
             raise InputError(self.rel(path), [Issue("zones", "expected zone -> stack -> CIDR")])
         return {z: dict(v or {}) for z, v in (data.get("zones") or {}).items()}
+
+
+SERVER_INDEX_FORMAT = "govcloud-spec-servers/1"
+
+
+def _server_rows(stack: str, resources, get) -> list[dict[str, Any]]:
+    """The servers of one spec's resources (dicts as the spec cache keeps them, with
+    ``get=dict.get``, or ResourceSpecs with ``get=getattr``), with their attached volumes."""
+    by_address = {get(r, "address"): r for r in resources}
+    disks: dict[str, list] = {}
+    for r in resources:
+        if get(r, "kind") == "volume_attachment":
+            refs = get(r, "refs") or {}
+            v = by_address.get(refs.get("volume"))
+            if v is not None:
+                props = get(v, "properties") or {}
+                disks.setdefault(refs.get("server"), []).append(
+                    [get(v, "address"), int(props["size_gb"]), props.get("volume_type")])
+    out = []
+    for r in resources:
+        if get(r, "kind") == "server":
+            props = get(r, "properties") or {}
+            out.append({"address": get(r, "address"), "stack": stack,
+                        "approval": get(r, "approval") or "", "flavor": props.get("flavor"),
+                        "system_disk_gb": int(props.get("system_disk_gb", 0)),
+                        "system_disk_type": props.get("system_disk_type"),
+                        "disks": disks.get(get(r, "address"), [])})
+    return out
 
 
 def _dir_problem(path: Path, root: Path | None) -> str | None:

@@ -32,6 +32,32 @@ def _write(data: bytes, out: Optional[Path]) -> None:
     typer.echo(f"Wrote {out}", err=True)
 
 
+def _write_json(doc: dict, out: Optional[Path]) -> None:
+    """The document as `json.dumps(indent=2)` writes it, streamed (a province's bill is tens of
+    megabytes of text); a file is written next to its place and moved there when complete."""
+    import io
+
+    from ..json_text import dump
+    if out is None:
+        text = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="\n",
+                                write_through=False)
+        dump(doc, text.write)
+        text.write("\n")
+        text.flush()
+        text.detach()
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+            dump(doc, f.write)
+            f.write("\n")
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    typer.echo(f"Wrote {out}", err=True)
+
+
 @handled
 def bill(month: Annotated[str, typer.Option("--month", help="The month billed, YYYY-MM.")],
          department: Annotated[Optional[str], typer.Option(
@@ -50,18 +76,20 @@ def bill(month: Annotated[str, typer.Option("--month", help="The month billed, Y
     from ..errors import GovcloudError
     from ..reports import bill_files
     from ..usecases.bill import bill as run
+    from ..usecases.session import gc_paused
     if output == OutputBill.xlsx and out is None:
         raise GovcloudError("--output xlsx writes a binary file: give --out FILE",
                             fix="e.g. --out bill-2026-06.xlsx")
-    doc = run(workspace(directory), month, clock.today(), department, close, adjust).to_dict()
-    if output == OutputBill.json:
-        _write((json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8"), out)
-    elif output == OutputBill.csv:
-        _write(bill_files.to_csv(doc), out)
-    elif output == OutputBill.xlsx:
-        _write(bill_files.to_xlsx(doc), out)
-    else:
-        _write(bill_files.to_text(doc).encode("utf-8"), out)
+    with gc_paused():     # a province's bill: millions of live objects, no cycles to find
+        doc = run(workspace(directory), month, clock.today(), department, close, adjust).to_dict()
+        if output == OutputBill.json:
+            _write_json(doc, out)
+        elif output == OutputBill.csv:
+            _write(bill_files.to_csv(doc), out)
+        elif output == OutputBill.xlsx:
+            _write(bill_files.to_xlsx(doc), out)
+        else:
+            _write(bill_files.to_text(doc).encode("utf-8"), out)
 
 
 @metrics_app.command("pull")
@@ -159,19 +187,21 @@ def report(month: Annotated[str, typer.Option("--month", help="The month reporte
     from ..reports import report_files
     from ..usecases import report as uc
     from . import render
+    from ..usecases.session import gc_paused
     ws = workspace(directory)
     today = clock.today()
     targets = [department] if department else [None] + (
         uc.departments(ws) if uc.per_department(ws) else [])
     out.mkdir(parents=True, exist_ok=True)
     files, first = [], None
-    for dep in targets:
-        doc = uc.report(ws, month, today, dep)
-        first = first or doc
-        base = out / (f"report-{month}" + (f"-{dep}" if dep else ""))
-        base.with_suffix(".html").write_text(report_files.to_html(doc), encoding="utf-8")
-        base.with_suffix(".xlsx").write_bytes(report_files.to_xlsx(doc))
-        files += [str(base.with_suffix(".html")), str(base.with_suffix(".xlsx"))]
+    with gc_paused():     # six bills of a province: millions of live objects, no cycles
+        for dep in targets:
+            doc = uc.report(ws, month, today, dep)
+            first = first or doc
+            base = out / (f"report-{month}" + (f"-{dep}" if dep else ""))
+            base.with_suffix(".html").write_text(report_files.to_html(doc), encoding="utf-8")
+            base.with_suffix(".xlsx").write_bytes(report_files.to_xlsx(doc))
+            files += [str(base.with_suffix(".html")), str(base.with_suffix(".xlsx"))]
     if output == OutputTJ.json:
         return render.emit_json({**first, "files": files})
     for f in files:

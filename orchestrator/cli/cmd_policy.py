@@ -75,6 +75,17 @@ def profile_show(name: Annotated[Optional[str], typer.Argument(help="Profile (de
         for r in ref:
             mark = "  [yellow]\\[setting][/]" if r["setting"] else ""
             c.print(f"  {r['key']:<38} {escape(r['display'])}  [dim]{escape(r['article'])}[/]{mark}")
+    titles = {"billing": "Billing (govcloud bill):",
+              "rightsizing": "Right-sizing (govcloud rightsize):",
+              "reports": "Reports (govcloud report):"}
+    for section, rows_ in res.money.items():
+        c.print(f"\n{titles[section]}" + ("" if rows_ else " [dim]none in this profile[/]"))
+        for r in rows_:
+            mark = "  [yellow]\\[setting][/]" if r["setting"] else ""
+            c.print(f"  {r['key']:<38} {escape(r['display'])}  [dim]{escape(p.name_zh)} "
+                    f"{escape(r['article'])}[/]{mark}")
+            if r["note"]:
+                c.print(f"  {'':<38} [dim]{escape(r['note'])}[/]")
     c.print("\n[dim]\\[setting]: the regulation leaves this open; the value is this profile's default, "
             "not the regulation's.[/]")
 

@@ -96,6 +96,36 @@ class ChangeInput:
     lines: list
 
 
+class Dated:
+    """An approval's events with their days (``event_day``) read once: a report bills six
+    months from the same events, and each month looks at them several times."""
+
+    __slots__ = ("events", "days", "first")
+
+    def __init__(self, events: list[dict[str, Any]]):
+        self.events = events
+        self.days = [event_day(e) for e in events]
+        first: dict[str, date] = {}
+        for d, e in zip(self.days, events):
+            k = e["kind"]
+            if k not in first or d < first[k]:
+                first[k] = d
+        self.first = first            # kind -> its earliest day
+
+    def upto(self, last: date) -> list[dict[str, Any]]:
+        """The events whose day is on or before ``last``, in their order."""
+        if all(d <= last for d in self.days):
+            return self.events
+        return [e for d, e in zip(self.days, self.events) if d <= last]
+
+    def first_upto(self, last: date) -> dict[str, date]:
+        """kind -> earliest day, of the events up to ``last``."""
+        return {k: d for k, d in self.first.items() if d <= last}
+
+    def days_of(self, kind: str, last: date) -> list[date]:
+        return sorted(d for d, e in zip(self.days, self.events) if e["kind"] == kind and d <= last)
+
+
 @dataclass(frozen=True)
 class ApprovalInput:
     approval: Approval
@@ -103,6 +133,21 @@ class ApprovalInput:
     events: list[dict[str, Any]]       # this approval's events, oldest first
     end: date | None = None            # effective end of a window/emergency term
     changes: tuple[ChangeInput, ...] = ()      # in approval order
+
+    @cached_property
+    def dated(self) -> Dated:
+        return Dated(self.events)
+
+    @cached_property
+    def _rows(self) -> dict[int, tuple[Any, list[tuple]]]:
+        return {}
+
+    def rows(self, lines: list, names: dict[str, str]) -> list[tuple]:
+        """``_aggregate(lines, names)`` for its lines or a change's, computed once per input."""
+        got = self._rows.get(id(lines))
+        if got is None or got[0] is not names or got[1] is not lines:
+            got = self._rows[id(lines)] = (names, lines, _aggregate(lines, names))
+        return got[2]
 
 
 @dataclass
@@ -226,24 +271,23 @@ def event_day(e: dict[str, Any]) -> date:
     return date.fromisoformat(str(at)[:10]) if at else date.fromisoformat(e["on"][:10])
 
 
-def _first(events: list[dict[str, Any]], kinds: list[str]) -> tuple[str, date] | None:
+def _first_of(on: dict[str, date], kinds: list[str]) -> tuple[str, date] | None:
     for kind in kinds:
-        days = [event_day(e) for e in events if e["kind"] == kind]
-        if days:
-            return kind, min(days)
+        if kind in on:
+            return kind, on[kind]
     return None
 
 
-def _start(a: ApprovalInput, rule: Billing, notes: list[str]) -> date | None:
-    a_ = a.approval
+def _start(a_: Approval, on: dict[str, date], rule: Billing, notes: list[str]) -> date | None:
+    """The first day billed; ``on``: the earliest day of each of the approval's event kinds."""
     temporary = not isinstance(a_.term, PermanentTerm)
     if temporary or a_.change_of:
-        got = _first(a.events, [rule.temporary_start_event])
+        got = _first_of(on, [rule.temporary_start_event])
         if got is None:
             return None
         day = got[1]
         return max(day, a_.term.start) if temporary else day
-    got = _first(a.events, [rule.start_event, *rule.start_fallback])
+    got = _first_of(on, [rule.start_event, *rule.start_fallback])
     if got is None:
         return None
     if got[0] != rule.start_event:
@@ -261,6 +305,12 @@ def stop_day(events: list[dict[str, Any]], rule: Billing, profile: Profile, cal:
     for e in events:
         d = event_day(e)
         on[e["kind"]] = min(d, on.get(e["kind"], d))
+    return stop_day_on(on, rule, profile, cal, notes, who)
+
+
+def stop_day_on(on: dict[str, date], rule: Billing, profile: Profile, cal: WorkCalendar,
+                notes: list[str], who: str) -> date | None:
+    """``stop_day`` from the earliest day of each event kind."""
     stop, _article = exit_rules.billing_stop(profile, on, cal)
     if rule.stop_event == "reclaim-deadline":
         due, counted_from = exit_rules.reclaim_due(profile, on, cal)
@@ -280,19 +330,22 @@ def stop_day(events: list[dict[str, Any]], rule: Billing, profile: Profile, cal:
 
 
 def _aggregate(lines: list, names: dict[str, str]) -> list[tuple]:
-    """Per catalog item, in first-seen order: (item, name, unit, quantity, unit price)."""
+    """Per catalog item, in first-seen order: (item, name, unit, quantity, unit price, monthly
+    fee = unit price x quantity)."""
     agg: dict[str, list] = {}
     for ln in lines:
         row = agg.setdefault(ln.item, [ln.item, names.get(ln.item, ln.item), ln.unit,
                                        Decimal(0), ln.unit_price])
         row[3] += ln.quantity
-    return [tuple(r) for r in agg.values()]
+    return [(*r, r[4] * r[3]) for r in agg.values()]
 
 
-def _segments(a: ApprovalInput, events: list[dict[str, Any]], lo: date, hi: date):
-    """[lo, hi] split at the days the approval's change documents took effect: (first, last,
-    quantities, change number or "")."""
-    changed = sorted(event_day(e) for e in events if e["kind"] == "changed")
+def _segments(a: ApprovalInput, changed: list[date], lo: date, hi: date):
+    """[lo, hi] split at the days the approval's change documents took effect (``changed``:
+    the days of its ``changed`` events, sorted): (first, last, quantities, change number or
+    "")."""
+    if not a.changes:
+        return [(lo, hi, a.lines, "")]
     cuts: list[tuple[date, list, str]] = []
     after = date.min
     for c in a.changes:
@@ -340,31 +393,33 @@ def bill_month(month: str, approvals: list[ApprovalInput], profile: Profile, cal
         sb = SystemBill(a0.department.code, a0.department.name, a0.system.code, a0.system.name,
                         days_in_month=dim)
         # Events up to the month's end only: later ones cannot change this month.
-        evs = {a.approval.approval_no: [e for e in a.events if event_day(e) <= last]
-               for a in inputs}
-        every = sorted((e for v in evs.values() for e in v), key=lambda e: e["on"])
-        system_stop = stop_day(every, rule, profile, cal, sb.notes, stack)
-        for a in inputs:
+        firsts = [a.dated.first_upto(last) for a in inputs]
+        every: dict[str, date] = {}
+        for on in firsts:
+            for k, d in on.items():
+                if k not in every or d < every[k]:
+                    every[k] = d
+        system_stop = stop_day_on(every, rule, profile, cal, sb.notes, stack)
+        for a, on in zip(inputs, firsts):
             ap = a.approval
-            start = _start(ApprovalInput(ap, a.lines, evs[ap.approval_no], a.end), rule, sb.notes)
+            start = _start(ap, on, rule, sb.notes)
             if start is None:
                 continue
             stop = system_stop
             if not isinstance(ap.term, PermanentTerm):
                 end = (a.end or ap.term.end) - timedelta(days=1)   # end: first day without
-                expired = _first(evs[ap.approval_no], ["expired"])
-                if expired is not None:
-                    end = min(end, max(expired[1] - timedelta(days=1), start))
+                if "expired" in on:
+                    end = min(end, max(on["expired"] - timedelta(days=1), start))
                 stop = min(stop, end) if stop else end
             lo, hi = max(start, first), min(stop, last) if stop else last
             if hi < lo:
                 continue
-            for seg_lo, seg_hi, lines, change_no in _segments(a, evs[ap.approval_no], lo, hi):
+            changed = a.dated.days_of("changed", last) if a.changes else []
+            for seg_lo, seg_hi, lines, change_no in _segments(a, changed, lo, hi):
                 days = (seg_hi - seg_lo).days + 1
                 term = "change" if change_no else _term(ap)
                 note = f"as changed by {change_no}" if change_no else ""
-                for item, name, unit, qty, price in _aggregate(lines, names):
-                    monthly = price * qty
+                for item, name, unit, qty, price, monthly in a.rows(lines, names):
                     sb.lines.append(Line(ap.approval_no, term, item, name, unit, qty, price,
                                          monthly, seg_lo, seg_hi, days, monthly * days / dim,
                                          rule.start_article, note))

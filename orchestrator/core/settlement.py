@@ -19,7 +19,7 @@ from typing import Any
 
 from ..models.approval import Approval
 from ..models.profile import Profile
-from .billing import Bill, Line, event_day, half_up
+from .billing import Bill, Dated, Line, half_up
 from .lifecycle import Deadline, approval_status
 from .workdays import WorkCalendar
 
@@ -27,15 +27,15 @@ RESULTS = ("passed", "deferred", "failed")
 
 
 def missed_deadlines(a: Approval, profile: Profile, cal: WorkCalendar,
-                     events: list[dict[str, Any]], first: date, last: date,
+                     events: list[dict[str, Any]] | Dated, first: date, last: date,
                      ends: dict[str, date] | None = None) -> list[Any]:
     """Deadlines of ``a`` due within [first, last] and missed as seen on ``last``."""
-    evs = [e for e in events if event_day(e) <= last]
+    dated = events if isinstance(events, Dated) else Dated(events)
     deadlines = []
     if _may_fall_due(a, first, last):
-        st = approval_status(a, "", profile, cal, evs, last, ends)
+        st = approval_status(a, "", profile, cal, dated.upto(last), last, ends)
         deadlines = [d for d in st.deadlines if d.key != "reclaim"]
-    reclaim = _reclaim(evs, profile, cal, last)
+    reclaim = _reclaim(dated.first_upto(last), profile, cal, last)
     if reclaim is not None:
         deadlines.append(reclaim)
     return [d for d in deadlines if d.hard and d.due is not None and first <= d.due <= last
@@ -51,18 +51,18 @@ def _may_fall_due(a: Approval, first: date, last: date) -> bool:
     return any(first - timedelta(days=60) <= d <= last for d in starts)
 
 
-def _reclaim(events: list[dict[str, Any]], profile: Profile, cal: WorkCalendar,
+def _reclaim(on: dict[str, date], profile: Profile, cal: WorkCalendar,
              today: date) -> Deadline | None:
     """The reclaim clock (大同 第十六条) kept after the termination: from the exit approval
-    (else the request) to the reclaim (else the termination)."""
+    (else the request) to the reclaim (else the termination). ``on``: kind -> earliest day."""
     r = profile.rules.reclaim_deadline_workdays
     if r is None:
         return None
-    start = _first_day(events, ("exit-approved", "exit-requested"))
+    start = _first_day(on, ("exit-approved", "exit-requested"))
     if start is None:
         return None
     due = cal.add_workdays(start, r.value)
-    done = _first_day(events, ("reclaimed", "terminated"))
+    done = _first_day(on, ("reclaimed", "terminated"))
     dl = Deadline("reclaim", f"resources reclaimed within {r.value} working days of the exit "
                   f"approval", due, "reclaim_deadline_workdays", profile.cite(r), done)
     dl.late = done is not None and done > due
@@ -70,18 +70,16 @@ def _reclaim(events: list[dict[str, Any]], profile: Profile, cal: WorkCalendar,
     return dl
 
 
-def _first_day(events: list[dict[str, Any]], kinds: tuple[str, ...]) -> date | None:
-    for kind in kinds:
-        days = [event_day(e) for e in events if e["kind"] == kind]
-        if days:
-            return min(days)
-    return None
+def _first_day(on: dict[str, date], kinds: tuple[str, ...]) -> date | None:
+    return next((on[k] for k in kinds if k in on), None)
 
 
-def settle(bill: Bill, approvals: dict[str, Approval], events: dict[str, list[dict[str, Any]]],
+def settle(bill: Bill, approvals: dict[str, Approval],
+           events: dict[str, list[dict[str, Any]]] | dict[str, Dated],
            profile: Profile, cal: WorkCalendar, acceptance: dict[int, dict[str, str]] | None = None,
            ends: dict[str, date] | None = None) -> Bill:
-    """Adds the deduction lines to ``bill`` (in place) and returns it."""
+    """Adds the deduction lines to ``bill`` (in place) and returns it. ``events``: each
+    approval's events, or their ``Dated`` (read once for several months)."""
     rule = profile.billing.settlement if profile.billing else None
     if rule is None:
         return bill

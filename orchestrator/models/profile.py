@@ -394,7 +394,6 @@ class Profile(Input):
     effective_from: Day | None = None
     expires_on: Day | None = None
     rules: ProfileRules
-    billing: Billing | None = None
     # Rules of the regulation that govcloud shows (profile show / diff) but does not enforce yet:
     # reporting cadences, right-sizing thresholds, contract filing... Same shape as a rule.
     reference: dict[str, Rule[Any]] = Field(default_factory=dict)

@@ -8,7 +8,7 @@ import io
 from decimal import Decimal
 from typing import Any
 
-from .xlsx import MONEY, QTY, fixed_bytes, styled_row, workbook
+from .xlsx import MONEY, QTY, FastRows, fixed_bytes, styled_row, workbook
 
 COLUMNS = ("department", "system", "approval", "term", "item", "name", "unit", "quantity",
            "unit_price", "first", "last", "days", "amount", "article", "note")
@@ -88,21 +88,24 @@ def to_text(doc: dict[str, Any]) -> str:
 
 
 def to_xlsx(doc: dict[str, Any]) -> bytes:
-    """Write-only workbook: a summary sheet, then one sheet per department."""
+    """Write-only workbook: a summary sheet, then one sheet per department (their rows through
+    FastRows: the same bytes as openpyxl's, a million cells in seconds)."""
     wb = workbook(write_only=True)
+    fast = FastRows()
     ws = wb.create_sheet("汇总 summary")
     ws.freeze_panes = "A3"
     ws.append([f"政务云服务费 {doc['month']}  {doc['profile_name']}"
                + ("  (已结账 closed)" if doc["closed"] else "")])
     styled_row(ws, ["department", "部门", "systems", "fees 服务费", "deductions 扣减",
                     "payable 应付"], header=True)
+    summary = fast.sheet(ws, 3)
     money = {3: MONEY, 4: MONEY, 5: MONEY}
     for d in doc["departments"]:
-        styled_row(ws, [d["department"], d["department_name"], d["systems"],
+        summary.append([d["department"], d["department_name"], d["systems"],
                         Decimal(d["total"]), Decimal(d["deducted"]), Decimal(d["payable"])], money)
-    styled_row(ws, ["total", "合计", sum(d["systems"] for d in doc["departments"]),
+    summary.append(["total", "合计", sum(d["systems"] for d in doc["departments"]),
                     Decimal(doc["total"]), Decimal(doc["deducted"]), Decimal(doc["payable"])],
-               money)
+                   money)
     by_dept: dict[str, list] = {}
     for r in rows(doc):
         by_dept.setdefault(r[0], []).append(r[1:])
@@ -110,8 +113,9 @@ def to_xlsx(doc: dict[str, Any]) -> bytes:
     for dept in doc["departments"]:
         sh = wb.create_sheet(dept["department"][:31])
         sh.freeze_panes = "A3"
-        sh.append([f"{dept['department_name']} {doc['month']}"])
-        styled_row(sh, list(COLUMNS[1:]), header=True)
+        lines = fast.sheet(sh)
+        lines.append([f"{dept['department_name']} {doc['month']}"])
+        lines.append(list(COLUMNS[1:]), header=True)
         for r in by_dept.get(dept["department"], []):
-            styled_row(sh, list(r), line_formats)
-    return fixed_bytes(wb, doc["last"])
+            lines.append(r, line_formats)
+    return fixed_bytes(wb, doc["last"], fast)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 import re
 import zipfile
+from decimal import Decimal
+from typing import Any
 
 MONEY = "#,##0.00"
 QTY = "#,##0.####"
@@ -27,15 +30,13 @@ def styled_row(ws, values: list, formats: dict[int, str] | None = None, header: 
     """A row for a write-only sheet: cells with number formats by column index, or bold
     header cells."""
     from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font, PatternFill
     out = []
     for i, v in enumerate(values):
         fmt = (formats or {}).get(i)
         if header or fmt:
             c = WriteOnlyCell(ws, value=v)
             if header:
-                c.font = Font(bold=True)
-                c.fill = PatternFill("solid", fgColor="DDEBF7")
+                _header_style(c)
             if fmt:
                 c.number_format = fmt
             out.append(c)
@@ -52,9 +53,137 @@ def header_row(ws, names: list[str]) -> None:
         c.fill = PatternFill("solid", fgColor="DDEBF7")
 
 
-def fixed_bytes(wb, day: str) -> bytes:
+HEADER = "header"     # FastRows style key: the bold, filled header cells of styled_row
+
+
+class FastRows:
+    """Rows of write-only sheets written as openpyxl writes them, byte for byte, without an
+    openpyxl cell per value: its pure-Python XML writer (no lxml here) took half a minute for a
+    province's bill (a million cells). Plain values (text, numbers, None) are written here;
+    anything else (a formula-like "=..." text, an error code, a control character, a date, a
+    bool, NaN) is given to openpyxl's own cell writer, so its rules and errors stay. The rows
+    go into the saved file by ``fixed_bytes(wb, day, rows)``, after any row openpyxl wrote in
+    the same sheet (``first_row`` is the next row number)."""
+
+    def __init__(self):
+        self._sheets: list[tuple[Any, list[str]]] = []
+        self._styles: dict[tuple[int, str], str] = {}
+
+    def sheet(self, ws, first_row: int = 1) -> "_SheetRows":
+        parts: list[str] = []
+        self._sheets.append((ws, parts))
+        return _SheetRows(self, ws, parts, first_row)
+
+    def style_id(self, ws, key: str) -> str:
+        """The cell style of number format ``key`` (or HEADER), registered as openpyxl
+        registers it (on first use, in column order): the same styles.xml."""
+        sid = self._styles.get((id(ws.parent), key))
+        if sid is None:
+            from openpyxl.cell import WriteOnlyCell
+            c = WriteOnlyCell(ws)
+            if key == HEADER:
+                _header_style(c)
+            else:
+                c.number_format = key
+            sid = self._styles[(id(ws.parent), key)] = str(c.style_id)
+        return sid
+
+    def tails(self) -> dict[str, str]:
+        """zip entry name -> the rows' XML, once the workbook was saved (sheet paths known)."""
+        return {ws.path.lstrip("/"): "".join(parts) for ws, parts in self._sheets if parts}
+
+
+_FINITE_CHECKED = (float, Decimal)
+
+
+class _SheetRows:
+    def __init__(self, owner: FastRows, ws, parts: list[str], first_row: int):
+        self.owner, self.ws, self.parts, self.row = owner, ws, parts, first_row
+        self._layouts: dict[tuple, list[tuple[str, str, str | None]]] = {}
+
+    def _layout(self, n: int, formats: dict[int, str] | None, header: bool):
+        """Per column: its letter, its ' s="…"' attribute, its style key."""
+        key = (n, id(formats), header)
+        got = self._layouts.get(key)
+        if got is None:
+            from openpyxl.utils import get_column_letter
+            got = []
+            for i in range(n):
+                style = HEADER if header else (formats or {}).get(i)
+                attr = f' s="{self.owner.style_id(self.ws, style)}"' if style else ""
+                got.append((get_column_letter(i + 1), attr, style))
+            self._layouts[key] = got
+        return got
+
+    def append(self, values: list, formats: dict[int, str] | None = None,
+               header: bool = False) -> None:
+        """One row, as ``styled_row(ws, values, formats, header)`` writes it."""
+        r = str(self.row)
+        out = [f'<row r="{r}">']
+        add = out.append
+        for (col, s, style), v in zip(self._layout(len(values), formats, header), values):
+            t = type(v)
+            if v is None:
+                if style:
+                    add(f'<c r="{col}{r}"{s} t="n" />')
+            elif t is str and not _NOT_PLAIN(v) and v not in _ERROR_CODES and len(v) <= 32767:
+                if not v:
+                    add(f'<c r="{col}{r}"{s} t="inlineStr" />')
+                else:
+                    space = ' xml:space="preserve"' if v.strip() != v and v.strip() else ""
+                    add(f'<c r="{col}{r}"{s} t="inlineStr"><is><t{space}>{_escape(v)}</t></is></c>')
+            elif t is int or (t in _FINITE_CHECKED and math.isfinite(v)):
+                add(f'<c r="{col}{r}"{s} t="n"><v>{"%.16g" % v}</v></c>')
+            else:
+                add(self._by_openpyxl(v, col, style))
+        out.append("</row>")
+        self.parts.append("".join(out))
+        self.row += 1
+
+    def _by_openpyxl(self, v: Any, col: str, style: str | None) -> str:
+        from et_xmlfile import xmlfile
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.cell._writer import write_cell
+        from openpyxl.utils import column_index_from_string
+        c = WriteOnlyCell(self.ws, value=v)
+        if style == HEADER:
+            _header_style(c)
+        elif style:
+            c.number_format = style
+        c.column, c.row = column_index_from_string(col), self.row
+        buf = io.BytesIO()
+        with xmlfile(buf) as xf:
+            write_cell(xf, self.ws, c, c.has_style)
+        return buf.getvalue().decode("utf-8")
+
+
+def _header_style(c) -> None:
+    from openpyxl.styles import Font, PatternFill
+    c.font = Font(bold=True)
+    c.fill = PatternFill("solid", fgColor="DDEBF7")
+
+
+# What openpyxl does not write as an inline string as it is: a formula ("=..."), an error
+# code, an illegal control character (it raises), text beyond 32,767 characters (truncated).
+_NOT_PLAIN = re.compile(r"^=.|[\000-\010\013\014\016-\037]", re.S).search
+_ERROR_CODES = frozenset(('#NULL!', '#DIV/0!', '#VALUE!', '#REF!', '#NAME?', '#NUM!', '#N/A'))
+
+
+def _escape(v: str) -> str:
+    """Character data as ElementTree escapes it (what openpyxl's writer calls)."""
+    if "&" in v:
+        v = v.replace("&", "&amp;")
+    if "<" in v:
+        v = v.replace("<", "&lt;")
+    if ">" in v:
+        v = v.replace(">", "&gt;")
+    return v
+
+
+def fixed_bytes(wb, day: str, rows: FastRows | None = None) -> bytes:
     """The workbook's bytes with its created/modified dates set to ``day`` and every zip entry
-    dated 1980-01-01, so the same content gives the same file."""
+    dated 1980-01-01, so the same content gives the same file; ``rows`` written at the end of
+    their sheets' data."""
     when = dt.datetime.fromisoformat(day + "T00:00:00")
     wb.properties.created = when
     wb.properties.modified = when
@@ -62,6 +191,7 @@ def fixed_bytes(wb, day: str) -> bytes:
     stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
     raw = io.BytesIO()
     wb.save(raw)
+    tails = rows.tails() if rows is not None else {}
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(raw.getvalue())) as src, \
             zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
@@ -69,6 +199,9 @@ def fixed_bytes(wb, day: str) -> bytes:
             data = src.read(info.filename)
             if info.filename == "docProps/core.xml":   # openpyxl stamps "modified" at save
                 data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>" + stamp, data)
+            elif info.filename in tails:
+                end = data.rindex(b"</sheetData>")
+                data = data[:end] + tails[info.filename].encode("utf-8") + data[end:]
             fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
             fixed.compress_type = zipfile.ZIP_DEFLATED
             fixed.external_attr = 0o600 << 16

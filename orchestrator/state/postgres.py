@@ -49,7 +49,7 @@ from ..errors import StateError
 from ..redact import redact_data
 from ..models.config import redact_url
 from .base import (LockInfo, StateRecord, StateSnapshot, StateStore, audit_entry_of, default_actor,
-                   event_of, record_json, still_held, wait_for_lock)
+                   events_of, record_json, still_held, wait_for_lock)
 
 SCHEMA_VERSION = 3
 
@@ -480,7 +480,7 @@ class PostgresStateStore(StateStore):
         with self._errors("cannot read events"):
             rows = self._query(q + (" AND subject = %s ORDER BY id" if subject else " ORDER BY id"),
                                (self.workspace_id, subject) if subject else (self.workspace_id,))
-        return [event_of(r) for r in rows]
+        return events_of(rows)
 
     def put_workflow(self, name: str, data: dict[str, Any]) -> None:
         with self._errors(f"cannot save workflow {name}"), self._tx() as cur:

@@ -23,7 +23,7 @@ from ..core.audit import GENESIS, AuditEntry, entry_hash
 from ..errors import StateError
 from ..redact import redact_data
 from .base import (LockInfo, StateRecord, StateSnapshot, StateStore, audit_entry_of, default_actor,
-                   event_of, record_json, still_held, wait_for_lock)
+                   events_of, record_json, still_held, wait_for_lock)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -342,7 +342,7 @@ class SQLiteStateStore(StateStore):
         q = "SELECT id, subject, kind, on_date, detail, recorded_at FROM events"
         rows = self._db.execute(q + (" WHERE subject=? ORDER BY id" if subject else " ORDER BY id"),
                                 (subject,) if subject else ()).fetchall()
-        return [event_of(r) for r in rows]
+        return events_of(rows)
 
     def put_workflow(self, name: str, data: dict[str, Any]) -> None:
         with self.atomic(), self._tx() as db:

@@ -45,6 +45,16 @@ class Loaded:
     ends: dict[str, dt.date]
     cal: Any
     acceptance: dict[int, dict[str, str]]
+    # The billing inputs of the last events given, kept with them: their parsed event days
+    # and aggregated lines serve every month billed from the same events.
+    _for_events: tuple[Any, list[ApprovalInput]] | None = None
+
+    def approval_inputs(self, events: dict[str, list[dict[str, Any]]]) -> list[ApprovalInput]:
+        if self._for_events is None or self._for_events[0] is not events:
+            self._for_events = (events, [
+                ApprovalInput(a, lines, events.get(a.approval_no, []), self.ends.get(a.approval_no),
+                              ch) for a, lines, ch in self.inputs])
+        return self._for_events[1]
 
 
 def load(ws: Workspace) -> Loaded:
@@ -73,11 +83,11 @@ def load(ws: Workspace) -> Loaded:
 def compute(ws: Workspace, month: str, events: dict[str, list[dict[str, Any]]],
             loaded: Loaded | None = None) -> Bill:
     lo = loaded or load(ws)
-    inputs = [ApprovalInput(a, lines, events.get(a.approval_no, []), lo.ends.get(a.approval_no),
-                            ch) for a, lines, ch in lo.inputs]
+    inputs = lo.approval_inputs(events)
     bill = bill_month(month, inputs, ws.profile, lo.cal, lo.names)
     by_no = {a.approval_no: a for a in lo.approvals.values()}
-    return settle(bill, by_no, events, ws.profile, lo.cal, lo.acceptance, lo.ends)
+    return settle(bill, by_no, {i.approval.approval_no: i.dated for i in inputs}, ws.profile,
+                  lo.cal, lo.acceptance, lo.ends)
 
 
 def payable_by_department(ws: Workspace, months: list[str], loaded: Loaded,

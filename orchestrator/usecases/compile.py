@@ -125,6 +125,7 @@ def _unchanged_since_last_compile(ws: Workspace, inputs: str) -> CompileReport |
         on_disk = {ws.rel(p) for p in ws.spec_files()}
         if on_disk != set(outputs) - {"stacks/ipam.yaml"} or \
                 _stat(ws.spec_cache_path) != index["spec_cache"] or \
+                _stat(ws.server_index_path) != index["server_index"] or \
                 any(_stat(ws.root / rel) != st for rel, st in outputs.items()):
             return None
         in_stack_order = sorted(on_disk, key=lambda rel: rel[len("stacks/"):-len(".yaml")])
@@ -137,8 +138,10 @@ def _write_compile_index(ws: Workspace, inputs: str, report: CompileReport) -> N
     rels = [*report.written, *report.unchanged, "stacks/ipam.yaml"]
     index = {"format": _INDEX_FORMAT, "inputs": inputs, "stacks": report.stacks,
              "monthly_fee": report.monthly_fee, "spec_cache": _stat(ws.spec_cache_path),
+             "server_index": _stat(ws.server_index_path),
              "outputs": {rel: _stat(ws.root / rel) for rel in sorted(rels)}}
-    if None in index["outputs"].values() or index["spec_cache"] is None:
+    if None in index["outputs"].values() or index["spec_cache"] is None or \
+            index["server_index"] is None:
         return
     try:
         tmp = ws.compile_index_path.with_suffix(".tmp")

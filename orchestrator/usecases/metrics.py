@@ -37,10 +37,7 @@ def parse_time(text: str, option: str) -> int:
 
 
 def known_servers(ws: Workspace) -> set[str]:
-    out = set()
-    for spec in ws.load_specs():
-        out.update(r.address for r in spec.resources if r.kind == "server")
-    return out
+    return {r["address"] for r in ws.server_rows()}
 
 
 @dataclass

@@ -91,16 +91,90 @@ def profile_list(ws: Workspace | None, today: dt.date) -> dict[str, Any]:
             "profiles": [header(profile_named(ws, n), today) for n in names]}
 
 
+def _row(key: str, display: str, article: str, setting: bool, note: str = "") -> dict[str, Any]:
+    return {"key": key, "display": display, "article": article, "setting": setting,
+            "note": note}
+
+
+def _cond_text(c) -> str:
+    """A right-sizing condition as read aloud: "mean(mem_pct) > 70 (高于)"."""
+    def cmp(word, value) -> str:
+        return f"{WORD_SYMBOL.get(word, '')} {value:g} ({word})"
+    if c.statistic == "spikes_in_hour":
+        return (f"samples of {c.metric} {cmp(c.above_word, c.above)} within one hour: "
+                f"{cmp(c.word, c.value)}")
+    if c.statistic == "down_since":
+        return f"last up {cmp(c.word, c.value)} months before the review"
+    return f"{c.statistic}({c.metric}) {cmp(c.word, c.value)}"
+
+
+def money_rows(p: Profile) -> dict[str, list[dict[str, Any]]]:
+    """The profile's billing, right-sizing and report rules as rows read aloud (text output)."""
+    out: dict[str, list[dict[str, Any]]] = {"billing": [], "rightsizing": [], "reports": []}
+    b = p.billing
+    if b is not None:
+        def fallback(kinds: list[str]) -> str:
+            return f" (else {', then '.join(kinds)})" if kinds else ""
+        out["billing"] += [
+            _row("start", f"{b.start_event}{fallback(b.start_fallback)}", b.start_article,
+                 b.start_setting, b.note),
+            _row("stop", f"{b.stop_event}{fallback(b.stop_fallback)}", b.stop_article,
+                 b.stop_setting),
+            _row("temporary_start", f"{b.temporary_start_event} (window, emergency and change "
+                 f"approvals; not before the term's start)", b.start_article, b.start_setting),
+            _row("proration", "monthly fee x days in service / days in month, first and last "
+                 "day counted", b.proration_article, b.proration_setting),
+            _row("rounding", "half-up to the fen, once per system per month",
+                 b.rounding_article, b.rounding_setting)]
+        st = b.settlement
+        if st is not None:
+            out["billing"].append(_row("settlement", st.basis, st.article, False, st.note))
+            for d in st.deductions:
+                out["billing"].append(_row(f"settlement.deadline.{d.deadline}",
+                                           f"{d.pct}% of the month's fee per missed "
+                                           f"{d.deadline} deadline", d.article, d.setting, d.note))
+            if st.acceptance is not None:
+                a = st.acceptance
+                out["billing"].append(_row("settlement.acceptance", f"acceptance failed (不通过) "
+                                           f"{a.failed_pct}%, deferred (暂缓通过) {a.deferred_pct}% "
+                                           f"of every month of the year", a.article, a.setting,
+                                           a.note))
+    for r in p.rightsizing:
+        joined = f" {'and' if r.match == 'all' else 'or'} ".join(_cond_text(c)
+                                                                for c in r.conditions)
+        text = (f"{r.action} {r.resource} when {joined} over {r.window_days} days "
+                f"(per {r.scope})")
+        if r.escalation is not None:
+            e = r.escalation
+            months = f"{e.urge_after_months} month" + ("s" if e.urge_after_months != 1 else "")
+            text += (f"; escalation: reminder, urged after {months}, shrink after "
+                     f"{e.shrink_after_workdays} more working days ({e.article})")
+        out["rightsizing"].append(_row(r.key, text, r.article, r.setting, r.note))
+    for d in p.reports:
+        out["reports"].append(_row(d.key, f"{d.name_zh}: {d.cadence}, {d.sender} -> "
+                                   f"{', '.join(d.audience)}; {', '.join(d.contents)}",
+                                   d.article, d.setting, d.note))
+    return out
+
+
 @dataclass
 class ProfileShown:
     profile: Profile
     header: dict[str, Any]
     rows: list[dict[str, Any]]
 
+    @property
+    def money(self) -> dict[str, list[dict[str, Any]]]:
+        return money_rows(self.profile)
+
     def to_dict(self) -> dict[str, Any]:
+        p = self.profile
         return {"format": "govcloud-profile-show/1", **self.header,
                 "rules": [r for r in self.rows if r["enforced"]],
-                "reference": [r for r in self.rows if not r["enforced"]]}
+                "reference": [r for r in self.rows if not r["enforced"]],
+                "billing": p.billing.model_dump(mode="json") if p.billing else None,
+                "rightsizing": [r.model_dump(mode="json") for r in p.rightsizing],
+                "reports": [d.model_dump(mode="json") for d in p.reports]}
 
 
 def profile_show(ws: Workspace | None, name: str | None, today: dt.date) -> ProfileShown:

@@ -32,23 +32,13 @@ def facts(ws: Workspace) -> tuple[list[ServerFacts], list[Flavor]]:
     vol_price = {i.provisions.volume_type: i.unit_price for i in items
                  if isinstance(i.provisions, VolumeProvision)}
     out = []
-    for spec in ws.load_specs():
-        res = {r.address: r for r in spec.resources}
-        disks: dict[str, list[Disk]] = {}
-        for r in spec.resources:
-            if r.kind == "volume_attachment" and r.refs.get("volume") in res:
-                v = res[r.refs["volume"]]
-                disks.setdefault(r.refs["server"], []).append(Disk(
-                    v.address, int(v.properties["size_gb"]),
-                    vol_price.get(v.properties.get("volume_type"), Decimal(0))))
-        for r in spec.resources:
-            if r.kind == "server" and r.properties.get("flavor") in flavors:
-                out.append(ServerFacts(r.address, spec.stack, r.approval or "",
-                                       flavors[r.properties["flavor"]],
-                                       int(r.properties.get("system_disk_gb", 0)),
-                                       vol_price.get(r.properties.get("system_disk_type"),
-                                                     Decimal(0)),
-                                       tuple(disks.get(r.address, []))))
+    for r in ws.server_rows():      # the compiled specs' servers (an index compile keeps)
+        if r["flavor"] in flavors:
+            out.append(ServerFacts(r["address"], r["stack"], r["approval"], flavors[r["flavor"]],
+                                   r["system_disk_gb"],
+                                   vol_price.get(r["system_disk_type"], Decimal(0)),
+                                   tuple(Disk(a, gb, vol_price.get(t, Decimal(0)))
+                                         for a, gb, t in r["disks"])))
     return out, sorted(flavors.values(), key=lambda f: f.code)
 
 

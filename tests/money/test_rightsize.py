@@ -177,3 +177,37 @@ def test_a_series_shorter_than_the_window_is_not_judged():
     assert not held and ev[0].value is None and ev[0].samples == 30 * 288
     ev, held = evaluate(rule, [{"cpu_pct": flat(10, 91)}], UNTIL)
     assert held and ev[0].value == 10.0
+
+
+def test_server_facts_come_from_the_index_compile_keeps_and_follow_an_edited_spec(tmp_path):
+    """rightsize/report read the servers from .govcloud/spec-servers.json (compile writes it
+    with the spec cache) while every spec file matches it; a spec changed by hand afterwards
+    is read from the specs themselves."""
+    from orchestrator.usecases.rightsize import facts as server_facts
+    from orchestrator.workspace import Workspace, _server_rows
+    from tests.money.helpers import _compile, small, ws_with
+    servers = [{"name": "app", "flavor": "ecs.s4m8", "image": "kylin-v10-sp3",
+                "system_disk": {"type": "blk.ssd", "gb": 40},
+                "data_disks": [{"type": "blk.ssd", "gb": 100}], "count": 2},
+               {"name": "db", "flavor": "ecs.s2m4", "image": "kylin-v10-sp3",
+                "system_disk": {"type": "blk.ssd", "gb": 50}}]
+    ws = ws_with(tmp_path, "bazhong", small("BZ-1", servers=servers),
+                 small("BZ-2", system="hr", servers=servers[1:]))
+    _compile(ws)
+    w = Workspace.at(ws)
+    assert w.server_index_path.is_file()
+    from_specs = [row for s in w.load_specs() for row in _server_rows(s.stack, s.resources, getattr)]
+    assert w.server_rows() == from_specs
+    assert [(r["address"].rsplit("/", 1)[1], r["flavor"], len(r["disks"])) for r in from_specs] \
+        == [("app-1", "ecs.s4m8", 1), ("app-2", "ecs.s4m8", 1), ("db-1", "ecs.s2m4", 0),
+            ("db-1", "ecs.s2m4", 0)]
+    assert from_specs[0]["disks"][0][1:] == [100, "ssd"]          # the provisioned volume type
+    got, _ = server_facts(w)
+    assert [f.system_disk_gb for f in got] == [40, 40, 50, 50]
+    assert got[0].data_disks[0].gb == 100 and got[0].data_disks[0].unit_price == Decimal("0.20")
+    # Edited after compile: the index no longer matches that file, so the specs are read.
+    spec = w.spec_path("edu/edu-portal")
+    spec.write_text(spec.read_text(encoding="utf-8").replace("ecs.s4m8", "ecs.s8m16"),
+                    encoding="utf-8")
+    assert [r["flavor"] for r in w.server_rows()][:2] == ["ecs.s8m16", "ecs.s8m16"]
+    assert [f.flavor.code for f in server_facts(w)[0]][:2] == ["ecs.s8m16", "ecs.s8m16"]

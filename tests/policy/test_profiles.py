@@ -143,6 +143,33 @@ def test_profile_show_json_has_every_rule(cli, profiles):
     assert data["reference"] and all(not r["enforced"] for r in data["reference"])
 
 
+def test_profile_show_has_the_money_sections(cli, profiles):
+    """Issue 19's billing, right-sizing and report rules are shown, in text and JSON."""
+    data = cli("profile", "show", "chongqing", "--output", "json").json()
+    assert data["billing"] == profiles["chongqing"].billing.model_dump(mode="json")
+    assert data["billing"]["start_event"] == "configuration-completed"
+    assert data["billing"]["settlement"]["acceptance"]["deferred_pct"] == "5"
+    assert [r["key"] for r in data["rightsizing"]] == ["idle-over-redundancy"]
+    assert data["rightsizing"][0]["escalation"]["shrink_after_workdays"] == 5
+    assert [(d["key"], d["cadence"]) for d in data["reports"]] == [("usage-bulletin", "monthly")]
+    bozhou = cli("profile", "show", "bozhou", "--output", "json").json()
+    assert len(bozhou["rightsizing"]) == len(profiles["bozhou"].rightsizing) == 5
+    assert bozhou["billing"]["stop_event"] == "offline"            # not chongqing's
+    text = cli("profile", "show", "bozhou").output
+    assert "Billing (govcloud bill):" in text and "Reports (govcloud report):" in text
+    billing = text.split("Billing (govcloud bill):")[1].split("Right-sizing")[0]
+    assert "offline" in billing and "第二十三条" in billing
+    sizing = text.split("Right-sizing (govcloud rightsize):")[1].split("Reports")[0]
+    # the article's own words and what they compare: 高于 excludes 70, 及以下 includes 30
+    assert "mean(mem_pct) > 70 (高于)" in sizing and "mean(mem_pct) ≤ 30 (及以下) and " \
+        "max(mem_pct) ≤ 50 (及以下)" in sizing
+    assert "samples of mem_pct > 80 (超过) within one hour: ≥ 3 (以上)" in sizing
+    assert "第二十六条（二）2" in sizing
+    sichuan = cli("profile", "show", "sichuan").output
+    assert "Right-sizing (govcloud rightsize): none in this profile" in sichuan
+    assert "monthly" in sichuan.split("Reports (govcloud report):")[1]
+
+
 def test_profile_show_defaults_to_the_workspace_profile(tmp_path, cli):
     ws = workspace(tmp_path, "chongqing")
     data = cli("profile", "show", "-C", ws, "--output", "json").json()

@@ -354,3 +354,37 @@ def test_default_calendar_dir():
 
 
 # --- purity ---------------------------------------------------------------------------------
+
+
+def test_counted_table_agrees_with_walking_day_by_day(cal):
+    """add_workdays / workdays_between answer from a cumulative count of the known years; the
+    day-by-day walk they replace is the reference, also around a year without data (2027
+    missing between 2026 and a 2028 file: the same result or the same CalendarMissingYear)."""
+    import random
+    y2028 = YearCalendar.from_blocks(2028, [HolidayBlock("元旦", D(2028, 1, 1), D(2028, 1, 3))], [])
+    gap = WorkCalendar.of([*cal.years, y2028])
+    rng = random.Random(19)
+
+    def same(fast, slow):
+        try:
+            want = slow()
+        except CalendarMissingYear as exc:
+            with pytest.raises(CalendarMissingYear) as got:
+                fast()
+            assert got.value.year == exc.year
+            return 0
+        assert fast() == want
+        return 1
+    answered = 0
+    for c in (cal, gap):
+        for _ in range(3000):
+            a = D(2024, 12, 1) + timedelta(days=rng.randint(0, 4 * 366))
+            b = a + timedelta(days=rng.randint(-400, 400))
+            n = rng.choice([rng.randint(-300, 300), rng.randint(-5, 5)])
+            answered += same(lambda: c.workdays_between(a, b), lambda: c._between_walking(a, b)
+                             if b >= a else -c._between_walking(b, a))
+            answered += same(lambda: c.add_workdays(a, n), lambda: c._add_walking(a, n))
+    assert answered > 4000          # most cases have data: the table was exercised
+    assert gap.add_workdays(D(2026, 12, 30), 1) == D(2026, 12, 31)   # examined days only
+    with pytest.raises(CalendarMissingYear):
+        gap.workdays_between(D(2026, 12, 30), D(2028, 1, 5))
