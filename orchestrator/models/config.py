@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import ipaddress
-import os
+import posixpath
 import re
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -72,7 +72,8 @@ class StateSection(Input):
         path = v[len("sqlite:///"):]
         if not path or "\0" in path:
             raise ValueError(f"{v[:200]!r} names no database file: use sqlite:///PATH")
-        if not os.path.isabs(path) and os.path.normpath(path).split(os.sep)[0] == "..":
+        # string arithmetic only (models stay free of the file system)
+        if not posixpath.isabs(path) and posixpath.normpath(path).split("/")[0] == "..":
             raise ValueError(f"{v[:200]!r} leads outside the workspace: a relative state path "
                              "stays inside it (give an absolute path for a place outside on "
                              "purpose)")
