@@ -22,66 +22,57 @@ def _events(ws: Path) -> dict[str, list[dict]]:
     return out
 
 
-def _creates(ws: Path) -> list[tuple[str, str]]:
-    """(address, approval) of each create the plan will run, in the executor's serial order
-    cannot be assumed: only the count is used."""
-    plan = json.loads(gc(ws, "plan", "--output", "json").stdout)
-    return [(a["address"], (a.get("desired") or {}).get("approval")) for a in plan["actions"]
-            if a["action"] == "create"]
-
-
-def _complete(ws: Path) -> set[str]:
-    """Approvals whose every planned resource is in the state."""
-    with open_state(Workspace.at(ws)) as store:
-        have = set(store.read().records)
-    return {no for no, addrs in PLANNED.items() if addrs <= have}
-
-
-PLANNED: dict[str, set[str]] = {}
-
-
-def test_a_kill_after_the_last_resource_keeps_the_approvals_events(tmp_path):
+def _planned(tmp_path: Path) -> tuple[Path, int, dict[str, set[str]]]:
+    """A compiled workspace, the number of creates its plan runs, and each approval's addresses
+    (the executor's order is not assumed: only the count is used)."""
     ws = tmp_path / "ws"
     init_workspace(ws, "bozhou")
     assert gc(ws, "compile").returncode == 0
-    creates = _creates(ws)
-    PLANNED.clear()
-    for addr, no in creates:
+    plan = json.loads(gc(ws, "plan", "--output", "json").stdout)
+    creates = [a for a in plan["actions"] if a["action"] == "create"]
+    planned: dict[str, set[str]] = {}
+    for a in creates:
+        no = (a.get("desired") or {}).get("approval")
         if no:
-            PLANNED.setdefault(no, set()).add(addr)
-    assert len(PLANNED) >= 2
+            planned.setdefault(no, set()).add(a["address"])
+    return ws, len(creates), planned
+
+
+def _complete(ws: Path, planned: dict[str, set[str]]) -> set[str]:
+    """Approvals whose every planned resource is in the state."""
+    with open_state(Workspace.at(ws)) as store:
+        have = set(store.read().records)
+    return {no for no, addrs in planned.items() if addrs <= have}
+
+
+def test_a_kill_after_the_last_resource_keeps_the_approvals_events(tmp_path):
+    ws, n, planned = _planned(tmp_path)
+    assert len(planned) >= 2
     # killed right after the LAST create's transaction: every approval is complete
     r = gc(ws, "apply", "--auto-approve", "--parallelism", "1",
-           faults=["--crash-at", f"executor.committed:create@{len(creates)}"])
+           faults=["--crash-at", f"executor.committed:create@{n}"])
     assert r.returncode == -9, r.stdout + r.stderr
     ev = _events(ws)
-    assert _complete(ws) == set(PLANNED)
-    for no in PLANNED:
+    assert _complete(ws, planned) == set(planned)
+    for no in planned:
         kinds = [e["kind"] for e in ev.get(no, [])]
         assert "provisioned" in kinds and "approved" in kinds, (no, kinds)
         assert not any(e["detail"].get("reconciled") for e in ev[no])   # written with the resource
     # the next apply repeats nothing
     assert gc(ws, "apply", "--auto-approve").returncode == 0
     again = _events(ws)
-    for no in PLANNED:
+    for no in planned:
         assert [e["kind"] for e in again[no]].count("provisioned") == 1
 
 
 def test_an_approval_missing_a_resource_has_no_provisioned_event(tmp_path):
-    ws = tmp_path / "ws"
-    init_workspace(ws, "bozhou")
-    assert gc(ws, "compile").returncode == 0
-    creates = _creates(ws)
-    PLANNED.clear()
-    for addr, no in creates:
-        if no:
-            PLANNED.setdefault(no, set()).add(addr)
+    ws, n, planned = _planned(tmp_path)
     r = gc(ws, "apply", "--auto-approve", "--parallelism", "1",
-           faults=["--crash-at", f"executor.committed:create@{len(creates) - 1}"])
+           faults=["--crash-at", f"executor.committed:create@{n - 1}"])
     assert r.returncode == -9
-    ev, complete = _events(ws), _complete(ws)
-    assert complete != set(PLANNED)                    # negative control: one is not complete
-    for no in PLANNED:
+    ev, complete = _events(ws), _complete(ws, planned)
+    assert complete != set(planned)                    # negative control: one is not complete
+    for no in planned:
         kinds = [e["kind"] for e in ev.get(no, [])]
         assert ("provisioned" in kinds) == (no in complete), (no, kinds, complete)
 
