@@ -345,6 +345,10 @@ def bench_size(n: int, base: Path, args, today: dt.date, log, reuse: bool = Fals
                       base / f"init-{n}.log")
         if rc:
             raise BenchFailure(f"govcloud init failed: {(base / f'init-{n}.log').read_text()}")
+        # unsigned synthetic approvals: signing is measured on its own (bench_signing.py)
+        cfg = ws / "govcloud.toml"
+        cfg.write_text(cfg.read_text().replace("require_signatures = true",
+                                               "require_signatures = false"))
         rec["generated"] = generate(ws / "approvals", n, today, args.seed)
         ph["generate"] = {"wall_s": time.perf_counter() - t0, "setup": True}
         log(f"  generated {n} approvals in {ph['generate']['wall_s']:.1f} s")
