@@ -20,6 +20,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from orchestrator.models.base import leads_outside
+
 OPTION_MODELS: dict[str, str] = {
     "local": "drivers.local.options:LocalOptions",
     "openstack": "drivers.openstack.options:OpenStackOptions",
@@ -59,7 +61,7 @@ def _no_nul(v: str) -> str:
 def _inside(v: str) -> str:
     """A relative path must stay inside the workspace (an absolute one is the operator's explicit
     choice, e.g. an embedded cloud shared by several workspaces)."""
-    if not os.path.isabs(v) and os.path.normpath(v).split(os.sep)[0] == "..":
+    if leads_outside(v):
         raise ValueError(f"{v[:200]!r} leads outside the workspace: a relative path stays "
                          "inside it (give an absolute path for a place outside on purpose)")
     return v

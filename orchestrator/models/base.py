@@ -24,6 +24,22 @@ class Input(Frozen):
     model_config = Frozen.model_config | ConfigDict(strict=True, allow_inf_nan=False)
 
 
+def leads_outside(path: str) -> bool:
+    """Does the relative ``path`` climb above the directory it starts from ("../x", "a/../../x")?
+    Lexical, like os.path.normpath (the models touch no file system); absolute paths: False."""
+    if path.startswith("/"):
+        return False
+    depth = 0
+    for part in path.split("/"):
+        if part == "..":
+            depth -= 1
+            if depth < 0:
+                return True
+        elif part not in ("", "."):
+            depth += 1
+    return False
+
+
 def _not_a_number(v):
     if isinstance(v, (bool, int, float)):
         raise ValueError(f"{v!r} is not a date (write YYYY-MM-DD)")

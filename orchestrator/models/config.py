@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import ipaddress
-import posixpath
 import re
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, field_validator, model_validator
 
-from .base import Input, NonEmptyStr
+from .base import Input, NonEmptyStr, leads_outside
 from .catalog import ZoneName
 
 
@@ -72,8 +71,7 @@ class StateSection(Input):
         path = v[len("sqlite:///"):]
         if not path or "\0" in path:
             raise ValueError(f"{v[:200]!r} names no database file: use sqlite:///PATH")
-        # string arithmetic only (models stay free of the file system)
-        if not posixpath.isabs(path) and posixpath.normpath(path).split("/")[0] == "..":
+        if leads_outside(path):
             raise ValueError(f"{v[:200]!r} leads outside the workspace: a relative state path "
                              "stays inside it (give an absolute path for a place outside on "
                              "purpose)")
