@@ -45,9 +45,17 @@ def dumps(obj: Any, default: Callable[[Any], Any] | None = None) -> str:
 
 def dump(obj: Any, write: Callable[[str], Any],
          default: Callable[[Any], Any] | None = None) -> None:
-    """``dumps(obj)`` given piece by piece to ``write`` (a text file's): a bill's text is not
-    held whole in memory."""
-    _emit(obj, 0, write, default)
+    """``dumps(obj)`` given to ``write`` (a text file's) a few thousand pieces at a time: a
+    bill's text is not held whole in memory."""
+    parts: list[str] = []
+
+    def add(piece: str) -> None:
+        parts.append(piece)
+        if len(parts) >= 4096:
+            write("".join(parts))
+            parts.clear()
+    _emit(obj, 0, add, default)
+    write("".join(parts))
 
 
 _SCALAR_TYPE = frozenset(_SCALARS).__contains__

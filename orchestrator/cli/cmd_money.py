@@ -190,13 +190,14 @@ def report(month: Annotated[str, typer.Option("--month", help="The month reporte
     from ..usecases.session import gc_paused
     ws = workspace(directory)
     today = clock.today()
-    targets = [department] if department else [None] + (
-        uc.departments(ws) if uc.per_department(ws) else [])
     out.mkdir(parents=True, exist_ok=True)
     files, first = [], None
     with gc_paused():     # six bills of a province: millions of live objects, no cycles
+        gathered = uc.gather(ws, month, today)     # read once for every report below
+        targets = [department] if department else [None] + (
+            uc.departments(ws, gathered) if uc.per_department(ws) else [])
         for dep in targets:
-            doc = uc.report(ws, month, today, dep)
+            doc = uc.report(ws, month, today, dep, gathered)
             first = first or doc
             base = out / (f"report-{month}" + (f"-{dep}" if dep else ""))
             base.with_suffix(".html").write_text(report_files.to_html(doc), encoding="utf-8")

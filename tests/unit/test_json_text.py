@@ -62,3 +62,12 @@ def test_a_bill_shaped_document():
         {"lines": [{"approval": "BZ-1", "quantity": "2", "days": 30, "first": None,
                     "note": ""}] * 3, "deductions": [], "notes": ["x"]}], "total": "1.00"}
     assert dumps(bill) == json.dumps(bill, ensure_ascii=False, indent=2)
+
+
+def test_dump_writes_the_same_text_in_pieces():
+    from orchestrator.json_text import dump
+    d = {"systems": [{"lines": [{"n": i, "s": "政务云"} for i in range(50)], "k": i}
+                     for i in range(300)]}
+    pieces: list[str] = []
+    dump(d, pieces.append)
+    assert len(pieces) > 1 and "".join(pieces) == json.dumps(d, ensure_ascii=False, indent=2)
