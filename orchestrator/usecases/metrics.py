@@ -68,13 +68,13 @@ def pull(ws: Workspace, source: str, since: int, until: int, step: int | None = 
     step = step or settings.step_seconds
     known = known_servers(ws) if servers is None else servers
     queries = {m: settings.query(m) for m in settings.queries}
-    requests = len(queries) * len(list(prom.chunks(since, until, step)))
+    requests = len(queries) * len(prom.requests(since, until, step, len(known)))
     unknown: set[str] = set()
     seen: set[str] = set()
 
     def rows():
         for metric, server, start, values in prom.pull(source, queries, settings.label, since,
-                                                       until, step):
+                                                       until, step, len(known)):
             if server not in known:
                 unknown.add(server)
                 continue
