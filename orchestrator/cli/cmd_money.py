@@ -102,8 +102,8 @@ def metrics_pull(source: Annotated[str, typer.Option("--from", help="Prometheus 
                  step: Annotated[Optional[int], typer.Option("--step", help="Seconds between "
                                                              "points (default: metrics.yaml, 300).")] = None,
                  directory: Dir = Path("."), output: Out = OutputTJ.text):
-    """Pull each metric for every server through query_range (one request per metric and
-    10,000-step chunk) and store it per server with the time range."""
+    """Pull each metric for every server through query_range (every server in each request;
+    a range in requests of at most 500,000 points) and store it per server with the range."""
     from ..usecases import metrics as uc
     from . import render
     res = uc.pull(workspace(directory), source, uc.parse_time(since, "--since"),

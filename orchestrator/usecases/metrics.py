@@ -1,6 +1,6 @@
 """`govcloud metrics pull | import | show`: utilisation series per server, from a Prometheus
-HTTP API (batched query_range: one request per metric and 10,000-step chunk, every server at
-once) or a CSV file, stored in ``.govcloud/metrics.db`` with the pulled time range."""
+HTTP API (batched query_range: every server in each request, a metric's range in requests of
+at most 500,000 points, metrics/prom.py) or a CSV file, stored in ``.govcloud/metrics.db`` with the pulled time range."""
 from __future__ import annotations
 
 import datetime as dt
