@@ -59,7 +59,7 @@ class Loaded:
 
 def load(ws: Workspace) -> Loaded:
     # The parse cache compile leaves (read only here): unchanged approval files are not parsed.
-    approvals = ws.load_approvals(ParseCache(ws.parse_cache_path), raw=True)
+    approvals = ws.load_approvals(ParseCache(ws.parse_cache_path, read_only=True), raw=True)
     catalog = ws.catalog
     changes: dict[str, list[ChangeInput]] = {}
     if ws.changes_dir.is_dir():
