@@ -1,10 +1,14 @@
 """``json.dumps(obj, ensure_ascii=False, indent=2)``, byte for byte, at the C encoder's speed.
 
 The standard library encodes with ``indent`` in pure Python (its C encoder only does compact
-output): a bill of 10,000 systems (a million values) took seconds. Here every dict or list
-whose values are all scalars, the bulk of any document (a bill's lines), goes through the C
-encoder in one call, with the newline and indentation as its item separator; the containers
-above them are walked in Python."""
+output): a bill of 10,000 systems (a million values) took seconds. Here the C encoder writes,
+in one call each, every dict or list whose values are all scalars and every list of such
+dicts (a bill's lines), with the newline and indentation as its item separator; only the
+containers above them are walked in Python.
+
+Why a separator can carry the layout: the encoder never writes a raw newline inside a string
+(it escapes it), so each newline it writes is a separator we gave it, and in a list of flat
+dicts the text ``},<newline><indent>{`` can only be the boundary between two of them."""
 from __future__ import annotations
 
 import json
@@ -14,7 +18,13 @@ from operator import is_
 from typing import Any, Callable
 
 _SCALARS = (str, int, float, bool, type(None))
+_SCALAR_TYPE = frozenset(_SCALARS).__contains__
 _INDENT = "  "
+_BY_LEVEL: dict[int, Any] = {}
+
+
+def _no_default(o: Any) -> Any:
+    raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
 
 
 def _encoder(level: int):
@@ -28,29 +38,27 @@ def _encoder(level: int):
     return enc
 
 
-def _no_default(o: Any) -> Any:
-    raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
-
-
-_BY_LEVEL: dict[int, Any] = {}
-_SCALAR = json.JSONEncoder(ensure_ascii=False)
+_SCALAR_C = _encoder(0)
 
 
 def dumps(obj: Any, default: Callable[[Any], Any] | None = None) -> str:
     """What ``json.dumps(obj, ensure_ascii=False, indent=2, default=default)`` returns."""
     parts: list[str] = []
-    _emit(obj, 0, parts.append, default)
+    _emit(obj, 0, parts, default, None)
     return "".join(parts)
 
 
 def dump(obj: Any, write: Callable[[str], Any],
          default: Callable[[Any], Any] | None = None) -> None:
-    """``dumps(obj)`` given piece by piece to ``write`` (a text file's): a bill's text is not
-    held whole in memory."""
-    _emit(obj, 0, write, default)
+    """``dumps(obj)`` given to ``write`` (a text file's) a few thousand pieces at a time: a
+    bill's text is not held whole in memory."""
+    parts: list[str] = []
 
-
-_SCALAR_TYPE = frozenset(_SCALARS).__contains__
+    def flush() -> None:
+        write("".join(parts))
+        parts.clear()
+    _emit(obj, 0, parts, default, flush)
+    flush()
 
 
 def _flat(values) -> bool:
@@ -62,18 +70,30 @@ def _str_keys(d: dict) -> bool:
     return all(map(is_, repeat(str), map(type, d)))
 
 
-def _emit(obj: Any, level: int, out: Callable[[str], None], default) -> None:
+def _records(items) -> bool:
+    """A list of non-empty dicts with text keys and scalar values only?"""
+    for d in items:
+        if type(d) is not dict or not d or not _str_keys(d) or not _flat(d.values()):
+            return False
+    return True
+
+
+def _scalar(v: Any) -> str:
+    return "".join(_SCALAR_C(v, 0))
+
+
+def _emit(obj: Any, level: int, parts: list[str], default, flush) -> None:
+    out = parts.append
     t = type(obj)
     if t in _SCALARS:
-        out(_SCALAR.encode(obj))
+        out(_scalar(obj))
         return
     inner, close = _INDENT * (level + 1), "\n" + _INDENT * level
     if isinstance(obj, dict):
         if not obj:
             out("{}")
         elif _flat(obj.values()) and _str_keys(obj):
-            text = "".join(_encoder(level + 1)(obj, 0))
-            out("{\n" + inner + text[1:-1] + close + "}")
+            out("{\n" + inner + "".join(_encoder(level + 1)(obj, 0))[1:-1] + close + "}")
         else:       # runs of scalar items in one C call each, containers walked
             enc, sep, run = _encoder(level + 1), "{\n", {}
             for k, v in obj.items():
@@ -85,7 +105,7 @@ def _emit(obj: Any, level: int, out: Callable[[str], None], default) -> None:
                     sep, run = ",\n", {}
                 out(sep + inner + _key(k) + ": ")
                 sep = ",\n"
-                _emit(v, level + 1, out, default)
+                _emit(v, level + 1, parts, default, flush)
             if run:
                 out(sep + inner + "".join(enc(run, 0))[1:-1])
             out(close + "}")
@@ -94,31 +114,37 @@ def _emit(obj: Any, level: int, out: Callable[[str], None], default) -> None:
         if not obj:
             out("[]")
         elif _flat(obj):
-            text = "".join(_encoder(level + 1)(obj, 0))
-            out("[\n" + inner + text[1:-1] + close + "]")
+            out("[\n" + inner + "".join(_encoder(level + 1)(obj, 0))[1:-1] + close + "]")
+        elif _records(obj):
+            deeper = _INDENT * (level + 2)
+            body = "".join(_encoder(level + 2)(obj, 0))[2:-2].replace(
+                "},\n" + deeper + "{", "\n" + inner + "},\n" + inner + "{\n" + deeper)
+            out("[\n" + inner + "{\n" + deeper + body + "\n" + inner + "}" + close + "]")
         else:
             out("[\n")
             for i, v in enumerate(obj):
                 if i:
                     out(",\n")
                 out(inner)
-                _emit(v, level + 1, out, default)
+                _emit(v, level + 1, parts, default, flush)
+                if flush is not None and len(parts) > 4096:
+                    flush()
             out(close + "]")
         return
     if isinstance(obj, (str, int, float)):    # subclasses (enums): as the encoder writes them
-        out(_SCALAR.encode(obj))
+        out(_scalar(obj))
         return
     if default is None:
         raise TypeError(f"Object of type {t.__name__} is not JSON serializable")
-    _emit(default(obj), level, out, default)
+    _emit(default(obj), level, parts, default, flush)
 
 
 def _key(k: Any) -> str:
     """A dict key as json writes it: strings as they are; numbers, booleans and None as text."""
     if isinstance(k, str):
-        return _SCALAR.encode(k)
+        return encode_basestring(k)
     if k is True or k is False or k is None:
-        return _SCALAR.encode(json.dumps(k))
+        return encode_basestring(json.dumps(k))
     if isinstance(k, (int, float)):
-        return _SCALAR.encode(_SCALAR.encode(k))
+        return encode_basestring(_scalar(k))
     raise TypeError(f"keys must be str, int, float, bool or None, not {type(k).__name__}")

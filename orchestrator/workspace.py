@@ -130,8 +130,11 @@ class Workspace:
                             where=f"{CONFIG_NAME}: workspace.profile")
 
     def approval_files(self) -> list[Path]:
-        return sorted(self._checked_entry(p) for p in self.approvals_dir.iterdir()
-                      if p.suffix.lower() in (".yaml", ".yml") and not p.name.startswith("."))
+        # Entries of one directory: ordered by name, as Paths order them (without their
+        # costly comparisons, ~150,000 for 10,000 approvals).
+        return sorted((self._checked_entry(p) for p in self.approvals_dir.iterdir()
+                       if p.suffix.lower() in (".yaml", ".yml") and not p.name.startswith(".")),
+                      key=lambda p: p.name)
 
     @property
     def compile_index_path(self) -> Path:
@@ -209,7 +212,8 @@ class Workspace:
         for d in stacks.iterdir():
             if d.is_symlink():
                 self._checked_entry(d)
-        return sorted(self._checked_entry(p) for p in stacks.glob("*/*.yaml"))
+        return sorted((self._checked_entry(p) for p in stacks.glob("*/*.yaml")),
+                      key=lambda p: (p.parent.name, p.name))     # as Paths order them
 
     @property
     def spec_cache_path(self) -> Path:

@@ -80,7 +80,9 @@ def bill(month: Annotated[str, typer.Option("--month", help="The month billed, Y
     if output == OutputBill.xlsx and out is None:
         raise GovcloudError("--output xlsx writes a binary file: give --out FILE",
                             fix="e.g. --out bill-2026-06.xlsx")
-    with gc_paused():     # a province's bill: millions of live objects, no cycles to find
+    # A province's bill is millions of live objects without cycles: no collection while they
+    # live (and none of them left when it is back on: its first pass would walk them all).
+    with gc_paused():
         doc = run(workspace(directory), month, clock.today(), department, close, adjust).to_dict()
         if output == OutputBill.json:
             _write_json(doc, out)
@@ -90,6 +92,7 @@ def bill(month: Annotated[str, typer.Option("--month", help="The month billed, Y
             _write(bill_files.to_xlsx(doc), out)
         else:
             _write(bill_files.to_text(doc).encode("utf-8"), out)
+        del doc
 
 
 @metrics_app.command("pull")
@@ -102,8 +105,8 @@ def metrics_pull(source: Annotated[str, typer.Option("--from", help="Prometheus 
                  step: Annotated[Optional[int], typer.Option("--step", help="Seconds between "
                                                              "points (default: metrics.yaml, 300).")] = None,
                  directory: Dir = Path("."), output: Out = OutputTJ.text):
-    """Pull each metric for every server through query_range (one request per metric and
-    10,000-step chunk) and store it per server with the time range."""
+    """Pull each metric for every server through query_range (every server in each request;
+    a range in requests of at most 500,000 points) and store it per server with the range."""
     from ..usecases import metrics as uc
     from . import render
     res = uc.pull(workspace(directory), source, uc.parse_time(since, "--since"),
@@ -190,20 +193,27 @@ def report(month: Annotated[str, typer.Option("--month", help="The month reporte
     from ..usecases.session import gc_paused
     ws = workspace(directory)
     today = clock.today()
-    targets = [department] if department else [None] + (
-        uc.departments(ws) if uc.per_department(ws) else [])
     out.mkdir(parents=True, exist_ok=True)
     files, first = [], None
-    with gc_paused():     # six bills of a province: millions of live objects, no cycles
+    # Six bills of a province: millions of live objects without cycles (as in `bill`).
+    with gc_paused():
+        gathered = uc.gather(ws, month, today)     # read once for every report below
+        targets = [department] if department else [None] + (
+            uc.departments(ws, gathered) if uc.per_department(ws) else [])
         for dep in targets:
-            doc = uc.report(ws, month, today, dep)
+            doc = uc.report(ws, month, today, dep, gathered)
             first = first or doc
             base = out / (f"report-{month}" + (f"-{dep}" if dep else ""))
             base.with_suffix(".html").write_text(report_files.to_html(doc), encoding="utf-8")
             base.with_suffix(".xlsx").write_bytes(report_files.to_xlsx(doc))
             files += [str(base.with_suffix(".html")), str(base.with_suffix(".xlsx"))]
+            del doc
+        del gathered
+        if output == OutputTJ.json:
+            render.emit_json({**first, "files": files})
+        first = None
     if output == OutputTJ.json:
-        return render.emit_json({**first, "files": files})
+        return
     for f in files:
         typer.echo(f"Wrote {f}")
 

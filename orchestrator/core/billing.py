@@ -373,9 +373,11 @@ def _term(a: Approval) -> str:
 
 
 def bill_month(month: str, approvals: list[ApprovalInput], profile: Profile, cal: WorkCalendar,
-               names: dict[str, str]) -> Bill:
+               names: dict[str, str], lines: bool = True) -> Bill:
     """The bill of ``month`` ("YYYY-MM"): one SystemBill per department/system that has a day
-    in service in the month, lines per approval and catalog item."""
+    in service in the month, lines per approval and catalog item. ``lines=False``: the systems'
+    totals only, without their lines (a report's trend of earlier months): the same sum of
+    monthly fee x days, in the same order, rounded once."""
     rule = profile.billing
     if rule is None:
         raise GovcloudError(f"profile {profile.code} has no billing rules",
@@ -392,6 +394,7 @@ def bill_month(month: str, approvals: list[ApprovalInput], profile: Profile, cal
         a0 = inputs[0].approval
         sb = SystemBill(a0.department.code, a0.department.name, a0.system.code, a0.system.name,
                         days_in_month=dim)
+        num, billed = Decimal(0), False      # lines=False: the sum SystemBill.total takes
         # Events up to the month's end only: later ones cannot change this month.
         firsts = [a.dated.first_upto(last) for a in inputs]
         every: dict[str, date] = {}
@@ -415,15 +418,23 @@ def bill_month(month: str, approvals: list[ApprovalInput], profile: Profile, cal
             if hi < lo:
                 continue
             changed = a.dated.days_of("changed", last) if a.changes else []
-            for seg_lo, seg_hi, lines, change_no in _segments(a, changed, lo, hi):
+            for seg_lo, seg_hi, quantities, change_no in _segments(a, changed, lo, hi):
                 days = (seg_hi - seg_lo).days + 1
+                if not lines:
+                    for row in a.rows(quantities, names):
+                        num += row[5] * days
+                        billed = True
+                    continue
                 term = "change" if change_no else _term(ap)
                 note = f"as changed by {change_no}" if change_no else ""
-                for item, name, unit, qty, price, monthly in a.rows(lines, names):
+                for item, name, unit, qty, price, monthly in a.rows(quantities, names):
                     sb.lines.append(Line(ap.approval_no, term, item, name, unit, qty, price,
                                          monthly, seg_lo, seg_hi, days, monthly * days / dim,
                                          rule.start_article, note))
-        if sb.lines:
+        if not lines and billed:
+            sb.__dict__["total"] = half_up(num / dim)       # what SystemBill.total sums
+            systems.append(sb)
+        elif sb.lines:
             systems.append(sb)
     return Bill(month, first, last, profile.code, profile.name_zh, rule_summary(profile), systems)
 

@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from ..models.approval import Approval
+from ..models.approval import Approval, PermanentTerm
 from ..models.profile import Profile
 from .billing import Bill, Dated, Line, half_up
 from .lifecycle import Deadline, approval_status
@@ -47,7 +47,7 @@ def _may_fall_due(a: Approval, first: date, last: date) -> bool:
     due in [first, last]? Those deadlines are a few working days long: an approval made more
     than 60 days before the month (and not starting inside it) has none due in it. Saves the
     full lifecycle evaluation of every approval every month."""
-    starts = [a.approved_on] + ([a.term.start] if hasattr(a.term, "start") else [])
+    starts = [a.approved_on] + ([] if isinstance(a.term, PermanentTerm) else [a.term.start])
     return any(first - timedelta(days=60) <= d <= last for d in starts)
 
 

@@ -9,7 +9,7 @@ import math
 import sqlite3
 import zlib
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS series(server TEXT, metric TEXT, start INTEGER, step INTEGER,
@@ -41,16 +41,19 @@ class MetricStore:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def put_many(self, rows: Iterable[tuple[str, str, int, int, list[float]]]) -> tuple[int, int]:
+    def put_many(self, rows: Iterable[tuple[str, str, int, int, Sequence[float]]]
+                 ) -> tuple[int, int]:
         """(server, metric, start, step, values) rows; returns (series, points with a value)."""
         n = pts = 0
         with self.db:
             for server, metric, start, step, values in rows:
-                blob = zlib.compress(array.array("d", values).tobytes(), 1)
+                if not isinstance(values, array.array) or values.typecode != "d":
+                    values = array.array("d", values)
+                blob = zlib.compress(values.tobytes(), 1)
                 self.db.execute("INSERT OR REPLACE INTO series VALUES (?,?,?,?,?,?)",
                                 (server, metric, start, step, len(values), blob))
                 n += 1
-                pts += sum(1 for v in values if not math.isnan(v))
+                pts += len(values) - sum(map(math.isnan, values))
         return n, pts
 
     def put_points(self, series: dict[tuple[str, str], list[tuple[int, float]]]) -> int:

@@ -59,7 +59,7 @@ class Loaded:
 
 def load(ws: Workspace) -> Loaded:
     # The parse cache compile leaves (read only here): unchanged approval files are not parsed.
-    approvals = ws.load_approvals(ParseCache(ws.parse_cache_path), raw=True)
+    approvals = ws.load_approvals(ParseCache(ws.parse_cache_path, read_only=True), raw=True)
     catalog = ws.catalog
     changes: dict[str, list[ChangeInput]] = {}
     if ws.changes_dir.is_dir():
@@ -81,29 +81,34 @@ def load(ws: Workspace) -> Loaded:
 
 
 def compute(ws: Workspace, month: str, events: dict[str, list[dict[str, Any]]],
-            loaded: Loaded | None = None) -> Bill:
+            loaded: Loaded | None = None, lines: bool = True) -> Bill:
+    """The month's bill with its settlement; ``lines=False``: the systems' totals only."""
     lo = loaded or load(ws)
     inputs = lo.approval_inputs(events)
-    bill = bill_month(month, inputs, ws.profile, lo.cal, lo.names)
+    bill = bill_month(month, inputs, ws.profile, lo.cal, lo.names, lines)
     by_no = {a.approval_no: a for a in lo.approvals.values()}
     return settle(bill, by_no, {i.approval.approval_no: i.dated for i in inputs}, ws.profile,
                   lo.cal, lo.acceptance, lo.ends)
 
 
 def payable_by_department(ws: Workspace, months: list[str], loaded: Loaded,
-                          department: str | None = None) -> dict[str, dict[str, str]]:
+                          department: str | None = None,
+                          events: dict[str, list[dict[str, Any]]] | None = None
+                          ) -> dict[str, dict[str, str]]:
     """month -> department -> payable, for a trend: a closed month's stored figures (with its
-    adjustments), else the month computed (no document built)."""
+    adjustments), else the month computed (no document built). ``events``: the state's, when
+    the caller has read them."""
     out: dict[str, dict[str, str]] = {}
     with open_state(ws) as store:
-        events = events_by_subject(store)
+        if events is None:
+            events = events_by_subject(store)
         for m in months:
             stored = load_closed(store, m)
             if stored is not None:
                 doc = _closed_view(stored, [])
                 out[m] = {d["department"]: d["payable"] for d in doc["departments"]}
             else:
-                b = compute(ws, m, events, loaded)
+                b = compute(ws, m, events, loaded, lines=False)
                 by: dict[str, Decimal] = {}
                 for s in b.systems:
                     by[s.department] = by.get(s.department, Decimal("0.00")) + s.payable
@@ -114,10 +119,14 @@ def payable_by_department(ws: Workspace, months: list[str], loaded: Loaded,
 
 
 def bill(ws: Workspace, month: str, today: dt.date, department: str | None = None,
-         close: bool = False, adjust: bool = False, loaded: Loaded | None = None) -> BillResult:
+         close: bool = False, adjust: bool = False, loaded: Loaded | None = None,
+         events: dict[str, list[dict[str, Any]]] | None = None) -> BillResult:
+    """``loaded``/``events``: the workspace's inputs and the state's events, when the caller
+    has read them (the report bills several months)."""
     first, last = month_bounds(month)
     with open_state(ws) as store:
-        fresh = compute(ws, month, events_by_subject(store), loaded).to_dict()
+        fresh = compute(ws, month, events if events is not None else events_by_subject(store),
+                        loaded).to_dict()
         stored = load_closed(store, month)
         if stored is None and close:
             refuse_open_month(month, last, today)
@@ -139,17 +148,22 @@ def bill(ws: Workspace, month: str, today: dt.date, department: str | None = Non
         else:
             doc = _ordered(fresh)
     if department:
-        known = sorted({s["department"] for s in doc["systems"]}
-                       | {a.department.code for a in (loaded or load(ws)).approvals.values()})
-        if department not in known:
-            import difflib
-            close_ = difflib.get_close_matches(department, known, n=1)
-            raise GovcloudError(f"--department {department!r}: no such department in the "
-                                f"approvals" + (f" (did you mean {close_[0]!r}?)" if close_ else ""),
-                                fix="give a department code from approvals/*.yaml "
-                                    "(department.code)")
-        doc = _only(doc, department)
+        doc = only_department(doc, department, loaded or load(ws))
     return BillResult(doc)
+
+
+def only_department(doc: dict[str, Any], department: str, loaded: Loaded) -> dict[str, Any]:
+    """The bill of one department (an error naming the closest code when there is none)."""
+    known = sorted({s["department"] for s in doc["systems"]}
+                   | {a.department.code for a in loaded.approvals.values()})
+    if department not in known:
+        import difflib
+        close_ = difflib.get_close_matches(department, known, n=1)
+        raise GovcloudError(f"--department {department!r}: no such department in the "
+                            f"approvals" + (f" (did you mean {close_[0]!r}?)" if close_ else ""),
+                            fix="give a department code from approvals/*.yaml "
+                                "(department.code)")
+    return _only(doc, department)
 
 
 def _payables(doc: dict[str, Any]) -> dict[str, Decimal]:

@@ -1,6 +1,6 @@
 """`govcloud metrics pull | import | show`: utilisation series per server, from a Prometheus
-HTTP API (batched query_range: one request per metric and 10,000-step chunk, every server at
-once) or a CSV file, stored in ``.govcloud/metrics.db`` with the pulled time range."""
+HTTP API (batched query_range: every server in each request, a metric's range in requests of
+at most 500,000 points, metrics/prom.py) or a CSV file, stored in ``.govcloud/metrics.db`` with the pulled time range."""
 from __future__ import annotations
 
 import datetime as dt
@@ -68,13 +68,13 @@ def pull(ws: Workspace, source: str, since: int, until: int, step: int | None = 
     step = step or settings.step_seconds
     known = known_servers(ws) if servers is None else servers
     queries = {m: settings.query(m) for m in settings.queries}
-    requests = len(queries) * len(list(prom.chunks(since, until, step)))
+    requests = len(queries) * len(prom.requests(since, until, step, len(known)))
     unknown: set[str] = set()
     seen: set[str] = set()
 
     def rows():
         for metric, server, start, values in prom.pull(source, queries, settings.label, since,
-                                                       until, step):
+                                                       until, step, len(known)):
             if server not in known:
                 unknown.add(server)
                 continue

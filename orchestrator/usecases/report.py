@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import Counter
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -24,7 +25,7 @@ from ..core.rightsize import CHINA, recommend
 from ..lifecycle_events import events_by_subject
 from ..models.approval import PermanentTerm
 from ..workspace import Workspace
-from .bill import bill as bill_month, load, payable_by_department
+from .bill import Loaded, bill as bill_month, load, only_department, payable_by_department
 from .metrics import open_metrics
 from .rightsize import facts
 from .session import open_state
@@ -62,20 +63,69 @@ def _stats(points: list[float]) -> dict[str, float | None]:
     return {"mean": round(math.fsum(points) / len(points), 2), "peak": round(max(points), 2)}
 
 
-def report(ws: Workspace, month: str, today: dt.date,
-           department: str | None = None) -> dict[str, Any]:
+@dataclass
+class Gathered:
+    """What every report of a month reads, read and computed once: a profile whose reports
+    also go to each department (四川) renders one per department from it."""
+    month: str
+    loaded: Loaded
+    events: dict[str, list[dict[str, Any]]]
+    entries: list
+    brk: Any
+    bill: dict[str, Any]                       # the month's bill, every department
+    trend: dict[str, dict[str, str]]           # earlier month -> department -> payable
+    names: dict[str, str]                      # department code -> name
+    by_department: dict[str, dict[str, Any]]   # department -> approval number -> approval
+    servers: dict[str, list]                   # department -> its servers (ServerFacts)
+    flavors: list
+    samples: dict[str, Any]
+
+
+def gather(ws: Workspace, month: str, today: dt.date) -> Gathered:
     first, last = month_bounds(month)
     loaded = load(ws)
+    with open_state(ws) as store:
+        events = events_by_subject(store)
+        entries = store.audit_entries()
+        brk = verify_chain(entries, store.audit_head())
+    months = months_back(month, TREND_MONTHS)
+    doc = bill_month(ws, month, today, loaded=loaded, events=events).to_dict()
+    trend = payable_by_department(ws, months[:-1], loaded, events=events)
     approvals = {a.approval_no: a for a in loaded.approvals.values()}
-    mine = {no: a for no, a in approvals.items()
-            if department is None or a.department.code == department}
+    by_department: dict[str, dict[str, Any]] = {}
+    for no, a in approvals.items():
+        by_department.setdefault(a.department.code, {})[no] = a
+    servers, flavors = facts(ws)
+    per: dict[str, list] = {}
+    for s in servers:
+        per.setdefault(s.stack.split("/", 1)[0], []).append(s)
+    lo = int(dt.datetime.combine(first, dt.time(0), CHINA).timestamp())
+    hi = int(dt.datetime.combine(last, dt.time(23, 59, 59), CHINA).timestamp())
+    window = max([r.window_days for r in ws.profile.rightsizing] + [0])
+    with open_metrics(ws) as mst:
+        samples = mst.samples(min(lo, hi - window * 86400), hi)
+    per[""] = servers
+    return Gathered(month, loaded, events, entries, brk, doc, trend,
+                    {a.department.code: a.department.name for a in approvals.values()},
+                    by_department, per, flavors, samples)
+
+
+def report(ws: Workspace, month: str, today: dt.date, department: str | None = None,
+           gathered: Gathered | None = None) -> dict[str, Any]:
+    g = gathered if gathered is not None and gathered.month == month else \
+        gather(ws, month, today)
+    first, last = month_bounds(month)
+    loaded = g.loaded
+    mine = g.by_department.get(department, {}) if department is not None else \
+        {a.approval_no: a for a in loaded.approvals.values()}
     cal, ends = loaded.cal, loaded.ends
     # --- fees: this month and the trend -------------------------------------------------------
     months = months_back(month, TREND_MONTHS)
-    doc_bill = bill_month(ws, month, today, department, loaded=loaded).to_dict()
-    trend = payable_by_department(ws, months[:-1], loaded, department)
+    doc_bill = g.bill if department is None else only_department(g.bill, department, loaded)
+    trend = {m: {k: v for k, v in g.trend[m].items() if department is None or k == department}
+             for m in months[:-1]}
     trend[month] = {d["department"]: d["payable"] for d in doc_bill["departments"]}
-    names = {a.department.code: a.department.name for a in approvals.values()}
+    names = g.names
     codes = sorted({c for m in months for c in trend[m]})
     fees = {"months": months,
             "departments": [{"department": code, "department_name": names.get(code, code),
@@ -84,10 +134,7 @@ def report(ws: Workspace, month: str, today: dt.date,
             "total": [str(sum((Decimal(v) for v in trend[m].values()), Decimal("0.00")))
                       for m in months]}
     # --- lifecycle: deadlines, windows, decommissions, audit ------------------------------------
-    with open_state(ws) as store:
-        events = events_by_subject(store)
-        entries = store.audit_entries()
-        brk = verify_chain(entries, store.audit_head())
+    events, entries, brk = g.events, g.entries, g.brk
     deadlines: dict[str, dict[str, Any]] = {}
     for no, a in sorted(mine.items()):
         evs = [e for e in events.get(no, []) if e["on"][:10] <= last.isoformat()]
@@ -128,13 +175,9 @@ def report(ws: Workspace, month: str, today: dt.date,
                     department is None or stack.startswith(department + "/")):
                 certs.append({"file": f"certificates/{f.name}", "stack": stack, "on": day})
     # --- utilisation and recommendations ----------------------------------------------------------
-    servers, flavors = facts(ws)
-    servers = [s for s in servers if department is None or s.stack.startswith(department + "/")]
+    servers, flavors, samples = g.servers.get(department or "", []), g.flavors, g.samples
     lo = int(dt.datetime.combine(first, dt.time(0), CHINA).timestamp())
     hi = int(dt.datetime.combine(last, dt.time(23, 59, 59), CHINA).timestamp())
-    window = max([r.window_days for r in ws.profile.rightsizing] + [0])
-    with open_metrics(ws) as mst:
-        samples = mst.samples(min(lo, hi - window * 86400), hi)
     util: dict[str, dict[str, list[float]]] = {}
     for s in servers:
         for metric in ("cpu_pct", "mem_pct", "disk_used_pct"):
@@ -169,8 +212,9 @@ def report(ws: Workspace, month: str, today: dt.date,
                       "first_bad": brk.__dict__ if brk else None}}
 
 
-def departments(ws: Workspace) -> list[str]:
-    return sorted({a.department.code for a in load(ws).approvals.values()})
+def departments(ws: Workspace, gathered: Gathered | None = None) -> list[str]:
+    loaded = gathered.loaded if gathered is not None else load(ws)
+    return sorted({a.department.code for a in loaded.approvals.values()})
 
 
 def per_department(ws: Workspace) -> bool:

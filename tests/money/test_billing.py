@@ -327,3 +327,41 @@ def test_a_change_document_splits_the_month_at_the_apply_that_carried_it_out(tmp
                      ("permanent", "2026-06-01", "2026-06-15", "1")]
     assert s["total"] == "252.00"                  # 168 x 15/30 + 336 x 15/30
     assert system(run(ws, "2026-07"))["total"] == "336.00"
+
+
+def test_totals_only_bills_give_the_full_bills_totals(tmp_path):
+    """The report's trend bills earlier months without lines (bill_month(lines=False)): per
+    system the same total and payable as the full bill, over windows, changes, an exit with a
+    late reclaim and a missed deadline (datong), month after month."""
+    import random
+    from orchestrator.usecases.bill import compute, load
+    from orchestrator.lifecycle_events import events_by_subject
+    from orchestrator.usecases.session import open_state
+    rng = random.Random(19)
+    apps = [small("DT-1"), small("DT-2", system="hr", dept=("hr", "人社局")),
+            small("DT-W", term={"kind": "window", "start": "2026-06-20", "end": "2026-08-05"}),
+            small("DT-C", change_of="DT-1", approved_on="2026-06-10",
+                  servers=[{**small("x")["zones"]["internet"]["servers"][0], "name": "more"}]),
+            small("DT-3", system="gis", approved_on="2026-07-01")]
+    ws = ws_with(tmp_path, "datong", *apps)
+    for no in ("DT-1", "DT-2", "DT-W", "DT-C"):
+        day = dt.date(2026, 6, 1) + dt.timedelta(days=rng.randint(0, 25))
+        record(ws, no, "provisioned", day.isoformat())
+        record(ws, no, "delivery-confirmed", (day + dt.timedelta(days=2)).isoformat())
+    record(ws, "DT-1", "changed", "2026-07-03")
+    record(ws, "DT-2", "exit-requested", "2026-07-10")
+    record(ws, "DT-2", "exit-approved", "2026-07-13")
+    record(ws, "DT-2", "reclaimed", "2026-08-20")              # late: billed to the deadline
+    w = Workspace.at(ws)
+    loaded = load(w)
+    with open_state(w) as store:
+        events = events_by_subject(store)
+    seen = set()
+    for month in ("2026-05", "2026-06", "2026-07", "2026-08", "2026-09"):
+        full, totals = compute(w, month, events, loaded), compute(w, month, events, loaded,
+                                                                 lines=False)
+        got = [(s.stack, s.total, s.payable) for s in totals.systems]
+        assert got == [(s.stack, s.total, s.payable) for s in full.systems], month
+        assert all(not s.lines for s in totals.systems)
+        seen.update((s.stack, bool(s.deductions)) for s in full.systems)
+    assert ("hr/hr", True) in seen and {s for s, _ in seen} == {"edu/edu-portal", "hr/hr"}

@@ -80,6 +80,19 @@ def test_pull_stores_the_exact_series_per_server_in_one_request_per_metric(tmp_p
         with metrics.open_metrics(Workspace.at(ws)) as st:
             again = st.samples(T0, T0 + 86400)
         assert dict(again[A1]["mem_pct"]) == m1              # same values, whichever chunking
+        # A window's requests are cut further to bound one response (servers x steps): with
+        # 6 points a response, 2 servers get 3 steps a request; still every server at once, and
+        # stored as one series per server, metric and window.
+        calls.clear()
+        monkeypatch.setattr(prom, "MAX_RESPONSE_POINTS", 6)
+        res3 = metrics.pull(Workspace.at(ws), url, T0 + 600, T0 + 60 * (MINUTES - 1), 300)
+        assert len(calls) == res3.requests == 5 * (4 + 4 + 4 + 2)   # windows 10,10,10,5 steps
+        with metrics.open_metrics(Workspace.at(ws)) as st:
+            third = st.samples(T0, T0 + 86400)
+            rows = st.db.execute("SELECT count(*) FROM series WHERE server=? AND metric=?",
+                                 (A1, "mem_pct")).fetchone()[0]
+        assert dict(third[A1]["mem_pct"]) == m1 and third[A2] == again[A2]
+        assert rows == 4                                     # one per 10-step window
 
 
 def test_a_bad_query_and_an_absent_server_are_errors(tmp_path, ws):

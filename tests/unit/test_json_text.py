@@ -11,7 +11,7 @@ import pytest
 from orchestrator.json_text import dumps
 
 WORDS = ["", "a", "政务云", "line\nbreak", 'quote"s', "back\\slash", "tab\t", "\u2028", "😀",
-         "\x00\x1f", "{not: json}", ",\n  ", ": "]
+         "\x00\x1f", "{not: json}", ",\n  ", ": ", "},\n    {", "}, {"]
 
 
 class Colour(str, enum.Enum):
@@ -37,8 +37,11 @@ def doc(rng: random.Random, depth: int = 0):
         return [doc(rng, depth + 1) for _ in range(n)]
     if r < 0.65:
         return tuple(scalar(rng) for _ in range(n))
-    if r < 0.8:      # flat: the C-encoder path
+    if r < 0.72:     # flat: the C-encoder path
         return {rng.choice(WORDS) + str(i): scalar(rng) for i in range(n)}
+    if r < 0.8:      # a list of flat records (a bill's lines), now and then one that is not
+        return [{rng.choice(WORDS) + str(i): scalar(rng) for i in range(rng.randint(0, 4))}
+                if rng.random() < 0.95 else doc(rng, depth + 1) for _ in range(n)]
     keys = [rng.choice(WORDS + [1, 2.5, True, None, -3]) for _ in range(n)]
     return {k: doc(rng, depth + 1) for k in keys}
 
@@ -62,3 +65,12 @@ def test_a_bill_shaped_document():
         {"lines": [{"approval": "BZ-1", "quantity": "2", "days": 30, "first": None,
                     "note": ""}] * 3, "deductions": [], "notes": ["x"]}], "total": "1.00"}
     assert dumps(bill) == json.dumps(bill, ensure_ascii=False, indent=2)
+
+
+def test_dump_writes_the_same_text_in_pieces():
+    from orchestrator.json_text import dump
+    d = {"systems": [{"lines": [{"n": i, "s": "政务云"} for i in range(50)], "k": i}
+                     for i in range(3000)]}
+    pieces: list[str] = []
+    dump(d, pieces.append)
+    assert len(pieces) > 1 and "".join(pieces) == json.dumps(d, ensure_ascii=False, indent=2)

@@ -84,3 +84,26 @@ def test_a_damaged_cache_is_ignored(ws):
     assert Workspace.at(ws).load_approvals() == first
     w.parse_cache_path.write_text(json.dumps({"format": "other", "entries": {}}), encoding="utf-8")
     assert Workspace.at(ws).load_approvals() == first
+
+
+def test_a_read_only_cache_gives_the_same_data_lets_go_and_never_saves(ws):
+    """bill reads the cache read-only: each entry is dropped once read (the data of 10,000
+    approvals is not all held until the last is validated), two files of the same bytes still
+    give the same data (the second is parsed), and nothing is written."""
+    w = Workspace.at(ws)
+    compile_workspace(w, today())
+    first = w.load_approvals()
+    files = w.approval_files()
+    twin = files[0].with_name("ZZ-twin.yaml")
+    twin.write_bytes(files[0].read_bytes())          # same bytes, same cache key
+    before = w.parse_cache_path.read_bytes()
+    ro = ParseCache(w.parse_cache_path, read_only=True)
+    n = len(ro.entries)
+    datas = [read_yaml(p, w.rel(p), ro) for p in sorted(files) + [twin]]
+    assert datas[-1] == datas[0] and len(ro.entries) == n - len(files) == 0
+    assert [read_yaml(p, w.rel(p)) for p in sorted(files)] == datas[:-1]
+    ro.put("x", {"a": 1})
+    ro.save()
+    assert w.parse_cache_path.read_bytes() == before and not ro.used
+    twin.unlink()
+    assert w.load_approvals(ParseCache(w.parse_cache_path, read_only=True)) == first
