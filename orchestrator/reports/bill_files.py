@@ -16,7 +16,11 @@ COLUMNS = ("department", "system", "approval", "term", "item", "name", "unit", "
 
 def rows(doc: dict[str, Any]):
     """One row per line (fees, deductions), then per adjustment; amounts as Decimal."""
-    for s in doc["systems"]:
+    return _rows(doc["systems"], doc.get("adjustments", []))
+
+
+def _rows(systems: list[dict[str, Any]], adjustments: list[dict[str, Any]]):
+    for s in systems:
         for ln in s["lines"] + s["deductions"]:
             yield (s["department"], s["system"], ln["approval"], ln["term"], ln["item"],
                    ln["name"], ln["unit"], Decimal(ln["quantity"]), Decimal(ln["unit_price"]),
@@ -24,7 +28,7 @@ def rows(doc: dict[str, Any]):
                    ln["article"], ln["note"])
         yield (s["department"], s["system"], "", "system-total", "", "合计 (rounded once, "
                "half-up to the fen)", "", None, None, "", "", None, Decimal(s["payable"]), "", "")
-    for a in doc.get("adjustments", []):
+    for a in adjustments:
         dept, system = a["stack"].split("/", 1)
         yield (dept, system, "", "adjustment", "", "调整 (after closing)", "", None, None,
                a["recorded_on"], "", None, Decimal(a["amount"]), "", a["note"])
@@ -106,9 +110,13 @@ def to_xlsx(doc: dict[str, Any]) -> bytes:
     summary.append(["total", "合计", sum(d["systems"] for d in doc["departments"]),
                     Decimal(doc["total"]), Decimal(doc["deducted"]), Decimal(doc["payable"])],
                    money)
-    by_dept: dict[str, list] = {}
-    for r in rows(doc):
-        by_dept.setdefault(r[0], []).append(r[1:])
+    # Each department's rows made when its sheet is written (not all held at once).
+    systems: dict[str, list] = {}
+    adjustments: dict[str, list] = {}
+    for sys_ in doc["systems"]:
+        systems.setdefault(sys_["department"], []).append(sys_)
+    for a in doc.get("adjustments", []):
+        adjustments.setdefault(a["stack"].split("/", 1)[0], []).append(a)
     line_formats = {6: QTY, 7: MONEY, 11: "#,##0.0000"}
     for dept in doc["departments"]:
         sh = wb.create_sheet(dept["department"][:31])
@@ -116,6 +124,7 @@ def to_xlsx(doc: dict[str, Any]) -> bytes:
         lines = fast.sheet(sh)
         lines.append([f"{dept['department_name']} {doc['month']}"])
         lines.append(list(COLUMNS[1:]), header=True)
-        for r in by_dept.get(dept["department"], []):
-            lines.append(r, line_formats)
+        code = dept["department"]
+        for r in _rows(systems.get(code, []), adjustments.get(code, [])):
+            lines.append(r[1:], line_formats)
     return fixed_bytes(wb, doc["last"], fast)

@@ -70,9 +70,9 @@ class FastRows:
         self._styles: dict[tuple[int, str], str] = {}
 
     def sheet(self, ws, first_row: int = 1) -> "_SheetRows":
-        parts: list[str] = []
-        self._sheets.append((ws, parts))
-        return _SheetRows(self, ws, parts, first_row)
+        rows = _SheetRows(self, ws, first_row)
+        self._sheets.append((ws, rows))
+        return rows
 
     def style_id(self, ws, key: str) -> str:
         """The cell style of number format ``key`` (or HEADER), registered as openpyxl
@@ -88,17 +88,21 @@ class FastRows:
             sid = self._styles[(id(ws.parent), key)] = str(c.style_id)
         return sid
 
-    def tails(self) -> dict[str, str]:
-        """zip entry name -> the rows' XML, once the workbook was saved (sheet paths known)."""
-        return {ws.path.lstrip("/"): "".join(parts) for ws, parts in self._sheets if parts}
+    def tails(self) -> dict[str, bytes]:
+        """zip entry name -> the rows' XML, once the workbook was saved (sheet paths known);
+        asked once."""
+        return {ws.path.lstrip("/"): rows.xml() for ws, rows in self._sheets if rows.any}
 
 
 _FINITE_CHECKED = (float, Decimal)
 
 
 class _SheetRows:
-    def __init__(self, owner: FastRows, ws, parts: list[str], first_row: int):
-        self.owner, self.ws, self.parts, self.row = owner, ws, parts, first_row
+    def __init__(self, owner: FastRows, ws, first_row: int):
+        self.owner, self.ws, self.row = owner, ws, first_row
+        self.any = False
+        self.parts: list[str] = []
+        self.data = bytearray()     # rows kept as UTF-8 (a province's bill: 10^6 cells)
         self._layouts: dict[tuple, list[tuple[str, str, str | None]]] = {}
 
     def _layout(self, n: int, formats: dict[int, str] | None, header: bool):
@@ -138,7 +142,18 @@ class _SheetRows:
                 add(self._by_openpyxl(v, col, style))
         out.append("</row>")
         self.parts.append("".join(out))
+        self.any = True
         self.row += 1
+        if len(self.parts) >= 512:
+            self.data += "".join(self.parts).encode("utf-8")
+            self.parts.clear()
+
+    def xml(self) -> bytearray:
+        """The rows' XML, handed over once (the caller lets it go sheet by sheet)."""
+        self.data += "".join(self.parts).encode("utf-8")
+        self.parts.clear()
+        data, self.data = self.data, bytearray()
+        return data
 
     def _by_openpyxl(self, v: Any, col: str, style: str | None) -> str:
         from et_xmlfile import xmlfile
@@ -199,11 +214,18 @@ def fixed_bytes(wb, day: str, rows: FastRows | None = None) -> bytes:
             data = src.read(info.filename)
             if info.filename == "docProps/core.xml":   # openpyxl stamps "modified" at save
                 data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>" + stamp, data)
-            elif info.filename in tails:
-                end = data.rindex(b"</sheetData>")
-                data = data[:end] + tails[info.filename].encode("utf-8") + data[end:]
             fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
             fixed.compress_type = zipfile.ZIP_DEFLATED
             fixed.external_attr = 0o600 << 16
+            if info.filename in tails:       # the rows, written in place (not copied together)
+                end = data.rindex(b"</sheetData>")
+                tail = tails.pop(info.filename)
+                fixed.file_size = len(data) + len(tail)      # as writestr would
+                with dst.open(fixed, "w") as f:
+                    f.write(data[:end])
+                    f.write(tail)
+                    f.write(data[end:])
+                del tail
+                continue
             dst.writestr(fixed, data)
     return out.getvalue()

@@ -218,12 +218,15 @@ def _ordered(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _only(doc: dict[str, Any], department: str) -> dict[str, Any]:
-    doc = _ordered(copy.deepcopy(doc))
-    doc["systems"] = [s for s in doc["systems"] if s["department"] == department]
-    doc["departments"] = [d for d in doc["departments"] if d["department"] == department]
-    doc["adjustments"] = [a for a in doc["adjustments"] if a["department"] == department]
-    doc["pending_adjustments"] = [a for a in doc["pending_adjustments"]
-                                  if a["department"] == department]
+    """One department's document: its parts copied, not the whole bill (a report per
+    department of a province would copy the province's bill for each)."""
+    doc = _ordered(dict(doc))
+
+    def mine(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return copy.deepcopy([r for r in rows if r["department"] == department])
+    doc["rule"] = copy.deepcopy(doc["rule"])
+    for key in ("systems", "departments", "adjustments", "pending_adjustments"):
+        doc[key] = mine(doc[key])
     for key in ("total", "deducted", "payable"):
         field = {"total": "total", "deducted": "deducted", "payable": "payable"}[key]
         doc[key] = str(sum((Decimal(d[field]) for d in doc["departments"]), Decimal("0.00")))
