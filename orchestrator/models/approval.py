@@ -8,18 +8,18 @@ from typing import Annotated, Literal, Union
 
 from pydantic import AfterValidator, Field, PositiveInt, field_validator, model_validator
 
-from .base import Day, Input, NonEmptyStr, Slug
+from .base import Day, Input, Name, NonEmptyStr, Slug
 from .catalog import ZoneName
 
 
 class Department(Input):
     code: Slug
-    name: NonEmptyStr
+    name: Name
 
 
 class System(Input):
     code: Slug
-    name: NonEmptyStr
+    name: Name
     # GB/T 22239 has five levels; which ones a platform accepts is a profile rule, not schema.
     dengbao_level: int
     classified: bool = False  # 涉密
@@ -108,7 +108,7 @@ class Disk(Input):
 class Server(Input):
     name: Slug
     flavor: NonEmptyStr  # catalog code of a compute item
-    image: NonEmptyStr
+    image: Name
     system_disk: Disk
     data_disks: list[Disk] = Field(default_factory=list)
     count: PositiveInt = 1
@@ -133,7 +133,7 @@ class InboundRule(Input):
     port_max: int | None = Field(default=None, ge=1, le=65535)
     # A CIDR, or "zone:<name>" for the zone's own address range (resolved from govcloud.toml).
     source: NonEmptyStr
-    description: str = ""
+    description: str = Field(default="", max_length=255)
 
     @model_validator(mode="after")
     def _ports(self) -> "InboundRule":

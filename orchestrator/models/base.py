@@ -15,13 +15,22 @@ class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 
+# No value in a govcloud input is longer (the longest shipped: a profile note of 265 characters);
+# a 100 KB value is refused, never echoed into a plan or a message.
+MAX_TEXT = 1000
+# Names that reach plans, specs and cloud objects (a department, a system, a volume type...).
+Name = Annotated[str, Field(min_length=1, max_length=128)]
+
+
 class Input(Frozen):
     """Base of the models of the files people write (approvals, change and extension documents,
     the catalog, profiles, govcloud.toml): strict types, no NaN or infinity. pydantic's lax mode
     reads YAML's ``true`` as the count 1, a quoted "12" as 12 and 1 or "yes" as true; a typo then
     passes as something else. Refused instead, naming the field. Prices (``Money``, also from
-    "80.00") and dates (``Day``, also from "2026-03-02") are the two lax types."""
-    model_config = Frozen.model_config | ConfigDict(strict=True, allow_inf_nan=False)
+    "80.00") and dates (``Day``, also from "2026-03-02") are the two lax types. Strings are at
+    most MAX_TEXT characters."""
+    model_config = Frozen.model_config | ConfigDict(strict=True, allow_inf_nan=False,
+                                                    str_max_length=MAX_TEXT)
 
 
 def leads_outside(path: str) -> bool:

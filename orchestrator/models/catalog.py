@@ -6,7 +6,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, model_validator
 
-from .base import Input, Money, NonEmptyStr
+from .base import Input, Money, Name
 
 Category = Literal[
     "compute", "block_storage", "object_storage", "network", "bandwidth", "public_ip",
@@ -24,7 +24,7 @@ class FlavorProvision(Input):
 
 class VolumeProvision(Input):
     kind: Literal["volume"]
-    volume_type: NonEmptyStr
+    volume_type: Name
     max_gb: Annotated[int, Field(gt=0, le=1048576)] = 32768
 
 
@@ -42,7 +42,7 @@ class ServiceProvision(Input):
     """Billed, not provisioned by govcloud's drivers (WAF, bastion, DB licences...)."""
 
     kind: Literal["service"]
-    service: NonEmptyStr
+    service: Name
     dengbao_level: int | None = Field(default=None, ge=1, le=3)
 
 
@@ -54,8 +54,8 @@ Provision = Annotated[
 
 class CatalogItem(Input):
     code: Annotated[str, Field(pattern=r"^[a-z][a-z0-9]*(\.[a-z0-9-]+)+$")]
-    name_zh: NonEmptyStr
-    name_en: NonEmptyStr
+    name_zh: Name
+    name_en: Name
     category: Category
     unit: Literal["台·月", "GB·月", "Mbps·月", "个·月", "套·月", "核·月"]
     unit_price: Money

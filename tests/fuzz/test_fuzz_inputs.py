@@ -25,7 +25,6 @@ import shutil
 import signal
 import stat
 import tempfile
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -42,8 +41,9 @@ FUZZ = settings(deadline=None, derandomize=True, database=None, print_blob=False
 INPUT_NAMES = ("govcloud.toml", "approvals/", "catalog/")   # every input lives under these
 
 
-class Hang(Exception):
-    pass
+class Hang(BaseException):
+    """Raised by the timer inside the CLI: a BaseException, so that the CLI's catch-all for
+    internal errors does not turn it into a message."""
 
 
 @contextmanager
@@ -110,6 +110,19 @@ def base() -> Path:
 
 
 def check(base: Path, mutation: Mutation) -> None:
+    """The properties for one mutation. A run over the time limit is tried once more on a
+    fresh copy: the suite shares its machine, and a run that waited for a CPU is not a hang; a
+    hang (or a slow path) is slow both times."""
+    try:
+        _check_once(base, mutation)
+    except Hang:
+        try:
+            _check_once(base, mutation)
+        except Hang:
+            raise AssertionError(f"over {PER_EXAMPLE_SECONDS} s twice (a hang)\n{mutation}") from None
+
+
+def _check_once(base: Path, mutation: Mutation) -> None:
     sandbox = Path(tempfile.mkdtemp(prefix="govcloud-fuzz-"))
     try:
         ws = sandbox / "ws"
@@ -120,11 +133,9 @@ def check(base: Path, mutation: Mutation) -> None:
         outside_before = tree(sandbox, skip=ws)
         ws_before = tree(ws)
         results = {}
-        t0 = time.monotonic()
-        with time_limit(PER_EXAMPLE_SECONDS):
+        with time_limit(PER_EXAMPLE_SECONDS):   # raises Hang, retried once by check()
             for command in ("validate", "compile", "plan"):
                 results[command] = run_cli(command, "-C", ws)
-        took = time.monotonic() - t0
         for command, r in results.items():
             out = r.output
             where = f"{mutation}\n{command} -> exit {r.exit_code}:\n{out[:3000]}"
@@ -143,7 +154,6 @@ def check(base: Path, mutation: Mutation) -> None:
                     f"validate refused, {command} did not\n{mutation}\n{results[command].output[:2000]}"
             assert tree(ws) == ws_before, f"a refused input changed the workspace\n{mutation}"
         assert tree(sandbox, skip=ws) == outside_before, f"written outside the workspace\n{mutation}"
-        assert took <= PER_EXAMPLE_SECONDS, f"{took:.1f} s\n{mutation}"
     finally:
         shutil.rmtree(sandbox, ignore_errors=True)
 
@@ -161,8 +171,9 @@ def test_wrong_kinds_of_file_are_refused_clearly(base, mutation):
 
 
 def test_negative_control_the_oracle_catches_an_accepted_invalid_input(base):
-    """A mutation wrongly labelled must-refuse (an unchanged document) fails the oracle, and
-    one that writes outside the workspace fails it too: the properties can fail."""
+    """A mutation wrongly labelled must-refuse (an unchanged document) fails the oracle, one
+    that writes outside the workspace fails it, and so does a plan slower than the limit: the
+    properties can fail."""
     keep = Mutation("approval", "nothing changed", True, lambda ws, sb: None)
     with pytest.raises(AssertionError, match="accepted, must be refused"):
         check(base, keep)
@@ -174,3 +185,11 @@ def test_negative_control_the_oracle_catches_an_accepted_invalid_input(base):
                           encoding="utf-8"))
     with pytest.raises(AssertionError, match="written outside the workspace"):
         check(base, escape)
+    # a valid but slow target (10 s per simulated API call): plan runs past the limit
+    slow = Mutation("config", "latency_ms = 10000", None,
+                    lambda ws, sb: (ws / "govcloud.toml").write_text(
+                        (ws / "govcloud.toml").read_text(encoding="utf-8").replace(
+                            'driver = "local"', 'driver = "local"\nlatency_ms = 10000'),
+                        encoding="utf-8"))
+    with pytest.raises(AssertionError, match="twice"):
+        check(base, slow)
