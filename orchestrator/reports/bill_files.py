@@ -98,7 +98,7 @@ def to_xlsx(doc: dict[str, Any]) -> bytes:
     fast = FastRows()
     ws = wb.create_sheet("汇总 summary")
     ws.freeze_panes = "A3"
-    ws.append([f"政务云服务费 {doc['month']}  {doc['profile_name']}"
+    styled_row(ws, [f"政务云服务费 {doc['month']}  {doc['profile_name']}"
                + ("  (已结账 closed)" if doc["closed"] else "")])
     styled_row(ws, ["department", "部门", "systems", "fees 服务费", "deductions 扣减",
                     "payable 应付"], header=True)

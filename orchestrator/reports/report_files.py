@@ -8,7 +8,7 @@ from typing import Any
 from markupsafe import Markup
 
 from . import svg
-from .xlsx import MONEY, fixed_bytes, header_row, workbook
+from .xlsx import MONEY, append_row, fixed_bytes, header_row, workbook
 
 MAX_CHART_ROWS = 30
 
@@ -62,12 +62,13 @@ def to_xlsx(doc: dict[str, Any]) -> bytes:
     wb = workbook()
     ws = wb.active
     ws.title = "服务费 fees"
-    ws.append([f"{doc['profile_name']} {doc['month']}"
+    append_row(ws, [f"{doc['profile_name']} {doc['month']}"
                + (f" {doc['department']}" if doc["department"] else "")])
     header_row(ws, ["department", "部门", *doc["fees"]["months"]])
     for d in doc["fees"]["departments"]:
-        ws.append([d["department"], d["department_name"], *(Decimal(v) for v in d["payable"])])
-    ws.append(["total", "合计", *(Decimal(v) for v in doc["fees"]["total"])])
+        append_row(ws, [d["department"], d["department_name"],
+                        *(Decimal(v) for v in d["payable"])])
+    append_row(ws, ["total", "合计", *(Decimal(v) for v in doc["fees"]["total"])])
     for row in ws.iter_rows(min_row=3, min_col=3):
         for c in row:
             c.number_format = MONEY
@@ -95,7 +96,7 @@ def to_xlsx(doc: dict[str, Any]) -> bytes:
         sh = wb.create_sheet(title)
         header_row(sh, head)
         for r in rows:
-            sh.append(r)
+            append_row(sh, r)
         sh.freeze_panes = "A2"
         if title.startswith("优化建议"):
             for row in sh.iter_rows(min_row=2, min_col=8, max_col=8):
@@ -103,6 +104,6 @@ def to_xlsx(doc: dict[str, Any]) -> bytes:
     a = doc["audit"]
     sh = wb.create_sheet("审计 audit")
     header_row(sh, ["entries", "intact", "first bad"])
-    sh.append([a["entries"], "yes" if a["intact"] else "NO",
+    append_row(sh, [a["entries"], "yes" if a["intact"] else "NO",
                str(a["first_bad"]) if a["first_bad"] else ""])
     return fixed_bytes(wb, doc["last"])

@@ -33,21 +33,44 @@ def styled_row(ws, values: list, formats: dict[int, str] | None = None, header: 
     out = []
     for i, v in enumerate(values):
         fmt = (formats or {}).get(i)
-        if header or fmt:
+        if header or fmt or looks_like_formula(v):
             c = WriteOnlyCell(ws, value=v)
             if header:
                 _header_style(c)
             if fmt:
                 c.number_format = fmt
+            as_text(c)
             out.append(c)
         else:
             out.append(v)
     ws.append(out)
 
 
+def append_row(ws, values: list) -> None:
+    """``ws.append(values)`` for an ordinary sheet, with text that openpyxl would take for a
+    formula or an error code kept as text (see ``looks_like_formula``)."""
+    ws.append(values)
+    for c in ws[ws.max_row]:
+        as_text(c)
+
+
+def looks_like_formula(v: Any) -> bool:
+    """Text openpyxl would store as a formula ("=...") or an error code ("#N/A"). Names and
+    notes come from approvals, so such text must stay text: a cell "=HYPERLINK(...)" or
+    "=cmd|' /C calc'!A0" would otherwise be evaluated when the bill is opened."""
+    return type(v) is str and ((len(v) > 1 and v[0] == "=") or v in _ERROR_CODES)
+
+
+def as_text(c) -> None:
+    """Store a formula-looking text value of cell ``c`` as a string (openpyxl writes a string
+    cell as inline or shared text, never as <f>)."""
+    if looks_like_formula(c.value):
+        c.data_type = "s"
+
+
 def header_row(ws, names: list[str]) -> None:
     from openpyxl.styles import Font, PatternFill
-    ws.append(names)
+    append_row(ws, names)
     for c in ws[ws.max_row]:
         c.font = Font(bold=True)
         c.fill = PatternFill("solid", fgColor="DDEBF7")
@@ -59,9 +82,10 @@ HEADER = "header"     # FastRows style key: the bold, filled header cells of sty
 class FastRows:
     """Rows of write-only sheets written as openpyxl writes them, byte for byte, without an
     openpyxl cell per value: its pure-Python XML writer (no lxml here) took half a minute for a
-    province's bill (a million cells). Plain values (text, numbers, None) are written here;
-    anything else (a formula-like "=..." text, an error code, a control character, a date, a
-    bool, NaN) is given to openpyxl's own cell writer, so its rules and errors stay. The rows
+    province's bill (a million cells). Plain values (text, numbers, None) are written here,
+    formula-looking text as text (as ``styled_row`` writes it); anything else (a control
+    character, a date, a bool, NaN) is given to openpyxl's own cell writer, so its rules and
+    errors stay. The rows
     go into the saved file by ``fixed_bytes(wb, day, rows)``, after any row openpyxl wrote in
     the same sheet (``first_row`` is the next row number)."""
 
@@ -130,7 +154,7 @@ class _SheetRows:
             if v is None:
                 if style:
                     add(f'<c r="{col}{r}"{s} t="n" />')
-            elif t is str and not _NOT_PLAIN(v) and v not in _ERROR_CODES and len(v) <= 32767:
+            elif t is str and not _NOT_PLAIN(v) and len(v) <= 32767:    # "=..." too: text
                 if not v:
                     add(f'<c r="{col}{r}"{s} t="inlineStr" />')
                 else:
@@ -178,9 +202,9 @@ def _header_style(c) -> None:
     c.fill = PatternFill("solid", fgColor="DDEBF7")
 
 
-# What openpyxl does not write as an inline string as it is: a formula ("=..."), an error
-# code, an illegal control character (it raises), text beyond 32,767 characters (truncated).
-_NOT_PLAIN = re.compile(r"^=.|[\000-\010\013\014\016-\037]", re.S).search
+# What openpyxl does not write as an inline string as it is: an illegal control character (it
+# raises), text beyond 32,767 characters (truncated). Formula-looking text is written as text.
+_NOT_PLAIN = re.compile(r"[\000-\010\013\014\016-\037]").search
 _ERROR_CODES = frozenset(('#NULL!', '#DIV/0!', '#VALUE!', '#REF!', '#NAME?', '#NUM!', '#N/A'))
 
 

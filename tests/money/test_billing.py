@@ -365,3 +365,42 @@ def test_totals_only_bills_give_the_full_bills_totals(tmp_path):
         assert all(not s.lines for s in totals.systems)
         seen.update((s.stack, bool(s.deductions)) for s in full.systems)
     assert ("hr/hr", True) in seen and {s for s, _ in seen} == {"edu/edu-portal", "hr/hr"}
+
+
+HOSTILE = ["=cmd|' /C calc'!A0", '=HYPERLINK("http://127.0.0.1/x","点此")', "#N/A"]
+
+
+def formulas(xlsx: bytes) -> list[str]:
+    """Every cell of every sheet that a spreadsheet would evaluate (openpyxl reads a stored
+    formula back as data type "f"), and the raw <f> elements of the sheets' XML."""
+    import zipfile
+    from openpyxl import load_workbook
+    found = [f"{sh.title}!{c.coordinate}" for sh in load_workbook(io.BytesIO(xlsx)).worksheets
+             for row in sh.iter_rows() for c in row if c.data_type in ("f", "e")]
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as z:
+        found += [n for n in z.namelist() if n.startswith("xl/worksheets/")
+                  and (b"<f>" in z.read(n) or b"<f " in z.read(n))]
+    return found
+
+
+def test_xlsx_cells_are_never_formulas_even_when_a_name_looks_like_one(tmp_path):
+    """Names come from approvals: a department called "=cmd|..." is text in the bill's XLSX (the
+    summary sheet and the department's sheet), never a formula or an error cell."""
+    from openpyxl import load_workbook
+    for i, evil in enumerate(HOSTILE):
+        ws = ws_with(tmp_path, "datong", small("DT-1", dept=("edu", evil)), name=f"ws{i}")
+        record(ws, "DT-1", "delivery-confirmed", "2026-06-03")
+        raw = bill_files.to_xlsx(run(ws, "2026-06"))
+        assert formulas(raw) == []
+        texts = [c.value for sh in load_workbook(io.BytesIO(raw)).worksheets
+                 for row in sh.iter_rows() for c in row]
+        assert evil in texts or any(isinstance(t, str) and t.startswith(evil) for t in texts)
+
+
+def test_the_formula_check_sees_a_formula():
+    """Negative control: the same text written by plain openpyxl is a formula, and found."""
+    from openpyxl import Workbook
+    from orchestrator.reports.xlsx import fixed_bytes
+    wb = Workbook()
+    wb.active.append([HOSTILE[0]])
+    assert formulas(fixed_bytes(wb, "2026-06-30")) != []

@@ -18,8 +18,8 @@ CHINA = dt.timezone(dt.timedelta(hours=8))
 END = int(dt.datetime(2026, 6, 30, 23, 0, tzinfo=CHINA).timestamp())
 
 
-def sample_ws(tmp_path, city="sichuan", evil=False):
-    hr_name = "人社局<script>alert(1)</script>" if evil else "人社局"
+def sample_ws(tmp_path, city="sichuan", evil=False, hr_name=None):
+    hr_name = hr_name or ("人社局<script>alert(1)</script>" if evil else "人社局")
     ws = ws_with(tmp_path, city, small("A-1", approved_on="2026-03-02"),
                  small("A-2", system="hr-portal", dept=("hr", hr_name), approved_on="2026-03-02"),
                  small("A-W", approved_on="2026-06-01", system="hr-portal", dept=("hr", hr_name),
@@ -77,6 +77,20 @@ def test_report_files_and_figures(tmp_path, cli):
     assert cli("report", "--month", "2026-06", "--out", str(again), "-C", ws).exit_code == 0
     for f in out.iterdir():
         assert (again / f.name).read_bytes() == f.read_bytes(), f.name           # reproducible
+
+
+def test_report_xlsx_keeps_a_formula_looking_department_name_as_text(tmp_path, cli):
+    from tests.money.test_billing import HOSTILE, formulas
+    ws = sample_ws(tmp_path, hr_name=HOSTILE[0])
+    out = tmp_path / "out"
+    assert cli("report", "--month", "2026-06", "--out", str(out), "-C", ws).exit_code == 0
+    books = sorted(out.glob("*.xlsx"))
+    assert len(books) == 3
+    for f in books:
+        assert formulas(f.read_bytes()) == [], f.name
+    from openpyxl import load_workbook
+    fees = load_workbook(out / "report-2026-06.xlsx")["服务费 fees"]
+    assert HOSTILE[0] in [c.value for row in fees.iter_rows() for c in row]
 
 
 def test_quarterly_duty_is_due_at_the_quarter_end_only(tmp_path):
