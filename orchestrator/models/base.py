@@ -6,7 +6,7 @@ from typing import Annotated
 
 from datetime import date
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
@@ -31,6 +31,39 @@ class Input(Frozen):
     most MAX_TEXT characters."""
     model_config = Frozen.model_config | ConfigDict(strict=True, allow_inf_nan=False,
                                                     str_max_length=MAX_TEXT)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_control_characters(cls, data):
+        """No text of an input holds a control character (tab and line breaks aside): names
+        reach bills, spreadsheets (which cannot store them) and terminals. Each model checks its
+        own values (strings, lists and maps of strings); nested models check theirs."""
+        if isinstance(data, dict):
+            for key, v in data.items():
+                for where, text in _texts(str(key), v):
+                    m = _CONTROL(text)
+                    if m:
+                        raise ValueError(f"{where}: control character U+{ord(m.group()):04X} "
+                                         f"in {text[:40]!r}: write plain text")
+        return data
+
+
+_CONTROL = re.compile(r"[\000-\010\013\014\016-\037\177]").search
+
+
+def _texts(key: str, v):
+    """(field, text) of a value: a string, the strings of a list, the keys and string values
+    of a map (one level: nested models check their own)."""
+    if isinstance(v, str):
+        yield key, v
+    elif isinstance(v, list):
+        yield from ((f"{key}[{i}]", x) for i, x in enumerate(v) if isinstance(x, str))
+    elif isinstance(v, dict):
+        for k, x in v.items():
+            if isinstance(k, str):
+                yield key, k
+            if isinstance(x, str):
+                yield f"{key}.{k}", x
 
 
 def leads_outside(path: str) -> bool:
