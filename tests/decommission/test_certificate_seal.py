@@ -3,7 +3,6 @@ content, not by name), one count everywhere, backups listed with where / SHA-256
 date, and backups kept out of the GitOps repository by the .gitignore `init` writes."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 import shutil
 import subprocess
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from drivers.media import content_sha256
+from orchestrator import clock
 from orchestrator.core.workdays import add_months
 from tests.conftest import cloud_rows
 from tests.decommission.test_exit_process import NO, gc, small
@@ -54,7 +54,7 @@ def test_certificate_lists_every_backup_still_held(done):
     b = held[0]
     path = Path(b["location"].removeprefix("file://"))
     assert path.is_file() and content_sha256(path) == b["sha256"]
-    assert b["destroy_on"] == add_months(dt.date.today(), 6).isoformat()   # backup_retention_months
+    assert b["destroy_on"] == add_months(clock.today(), 6).isoformat()   # China time, as the CLI
     md = done["cert"].with_suffix(".md").read_text()
     assert b["sha256"] in md and b["destroy_on"] in md
 
