@@ -316,9 +316,23 @@ class ConsoleAccess(ABC):
         """The URL of the owned server's console; Unsupported when the cloud offers none."""
 
 
+class TrustedReads(ABC):
+    """``observe`` may take some objects from the state instead of reading them: the quotas a plan
+    will not change (``plan --refresh=auto``), on a cloud where each costs calls no API batches
+    (Nova's and Cinder's quota sets: two GETs per project). The object is still listed (its
+    project exists, with our tags); only the values come from the state."""
+    capability: ClassVar[str] = "trusted-reads"
+
+    @abstractmethod
+    def observe_trusting(self, known: Mapping[str, Observed]) -> list[Observed]:
+        """``observe()``, with the objects whose cloud id is in ``known`` taken from there (the
+        parts a batched listing returns anyway still read). Each one taken is counted in
+        ``self.trusted_last``."""
+
+
 CAPABILITIES: tuple[type, ...] = (MediaAccess, Census, PowerControl, RbacEvidence, CloudSurvey,
                                   IsolationChecks, IsolationProbes, ReachabilityProbes, BackupStore,
-                                  Retagging, Inventory, Importing, ConsoleAccess)
+                                  Retagging, Inventory, Importing, ConsoleAccess, TrustedReads)
 
 
 # name -> "module:Class"; imported only when a workspace uses that driver.
