@@ -100,7 +100,7 @@ def test_auto_refresh_takes_unchanged_quotas_from_the_state_between_full_checks(
     ws = osws   # after test_apply_verify_change_noop: applied, no changes
     full = gc(ws, "--debug", "plan", "--refresh=full", "--detailed-exitcode", "--output", "json")
     assert full.returncode == 0, full.stdout + full.stderr
-    assert json.loads(full.stdout).get("refresh") is None     # nothing chosen: all read
+    assert json.loads(full.stdout)["refresh"] == []           # nothing chosen: all read
     assert _quota_reads(full.stderr) == 2 * 4                 # Nova + Cinder for 4 projects
     # a full plan is a full check on record; without one, auto reads everything and marks it
     assert (ws / ".govcloud" / "refresh.json").exists()
