@@ -138,7 +138,9 @@ class FaultProxy:
     def _forward(self, method: str, path: str, headers, body: bytes):
         conn = http.client.HTTPConnection(self._host, self._port, timeout=120)
         try:
-            out = {k: v for k, v in headers.items() if k.lower() not in _HOP}
+            # identity encoding: a rewrite edits plain bytes
+            out = {k: v for k, v in headers.items()
+                   if k.lower() not in _HOP and k.lower() != "accept-encoding"}
             out["Content-Length"] = str(len(body))
             conn.request(method, path, body=body, headers=out)
             resp = conn.getresponse()
@@ -169,7 +171,8 @@ class FaultProxy:
                         self.send_header(k, v)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                if self.command != "HEAD":
+                    self.wfile.write(body)
                 self.wfile.flush()
 
             def _fail(self, status: int):
