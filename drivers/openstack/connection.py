@@ -106,8 +106,14 @@ class Connection:
             raise DriverError(_msg(exc)) from None
         except Exception as exc:
             from keystoneauth1 import exceptions as ka
-            if isinstance(exc, ka.connection.ConnectFailure):
-                raise TransientError(f"cannot reach the cloud: {type(exc).__name__}") from None
+            # A request that timed out (ConnectTimeout: keystoneauth's name for a read timeout
+            # too) or whose connection broke is retried; it was a permanent DriverError, so one
+            # slow Keystone answer or reset failed the step. A 5xx from keystoneauth itself
+            # (during authentication) likewise.
+            if isinstance(exc, (ka.RetriableConnectionFailure, ka.UnknownConnectionError)) or \
+                    isinstance(exc, ka.HttpError) and (exc.http_status or 0) >= 500:
+                raise TransientError(f"cannot reach the cloud: {type(exc).__name__}: "
+                                     f"{_msg(exc)}") from None
             if isinstance(exc, ka.ClientException):
                 raise DriverError(f"{type(exc).__name__}: {_msg(exc)}") from None
             raise

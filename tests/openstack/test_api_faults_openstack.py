@@ -41,7 +41,7 @@ def cloud(tmp_path_factory):
         cfg = ws / "govcloud.toml"
         cfg.write_text(cfg.read_text().replace('target = "local"', 'target = "os"') +
                        f'\n[targets.os]\ndriver = "openstack"\ncloud = "{PROXIED_CLOUD}"\n'
-                       'api_timeout = 10\nwait_timeout = 120\n')
+                       'api_timeout = 30\nwait_timeout = 180\n')
         approval = {
             "approval_no": "F16P-0001", "department": {"code": DEPT, "name": "故障测试局"},
             "system": {"code": SYSTEM, "name": "故障系统", "dengbao_level": 2},
