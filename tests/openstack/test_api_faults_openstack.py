@@ -7,9 +7,7 @@ One workspace for the module (the cloud is shared and slow); its objects are nam
 Fails without the cloud (scripts/openstack/up.sh)."""
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
+import time
 
 import pytest
 import yaml
@@ -81,6 +79,7 @@ def by_name() -> dict[str, dict[str, int]]:
 def converge(ws, plan, faults: dict, *args, settled=None):
     """Run ``govcloud *args`` with ``faults`` on until it exits 0 and ``settled()``."""
     plan.at, plan.matched, plan.enabled = faults, 0, True
+    calls0, faults0, t0 = plan.calls, dict(plan.injected), time.monotonic()
     codes, outs = [], []
     try:
         for _ in range(MAX_RUNS):
@@ -94,8 +93,9 @@ def converge(ws, plan, faults: dict, *args, settled=None):
                 plan.enabled = True
     finally:
         plan.enabled = False
-    print(f"\n{args[0]}: runs={len(codes)} codes={codes} calls={plan.calls} "
-          f"faults={dict(plan.injected)}")
+    injected = {f: n - faults0.get(f, 0) for f, n in plan.injected.items() if n > faults0.get(f, 0)}
+    print(f"\n{args[0]}: runs={len(codes)} exit codes={codes} calls={plan.calls - calls0} "
+          f"faults={injected} wall={time.monotonic() - t0:.0f}s")
     assert codes[-1] == 0, "\n---\n".join(outs)
     return codes
 
