@@ -74,7 +74,7 @@ class OpenStackDriver(Connection, ExternalNetworks, ServerPower, MediaFiles, Iso
         # as the openstack CLI does; then the test cloud's admin entry.
         self.cloud = options.get("cloud") or os.environ.get("OS_CLOUD") or "govcloud-admin"
         self.timeout = float(options.get("wait_timeout", 300))
-        self.conn = connect(self.cloud)
+        self.conn = connect(self.cloud, float(options.get("api_timeout", 60)))
         self.owner_tag = enc(OWNER_TAG, owner)
         # Where the Cinder file backend (NFS share) is visible to govcloud: volumes and their
         # snapshot overlays are files there, which decommissioning wipes and verifies.

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from drivers.base import (ADDRESS_TAG, OWNER_TAG, Address, Conflict, DriverError, NotFound,
-                          Observed)
+                          Observed, TransientError)
 from drivers.openstack import repair
 from drivers.openstack.connection import retry, user_connection
 from drivers.openstack.kind import Kind, dec, id_parts, string_tags
@@ -289,9 +289,13 @@ class Quota(Kind):
             else:
                 with self.api():
                     sets["network"] = self.conn.network.get_quota(p.id)
-        except DriverError:
+        except DriverError as exc:
             # e.g. a project in a disabled domain: services refuse to read its quota. The
             # project itself is still observed (and can be deleted); its quota is unknown.
+            # A transient failure (a 503, a reset) is raised, to be retried: read as "no
+            # quota" it made the quota's create return nothing (AttributeError in apply).
+            if exc.transient:
+                raise
             return None
         props = {f: int(_quota_value(sets[svc], key)) for f, (svc, key) in QUOTA_MAP.items()}
         qaddr = str(Address.parse(addr).with_kind("quota", "quota")) if addr else ""
@@ -350,10 +354,14 @@ class Quota(Kind):
             with self.api():
                 self.conn.network.update_quota(project_id, **per["network"])
 
-    def _reread(self, project_id: str) -> Observed | None:
+    def _reread(self, project_id: str) -> Observed:
         with self.api():
             p = self.conn.identity.get_project(project_id)
-        return self.shape(p)
+        q = self.shape(p)
+        if q is None:   # the quota was set: a read that fails now is the cloud's, retry it
+            raise TransientError(f"the quota of project {project_id} was set but cannot be "
+                                 f"read back")
+        return q
 
     def create(self, req):
         self._set(req.refs["project"], req.properties)
