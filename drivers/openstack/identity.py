@@ -269,7 +269,7 @@ class Quota(Kind):
         addr = tags.get(ADDRESS_TAG, "")
         if not addr and not untagged:
             return None
-        known = self.d.trusted.get(f"{p.id}/quota") if addr else None
+        known = getattr(self.d, "trusted", {}).get(f"{p.id}/quota") if addr else None
         try:
             if known is not None and TRUSTABLE <= known.properties.keys():
                 # plan --refresh=auto: the plan does not change this quota, and a full check
