@@ -149,6 +149,21 @@ class StateStore(ABC):
     def approval_digests(self) -> dict[str, tuple[str, str]]:
         """approval number -> (sha256, file)."""
 
+    # The expiry job's index of temporary terms by due date (usecases/expire_index.py): the
+    # first day each may need it (a warning or its end), replaced as a whole with the
+    # fingerprint of the inputs it was computed from (meta ``term_due_inputs``).
+    @abstractmethod
+    def replace_term_due(self, rows: list[tuple[str, str]], inputs: str) -> None:
+        """Make the index exactly ``rows`` (approval, due ISO date)."""
+
+    @abstractmethod
+    def last_event_id(self) -> int:
+        """The newest lifecycle event's id (0 when none): a cheap "did anything happen"."""
+
+    @abstractmethod
+    def terms_due(self, on: str, limit: int = 100) -> list[tuple[str, str]]:
+        """(approval, due) with due <= ``on``, earliest first: an index range, not a scan."""
+
     @abstractmethod
     def atomic(self) -> Any:
         """A context manager: every write made inside it by this thread (put, remove,

@@ -24,6 +24,7 @@ TABLES = [
     ("events", "id, subject, kind, on_date, detail, recorded_at", "govcloud_events"),
     ("workflows", "name, data, updated_at", "govcloud_workflows"),
     ("approval_digests", "number, sha256, file, recorded_at", "govcloud_approval_digests"),
+    ("term_due", "approval, due_on", "govcloud_term_due"),
 ]
 
 

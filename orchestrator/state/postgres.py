@@ -424,6 +424,28 @@ class PostgresStateStore(PgLocking, StateStore):
                                "WHERE ws = %s", (self.workspace_id,))
         return {r[0]: (r[1], r[2]) for r in rows}
 
+    def replace_term_due(self, rows: list[tuple[str, str]], inputs: str) -> None:
+        ws = self.workspace_id
+        with self._errors("cannot write the term index"), self._tx() as cur:
+            cur.execute("DELETE FROM govcloud_term_due WHERE ws = %s", (ws,))
+            with cur.copy("COPY govcloud_term_due (ws, approval, due_on) FROM STDIN") as cp:
+                for approval, due in rows:
+                    cp.write_row((ws, approval, due))
+            cur.execute("INSERT INTO govcloud_meta VALUES (%s, 'term_due_inputs', %s) "
+                        "ON CONFLICT (ws, key) DO UPDATE SET value = EXCLUDED.value", (ws, inputs))
+
+    def last_event_id(self) -> int:
+        with self._errors("cannot read events"):
+            return int(self._query("SELECT COALESCE(MAX(id), 0) FROM govcloud_events WHERE ws = %s",
+                                   (self.workspace_id,))[0][0])
+
+    def terms_due(self, on: str, limit: int = 100) -> list[tuple[str, str]]:
+        with self._errors("cannot read the term index"):
+            rows = self._query("SELECT approval, due_on FROM govcloud_term_due WHERE ws = %s "
+                               "AND due_on <= %s ORDER BY due_on LIMIT %s",
+                               (self.workspace_id, on, limit))
+        return [tuple(r) for r in rows]
+
     def close(self) -> None:
         self._held = None
         if self._conn is not None:

@@ -44,6 +44,8 @@ CREATE INDEX IF NOT EXISTS events_subject ON events(subject);
 CREATE TABLE IF NOT EXISTS workflows (name TEXT PRIMARY KEY, data TEXT NOT NULL, updated_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS approval_digests (number TEXT PRIMARY KEY, sha256 TEXT NOT NULL,
   file TEXT NOT NULL, recorded_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS term_due (approval TEXT PRIMARY KEY, due_on TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS term_due_on ON term_due(due_on);
 CREATE TABLE IF NOT EXISTS history (serial INTEGER NOT NULL, address TEXT NOT NULL, record TEXT,
   at TEXT NOT NULL, PRIMARY KEY (serial, address));
 """
@@ -428,6 +430,20 @@ class SQLiteStateStore(StateStore):
     def approval_digests(self) -> dict[str, tuple[str, str]]:
         rows = self._db.execute("SELECT number, sha256, file FROM approval_digests").fetchall()
         return {r[0]: (r[1], r[2]) for r in rows}
+
+    def replace_term_due(self, rows: list[tuple[str, str]], inputs: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM term_due")
+            db.executemany("INSERT INTO term_due VALUES (?,?)", rows)
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('term_due_inputs', ?)", (inputs,))
+
+    def last_event_id(self) -> int:
+        return self._db.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
+
+    def terms_due(self, on: str, limit: int = 100) -> list[tuple[str, str]]:
+        return [tuple(r) for r in self._db.execute(
+            "SELECT approval, due_on FROM term_due WHERE due_on <= ? ORDER BY due_on LIMIT ?",
+            (on, limit)).fetchall()]
 
     def close(self) -> None:
         self._db.close()
