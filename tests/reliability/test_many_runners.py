@@ -69,7 +69,7 @@ def audit(url: str) -> list[tuple]:
 
 
 def test_eight_applies_over_four_departments(tmp_path, h15c_db):
-    ws = four_department_workspace(tmp_path, h15c_db, latency_ms=5)
+    ws = four_department_workspace(tmp_path, h15c_db, latency_ms=40)   # applies long enough to overlap
     procs = []
     for dept, system in list(DEPTS.items()) * 2:
         cmd = [*GOVCLOUD, "apply", "--auto-approve", "--lock-timeout", "300", "-target",
@@ -92,7 +92,7 @@ def test_eight_applies_over_four_departments(tmp_path, h15c_db):
     starts = [i for i, (_, a, _) in enumerate(entries) if a == "apply-start"]
     ends = [i for i, (_, a, _) in enumerate(entries) if a == "apply-end"]
     assert len(starts) == len(ends) == 4
-    assert starts[1] < ends[0], "the four applies ran one after another"
+    assert starts[1] < ends[0], ("the four applies ran one after another", entries)
     r = subprocess.run([*GOVCLOUD, "audit", "verify", "-C", str(ws)], capture_output=True,
                        text=True, timeout=120)
     assert r.returncode == 0 and "intact" in r.stdout, r.stdout + r.stderr
