@@ -182,7 +182,8 @@ def platform_change(date: Annotated[str, typer.Option("--date", help="When the p
     from . import render
     res = run(workspace(directory), clock.parse_date(date, "--date"),
               clock.parse_date(notified, "--notified"), summary, major, plan, assessment, approval,
-              clock.parse_date(approved_on, "--approved-on") if approved_on else None)
+              clock.parse_date(approved_on, "--approved-on") if approved_on else None,
+              today=clock.today())
     if output == OutputTJ.json:
         return render.emit_json(res.to_dict())
     render.console.print(f"Recorded: platform change on {res.change_on}, departments notified "
@@ -215,7 +216,7 @@ def record_event(approval: Annotated[str, typer.Argument(help="Approval number."
     from . import render
     res = run(workspace(directory), approval, kind, date_from(date, "--date"), clock.today(),
               document, clock.parse_now(at, "--at") if at else None,
-              clock.parse_date(until, "--until") if until else None, note)
+              clock.parse_date(until, "--until") if until else None, note, now=clock.now())
     if output == OutputTJ.json:
         return render.emit_json(res.to_dict())
     verb = "Recorded" if res.recorded else "Already recorded"

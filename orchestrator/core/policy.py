@@ -289,7 +289,8 @@ def check_extension(a: Approval, current_end: date, until: date, request_date: d
         raise GovcloudError(f"--until {until} is not after the current end {current_end} of "
                             f"{a.approval_no}")
     if request_date > today:
-        raise GovcloudError(f"--request-date {request_date} is in the future (today is {today})")
+        raise GovcloudError(f"--request-date {request_date} is an event dated in the future "
+                             f"(today is {today})", [Issue("--request-date", "the request was made")])
     if request_date < a.approved_on:
         raise GovcloudError(f"--request-date {request_date} is before the approval "
                             f"({a.approved_on})")
