@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .options import Dir, Now, Out, OutputTJ, date_from, handled, now_from, workspace
+from .options import Backdated, recording_now, Dir, Now, Out, OutputTJ, date_from, handled, now_from, workspace
 from .complete import complete_approval
 
 
@@ -104,12 +104,13 @@ def extend(approval: Annotated[str, typer.Argument(help="Approval number of a wi
            until: Annotated[str, typer.Option("--until", help="New end date (the first day without the resources).")],
            request_date: Annotated[Optional[str], typer.Option("--request-date",
                help="When the department asked for it (default: today).")] = None,
-           directory: Dir = Path("."), now: Now = None, output: Out = OutputTJ.text):
+           directory: Dir = Path("."), now: Now = None, backdated: Backdated = None,
+           output: Out = OutputTJ.text):
     """Check an extension against the profile (notice period, length) and record it."""
     from .. import clock
     from ..usecases.lifecycle import extend as run
     from . import render
-    when = now_from(now)
+    when = recording_now(now, backdated)
     res = run(workspace(directory), approval, clock.parse_date(until, "--until"),
               clock.parse_date(request_date, "--request-date") if request_date else when.date(),
               when)

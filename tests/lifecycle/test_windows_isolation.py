@@ -47,7 +47,7 @@ def test_an_accepted_uncompiled_extension_keeps_the_inbound_rule_open(tmp_path, 
     r = cli("extend", "BZ-W", "-C", ws, "--until", "2026-08-20", "--request-date", "2026-07-09")
     assert r.exit_code == 0, r.output
     monkeypatch.setenv("GOVCLOUD_TODAY", "2026-07-20")
-    r = cli("expire", "-C", ws, "--now", "2026-07-20T00:05", "--output", "json")
+    r = cli("expire", "-C", ws, "--backdated", "test", "--now", "2026-07-20T00:05", "--output", "json")
     assert r.exit_code == 1, r.output                   # the job's owner must recompile
     assert r.json()["rules"] == [] and sg_ports(ws) == [443, 8443]
     assert any("inbound rules stay open" in s["why"] for s in r.json()["stale"])
@@ -57,7 +57,7 @@ def test_an_accepted_uncompiled_extension_keeps_the_inbound_rule_open(tmp_path, 
     # compiled: the window ends at the extension, and expire then closes it
     assert cli("compile", "-C", ws).exit_code == 0
     monkeypatch.setenv("GOVCLOUD_TODAY", "2026-08-20")
-    r = cli("expire", "-C", ws, "--now", "2026-08-20T00:05", "--output", "json")
+    r = cli("expire", "-C", ws, "--backdated", "test", "--now", "2026-08-20T00:05", "--output", "json")
     assert r.exit_code == 0, r.output
     assert [x["port_min"] for x in r.json()["rules"][0]["closed"]] == [8443] and sg_ports(ws) == [443]
 
