@@ -163,6 +163,12 @@ def test_chongqing_trial_notice_is_the_bureaus_duty_not_a_provider_sla():
     st = approval_status(model(approval("CQ-P", approved_on="2026-02-13")), "", p, CAL, [],
                          D(2026, 3, 20))
     assert not st.overdue and [d for d in st.deadlines if d.key == "provision"] == []
+    # nor does a settlement deduct for it (a leftover `provision` deduction citing 第二十条)
+    s = p.billing.settlement
+    assert [d for d in s.deductions if d.deadline == "provision" or d.article == "第二十条"] == []
+    cited = [(k, r.article) for k, r in p.rules if getattr(r, "article", None) == "第二十条"]
+    assert cited == [], cited      # only the reference entry and the trial obligation cite it
+    assert [o.key for o in p.obligations if o.article == "第二十条"] == ["trial"]
 
 
 def test_emergency_backfill_within_2_workdays_of_the_project_approval_chongqing():
