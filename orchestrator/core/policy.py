@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any, Iterable
 
 from ..errors import GovcloudError, InputError, Issue
@@ -22,6 +22,7 @@ from ..models.approval import Approval, EmergencyTerm, PermanentTerm, WindowTerm
 from ..models.catalog import Catalog
 from ..models.config import WorkspaceConfig
 from ..models.profile import Profile, Rule, satisfies
+from . import major_change
 from .pricing import price_approval, total
 from .workdays import WorkCalendar, add_months
 
@@ -140,13 +141,6 @@ def measures(a: Approval, catalog: Catalog) -> dict[str, int]:
     return m
 
 
-def _pct(new: Decimal | int, old: Decimal | int) -> Decimal | None:
-    """Growth in percent of ``new`` over ``old``; None when nothing existed."""
-    if old == 0:
-        return None
-    return (Decimal(new) * 100 / Decimal(old)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-
-
 def _existing(change: Approval, approvals: Iterable[Approval]) -> list[Approval]:
     """What the system already holds before ``change``: its permanent approvals approved earlier
     (earlier changes included); temporary windows and emergency terms are not 已有云资源."""
@@ -166,35 +160,33 @@ def change_findings(change: Approval, approvals: list[Approval], catalog: Catalo
         return out  # reported by check_all as a broken reference
     r = profile.rules.major_change
     if r is not None:
+        # a change approval only adds (reductions are change documents: core/changes.py)
         mc = r.value
         word = r.word or "超过"
         before = {k: sum(measures(a, catalog)[k] for a in existing) for k in mc.measures}
         added = measures(change, catalog)
-        for k in mc.measures:
-            if not added[k]:
-                continue
-            pct = _pct(added[k], before[k])
-            if pct is None or satisfies(pct, Decimal(mc.resources_pct), word):
-                en_name, zh_name = MEASURE_NAMES[k]
-                growth = "from nothing" if pct is None else f"by {pct}%"
-                out.append(_finding(profile, "major_change", "zones",
-                    f"change {change.approval_no} grows the system's {en_name} {growth} "
-                    f"({before[k]} -> {before[k] + added[k]}): a change of more than "
-                    f"{mc.resources_pct}% of the existing resources is a major change (重大变更) "
-                    f"and needs a full new application, not a change approval",
-                    f"{zh_name}变更{'' if pct is None else f'{pct}%'}，超过已有云资源{mc.resources_pct}%，"
-                    f"属于重大变更，应按照上云申请工作流程办理"))
-                break
+        hit = major_change.resource_change(before, {k: before[k] + added[k] for k in mc.measures},
+                                           mc.measures, mc.resources_pct, word)
+        if hit is not None:
+            en_name, zh_name = MEASURE_NAMES[hit.key]
+            growth = "from nothing" if hit.ratio is None else f"by {hit.percent}"
+            out.append(_finding(profile, "major_change", "zones",
+                f"change {change.approval_no} grows the system's {en_name} {growth} "
+                f"({hit.before} -> {hit.after}): a change of more than "
+                f"{mc.resources_pct}% of the existing resources is a major change (重大变更) "
+                f"and needs a full new application, not a change approval",
+                f"{zh_name}变更{'' if hit.ratio is None else hit.percent}，超过已有云资源{mc.resources_pct}%，"
+                f"属于重大变更，应按照上云申请工作流程办理"))
         fee_before = sum((total(price_approval(a, catalog)) for a in existing), Decimal("0.00"))
         fee_added = total(price_approval(change, catalog))
-        pct = _pct(fee_added, fee_before)
-        if fee_added and (pct is None or satisfies(pct, Decimal(mc.fee_pct), word)):
+        hit = major_change.fee_growth(fee_before, fee_before + fee_added, mc.fee_pct, word)
+        if hit is not None:
             out.append(_finding(profile, "major_change", "zones",
                 f"change {change.approval_no} raises the monthly fee by "
-                f"{'an amount on top of nothing' if pct is None else f'{pct}%'} "
+                f"{'an amount on top of nothing' if hit.ratio is None else hit.percent} "
                 f"(¥{fee_before} -> ¥{fee_before + fee_added}, priced from the catalog): more than "
                 f"{mc.fee_pct}% is a major change (重大变更) and needs a full new application",
-                f"云服务费增长{'' if pct is None else f'{pct}%'}，超过{mc.fee_pct}%，属于重大变更，"
+                f"云服务费增长{'' if hit.ratio is None else hit.percent}，超过{mc.fee_pct}%，属于重大变更，"
                 f"应按照上云申请工作流程办理"))
     r = profile.rules.expansion_same_provider
     if r is not None and r.value:
@@ -297,7 +289,8 @@ def check_extension(a: Approval, current_end: date, until: date, request_date: d
         raise GovcloudError(f"--until {until} is not after the current end {current_end} of "
                             f"{a.approval_no}")
     if request_date > today:
-        raise GovcloudError(f"--request-date {request_date} is in the future (today is {today})")
+        raise GovcloudError(f"--request-date {request_date} is an event dated in the future "
+                             f"(today is {today})", [Issue("--request-date", "the request was made")])
     if request_date < a.approved_on:
         raise GovcloudError(f"--request-date {request_date} is before the approval "
                             f"({a.approved_on})")

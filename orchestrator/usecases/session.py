@@ -20,7 +20,16 @@ from ..workspace import Workspace
 
 def open_state(ws: Workspace) -> StateStore:
     """The workspace's state store; ``with open_state(ws) as store:`` closes it."""
-    return open_store(ws.config.state.url, ws.root, ws.config.workspace.id)
+    store = open_store(ws.config.state.url, ws.root, ws.config.workspace.id)
+    from .. import clock
+    reason = clock.backdated()
+    if reason is not None:   # a back-dated correction: every audit entry of the run says why
+        inner = store.append_audit
+
+        def append_audit(actor, action, target, approval, detail):
+            return inner(actor, action, target, approval, {**detail, "backdated": reason})
+        store.append_audit = append_audit  # type: ignore[method-assign]
+    return store
 
 
 @contextmanager
