@@ -42,7 +42,8 @@ def child(ws: Path, today: dt.date, parallelism: int, profile_out: str | None) -
         import cProfile
         import threading
         from orchestrator.executor import Executor
-        prof, worker, one = cProfile.Profile(), cProfile.Profile(), threading.Lock()
+        prof, one = cProfile.Profile(), threading.Lock()
+        worker = cProfile.Profile(time.thread_time)   # CPU: the machine may be loaded
         run_step = Executor._run_step
 
         def profiled(self, step):
