@@ -168,11 +168,15 @@ def main(argv: list[str] | None = None) -> int:
                              if r["pool_exhausted"] else ""),
                           flush=True)
             best = {name: max(rs, key=lambda r: r["objects_per_s"]) for name, rs in results.items()}
-            line = f"N={n}: this tree {best['this tree']['objects_per_s']:.0f} objects/s"
+            cpu = {name: max(r["objects"] / r["apply_cpu_s"] for r in rs)
+                   for name, rs in results.items()}
+            line = f"N={n}: this tree {best['this tree']['objects_per_s']:.0f} objects/s " \
+                   f"({cpu['this tree']:.0f} per CPU second)"
             if "baseline" in best:
                 ratio = best["this tree"]["objects_per_s"] / best["baseline"]["objects_per_s"]
-                line += f", baseline {best['baseline']['objects_per_s']:.0f} objects/s, " \
-                        f"ratio {ratio:.1f}x"
+                line += f", baseline {best['baseline']['objects_per_s']:.0f} objects/s " \
+                        f"({cpu['baseline']:.0f} per CPU second), ratio {ratio:.1f}x wall, " \
+                        f"{cpu['this tree'] / cpu['baseline']:.1f}x CPU"
             print(line + " (best of rounds; target >= 2,000 objects/s)")
             if args.profile:
                 print_profile(str(base / f"apply-{n}.prof"))
