@@ -37,6 +37,9 @@ source_cidr = "59.192.0.0/10"   # the e-government extranet's address range (set
 
 [targets.local]
 driver = "local"            # the embedded cloud: .govcloud/local-cloud
+
+[dates]
+term_end = "last-day"       # a term's end is its last day of service (as the approval form writes it)
 {approvals}"""
 
 APPROVALS_SECTION = """
