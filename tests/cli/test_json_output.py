@@ -78,6 +78,7 @@ def test_every_command_with_and_without_changes(tmp_path, cli, monkeypatch):
     ws = workspace(tmp_path, "bozhou", PERMANENT, WINDOW)
     monkeypatch.setenv("GOVCLOUD_TODAY", "2026-06-20")
     check(cli, "validate", "-C", ws)
+    assert not check(cli, "workspace upgrade", "-C", ws)["upgraded"]  # made current by init
     assert check(cli, "compile", "-C", ws)["written"]
     assert not check(cli, "compile", "-C", ws)["written"]            # nothing changed
     assert check(cli, "plan", "-C", ws)["summary"]["create"]
