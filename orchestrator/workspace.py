@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -29,6 +29,7 @@ from .models.change import ChangeDocument
 from .models.config import WorkspaceConfig
 from .models.profile import Profile
 from .models.spec import QuotaWindow, ResourceSpec, StackSpec
+from .term_dates import legacy_end, require_date_format
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_CATALOG = PACKAGE_ROOT / "catalog"
@@ -184,34 +185,7 @@ class Workspace:
         return apply_changes(approvals, changes)
 
     def require_date_format(self, approvals: dict[str, Approval]) -> None:
-        """Refuse to read the dates of a workspace made when a term's ``end`` was the first day
-        without resources (no ``[dates] term_end`` in govcloud.toml) and that has dated inputs
-        (a window or emergency term, or an extension file): reading them now would lose a day."""
-        if self.config.dates is not None:
-            return
-        dated = sorted(a.approval_no for a in approvals.values() if a.term.kind != "permanent")
-        if not dated and not (self.root / "extensions").is_dir():
-            return
-        what = f"approvals {', '.join(dated[:3])}{' ...' if len(dated) > 3 else ''}" if dated \
-            else "extensions/"
-        raise GovcloudError(
-            f"{CONFIG_NAME}: no [dates] term_end: this workspace was made when a term's end was "
-            f"the first day without resources, and {what} carry such dates",
-            fix="run `govcloud workspace upgrade` once (it records the format and migrates "
-                "extensions; signed approvals are kept as they are), then commit govcloud.toml "
-                "and extensions/")
-
-    def _legacy_end(self, a: Approval, path: Path) -> Approval:
-        """An approval recorded by `govcloud workspace upgrade` (its number -> the sha256 of its
-        file then) keeps its old exclusive ``end`` while its bytes are unchanged: read it as the
-        last day, ``end - 1``. A changed file is read as written (the new format)."""
-        import hashlib
-        digest = self.config.dates.legacy_approvals.get(a.approval_no) if self.config.dates else None
-        if digest is None or a.term.kind == "permanent" \
-                or hashlib.sha256(path.read_bytes()).hexdigest() != digest:
-            return a
-        return a.model_copy(update={"term": a.term.model_copy(
-            update={"end": a.term.end - timedelta(days=1)})})
+        require_date_format(self.config.dates, self.root, approvals)
 
     def _load_approval_files(self, parse_cache: ParseCache | None = None) -> dict[str, Approval]:
         """Every approval file, parsed and validated; all broken files reported together.
@@ -225,8 +199,8 @@ class Workspace:
         for path in self.approval_files():
             display = self.rel(path)
             try:
-                out[display] = self._legacy_end(
-                    parse(Approval, read_yaml(path, display, cache), display), path)
+                out[display] = legacy_end(self.config.dates, parse(
+                    Approval, read_yaml(path, display, cache), display), path)
             except InputError as exc:
                 errors.add(exc)
         errors.raise_if_any()

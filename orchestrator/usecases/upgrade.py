@@ -5,7 +5,7 @@ the last day of service (as approval forms write periods: 「7月1日至9月30�
 * ``govcloud.toml`` gets ``[dates] term_end = "last-day"`` and ``legacy_approvals``: every
   window/emergency approval's number -> the sha256 of its file. Approvals are signed documents
   and are never rewritten: while a file keeps those bytes its old ``end`` is read as
-  ``end - 1`` (:meth:`Workspace._legacy_end`); an edited file is read as the new format.
+  ``end - 1`` (:func:`orchestrator.term_dates.legacy_end`); an edited file is read as the new format.
 * ``extensions/*.yaml`` (written by govcloud, not signed) are rewritten: every ``previous_end``
   and ``until`` one day earlier.
 * State: the ``warning-sent`` events recorded before keep their old ``end``; they carry no
