@@ -106,6 +106,35 @@ def wait_for(get: Callable[[], T], done: Callable[[T], bool], what: str, timeout
         sleep(interval)
 
 
+# Reads (observe, find, census) are retried here, for every driver: a plan, an expire or a
+# decommission starts with them, and one 503 or reset while listing failed the whole command
+# ("cannot read cloud target") although nothing had changed yet. Reads change nothing, so a
+# retry is always safe; the executor retries the changing calls itself.
+READ_ATTEMPTS, READ_DEADLINE = 5, 60.0
+RETRIED_READS = ("observe", "find", "census")
+
+
+def retrying_read(fn: Callable[..., T]) -> Callable[..., T]:
+    """``fn`` (a driver's read) retried on transient errors with jittered backoff."""
+    import functools
+
+    from tenacity import (Retrying, retry_if_exception, stop_after_attempt, stop_after_delay,
+                          wait_exponential_jitter)
+
+    @functools.wraps(fn)
+    def read(self, *args, **kwargs):
+        for attempt in Retrying(
+                retry=retry_if_exception(lambda e: isinstance(e, DriverError) and e.transient),
+                wait=wait_exponential_jitter(multiplier=0.2, max=5),
+                stop=stop_after_attempt(READ_ATTEMPTS) | stop_after_delay(READ_DEADLINE),
+                sleep=lambda s: type(self).read_sleep(s), reraise=True):
+            with attempt:
+                return fn(self, *args, **kwargs)
+        raise AssertionError("unreachable")
+    read.retried = True  # type: ignore[attr-defined]
+    return read
+
+
 class Driver(ABC):
     name: ClassVar[str]
     kinds: ClassVar[frozenset[str]]           # resource kinds this driver can manage
@@ -136,6 +165,16 @@ class Driver(ABC):
 
     @abstractmethod
     def delete(self, current: Observed) -> None: ...
+
+    read_sleep: ClassVar[Callable[[float], None]] = staticmethod(time.sleep)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name in RETRIED_READS:   # each driver's own reads, wrapped once
+            fn = getattr(cls, name, None)   # its own or a mixin's
+            if callable(fn) and not getattr(fn, "retried", False) and \
+                    not getattr(fn, "__isabstractmethod__", False):
+                setattr(cls, name, retrying_read(fn))
 
     def close(self) -> None:
         """Release connections."""
@@ -316,9 +355,23 @@ class ConsoleAccess(ABC):
         """The URL of the owned server's console; Unsupported when the cloud offers none."""
 
 
+class TrustedReads(ABC):
+    """``observe`` may take some objects from the state instead of reading them: the quotas a plan
+    will not change (``plan --refresh=auto``), on a cloud where each costs calls no API batches
+    (Nova's and Cinder's quota sets: two GETs per project). The object is still listed (its
+    project exists, with our tags); only the values come from the state."""
+    capability: ClassVar[str] = "trusted-reads"
+
+    @abstractmethod
+    def observe_trusting(self, known: Mapping[str, Observed]) -> list[Observed]:
+        """``observe()``, with the objects whose cloud id is in ``known`` taken from there (the
+        parts a batched listing returns anyway still read). Each one taken is counted in
+        ``self.trusted_last``."""
+
+
 CAPABILITIES: tuple[type, ...] = (MediaAccess, Census, PowerControl, RbacEvidence, CloudSurvey,
                                   IsolationChecks, IsolationProbes, ReachabilityProbes, BackupStore,
-                                  Retagging, Inventory, Importing, ConsoleAccess)
+                                  Retagging, Inventory, Importing, ConsoleAccess, TrustedReads)
 
 
 # name -> "module:Class"; imported only when a workspace uses that driver.

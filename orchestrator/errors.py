@@ -87,3 +87,9 @@ class LockError(GovcloudError):
 
 class StateError(GovcloudError):
     """The state store cannot be read or written."""
+
+
+class LockLost(StateError):
+    """The connection holding the state lock ended (the database restarted, the session was
+    terminated): another runner may hold the lock now, so this one must not write again.
+    A StateError, so the executor halts on it like on any failed state write."""

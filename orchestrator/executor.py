@@ -282,10 +282,20 @@ class Executor:
 
     @staticmethod
     def _create_once(driver: Driver, req: Request, attempts: list):
-        # A retried create looks first: the failed attempt may have made the object.
+        # A retried create looks first: the failed attempt may have made the object. If it made
+        # it only half (its tags are there, a follow-up call failed: a subnet never associated,
+        # a gateway never attached; status ERROR), that object is removed before the next
+        # attempt: left there it is a duplicate of the new one (EC2 internet gateways) or
+        # makes the new one conflict (a subnet's CIDR). It is this run's own, made moments
+        # ago, so it holds no data.
         if attempts:
             found = driver.find(req.address)
             if found is not None and found.status != "ERROR":
                 return found
+            if found is not None:
+                try:
+                    driver.delete(found)
+                except NotFound:
+                    pass
         attempts.append(1)
         return driver.create(req)

@@ -1,7 +1,7 @@
 """Every fix govcloud needs for libcloud's EC2 driver and moto's EC2 API, in one place.
 
 Measured against moto 5.2.5 with apache-libcloud 3.9.1 (see ``../shared/docs/libraries.md``).
-Fixes 1-5 are small mixins on libcloud's driver, each named after what it fixes, with the error
+Fixes 1-5 and 9 are small mixins on libcloud's driver, each named after what it fixes, with the error
 text (or the silent wrong answer) it works around: ``FixedEC2NodeDriver`` carries all of them and
 ``driver_without(name)`` leaves one out. Fixes 6-8 are guards the driver calls where moto behaves
 unlike EC2. ``tests/libcloud/test_libcloud_quirks.py`` shows each failure without its fix.
@@ -27,6 +27,12 @@ unlike EC2. ``tests/libcloud/test_libcloud_quirks.py`` shows each failure withou
    as mojibake: ``市教育局`` is read as ``å¸\x82æ\x95\x99è\x82²å±\x80``, so a plan never settles
    (each run "updates" the description again). The XML declares UTF-8: decode it as UTF-8.
 
+9. ``ServerErrorReplyFix`` - a 5xx (or 429) answer whose body is not EC2's XML (a load balancer's
+   or proxy's ``503 Service Unavailable`` page, a gateway's plain-text 500) makes libcloud raise
+   ``MalformedResponseError: Failed to parse XML`` without the status, which the driver can only
+   report as a permanent error: a decommission stopped at the first such answer. Raise it as the
+   HTTP error it is (``BaseHTTPError`` with its status), which ``translate`` retries.
+
 moto's own behaviours that differ from EC2, worked around in the driver through the functions at
 the end of this module (each workaround is also correct against real EC2):
 
@@ -46,6 +52,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from libcloud.common.exceptions import BaseHTTPError
 from libcloud.compute.drivers.ec2 import NAMESPACE, EC2Connection, EC2NodeDriver, EC2Response
 
 from drivers.base import Conflict
@@ -89,6 +96,24 @@ class _Utf8Reply:
     def parse_error(self):
         self._as_utf8()
         return super().parse_error()
+
+
+class _ServerErrorReply:
+    """Quirk 9, in the response: a non-XML 5xx/429 body is an HTTP error with its status."""
+
+    def parse_error(self):
+        status = int(getattr(self, "status", 0) or 0)
+        body = (self.body or "").lstrip()
+        if (status >= 500 or status == 429) and not body.startswith("<"):
+            first = body.splitlines()[0][:120] if body else ""
+            raise BaseHTTPError(status, f"HTTP {status}: {first or 'no body'}")
+        return super().parse_error()
+
+
+class ServerErrorReplyFix:
+    """Quirk 9 (see module docstring). Works through the response class (see ``compose``)."""
+
+    reply_fix = _ServerErrorReply
 
 
 class NamespaceFix:
@@ -147,13 +172,15 @@ class BooleanReplyFix:
 
 
 QUIRKS = {"namespace": NamespaceFix, "tag_index": TagIndexFix, "detach_volume": DetachVolumeFix,
-          "boolean_reply": BooleanReplyFix, "utf8_reply": Utf8ReplyFix}
+          "boolean_reply": BooleanReplyFix, "utf8_reply": Utf8ReplyFix,
+          "server_error_reply": ServerErrorReplyFix}
 
 
 def compose(name: str, fixes: tuple[type, ...]) -> type:
     """libcloud's EC2 driver with these fixes: driver mixins first, the reply fixes folded into
     the connection's response class."""
-    replies = tuple(f.reply_fix for f in (Utf8ReplyFix, NamespaceFix) if f in fixes)
+    replies = tuple(f.reply_fix for f in (ServerErrorReplyFix, Utf8ReplyFix, NamespaceFix)
+                    if f in fixes)
     response = type(f"{name}Response", replies + (EC2Response,), {})
     connection = type(f"{name}Connection", (EC2Connection,), {"responseCls": response})
     return type(name, fixes + (EC2NodeDriver,), {"connectionCls": connection})

@@ -15,13 +15,17 @@ from drivers.base import Conflict, DriverError, NotFound, QuotaExceeded, Transie
 T = TypeVar("T")
 
 
-def connect(cloud: str):
-    """The authorized connection to a clouds.yaml entry; a failure names the cloud, never secrets."""
+API_TIMEOUT = 60.0   # seconds for one HTTP request (openstacksdk's default: none, wait forever)
+
+
+def connect(cloud: str, api_timeout: float = API_TIMEOUT):
+    """The authorized connection to a clouds.yaml entry; a failure names the cloud, never secrets.
+    ``api_timeout`` bounds every HTTP request (connections made from this one inherit it)."""
     import openstack
 
     from drivers.apilog import hook_openstack
     try:
-        conn = hook_openstack(openstack.connect(cloud=cloud))
+        conn = hook_openstack(openstack.connect(cloud=cloud, api_timeout=api_timeout))
         conn.authorize()
     except Exception as exc:  # keystoneauth / config errors
         raise DriverError(f"cannot connect to OpenStack cloud {cloud!r} "
@@ -37,7 +41,8 @@ def user_connection(admin, username: str, password: str, domain_id: str, project
     from drivers.apilog import hook_openstack
     return hook_openstack(openstack.connect(
         auth_url=admin.config.auth["auth_url"], username=username, password=password,
-        user_domain_id=domain_id, project_id=project_id, region_name=admin.config.region_name))
+        user_domain_id=domain_id, project_id=project_id, region_name=admin.config.region_name,
+        api_timeout=admin.config.config.get("api_timeout") or API_TIMEOUT))
 
 
 def retry(call: Callable[[], T], attempts: int, delay: float) -> T:
@@ -101,8 +106,14 @@ class Connection:
             raise DriverError(_msg(exc)) from None
         except Exception as exc:
             from keystoneauth1 import exceptions as ka
-            if isinstance(exc, ka.connection.ConnectFailure):
-                raise TransientError(f"cannot reach the cloud: {type(exc).__name__}") from None
+            # A request that timed out (ConnectTimeout: keystoneauth's name for a read timeout
+            # too) or whose connection broke is retried; it was a permanent DriverError, so one
+            # slow Keystone answer or reset failed the step. A 5xx from keystoneauth itself
+            # (during authentication) likewise.
+            if isinstance(exc, (ka.RetriableConnectionFailure, ka.UnknownConnectionError)) or \
+                    isinstance(exc, ka.HttpError) and (exc.http_status or 0) >= 500:
+                raise TransientError(f"cannot reach the cloud: {type(exc).__name__}: "
+                                     f"{_msg(exc)}") from None
             if isinstance(exc, ka.ClientException):
                 raise DriverError(f"{type(exc).__name__}: {_msg(exc)}") from None
             raise

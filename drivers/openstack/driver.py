@@ -12,7 +12,9 @@ have no tags, so their description ends with ``[govcloud:<workspace id>]`` (a re
 with its note, ``[govcloud.released-from=… govcloud.released-on=…]``).
 
 Refresh is batched: one list per resource type (filtered by the owner tag where the API can),
-plus three quota reads per project, never one GET per object. ``api_calls`` counts them.
+plus two quota reads per project (Nova, Cinder: no API lists them for all projects; Neutron's
+are one list), never one GET per object. ``api_calls`` counts them. ``plan --refresh=auto`` takes
+the quotas it will not change from the state (``observe_trusting``) between full checks.
 
 Options (``[targets.NAME]`` in govcloud.toml, schema in options.py): ``cloud``, the clouds.yaml
 entry (default ``govcloud-admin``); ``wait_timeout``, seconds for every wait (default 300, at most
@@ -31,12 +33,12 @@ releases them (``state rm``), through each kind's tag store (``Kind.retag``).
 from __future__ import annotations
 
 import os
-
 from pathlib import Path
+from typing import Mapping
 
 from drivers.base import (OWNER_TAG, Census, ConsoleAccess, Driver, Importing, Inventory,
                           IsolationProbes, MediaAccess, NotFound, Observed, PowerControl,
-                          RbacEvidence, Request, Retagging, assert_owned)
+                          RbacEvidence, Request, Retagging, TrustedReads, assert_owned)
 from drivers.openstack.compute import Server, ServerConsole, ServerPower, VolumeAttachment
 from drivers.openstack.connection import Connection, connect
 from drivers.openstack.identity import DOMAIN_MARK, Domain, Project, Quota  # noqa: F401  (tests)
@@ -60,7 +62,8 @@ HANDLERS: tuple[type[Kind], ...] = (Domain, Project, Quota, Network, Subnet, Rou
 class OpenStackDriver(Connection, ExternalNetworks, ServerPower, MediaFiles, IsolationEvidence,
                       ProjectInventory, OpenStackImport, OpenStackRetagging, ServerConsole,
                       OpenStackSurvey, Driver, MediaAccess, Census, PowerControl, RbacEvidence,
-                      IsolationProbes, Inventory, Importing, Retagging, ConsoleAccess):
+                      IsolationProbes, Inventory, Importing, Retagging, ConsoleAccess,
+                      TrustedReads):
     name = "openstack"
     kinds = frozenset(h.kind for h in HANDLERS)
     options_model = OpenStackOptions
@@ -71,7 +74,7 @@ class OpenStackDriver(Connection, ExternalNetworks, ServerPower, MediaFiles, Iso
         # as the openstack CLI does; then the test cloud's admin entry.
         self.cloud = options.get("cloud") or os.environ.get("OS_CLOUD") or "govcloud-admin"
         self.timeout = float(options.get("wait_timeout", 300))
-        self.conn = connect(self.cloud)
+        self.conn = connect(self.cloud, float(options.get("api_timeout", 60)))
         self.owner_tag = enc(OWNER_TAG, owner)
         # Where the Cinder file backend (NFS share) is visible to govcloud: volumes and their
         # snapshot overlays are files there, which decommissioning wipes and verifies.
@@ -83,6 +86,8 @@ class OpenStackDriver(Connection, ExternalNetworks, ServerPower, MediaFiles, Iso
         self.image_files = Path(imf) if imf else None
         self._scoped: dict = {}                # project id -> connection scoped to it
         self._ext: dict[str, str] | None = None  # provider networks, listed once
+        self.trusted: Mapping[str, Observed] = {}  # observe_trusting's: cloud id -> from state
+        self.trusted_last = 0                      # how many the last observe took from there
         self.handlers: dict[str, Kind] = {h.kind: h(self) for h in HANDLERS}
 
     # --- the contract -------------------------------------------------------------------------
@@ -93,6 +98,13 @@ class OpenStackDriver(Connection, ExternalNetworks, ServerPower, MediaFiles, Iso
         # the whole cloud around them (survey.py): the plan's isolation drift, verify-isolation
         self.annotate(out, self.survey(out, listing))
         return out
+
+    def observe_trusting(self, known: Mapping[str, Observed]) -> list[Observed]:
+        self.trusted, self.trusted_last = known, 0
+        try:
+            return self.observe()
+        finally:
+            self.trusted = {}
 
     def find(self, address: str) -> Observed | None:
         # called before every create: only the lists this kind needs

@@ -119,10 +119,21 @@ class NeutronKind(Kind):
         return self.shape(self._proxy("get")(cloud_id))
 
     def _create(self, tags: list[str], **attrs):
-        """Create and tag (Neutron takes tags only after the create); inside the caller's _api."""
-        obj = self._proxy("create")(**attrs)
+        """Create and tag (Neutron takes tags only after the create); inside the caller's _api.
+        An object of this name in this project (and network) that carries no govcloud tag at
+        all is what an earlier attempt made when its answer or its tag call was lost: tagged
+        and taken, not made a second time (an untagged twin no listing of ours would see)."""
+        obj = self._untagged_twin(attrs) or self._proxy("create")(**attrs)
         self.conn.network.set_tags(obj, tags)
         return obj
+
+    def _untagged_twin(self, attrs: dict):
+        if not self.named or not attrs.get("name") or not attrs.get("project_id"):
+            return None
+        query = {k: attrs[k] for k in ("name", "project_id", "network_id") if k in attrs}
+        return next((o for o in getattr(self.conn.network, self.plural)(**query)
+                     if o.name == attrs["name"]
+                     and not any(t.startswith("govcloud.") for t in o.tags or [])), None)
 
     def update(self, cur, req, fields):  # only the name changes in place
         with self.api():

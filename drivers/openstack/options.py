@@ -11,7 +11,8 @@ from drivers.options import AbsolutePath, DriverOptions, Name, Names, Seconds
 
 class OpenStackOptions(DriverOptions):
     """``cloud``: the clouds.yaml entry (default: OS_CLOUD / ``--os-cloud``, then
-    ``govcloud-admin``); ``wait_timeout``: seconds for every wait; ``volume_files`` /
+    ``govcloud-admin``); ``wait_timeout``: seconds for every wait; ``api_timeout``: seconds for one
+    HTTP request (openstacksdk has none by default: a cloud that holds a request hung the run); ``volume_files`` /
     ``image_files``: where the Cinder file share and Glance's file store are visible to govcloud
     (absolute paths: decommissioning wipes the media there); ``operators``: who may hold roles on
     managed projects besides the department (``name``, ``name@domain``, ``group:name``);
@@ -20,6 +21,7 @@ class OpenStackOptions(DriverOptions):
     answers, when the object is made)."""
     cloud: Annotated[str, Field(min_length=1, max_length=128)] | None = None
     wait_timeout: Seconds = 300
+    api_timeout: Seconds = 60
     volume_files: AbsolutePath | None = None
     image_files: AbsolutePath | None = None
     operators: list[Annotated[str, Field(min_length=1, max_length=255)]] = \

@@ -36,6 +36,10 @@ def expire(directory: Dir = Path("."), now: Now = None,
         from .render import escape
         render.console.print(f"Skipped at {rep.now}: {escape(rep.skipped)}. The next run will act.")
         return
+    elif rep.nothing_due:
+        render.console.print(f"Nothing to expire at {rep.now} (the term index: nothing due, "
+                             "inputs and state unchanged).")
+        return
     else:
         _print_report(rep, dry_run)
     if not rep.ok:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 from contextlib import contextmanager
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -25,6 +26,17 @@ RefreshOnly = Annotated[bool, typer.Option(
     "--refresh-only", "-refresh-only",
     help="Compare the cloud with the state: accept the drift the approvals allow, show the rest "
          "as violations (exit 3). Never changes the cloud.")]
+
+class RefreshMode(str, Enum):
+    auto = "auto"
+    full = "full"
+
+
+Refresh = Annotated[RefreshMode, typer.Option(
+    "--refresh",
+    help="auto: between full checks ([plan] full_refresh_hours, default 24), quotas the plan "
+         "does not change come from the state on clouds where each costs unbatchable API calls "
+         "(OpenStack); full: read everything. The plan says which it did.")]
 
 
 def _refresh(directory, now, lock_timeout, output: str, write: bool, detailed: bool, bad: bool):
@@ -56,7 +68,7 @@ def _refresh(directory, now, lock_timeout, output: str, write: bool, detailed: b
         raise typer.Exit(2)
 
 
-def _options(replace, target, quiet: bool = False):
+def _options(replace, target, quiet: bool = False, refresh: "RefreshMode | None" = None):
     """-replace/-target as use-case options; Terraform's targeting warning on stderr (not with
     --output json, whose stdout is one document)."""
     from ..usecases.plan import Options
@@ -64,7 +76,8 @@ def _options(replace, target, quiet: bool = False):
     if target and not quiet:
         from ..core.targeting import WARNING
         render.err_console.print(f"[yellow]Warning:[/] {WARNING}")
-    return Options(tuple(replace or ()), tuple(target or ()))
+    return Options(tuple(replace or ()), tuple(target or ()),
+                   (refresh or RefreshMode.full).value)
 
 
 @handled
@@ -74,6 +87,7 @@ def plan(directory: Dir = Path("."),
              help="Exit 2 when there are changes.")] = False,
          show_noop: Annotated[bool, typer.Option("--show-unchanged")] = False,
          replace: Replace = None, target: Target = None, refresh_only: RefreshOnly = False,
+         refresh: Refresh = RefreshMode.auto,
          now: Now = None, lock_timeout: LockTimeout = 30.0, output: OutPlan = OutputPlan.text):
     """Show what apply would do. Never changes the cloud or the state."""
     from ..usecases.plan import plan as run
@@ -82,7 +96,7 @@ def plan(directory: Dir = Path("."),
         return _refresh(directory, now, lock_timeout, output.value, False, detailed_exitcode,
                         bad=bool(replace or target or out))
     res = run(workspace(directory), today_from(now), lock_timeout, out,
-              _options(replace, target, output == OutputPlan.json))
+              _options(replace, target, output == OutputPlan.json, refresh))
     p = res.plan
     if res.compiled:
         from .render import escape
@@ -110,6 +124,7 @@ def apply(planfile: Annotated[Optional[Path], typer.Argument(help="A saved plan 
           max_deletes: Annotated[Optional[int], typer.Option(
               "--max-deletes", min=0, help="Refuse a plan that destroys more objects.")] = None,
           replace: Replace = None, target: Target = None, refresh_only: RefreshOnly = False,
+          refresh: Refresh = RefreshMode.auto,
           now: Now = None, lock_timeout: LockTimeout = 30.0, output: Out = OutputTJ.text):
     """Apply a saved plan exactly, or plan + confirm + apply."""
     if refresh_only:
@@ -144,7 +159,7 @@ def apply(planfile: Annotated[Optional[Path], typer.Argument(help="A saved plan 
             yield bar.event
 
     res = run(workspace(directory), planfile, today_from(now), parallelism, lock_timeout,
-              review, progress, max_deletes, _options(replace, target, as_json))
+              review, progress, max_deletes, _options(replace, target, as_json, refresh))
     if res.cancelled:
         render.console.print("Apply cancelled. Nothing was changed.")
         raise typer.Exit(1)

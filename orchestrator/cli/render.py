@@ -89,6 +89,9 @@ def plan_text(plan: Plan, show_noop: bool = False) -> None:
                       "its approval, then `govcloud request-exit` and `govcloud decommission`).")
     if plan.review:
         review_text(plan.review, show_noop)
+    for r in plan.refresh or ():
+        how = "read in full" if r["full"] else "partly from the state"
+        console.print(f"[dim]Refresh of {escape(r['target'])}: {how} — {escape(r['reason'])}.[/]")
     s = plan.summary
     scheduled = sum(1 for a in plan.actions if a.cause.value == "scheduled")
     later = f", {scheduled} scheduled (window not open yet)" if scheduled else ""

@@ -39,9 +39,24 @@ def _first(events: list[dict[str, Any]], kind: str) -> tuple[dict[str, Any] | No
     return None, None
 
 
-def fast_track_flags(profile: Profile, events: list[dict[str, Any]]) -> list[str]:
+# The article's first sentence, quoted in every flag (the rule's reading rests on its wording).
+ARTICLE_ZH = ("政务部门因紧急业务需要在{h}小时内配置云资源的，向本级大数据主管部门报备后，可以先行协商政务云服务商"
+              "予以配置")
+ARTICLE_EN = ("a department whose urgent business needs cloud resources configured within {h} hours may, "
+              "after filing (报备) with the bureau at its level, have the provider configure them first")
+
+
+def _span(d: timedelta) -> str:
+    """Hours and minutes, exact: 24 h 1 min is beyond 24 h, and must not print as "24.0 h"."""
+    minutes = int(d.total_seconds() // 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def fast_track_flags(profile: Profile, events: list[dict[str, Any]],
+                     approval_no: str = "APPROVAL") -> list[str]:
     """Flags for an emergency term under 第二十五条 (empty when the rule is not in the profile or
-    the resources are not configured yet)."""
+    the resources are not configured yet). Each quotes the article in Chinese and English, names
+    the event (file/field) and says what to do."""
     r = profile.rules.emergency_configure_hours
     if r is None:
         return []
@@ -58,18 +73,20 @@ def fast_track_flags(profile: Profile, events: list[dict[str, Any]]) -> list[str
     # that day at the latest, and the 24 h are measured from the day's start (never a false flag).
     day_only = not (conf_e.get("detail") or {}).get("at")
     latest_conf = conf + timedelta(days=1) - timedelta(microseconds=1) if day_only else conf
-    where = "events.emergency-filed"
+    quote = f"「{ARTICLE_ZH.format(h=r.value)}」 ({ARTICLE_EN.format(h=r.value)})"
+    what = "configuration-completed" if conf_e["kind"] == "configuration-completed" else "provisioned"
     if filed is None or filed > latest_conf:
         when = f"filed {filed.isoformat(timespec='minutes')}, after" if filed else "no 报备 recorded before"
-        return [f"{where}: emergency resources configured {conf.isoformat(timespec='minutes')} without "
-                f"the prior 报备 to the bureau ({when} the configuration) ({cite}); 紧急配置云资源应"
-                f"先向本级大数据主管部门报备后方可先行配置 — record it: govcloud record-event APPROVAL "
-                f"emergency-filed --at TIME --document DOC, and explain the late filing to the bureau"]
+        return [f"events.emergency-filed: emergency resources configured "
+                f"{conf.isoformat(timespec='minutes')} ({what}) without the prior 报备 to the bureau "
+                f"({when} the configuration) ({cite}: {quote}) — record the 报备 as it was made: "
+                f"govcloud record-event {approval_no} emergency-filed --at TIME --document DOC, and "
+                f"explain to the bureau why the provider configured before it"]
     limit = timedelta(hours=r.value)
     if conf - filed > limit:
-        hours = (conf - filed).total_seconds() / 3600
         return [f"events.configuration-completed: fast track used beyond {r.value} hours: configured "
-                f"{conf.isoformat(timespec='minutes')}, {hours:.1f} h after the 报备 "
-                f"{filed.isoformat(timespec='minutes')} ({cite}); 先行配置仅适用于需在{r.value}小时内"
-                f"配置云资源的紧急业务 — file the ordinary resource application for it"]
+                f"{conf.isoformat(timespec='minutes')}, {_span(conf - filed)} after the 报备 "
+                f"{filed.isoformat(timespec='minutes')} ({cite}: {quote}); the need was not one to "
+                f"configure within {r.value} hours — file the ordinary resource application for "
+                f"{approval_no}"]
     return []

@@ -249,7 +249,7 @@ def approval_status(a: Approval, file: str, profile: Profile, cal: WorkCalendar,
         r = getattr(rules, key)
         if isinstance(t, EmergencyTerm) and rules.emergency_configure_hours is not None:
             # 重庆 第二十五条: no provider deadline; the 报备 comes first (flags below)
-            st.flags.extend(fast_track_flags(profile, events))
+            st.flags.extend(fast_track_flags(profile, events, a.approval_no))
         elif r is not None:
             what = "change applied" if key == "change_deadline_workdays" else "resources provisioned"
             if temporary:

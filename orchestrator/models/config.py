@@ -199,6 +199,12 @@ class NotifyRole(Input):
     webhook: str | None = None
 
 
+class PlanSection(Input):
+    # plan --refresh=auto reads everything when its last full check is older than this (hours;
+    # 0: every plan reads everything). core/refresh_scope.py.
+    full_refresh_hours: float = Field(default=24, ge=0, le=24 * 366)
+
+
 class WorkspaceConfig(Input):
     workspace: WorkspaceSection
     state: StateSection = StateSection()
@@ -207,6 +213,7 @@ class WorkspaceConfig(Input):
         default_factory=lambda: {"local": TargetSection(driver="local")})
     backup: BackupSection = BackupSection()
     approvals: ApprovalsSection = ApprovalsSection()
+    plan: PlanSection = PlanSection()
     dates: DatesSection | None = None
     notify: dict[Literal["provider", "department", "bureau"], NotifyRole] = Field(default_factory=dict)
 

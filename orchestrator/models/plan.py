@@ -141,6 +141,9 @@ class Plan:
     # the quota view, the fee change, the excesses (a plan that has some is refused). Covered
     # by the digest; absent (None) from plans nobody reviews (the expiry job's).
     review: dict[str, Any] | None = None
+    # What the refresh read, per target that could choose (core/refresh_scope.py): absent when
+    # every target was read in full with no choice (``--refresh=full``, or no such target).
+    refresh: list[dict[str, Any]] | None = None
 
     def sign_with(self, signer: Callable[["Plan"], str]) -> None:
         """The digest is ``signer(self)``, computed when first read: HMAC over the canonical
@@ -178,12 +181,16 @@ class Plan:
         }
         if self.review is not None:
             out["review"] = self.review
+        if self.refresh is not None:
+            out["refresh"] = self.refresh
         if actions:
             out["actions"] = [a.to_dict() for a in self.actions]
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.body(), "created_at": self.created_at, "digest": self.digest}
+        out = {**self.body(), "created_at": self.created_at, "digest": self.digest}
+        out.setdefault("refresh", [])   # the JSON shape is the same whatever the targets
+        return out
 
 
 def _get_digest(self: Plan) -> str:

@@ -23,6 +23,7 @@ from ..models.plan import Action, Plan
 from ..notify import Notifier, send_all
 from ..state.base import StateStore, default_actor
 from ..workspace import Workspace
+from . import expire_index
 from .apply import execute
 from .plan import compute_plan
 from .session import locked, open_drivers, open_state
@@ -59,6 +60,7 @@ class ExpireReport:
     data_holding: list[str] = field(default_factory=list)
     calendar_missing: list[int] = field(default_factory=list)   # years a deadline needed
     calendar_warnings: list[str] = field(default_factory=list)  # once per run, not per approval
+    nothing_due: bool = False     # the term index said so: nothing else was read (expire_index.py)
 
     @property
     def ok(self) -> bool:
@@ -82,8 +84,17 @@ def expire(ws: Workspace, now: dt.datetime, dry_run: bool = False, max_deletes: 
         except LockError as exc:   # another run holds it: that one acts
             report.skipped = exc.summary
             return report
+        if not dry_run and expire_index.nothing_due(ws, store, now.date()):
+            report.nothing_due = True      # the term index: one range read, no plan
+            return report
+        files = expire_index.files_fingerprint(ws)   # before reading them: a change meanwhile
+        report._duty_due = {}                         # makes the next tick run in full
         _remove_ended(ws, store, now, report, max_deletes, parallelism)
         _record_and_notify(ws, store, now, report, notifiers or [])
+        if not dry_run and report.ok:
+            expired = {e["subject"] for e in store.events() if e["kind"] == "expired"}
+            expire_index.rebuild(ws, store, now.date(), {a.approval_no: a for a in ws.load_approvals().values()},
+                                 extension_ends(ws), expired, report._duty_due, files)
     return report
 
 
@@ -228,6 +239,10 @@ def _duty_notices(ws: Workspace, store: StateStore, now: dt.datetime, report: Ex
         for d in st.deadlines:
             if d.key not in keys or d.due is None or d.done_on is not None:
                 continue
+            if (d.key, d.due.isoformat(), "overdue") not in sent:   # the term index's next day
+                first = expire_index.duty_due_on(d.due)
+                duty_due = getattr(report, "_duty_due", {})
+                duty_due[no] = min(first, duty_due.get(no, first))
             stage = ("overdue" if d.overdue else "due-soon"
                      if d.workdays_left is not None and d.workdays_left <= 1 else None)
             if stage is None or (d.key, d.due.isoformat(), stage) in sent:

@@ -7,17 +7,17 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from drivers.base import STACK_TAG, DriverError, Retagging
+from drivers.base import STACK_TAG, DriverError, Observed, Retagging, TrustedReads
 
 from .. import planfile
-from ..core import targeting
+from ..core import refresh_scope, targeting
 from ..core.planner import collect_desired, make_actions
 from ..decommission import frozen_stacks, retired_approvals
 from ..errors import GovcloudError, Issue
 from ..models.plan import Cause, Plan
 from ..state.base import StateSnapshot, StateStore
 from ..workspace import Workspace
-from . import approval, review
+from . import approval, refresh_marks, review
 from .review import Fees
 from .session import Drivers, gc_paused, locked, open_drivers, open_state
 
@@ -30,6 +30,9 @@ class Options:
     """What `plan` / `apply` take besides the clock: ``-replace`` and ``-target`` addresses."""
     replace: tuple[str, ...] = ()
     target: tuple[str, ...] = ()
+    # "auto": between full checks, the quotas the plan does not change come from the state on
+    # clouds where each costs unbatchable calls (core/refresh_scope.py); "full": read all.
+    refresh: str = "full"
 
 
 @dataclass
@@ -56,7 +59,9 @@ def plan(ws: Workspace, today: dt.date | None, lock_timeout: float,
         from .compile import compile_workspace
         rep = compile_workspace(ws, today)
         compiled = [*rep.written, *rep.removed]
-    with open_state(ws) as store, locked(store, "plan", lock_timeout, ws), \
+    from .scopes import of_targets
+    with open_state(ws) as store, locked(store, "plan", lock_timeout, ws,
+                                         of_targets(ws, options.target)), \
             open_drivers(ws) as drivers:
         p = compute_plan(ws, store, drivers, today, options=options, reviewed=True,
                          fees_before=fees_before)
@@ -104,12 +109,7 @@ def _compute_plan(ws: Workspace, store: StateStore, drivers: Drivers,
                                  {a: r for a, r in snapshot.records.items() if r.stack not in frozen})
     desired = collect_desired(r for s in specs for r in s.resources)
     drivers.need({r.target for r in desired.values()} | {r.target for r in snapshot.records.values()})
-    observed = []
-    for name, drv in drivers.items():
-        try:
-            observed.extend(o for o in drv.observe() if o.tags.get(STACK_TAG) not in frozen)
-        except DriverError as exc:
-            raise GovcloudError(f"cannot read cloud target {name!r}: {exc}") from None
+    observed, scopes = _observe(ws, drivers, desired, snapshot, frozen, today, options.refresh)
     if observed and not snapshot.records and store.audit_head() is None:
         # An empty state with no history, while the cloud holds objects tagged as ours: the
         # state database vanished (or is another one). Adopting them all silently would make
@@ -130,7 +130,7 @@ def _compute_plan(ws: Workspace, store: StateStore, drivers: Drivers,
         actions = targeting.select(actions, options.target)
     p = Plan(ws.config.workspace.id, snapshot.lineage, snapshot.serial, "sha256:" + files.hexdigest(),
              actions, created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-             approvals=_used(seals, actions))
+             approvals=_used(seals, actions), refresh=scopes or None)
     if reviewed:
         # Scheduled actions carry no desired record: the view counts their spec resources.
         later = [wanted[a.address] for a in actions
@@ -139,6 +139,40 @@ def _compute_plan(ws: Workspace, store: StateStore, drivers: Drivers,
         review.attach(ws, store, p, snapshot.records, later, before, label)
     planfile.sign_lazily(p, store)   # computed when first read (Plan.sign_with)
     return p
+
+
+def _observe(ws: Workspace, drivers: Drivers, desired, snapshot: StateSnapshot, frozen,
+             today: dt.date | None, mode: str) -> tuple[list, list[dict]]:
+    """One observation per target; with ``mode`` "auto", the targets that can take unchanged
+    quotas from the state do so between full checks. Returns (observed, the scopes as data:
+    empty when every target was read in full with no choice to make)."""
+    now = dt.datetime.now(dt.timezone.utc)
+    marks = refresh_marks.last_full(ws, snapshot.lineage) if mode == "auto" else {}
+    limits = refresh_scope.effective(desired, today) if mode == "auto" else {}
+    observed, scopes, read_all = [], [], []
+    for name, drv in drivers.items():
+        scope = None
+        if mode == "auto" and isinstance(drv, TrustedReads):
+            scope = refresh_scope.decide(name, mode, marks.get(name), now,
+                                         ws.config.plan.full_refresh_hours, limits,
+                                         snapshot.records)
+        try:
+            if scope is not None and not scope.full:
+                known = {cid: Observed(r.address, r.kind, cid, r.properties, r.refs, {})
+                         for cid, r in scope.trusted.items()}
+                got = drv.observe_trusting(known)
+                scopes.append(scope.to_dict(drv.trusted_last))
+            else:
+                got = drv.observe()
+                if isinstance(drv, TrustedReads):
+                    read_all.append(name)      # a full check, whatever asked for it
+                if scope is not None:
+                    scopes.append(scope.to_dict())
+        except DriverError as exc:
+            raise GovcloudError(f"cannot read cloud target {name!r}: {exc}") from None
+        observed.extend(o for o in got if o.tags.get(STACK_TAG) not in frozen)
+    refresh_marks.mark_full(ws, snapshot.lineage, read_all, now)
+    return observed, scopes
 
 
 def numbers_of(actions) -> set[str]:

@@ -25,12 +25,13 @@ def open_state(ws: Workspace) -> StateStore:
 
 @contextmanager
 def locked(store: StateStore, operation: str, timeout: float,
-           ws: Workspace | None = None) -> Iterator[LockInfo]:
-    """The workspace lock (LockError after ``timeout`` seconds, naming the holder). With
+           ws: Workspace | None = None, scopes: list[str] | None = None) -> Iterator[LockInfo]:
+    """The workspace lock, or with ``scopes`` those stacks' locks alone (usecases/scopes.py)
+    (LockError after ``timeout`` seconds, naming the holder). With
     ``ws``: the state must continue the published audit checkpoint (orchestrator/checkpoint.py)
     or nothing runs; when the block ends, a new checkpoint is published if the head moved."""
     from .. import checkpoint
-    lock = store.acquire(operation, timeout)
+    lock = store.acquire(operation, timeout, scopes)
     guarded = failing = False
     try:
         if ws is not None:

@@ -255,6 +255,14 @@ def test_ci_commands(tmp_path, cli):
     assert check(cli, "ci apply", "-C", ws)["status"] == "applied"
 
 
+def test_state_migrate(tmp_path, cli, pg_url):
+    """SQLite -> PostgreSQL (the full tests: tests/day2/test_state_migrate.py)."""
+    ws = tmp_path / "ws"
+    assert cli("init", ws, "--profile", "bazhong").exit_code == 0
+    data = check(cli, "state migrate", "--to", pg_url, "--no-switch", "-C", ws)
+    assert data["audit_verified"] and data["switched"] is False and "url" in data["how"]
+
+
 def test_every_documented_shape_was_checked():
     """Runs last in this file: each documented format was produced by some test above."""
     if not seen:
@@ -263,3 +271,4 @@ def test_every_documented_shape_was_checked():
     # shape is checked in test_day_two_commands
     missing = set(SHAPES) - seen - {"state unlock", "error", "server console"}
     assert "error" in seen and not missing, missing
+

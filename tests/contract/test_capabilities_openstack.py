@@ -15,7 +15,8 @@ from typing import Callable
 import pytest
 
 from drivers.base import (OWNER_TAG, STACK_TAG, Census, CloudSurvey, ConsoleAccess, Importing, Inventory, IsolationProbes, MediaAccess,
-                          NotOwned, PowerControl, RbacEvidence, Retagging, driver_class)
+                          NotOwned, PowerControl, RbacEvidence, Retagging, TrustedReads,
+                          driver_class)
 from drivers.base import wait_for
 from drivers.media import Medium, content_sha256
 from orchestrator.census import require_empty
@@ -25,7 +26,7 @@ from tests.contract.test_driver_contract import Tenant
 pytestmark = pytest.mark.parametrize("make_driver", ["local", "openstack"], indirect=True)
 
 COVERED = {"media", "census", "power", "rbac-evidence", "cloud-survey", "isolation-probes", "retag", "inventory",
-           "import", "console"}
+           "import", "console", "trusted-reads"}
 TEARDOWN = ["volume_attachment", "server", "volume", "security_group", "router", "subnet",
             "network", "quota", "project", "domain"]
 
@@ -415,3 +416,30 @@ def test_console_url_or_a_clear_unsupported(make_driver):
         assert url.startswith(("http://", "https://", "ws://", "wss://"))
     except Unsupported as exc:
         assert "no console" in str(exc)
+
+
+def test_trusted_reads_take_the_known_quota_from_the_caller_and_read_the_rest(make_driver):
+    d = make_driver()
+    if not declares(d, TrustedReads):
+        return
+    t = Tenant(d).base()
+    quota = d.find(f"quota:{t.pre}/quota")
+    assert quota is not None and quota.properties["cores"] == 4          # what the cloud holds
+    # The caller vouches for values the cloud does not hold: they are what observe returns for
+    # Nova's and Cinder's limits (not read), while Neutron's still come from its listing.
+    known = {quota.cloud_id: dataclasses.replace(
+        quota, properties={**quota.properties, "cores": 99, "gigabytes": 999, "networks": 77})}
+    calls = d.api_calls
+    seen = {o.address: o for o in d.observe_trusting(known)}
+    trusting_calls = d.api_calls - calls
+    got = seen[quota.address]
+    assert d.trusted_last == 1
+    assert (got.properties["cores"], got.properties["gigabytes"]) == (99, 999)
+    assert got.properties["networks"] == quota.properties["networks"]   # read, not taken
+    assert got.tags == quota.tags and got.cloud_id == quota.cloud_id
+    # negative control: a plain observe reads the cloud again
+    calls = d.api_calls
+    plain = {o.address: o for o in d.observe()}[quota.address]
+    # two more calls: Nova's and Cinder's quota sets of the project
+    assert plain.properties["cores"] == 4 and d.api_calls - calls == trusting_calls + 2
+    assert d.trusted == {}   # nothing kept for the next observe

@@ -40,7 +40,7 @@ def _server_and_volume(drv):
 def test_every_fix_is_in_the_fixed_driver():
     assert set(quirks.QUIRKS.values()) <= set(quirks.FixedEC2NodeDriver.__mro__)
     reply = quirks.FixedEC2NodeDriver.connectionCls.responseCls
-    assert {quirks._NamespaceReply, quirks._Utf8Reply} <= set(reply.__mro__)
+    assert {quirks._NamespaceReply, quirks._Utf8Reply, quirks._ServerErrorReply} <= set(reply.__mro__)
     with pytest.raises(KeyError, match="unknown quirk"):
         quirks.driver_without("nope")
 
@@ -93,6 +93,31 @@ def test_5_utf8_reply(fixed):
     mojibake = {n.id: n.name for n in without("utf8_reply").ex_list_networks()}[vpc.id]
     assert mojibake != "市教育局" and mojibake == "市教育局".encode().decode("latin-1")
     assert {n.id: n.name for n in fixed.ex_list_networks()}[vpc.id] == "市教育局"
+
+
+def test_9_server_error_reply_without_xml_is_transient():
+    """A 503 page from a proxy in front of the cloud (tests/faults/proxy.py, body not XML):
+    without the fix libcloud says 'Failed to parse XML' (permanent); with it, HTTP 503,
+    which translate retries."""
+    from drivers.base import TransientError
+    from drivers.libcloud.connection import translate
+    from tests.faults.proxy import FaultPlan, FaultProxy
+
+    def through(cls, fault):
+        with FaultProxy(endpoint(), FaultPlan(at={1: fault})) as p:
+            drv = cls(KEY_ID, SECRET, secure=False, host="127.0.0.1", port=int(p.url.rsplit(":", 1)[1]),
+                      region="us-east-1", signature_version="4")
+            with pytest.raises(Exception) as err:
+                drv.ex_list_networks()
+            assert drv.ex_list_networks() is not None       # call 2 passes
+            return err.value
+    for fault, status in (("503", 503), ("500", 500)):
+        bare = through(quirks.driver_without("server_error_reply"), fault)
+        assert isinstance(bare, MalformedResponseError) and "Failed to parse XML" in str(bare)
+        assert not translate(bare, "DescribeVpcs").transient
+        fixed_err = through(quirks.FixedEC2NodeDriver, fault)
+        assert isinstance(fixed_err, BaseHTTPError) and fixed_err.code == status
+        assert isinstance(translate(fixed_err, "DescribeVpcs"), TransientError)
 
 
 # --- moto behaviours the driver works around (6-8): the raw sequence fails, the driver's works

@@ -91,6 +91,54 @@ def test_apply_verify_change_noop(osws):
     assert gc(ws, "plan", "--detailed-exitcode").returncode == 0
 
 
+def _quota_reads(stderr: str) -> int:
+    """Nova's and Cinder's quota-set GETs in a ``--debug`` API log."""
+    return sum(1 for line in stderr.splitlines() if "GET" in line and "os-quota-sets" in line)
+
+
+def test_auto_refresh_takes_unchanged_quotas_from_the_state_between_full_checks(osws):
+    ws = osws   # after test_apply_verify_change_noop: applied, no changes
+    full = gc(ws, "--debug", "plan", "--refresh=full", "--detailed-exitcode", "--output", "json")
+    assert full.returncode == 0, full.stdout + full.stderr
+    assert json.loads(full.stdout)["refresh"] == []           # nothing chosen: all read
+    assert _quota_reads(full.stderr) == 2 * 4                 # Nova + Cinder for 4 projects
+    # a full plan is a full check on record; without one, auto reads everything and marks it
+    assert (ws / ".govcloud" / "refresh.json").exists()
+    (ws / ".govcloud" / "refresh.json").unlink()
+    first = gc(ws, "--debug", "plan", "--detailed-exitcode", "--output", "json")
+    assert first.returncode == 0, first.stdout + first.stderr
+    (scope,) = json.loads(first.stdout)["refresh"]
+    assert scope["full"] and "no full check on record" in scope["reason"]
+    assert _quota_reads(first.stderr) == 8
+    auto = gc(ws, "--debug", "plan", "--detailed-exitcode", "--output", "json")
+    assert auto.returncode == 0, auto.stdout + auto.stderr
+    (scope,) = json.loads(auto.stdout)["refresh"]
+    assert not scope["full"] and len(scope["from_state"]) == 4, scope
+    assert _quota_reads(auto.stderr) == 0
+    # What auto does not see until the next full check: a quota changed outside govcloud.
+    # --refresh=full sees it (and a plan puts it back), which is why the period exists.
+    conn = _admin()
+    pid = next(p.id for n, p in _projects(conn).items() if n == "portal-internet")
+    before = conn.compute.get_quota_set(pid).cores
+    conn.compute.update_quota_set(pid, cores=before + 7)
+    try:
+        assert gc(ws, "plan", "--detailed-exitcode").returncode == 0          # trusted
+        r = gc(ws, "plan", "--refresh=full", "--detailed-exitcode", "--output", "json")
+        assert r.returncode == 2, r.stdout + r.stderr
+        ups = [a for a in json.loads(r.stdout)["actions"] if a["action"] == "update"]
+        assert [a["kind"] for a in ups] == ["quota"] and "portal" in ups[0]["address"]
+        # a period of 0 makes every plan a full one
+        cfg = ws / "govcloud.toml"
+        text = cfg.read_text()
+        cfg.write_text(text + "\n[plan]\nfull_refresh_hours = 0\n")
+        try:
+            assert gc(ws, "plan", "--detailed-exitcode").returncode == 2
+        finally:
+            cfg.write_text(text)
+    finally:
+        conn.compute.update_quota_set(pid, cores=before)
+
+
 def _admin():
     import openstack
     return openstack.connect(cloud="govcloud-admin")

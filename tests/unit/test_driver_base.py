@@ -77,3 +77,48 @@ def test_capabilities_are_declared_not_probed():
 def test_shipped_drivers_declare_what_the_core_uses():
     from drivers.local.driver import LocalDriver
     assert {"media", "census", "power"} <= LocalDriver.capabilities()
+
+
+def test_reads_are_retried_on_transient_errors_only():
+    """observe/find/census of every driver retry a transient failure (a 503 while listing
+    failed a whole plan: tests/faults); a permanent error is not retried; the attempts are
+    bounded; changing calls are not wrapped (the executor retries those)."""
+    from drivers.base import READ_ATTEMPTS, TransientError, driver_class
+    calls = {"observe": 0, "find": 0, "create": 0}
+
+    class Flaky(Driver):
+        name, kinds = "flaky", frozenset()
+        read_sleep = staticmethod(lambda s: None)
+        fail_observe = 2
+
+        def observe(self):
+            calls["observe"] += 1
+            if calls["observe"] <= self.fail_observe:
+                raise TransientError("DescribeVpcs: HTTP 503")
+            return ["ok"]
+
+        def find(self, address):
+            calls["find"] += 1
+            raise DriverError("refused")
+
+        def create(self, req):
+            calls["create"] += 1
+            raise TransientError("RunInstances: HTTP 503")
+
+        update = delete = create
+
+    d = Flaky("t", {}, None, "ws-1")
+    assert d.observe() == ["ok"] and calls["observe"] == 3
+    with pytest.raises(DriverError, match="refused"):
+        d.find("x")
+    assert calls["find"] == 1
+    with pytest.raises(TransientError):
+        d.create(None)
+    assert calls["create"] == 1
+    calls["observe"], Flaky.fail_observe = 0, 99
+    with pytest.raises(TransientError):
+        d.observe()
+    assert calls["observe"] == READ_ATTEMPTS
+    for name in ("local", "libcloud", "openstack"):
+        cls = driver_class(name)
+        assert all(getattr(getattr(cls, m), "retried", False) for m in ("observe", "find"))
