@@ -29,6 +29,7 @@ from .models.change import ChangeDocument
 from .models.config import WorkspaceConfig
 from .models.profile import Profile
 from .models.spec import QuotaWindow, ResourceSpec, StackSpec
+from .term_dates import legacy_end, require_date_format
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_CATALOG = PACKAGE_ROOT / "catalog"
@@ -172,6 +173,7 @@ class Workspace:
                        raw: bool = False) -> dict[str, Approval]:
         """The approvals with their change documents applied (``raw``: as the files say)."""
         approvals = self._load_approval_files(parse_cache)
+        self.require_date_format(approvals)
         if raw or not self.changes_dir.is_dir():
             return approvals
         from .core.changes import apply_changes, reference_errors
@@ -181,6 +183,9 @@ class Workspace:
             errors.add(err)
         errors.raise_if_any()
         return apply_changes(approvals, changes)
+
+    def require_date_format(self, approvals: dict[str, Approval]) -> None:
+        require_date_format(self.config.dates, self.root, approvals)
 
     def _load_approval_files(self, parse_cache: ParseCache | None = None) -> dict[str, Approval]:
         """Every approval file, parsed and validated; all broken files reported together.
@@ -194,7 +199,8 @@ class Workspace:
         for path in self.approval_files():
             display = self.rel(path)
             try:
-                out[display] = parse(Approval, read_yaml(path, display, cache), display)
+                out[display] = legacy_end(self.config.dates, parse(
+                    Approval, read_yaml(path, display, cache), display), path)
             except InputError as exc:
                 errors.add(exc)
         errors.raise_if_any()

@@ -101,7 +101,7 @@ def confirm_delivery(approval: Annotated[str, typer.Argument(help="Approval numb
 @handled
 def extend(approval: Annotated[str, typer.Argument(help="Approval number of a window or emergency term.",
                                                  autocompletion=complete_approval)],
-           until: Annotated[str, typer.Option("--until", help="New end date (the first day without the resources).")],
+           until: Annotated[str, typer.Option("--until", help="New end date: the last day of service (included, as the form writes it).")],
            request_date: Annotated[Optional[str], typer.Option("--request-date",
                help="When the department asked for it (default: today).")] = None,
            directory: Dir = Path("."), now: Now = None, backdated: Backdated = None,

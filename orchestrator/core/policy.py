@@ -6,8 +6,13 @@ number. ``check_all`` adds these findings to the cross-document checks of
 :mod:`orchestrator.core.validate`; the other ``check_*`` functions back commands (``extend``,
 ``platform-change``, ``request-exit``) and raise :class:`PolicyViolation`.
 
-Dates: a term's ``end`` is the first day its resources are gone (the planner removes them on that
-day), so a window of N months ends at most on ``add_months(start, N)``. Working days come from a
+Dates: a term's ``end`` is its last day of service, included (approval forms write periods
+inclusively: 「2026年7月1日至9月30日」 is ``end: 2026-09-30``; `govcloud expire` removes the
+resources the next day). "N months from D" follows 民法典 第二百零一、二百零二条
+(:func:`~orchestrator.core.workdays.add_months`: the start day is not counted, the period ends on
+the corresponding day of the last month, or that month's last day), so a window of at most N
+months may have ``add_months(start, N)`` as its last day. Notice "n working days before the
+end" counts to the last day with resources (:meth:`WorkCalendar.latest_day_to_act`). Working days come from a
 :class:`~orchestrator.core.workdays.WorkCalendar` passed in; nothing here reads files.
 """
 from __future__ import annotations
@@ -89,7 +94,8 @@ def _zh_length(start: date, end: date) -> str:
 
 
 def max_end(start: date, months: int) -> date:
-    """Latest allowed end of a term of at most ``months`` months from ``start``."""
+    """Latest allowed last day of a term of at most ``months`` months from ``start``
+    (民法典 第二百零一、二百零二条, :func:`add_months`)."""
     return add_months(start, months)
 
 
@@ -273,7 +279,7 @@ class ExtensionCheck:
     current_end: date
     until: date
     request_date: date
-    notice_workdays: int | None     # working days between the request and the current end
+    notice_workdays: int | None     # working days from the request to the current last day
     latest_request: date | None     # last day the profile accepts a request for this end
 
 
@@ -300,10 +306,10 @@ def check_extension(a: Approval, current_end: date, until: date, request_date: d
     latest = None
     if notice is not None:
         latest = cal.latest_day_to_act(current_end, notice.value)
-        if request_date >= current_end:
+        if request_date > current_end:
             findings.append(_finding(profile, f"{kind}_extension_notice_workdays", "",
                 f"extension requested on {request_date}, when the {kind} had already ended "
-                f"({current_end}); a request must come at least {notice.value} working days "
+                f"(its last day was {current_end}); a request must come at least {notice.value} working days "
                 f"before the end (by {latest})",
                 f"延期申请应在到期前提前{notice.value}个工作日提出，{kind == 'window' and '临时扩容' or '临时资源'}已于{current_end}到期"))
         elif request_date > latest:

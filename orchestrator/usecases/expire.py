@@ -18,6 +18,7 @@ from ..errors import GovcloudError, Issue, LockError
 from ..extensions import extension_ends
 from ..lifecycle_events import events_by_subject, record_apply
 from ..models.approval import Approval, PermanentTerm
+from ..models.config import TERM_END_FORMAT
 from ..models.plan import Action, Plan
 from ..notify import Notifier, send_all
 from ..state.base import StateStore, default_actor
@@ -151,10 +152,10 @@ def _record_and_notify(ws: Workspace, store: StateStore, now: dt.datetime, repor
         end = ends.get(no, a.term.end)
         kinds = {e["kind"] for e in events.get(no, [])}
         left = [r for r in records.values() if r.approval == no]
-        if end <= today and not left and "expired" not in kinds:
+        if end < today and not left and "expired" not in kinds:     # end: the last day
             report.expired.append(no)
             notice = _notice("expired", a, end, None, None, ws, now,
-                             f"{a.term.kind} {no} of {a.stack} ended on {end}: its resources were "
+                             f"{a.term.kind} {no} of {a.stack} ended on {end} (its last day): its resources were "
                              f"removed and its quota lowered; 临时资源已到期回收")
             report.notices.append(notice)
             if not report.dry_run:
@@ -170,7 +171,7 @@ def _record_and_notify(ws: Workspace, store: StateStore, now: dt.datetime, repor
         ev = events.get(no, [])
         st = approval_status(a, "", ws.profile, cal, ev, today, ends)
         rows.append(st)
-        sent = {(e["detail"].get("threshold"), e["detail"].get("end")) for e in ev
+        sent = {(e["detail"].get("threshold"), sent_end(e["detail"])) for e in ev
                 if e["kind"] == "warning-sent"}
         due = warnings_to_send(st, ws.profile, sent)
         if not due:
@@ -187,6 +188,7 @@ def _record_and_notify(ws: Workspace, store: StateStore, now: dt.datetime, repor
             for w in due:
                 store.record_event(no, "warning-sent", today.isoformat(),
                                    {"threshold": w, "end": st.end.isoformat(),
+                                    "end_format": TERM_END_FORMAT,
                                     "workdays_left": left, "to": [n.name for n in notifiers]})
     _calendar_notice(ws, now, report, rows, notifiers)
     _duty_notices(ws, store, now, report, notifiers, by_no, events, ends)
@@ -254,6 +256,15 @@ def _duty_notices(ws: Workspace, store: StateStore, now: dt.datetime, report: Ex
                 store.record_event(no, "warning-sent", today.isoformat(),
                                    {"obligation": d.key, "due": d.due.isoformat(), "stage": stage,
                                     "actor": d.actor, "to": [n.name for n in notifiers]})
+
+
+def sent_end(detail: dict[str, Any]) -> str | None:
+    """The last day of service a ``warning-sent`` event was sent for. Events recorded before
+    ``end`` meant the last day (no ``end_format``) hold the first day without resources."""
+    end = detail.get("end")
+    if not end or detail.get("end_format") == TERM_END_FORMAT:
+        return end
+    return (dt.date.fromisoformat(str(end)[:10]) - dt.timedelta(days=1)).isoformat()
 
 
 def _delivered(report, notifiers: list[Notifier], notice: dict[str, Any]) -> bool:

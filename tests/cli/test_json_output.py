@@ -68,7 +68,7 @@ def test_only_plan_offers_markdown(ws, cli):
 
 PERMANENT = approval("BZ-P", approved_on="2026-06-01")
 WINDOW = approval("BZ-W", approved_on="2026-06-01",
-                  term={"kind": "window", "start": "2026-06-20", "end": "2026-07-20"},
+                  term={"kind": "window", "start": "2026-06-20", "end": "2026-07-19"},
                   servers=[{"name": "burst", "flavor": "ecs.s2m4", "image": "kylin-v10-sp3",
                             "system_disk": {"type": "blk.ssd", "gb": 40}, "count": 1}])
 
@@ -78,6 +78,7 @@ def test_every_command_with_and_without_changes(tmp_path, cli, monkeypatch):
     ws = workspace(tmp_path, "bozhou", PERMANENT, WINDOW)
     monkeypatch.setenv("GOVCLOUD_TODAY", "2026-06-20")
     check(cli, "validate", "-C", ws)
+    assert not check(cli, "workspace upgrade", "-C", ws)["upgraded"]  # made current by init
     assert check(cli, "compile", "-C", ws)["written"]
     assert not check(cli, "compile", "-C", ws)["written"]            # nothing changed
     assert check(cli, "plan", "-C", ws)["summary"]["create"]
@@ -107,7 +108,7 @@ def test_every_command_with_and_without_changes(tmp_path, cli, monkeypatch):
     assert check(cli, "record-event", "BZ-P", "security-tested", "-C", ws, "--document", "安全检测报告")["recorded"]
     assert check(cli, "confirm-delivery", "BZ-P", "-C", ws)["recorded"]
     assert not check(cli, "confirm-delivery", "BZ-P", "-C", ws)["recorded"]   # recorded before
-    check(cli, "extend", "BZ-W", "--until", "2026-08-20", "--request-date", "2026-07-09",
+    check(cli, "extend", "BZ-W", "--until", "2026-08-19", "--request-date", "2026-07-09",
           "--backdated", "test", "--now", "2026-07-09", "-C", ws)
     check(cli, "compile", "-C", ws)
     check(cli, "platform-change", "--date", "2026-09-01", "--notified", "2026-06-01", "-C", ws,
@@ -135,7 +136,7 @@ def test_every_command_with_and_without_changes(tmp_path, cli, monkeypatch):
 
 def test_errors_name_file_field_and_rule(tmp_path, cli):
     too_long = approval("BZ-L", approved_on="2026-06-01",
-                        term={"kind": "window", "start": "2026-06-20", "end": "2027-12-20"})
+                        term={"kind": "window", "start": "2026-06-20", "end": "2027-12-19"})
     ws = workspace(tmp_path, "bozhou", PERMANENT, too_long)
     err = check(cli, "validate", "-C", ws, code=1)
     issue = next(i for i in err["issues"] if i["rule"])

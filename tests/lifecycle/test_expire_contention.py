@@ -12,7 +12,7 @@ from tests.policy.builders import approval, kinds, workspace
 
 GOVCLOUD = [sys.executable, "-m", "orchestrator.cli"]
 WINDOW = approval("BZ-W", approved_on="2026-06-01",
-                  term={"kind": "window", "start": "2026-06-20", "end": "2026-07-20"},
+                  term={"kind": "window", "start": "2026-06-20", "end": "2026-07-19"},
                   servers=[{"name": "burst", "flavor": "ecs.s2m4", "image": "kylin-v10-sp3",
                             "system_disk": {"type": "blk.ssd", "gb": 40}, "count": 3}])
 

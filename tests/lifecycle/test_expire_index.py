@@ -8,7 +8,7 @@ import datetime as dt
 from tests.policy.builders import approval, kinds, workspace
 
 WINDOW = approval("BZ-W", approved_on="2026-06-01",
-                  term={"kind": "window", "start": "2026-06-20", "end": "2026-09-18"},
+                  term={"kind": "window", "start": "2026-06-20", "end": "2026-09-17"},
                   servers=[{"name": "burst", "flavor": "ecs.s2m4", "image": "kylin-v10-sp3",
                             "system_disk": {"type": "blk.ssd", "gb": 40}, "count": 1}])
 
@@ -50,11 +50,11 @@ def test_the_index_skips_idle_ticks_and_never_a_due_one(tmp_path, cli, monkeypat
     assert expire(cli, ws, "2026-07-02T08:05")["nothing_due"] is True
     # The term's first warning day (conservative: before the real first warning) and every
     # tick after it run in full: the index says it is due.
-    due = due_on(dt.date(2026, 9, 18), Workspace.at(ws).profile)
+    due = due_on(dt.date(2026, 9, 17), Workspace.at(ws).profile)
     assert dt.date(2026, 7, 2) < due < dt.date(2026, 9, 18)
     assert expire(cli, ws, f"{due.isoformat()}T08:00")["nothing_due"] is False
     assert expire(cli, ws, f"{due.isoformat()}T08:05")["nothing_due"] is False
-    # ... and so is the end: the burst server is removed and the term recorded as expired.
+    # ... and so is the day after the last day: the burst server is removed, the term expired.
     monkeypatch.setenv("GOVCLOUD_TODAY", "2026-09-18")
     end = expire(cli, ws, "2026-09-18T08:00")
     assert end["nothing_due"] is False and len(end["deletes"]) == 1 and end["failed"] == 0
@@ -71,7 +71,7 @@ def test_the_first_warning_is_never_later_than_the_index(tmp_path, cli, monkeypa
     assert cli("compile", "-C", ws).exit_code == 0
     monkeypatch.setenv("GOVCLOUD_TODAY", "2026-06-20")
     assert cli("apply", "-C", ws, "--auto-approve").exit_code == 0
-    due = due_on(dt.date(2026, 9, 18), Workspace.at(ws).profile)
+    due = due_on(dt.date(2026, 9, 17), Workspace.at(ws).profile)
     day, warned = dt.date(2026, 7, 1), []
     while day < dt.date(2026, 9, 18):
         rep = expire(cli, ws, f"{day.isoformat()}T08:00")

@@ -71,7 +71,7 @@ def test_warnings_go_to_a_jsonl_file_and_a_webhook_once_per_threshold(running_wi
     assert [b["body"]["threshold"] for b in hook.bodies] == [7]
     assert hook.bodies[0]["type"].startswith("application/json")
     assert cli(*args, "--backdated", "test", "--now", "2026-07-17").exit_code == 0            # 1 left
-    assert cli(*args, "--backdated", "test", "--now", "2026-07-20T00:05").exit_code == 0      # ended: removed
+    assert cli(*args, "--backdated", "test", "--now", "2026-07-21T00:05").exit_code == 0      # the day after the last: removed
     lines = [json.loads(x) for x in log.read_text().splitlines()]
     assert [(n["type"], n["threshold"]) for n in lines] == [("expiry-warning", 7), ("expiry-warning", 1),
                                                             ("expired", None)]

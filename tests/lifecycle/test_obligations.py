@@ -72,7 +72,7 @@ def test_chongqing_contract_filing_and_the_trial_period_set_in_the_contract(tmp_
 
 
 def test_bozhou_emergency_project_approval_filing_is_open_until_filed(tmp_path, cli, monkeypatch):
-    term = {"kind": "emergency", "start": "2026-06-01", "end": "2026-09-01", "reason": "防汛"}
+    term = {"kind": "emergency", "start": "2026-06-01", "end": "2026-08-31", "reason": "防汛"}
     ws = workspace(tmp_path, "bozhou", approval("BZ-E", approved_on="2026-06-01", term=term),
                    approval("BZ-P", approved_on="2026-06-01", system="perm"))
     monkeypatch.setenv("GOVCLOUD_TODAY", "2026-06-10")

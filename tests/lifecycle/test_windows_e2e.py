@@ -13,7 +13,7 @@ PERMANENT = approval("BZ-P", approved_on="2026-06-01", servers=[{
     "name": "web", "flavor": "ecs.s2m4", "image": "kylin-v10-sp3",
     "system_disk": {"type": "blk.ssd", "gb": 40}, "count": 1}])
 WINDOW = approval("BZ-W", approved_on="2026-06-01",
-                  term={"kind": "window", "start": "2026-06-20", "end": "2026-07-20"},
+                  term={"kind": "window", "start": "2026-06-20", "end": "2026-07-19"},
                   servers=[{"name": "burst", "flavor": "ecs.s4m8", "image": "kylin-v10-sp3",
                             "system_disk": {"type": "blk.ssd", "gb": 40},
                             "data_disks": [{"type": "blk.ssd", "gb": 20}], "count": 2}])
@@ -55,7 +55,7 @@ def test_window_lifecycle_on_the_local_cloud(tmp_path, cli, monkeypatch):
     acts = plan(cli, ws, "2026-06-20")
     q = acts[f"quota:{PRE}/quota"]
     assert q["action"] == "update" and q["changes"]["instances"] == {"old": 1, "new": 3}
-    assert "raised for BZ-W (2026-06-20 to 2026-07-20)" in q["reason"]
+    assert "raised for BZ-W (2026-06-20 to 2026-07-19)" in q["reason"]
     assert cli("apply", "-C", ws, "--auto-approve").exit_code == 0
     assert burst(ws) == [f"server:{PRE}/burst-1", f"server:{PRE}/burst-2"]
     assert quota(ws)["instances"] == 3 and quota(ws)["cores"] == 10
@@ -64,13 +64,13 @@ def test_window_lifecycle_on_the_local_cloud(tmp_path, cli, monkeypatch):
 
     # Extension refused: 6 working days before the end (亳州 第二十二条 asks for 7).
     monkeypatch.setenv("GOVCLOUD_TODAY", "2026-07-10")
-    r = cli("extend", "BZ-W", "-C", ws, "--until", "2026-08-20", "--request-date", "2026-07-10")
+    r = cli("extend", "BZ-W", "-C", ws, "--until", "2026-08-19", "--request-date", "2026-07-10")
     assert r.exit_code == 1 and "第二十二条" in r.output and "Nothing was changed." in r.output
     assert not (ws / "extensions").exists() and "extended" not in kinds(ws, "BZ-W")
     # Extension accepted: requested on 2026-07-09, exactly 7 working days ahead.
-    r = cli("extend", "BZ-W", "-C", ws, "--until", "2026-08-20", "--request-date", "2026-07-09")
+    r = cli("extend", "BZ-W", "-C", ws, "--until", "2026-08-19", "--request-date", "2026-07-09")
     assert r.exit_code == 0, r.output
-    assert "now ends on 2026-08-20" in r.output and (ws / "extensions" / "BZ-W.yaml").is_file()
+    assert "now ends on 2026-08-19" in r.output and (ws / "extensions" / "BZ-W.yaml").is_file()
     assert "extended" in kinds(ws, "BZ-W")
 
     # At the old end, before recompiling: expire refuses to remove what was extended.
@@ -81,7 +81,7 @@ def test_window_lifecycle_on_the_local_cloud(tmp_path, cli, monkeypatch):
     # Recompiled: the spec carries the new end; nothing to expire, nothing to plan.
     assert cli("compile", "-C", ws).exit_code == 0
     spec = (ws / "stacks" / "edu" / "edu-portal.yaml").read_text()
-    assert "expires_on: '2026-08-20'" in spec and "extended_until: '2026-08-20'" in spec
+    assert "expires_on: '2026-08-20'" in spec and "extended_until: '2026-08-19'" in spec
     r = cli("expire", "-C", ws, "--backdated", "test", "--now", "2026-07-20T00:05")
     assert r.exit_code == 0 and "Nothing to expire" in r.output
     assert cli("plan", "-C", ws, "--now", "2026-07-20", "--detailed-exitcode").exit_code == 0
@@ -170,7 +170,7 @@ def test_window_inbound_rules_open_with_it_and_close_when_it_ends(tmp_path, cli,
     permanent = approval("BZ-P", approved_on="2026-06-01")
     permanent["zones"]["internet"]["inbound"] = [https]
     window = approval("BZ-W", approved_on="2026-06-01",
-                      term={"kind": "window", "start": "2026-06-20", "end": "2026-07-20"},
+                      term={"kind": "window", "start": "2026-06-20", "end": "2026-07-19"},
                       servers=[{"name": "burst", "flavor": "ecs.s2m4", "image": "kylin-v10-sp3",
                                 "system_disk": {"type": "blk.ssd", "gb": 40}, "count": 1}])
     # the window's own port, and one the permanent approval grants anyway (it must stay)
@@ -186,7 +186,7 @@ def test_window_inbound_rules_open_with_it_and_close_when_it_ends(tmp_path, cli,
 
     monkeypatch.setenv("GOVCLOUD_TODAY", "2026-06-20")
     sg = plan(cli, ws, "2026-06-20")[f"security_group:{PRE}/sg"]
-    assert sg["action"] == "update" and "opened for BZ-W (2026-06-20 to 2026-07-20)" in sg["reason"]
+    assert sg["action"] == "update" and "opened for BZ-W (2026-06-20 to 2026-07-19)" in sg["reason"]
     assert cli("apply", "-C", ws, "--auto-approve").exit_code == 0
     assert sg_ports(ws) == [443, 8443]
     assert quota(ws)["security_group_rules"] == base_rules + 1

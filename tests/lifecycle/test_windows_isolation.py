@@ -14,7 +14,7 @@ def _ws(tmp_path, cli, monkeypatch):
     permanent = approval("BZ-P", approved_on="2026-06-01")
     permanent["zones"]["internet"]["inbound"] = [HTTPS]
     window = approval("BZ-W", approved_on="2026-06-01",
-                      term={"kind": "window", "start": "2026-06-20", "end": "2026-07-20"},
+                      term={"kind": "window", "start": "2026-06-20", "end": "2026-07-19"},
                       servers=[{"name": "burst", "flavor": "ecs.s2m4", "image": "kylin-v10-sp3",
                                 "system_disk": {"type": "blk.ssd", "gb": 40}, "count": 1}])
     window["zones"]["internet"]["inbound"] = [{"protocol": "tcp", "port": 8443, "source": "0.0.0.0/0"}]
@@ -44,7 +44,7 @@ def test_verify_isolation_counts_an_open_windows_rule_as_approved(tmp_path, cli,
 def test_an_accepted_uncompiled_extension_keeps_the_inbound_rule_open(tmp_path, cli, monkeypatch):
     ws = _ws(tmp_path, cli, monkeypatch)
     monkeypatch.setenv("GOVCLOUD_TODAY", "2026-07-09")
-    r = cli("extend", "BZ-W", "-C", ws, "--until", "2026-08-20", "--request-date", "2026-07-09")
+    r = cli("extend", "BZ-W", "-C", ws, "--until", "2026-08-19", "--request-date", "2026-07-09")
     assert r.exit_code == 0, r.output
     monkeypatch.setenv("GOVCLOUD_TODAY", "2026-07-20")
     r = cli("expire", "-C", ws, "--backdated", "test", "--now", "2026-07-20T00:05", "--output", "json")
@@ -65,12 +65,12 @@ def test_an_accepted_uncompiled_extension_keeps_the_inbound_rule_open(tmp_path, 
 # --- contradictions refused (exit 1, field named, nothing changed) -------------------------------
 def test_a_window_starting_before_its_approval_is_refused(tmp_path, cli):
     bad = approval("BZ-W", approved_on="2026-06-10",
-                   term={"kind": "window", "start": "2026-06-01", "end": "2026-07-20"})
+                   term={"kind": "window", "start": "2026-06-01", "end": "2026-07-19"})
     ws = workspace(tmp_path, "bazhong", bad)
     r = cli("validate", "-C", ws)
     assert r.exit_code == 1 and "term.start" in r.output and "before its approval date" in r.output
     ok = approval("BZ-W", approved_on="2026-06-01",
-                  term={"kind": "window", "start": "2026-06-01", "end": "2026-07-20"})
+                  term={"kind": "window", "start": "2026-06-01", "end": "2026-07-19"})
     assert cli("validate", "-C", workspace(tmp_path, "bazhong", ok, name="ok")).exit_code == 0
 
 

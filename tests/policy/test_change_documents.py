@@ -127,7 +127,7 @@ def test_a_broken_change_document_is_refused(tmp_path, cli, monkeypatch, doc, me
 
 def test_a_window_is_not_changed_but_extended(tmp_path, cli):
     ws = workspace(tmp_path, "bozhou", approval("W-1", approved_on="2026-03-02",
-                   term={"kind": "window", "start": "2026-06-01", "end": "2026-07-01"}))
+                   term={"kind": "window", "start": "2026-06-01", "end": "2026-06-30"}))
     base = approval("W-1", approved_on="2026-03-02")
     write_change(ws, "CH-1", "W-1.yaml", lambda z: z["internet"]["servers"][0].update(count=3))
     r = cli("validate", "-C", ws)
