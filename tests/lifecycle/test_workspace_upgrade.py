@@ -101,7 +101,7 @@ def test_a_workspace_of_the_old_version_is_refused_then_upgraded(legacy_code, tm
     assert a["end"] == "2026-08-19" and a["start"] == before["approvals"][0]["start"]
     assert a["state"] == before["approvals"][0]["state"]
     # The warning sent before the upgrade is not sent again.
-    r = cli("expire", "-C", ws, "--notify", f"jsonl:{tmp_path}/n2.jsonl", "--now", "2026-08-12")
+    r = cli("expire", "-C", ws, "--notify", f"jsonl:{tmp_path}/n2.jsonl", "--backdated", "test", "--now", "2026-08-12")
     assert r.exit_code == 0, r.output
     assert not (tmp_path / "n2.jsonl").exists()
     r = cli("expire", "-C", ws, "--now", "2026-08-19T23:50")
