@@ -95,8 +95,18 @@ def test_comparison_words_are_kept_per_threshold(profiles):
     assert bz.major_change.word == "超过"                 # 超过已有云资源50%
     assert bz.window_extension_notice_workdays.word == "提前"
     assert profiles["bazhong"].rules.log_retention_months.word == "至少"
-    assert profiles["bazhong"].reference["shrink_peak_pct"].word == "未超过"
-    assert profiles["bazhong"].reference["shrink_free_disk_gb"].word == "大于"
+    sizing = {r.key: r for r in profiles["bazhong"].rightsizing}   # 第二十四条, enforced
+    assert sizing["shrink-vcpu-quarter-peak"].conditions[0].word == "未超过"
+    assert sizing["shrink-data-disk-year-free"].conditions[0].word == "大于"
+
+
+def test_no_reference_entry_repeats_an_enforced_rule(profiles):
+    """A rule the profile enforces (a rightsizing rule, a report duty, the billing or exit
+    process) is not also listed as an unenforced ``reference:`` entry of the same article."""
+    for p in profiles.values():
+        enforced = {r.article for r in p.rightsizing} | {r.article for r in p.reports}
+        for key, ref in p.reference.items():
+            assert ref.article not in enforced, f"{p.code}.reference.{key} ({ref.article})"
 
 
 @pytest.mark.parametrize("word,at_bound", [("超过", False), ("高于", False), ("大于", False),
