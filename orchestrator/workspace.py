@@ -267,10 +267,10 @@ class Workspace:
                 add(rel, text, data)
 
     @contextmanager
-    def spec_cache_writer(self) -> Iterator[Callable[[str, str, dict], None]]:
-        """Yields ``add(rel, text, data)``; each entry goes to the file at once (the same bytes
-        as one json.dumps of them all, without holding every spec's data and text until the
-        end). The cache is replaced only when the block ends without an exception; the server
+    def spec_cache_writer(self) -> Iterator[Callable[..., str]]:
+        """Yields ``add(rel, text, data)`` (returns the text's SHA-256); each entry goes to the
+        file at once (the same bytes as one json.dumps of them all, without holding every
+        spec's data and text until the end). The cache is replaced only when the block ends without an exception; the server
         index (``server_rows``) is written with it."""
         import hashlib
         import json
@@ -280,14 +280,16 @@ class Workspace:
         with open(tmp, "w", encoding="utf-8") as out:
             sep = "{"
 
-            def add(rel: str, text: str, data: dict) -> None:
-                nonlocal sep
-                entry = {"sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(), "data": data}
+            def add(rel: str, text: str | None, data: dict, sha256: str | None = None) -> str:
+                nonlocal sep   # ``text`` None: an entry kept from the last cache, by its sha256
+                sha = sha256 if text is None else hashlib.sha256(text.encode("utf-8")).hexdigest()
+                entry = {"sha256": sha, "data": data}
                 out.write(sep + json.dumps(rel, ensure_ascii=False) + ": "
                           + json.dumps(entry, ensure_ascii=False))
                 sep = ", "
                 servers[rel] = {"sha256": entry["sha256"], "servers": _server_rows(
                     data.get("stack", ""), data.get("resources", []), dict.get)}
+                return sha
 
             yield add
             out.write("}" if sep == ", " else "{}")

@@ -1,0 +1,61 @@
+"""The per-stack index of a compile's inputs (``.govcloud/stack-index.json``), a cache.
+
+For every stack (one spec file under stacks/) it records the SHA-256 of what that spec was
+compiled from — the stack's approvals as validated (change documents applied), their extension
+ends, their source file names, the IPAM blocks the stack got, and the shared digest of
+govcloud.toml, catalog/ (profiles included), the shipped catalog and the code — with the spec
+file's stat, its text's SHA-256 and its monthly fee. A compile whose stack digest, file and
+spec-cache entry all match reuses the spec instead of compiling it again. IPAM allocates across
+a department, so a new approval may move another stack's block: the digest is keyed on the
+block itself, which is what the spec depends on, not on the other approvals. A missing,
+corrupt or other-format index, or a different shared digest, reuses nothing (a full compile).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from ..workspace import Workspace
+
+INDEX_FORMAT = "govcloud-stack-index/1"
+
+
+def path(ws: Workspace) -> Path:
+    return ws.data_dir / "stack-index.json"
+
+
+def load(ws: Workspace, shared: str) -> dict[str, dict[str, Any]]:
+    """stack -> its entry, or {} when the index cannot be trusted for ``shared``."""
+    try:
+        index = json.loads(path(ws).read_text(encoding="utf-8"))
+        if index.get("format") != INDEX_FORMAT or index.get("shared") != shared:
+            return {}
+        stacks = index["stacks"]
+        return stacks if isinstance(stacks, dict) else {}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def save(ws: Workspace, shared: str, stacks: dict[str, dict[str, Any]]) -> None:
+    try:
+        tmp = path(ws).with_suffix(".tmp")
+        tmp.write_text(json.dumps({"format": INDEX_FORMAT, "shared": shared, "stacks": stacks},
+                                  ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+        tmp.replace(path(ws))
+    except OSError:
+        pass
+
+
+def stack_digest(shared: str, files: list[str], group: list, ends: dict,
+                 blocks: list[tuple[str, str]]) -> str:
+    """``files``: the stack's approval file names (sorted); ``group``: its Approval models in
+    the same order; ``blocks``: (zone, CIDR) of the stack."""
+    h = hashlib.sha256(shared.encode() + b"\0")
+    for f, a in zip(files, group):
+        h.update(f.encode() + b"\0" + a.model_dump_json().encode() + b"\0")
+        end = ends.get(a.approval_no)
+        h.update((end.isoformat() if end is not None else "-").encode() + b"\0")
+    h.update(json.dumps(blocks).encode())
+    return h.hexdigest()
