@@ -267,11 +267,14 @@ class Workspace:
                 add(rel, text, data)
 
     @contextmanager
-    def spec_cache_writer(self) -> Iterator[Callable[..., str]]:
-        """Yields ``add(rel, text, data)`` (returns the text's SHA-256); each entry goes to the
-        file at once (the same bytes as one json.dumps of them all, without holding every
-        spec's data and text until the end). The cache is replaced only when the block ends without an exception; the server
-        index (``server_rows``) is written with it."""
+    def spec_cache_writer(self) -> Iterator[Callable[..., tuple[str, tuple[int, int]]]]:
+        """Yields ``add(rel, text, data)``; each entry goes to the file at once (the same bytes
+        as one json.dumps of them all, without holding every spec's data and text until the
+        end). ``add`` returns the text's SHA-256 and where the entry's JSON lies in the file
+        (start, end in characters); ``add(rel, None, None, raw=(sha256, entry JSON, server
+        rows))`` writes an entry kept from the last cache without decoding it. The cache is
+        replaced only when the block ends without an exception; the server index
+        (``server_rows``) is written with it."""
         import hashlib
         import json
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -279,17 +282,26 @@ class Workspace:
         servers: dict[str, dict] = {}
         with open(tmp, "w", encoding="utf-8") as out:
             sep = "{"
+            pos = 0
 
-            def add(rel: str, text: str | None, data: dict, sha256: str | None = None) -> str:
-                nonlocal sep   # ``text`` None: an entry kept from the last cache, by its sha256
-                sha = sha256 if text is None else hashlib.sha256(text.encode("utf-8")).hexdigest()
-                entry = {"sha256": sha, "data": data}
-                out.write(sep + json.dumps(rel, ensure_ascii=False) + ": "
-                          + json.dumps(entry, ensure_ascii=False))
+            def add(rel: str, text: str | None, data: dict | None,
+                    raw: tuple[str, str, list] | None = None) -> tuple[str, tuple[int, int]]:
+                nonlocal sep, pos
+                if raw is not None:
+                    sha, entry_json, rows = raw
+                else:
+                    sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+                    entry_json = json.dumps({"sha256": sha, "data": data}, ensure_ascii=False)
+                    rows = _server_rows(data.get("stack", ""), data.get("resources", []),
+                                        dict.get)
+                head = sep + json.dumps(rel, ensure_ascii=False) + ": "
+                out.write(head)
+                out.write(entry_json)
+                start = pos + len(head)
+                pos = start + len(entry_json)
                 sep = ", "
-                servers[rel] = {"sha256": entry["sha256"], "servers": _server_rows(
-                    data.get("stack", ""), data.get("resources", []), dict.get)}
-                return sha
+                servers[rel] = {"sha256": sha, "servers": rows}
+                return sha, (start, pos)
 
             yield add
             out.write("}" if sep == ", " else "{}")

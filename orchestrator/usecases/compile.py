@@ -48,7 +48,8 @@ def compile_workspace(ws: Workspace, today: dt.date) -> CompileReport:
         previous = stack_index.load(ws, shared)   # read before a failed compile can leave it
         stack_index.path(ws).unlink(missing_ok=True)
         report, stacks = _compile_workspace(ws, today, shared, previous)
-        stack_index.save(ws, shared, stacks)
+        stack_index.save(ws, shared, {"stacks": stacks, "spec_cache": _stat(ws.spec_cache_path),
+                                      "server_index": _stat(ws.server_index_path)})
         _write_compile_index(ws, inputs, report)
         return report
 
@@ -176,7 +177,7 @@ def _compile_workspace(ws: Workspace, today: dt.date, shared: str,
     written, unchanged = [], []
     keep = set()
     file_of = {id(a): f for f, a in approvals.items()}
-    old_cache = _OldCache(ws) if previous else None
+    old = _OldCache(ws, previous)
     stacks: dict[str, dict[str, Any]] = {}
     fee = Decimal(0)
     with ws.spec_cache_writer() as cache:   # streamed: 10,000 approvals' data is large
@@ -188,13 +189,13 @@ def _compile_workspace(ws: Workspace, today: dt.date, shared: str,
             digest = stack_index.stack_digest(
                 shared, files, group, ends,
                 sorted((z, alloc[z][stack]) for z in {z for a in group for z in a.zones}))
-            prev = previous.get(stack)
-            entry = old_cache.get(rel) if old_cache is not None and isinstance(prev, dict) and \
+            prev = old.stacks.get(stack)
+            raw = old.entry(rel, prev) if isinstance(prev, dict) and \
                 prev.get("inputs") == digest and prev.get("stat") == _stat(path) else None
-            if entry is not None and entry.get("sha256") == prev.get("sha256"):
-                cache(rel, None, entry["data"], entry["sha256"])
+            if raw is not None:
+                _, span = cache(rel, None, None, raw=raw)
                 unchanged.append(rel)
-                stacks[stack] = prev
+                stacks[stack] = {**prev, "span": list(span)}
                 fee += Decimal(prev["fee"])
                 continue
             spec = compile_one(group, catalog, profile, config, alloc, ends)
@@ -202,10 +203,10 @@ def _compile_workspace(ws: Workspace, today: dt.date, shared: str,
             text = GENERATED_HEADER + f"# Sources: {', '.join(sorted(files))}\n" + \
                 spec_yaml(data)
             (written if _write_if_changed(path, text) else unchanged).append(rel)
-            sha = cache(rel, text, data)
+            sha, span = cache(rel, text, data)
             fee += spec.monthly_fee
             stacks[stack] = {"inputs": digest, "stat": _stat(path), "sha256": sha,
-                             "fee": str(spec.monthly_fee)}
+                             "fee": str(spec.monthly_fee), "span": list(span)}
     ipam_text = GENERATED_HEADER + _dump({"zones": alloc})
     _write_if_changed(ws.stacks_dir / "ipam.yaml", ipam_text)
     removed = []
@@ -223,16 +224,31 @@ def _compile_workspace(ws: Workspace, today: dt.date, shared: str,
 
 
 class _OldCache:
-    """The last compile's spec cache, read only when a stack may be reused."""
+    """The last compile's spec cache and server index, read only when a stack may be reused,
+    and only if both are the files the stack index was written with (their stats): a kept
+    entry is cut from the cache's text at the span the index recorded, not decoded."""
 
-    def __init__(self, ws: Workspace) -> None:
-        self._ws, self._entries = ws, None
+    def __init__(self, ws: Workspace, previous: dict[str, Any]) -> None:
+        self._ws, self._text, self._rows = ws, None, None
+        trusted = bool(previous) and previous.get("spec_cache") == _stat(ws.spec_cache_path) \
+            and previous.get("server_index") == _stat(ws.server_index_path)
+        self.stacks: dict[str, Any] = previous.get("stacks", {}) if trusted else {}
 
-    def get(self, rel: str) -> dict | None:
-        if self._entries is None:
+    def entry(self, rel: str, prev: dict[str, Any]) -> tuple[str, str, list] | None:
+        """(sha256, entry JSON, server rows) of ``rel`` as the last compile wrote them."""
+        if self._text is None:
             try:
-                self._entries = json.loads(self._ws.spec_cache_path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                self._entries = {}
-        entry = self._entries.get(rel) if isinstance(self._entries, dict) else None
-        return entry if isinstance(entry, dict) and "data" in entry else None
+                self._text = self._ws.spec_cache_path.read_text(encoding="utf-8")
+                self._rows = json.loads(self._ws.server_index_path.read_text(encoding="utf-8"))
+                self._rows = self._rows["specs"]
+            except (OSError, ValueError, KeyError, TypeError):
+                self._text, self._rows = "", {}
+        try:
+            sha, (start, end) = prev["sha256"], prev["span"]
+            row = self._rows[rel]
+            entry_json = self._text[start:end]
+            if row["sha256"] != sha or not entry_json.startswith(f'{{"sha256": "{sha}", '):
+                return None
+            return sha, entry_json, row["servers"]
+        except (KeyError, TypeError, ValueError):
+            return None

@@ -4,8 +4,10 @@ For every stack (one spec file under stacks/) it records the SHA-256 of what tha
 compiled from — the stack's approvals as validated (change documents applied), their extension
 ends, their source file names, the IPAM blocks the stack got, and the shared digest of
 govcloud.toml, catalog/ (profiles included), the shipped catalog and the code — with the spec
-file's stat, its text's SHA-256 and its monthly fee. A compile whose stack digest, file and
-spec-cache entry all match reuses the spec instead of compiling it again. IPAM allocates across
+file's stat, its text's SHA-256, its monthly fee and where its entry lies in
+.govcloud/spec-cache.json (whose stat, and the server index's, the index records too). A compile
+whose stack digest, file and cache entry all match reuses the spec and copies the entry's text
+instead of compiling it again. IPAM allocates across
 a department, so a new approval may move another stack's block: the digest is keyed on the
 block itself, which is what the spec depends on, not on the other approvals. A missing,
 corrupt or other-format index, or a different shared digest, reuses nothing (a full compile).
@@ -26,22 +28,23 @@ def path(ws: Workspace) -> Path:
     return ws.data_dir / "stack-index.json"
 
 
-def load(ws: Workspace, shared: str) -> dict[str, dict[str, Any]]:
-    """stack -> its entry, or {} when the index cannot be trusted for ``shared``."""
+def load(ws: Workspace, shared: str) -> dict[str, Any]:
+    """The last index ({"stacks": stack -> entry, "spec_cache": stat, "server_index": stat}),
+    or {} when it cannot be trusted for ``shared``."""
     try:
         index = json.loads(path(ws).read_text(encoding="utf-8"))
-        if index.get("format") != INDEX_FORMAT or index.get("shared") != shared:
+        if index.get("format") != INDEX_FORMAT or index.get("shared") != shared or \
+                not isinstance(index.get("stacks"), dict):
             return {}
-        stacks = index["stacks"]
-        return stacks if isinstance(stacks, dict) else {}
+        return index
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return {}
 
 
-def save(ws: Workspace, shared: str, stacks: dict[str, dict[str, Any]]) -> None:
+def save(ws: Workspace, shared: str, index: dict[str, Any]) -> None:
     try:
         tmp = path(ws).with_suffix(".tmp")
-        tmp.write_text(json.dumps({"format": INDEX_FORMAT, "shared": shared, "stacks": stacks},
+        tmp.write_text(json.dumps({"format": INDEX_FORMAT, "shared": shared, **index},
                                   ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
         tmp.replace(path(ws))
     except OSError:
