@@ -181,9 +181,11 @@ def _compile_workspace(ws: Workspace, today: dt.date, shared: str,
     stacks: dict[str, dict[str, Any]] = {}
     fee = Decimal(0)
     with ws.spec_cache_writer() as cache:   # streamed: 10,000 approvals' data is large
+        stacks_dir = ws.stacks_dir   # checked once (spec_path checks it per call)
         for stack, group in stack_groups(list(approvals.values())).items():
-            path = ws.spec_path(stack)
-            rel = ws.rel(path)
+            dept, system = stack.split("/")
+            path = stacks_dir / dept / f"{system}.yaml"     # = ws.spec_path(stack)
+            rel = f"stacks/{stack}.yaml"                    # = ws.rel(path)
             keep.add(path)
             files = [file_of[id(a)] for a in group]
             digest = stack_index.stack_digest(
