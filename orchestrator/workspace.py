@@ -271,40 +271,40 @@ class Workspace:
         """Yields ``add(rel, text, data)``; each entry goes to the file at once (the same bytes
         as one json.dumps of them all, without holding every spec's data and text until the
         end). ``add`` returns the text's SHA-256 and where the entry's JSON lies in the file
-        (start, end in characters); ``add(rel, None, None, raw=(sha256, entry JSON, server
-        rows))`` writes an entry kept from the last cache without decoding it. The cache is
-        replaced only when the block ends without an exception; the server index
-        (``server_rows``) is written with it."""
+        (start, end in bytes); ``add(rel, None, None, raw=(sha256, entry JSON bytes, server
+        rows))`` writes a kept entry undecoded. The cache is replaced only when the block ends
+        without an exception; the server index (``server_rows``) is written with it."""
         import hashlib
         import json
         self.data_dir.mkdir(parents=True, exist_ok=True)
         tmp = self.spec_cache_path.with_suffix(".tmp")
         servers: dict[str, dict] = {}
-        with open(tmp, "w", encoding="utf-8") as out:
-            sep = "{"
+        with open(tmp, "wb") as out:
+            sep = b"{"
             pos = 0
 
             def add(rel: str, text: str | None, data: dict | None,
-                    raw: tuple[str, str, list] | None = None) -> tuple[str, tuple[int, int]]:
+                    raw: tuple[str, bytes, list] | None = None) -> tuple[str, tuple[int, int]]:
                 nonlocal sep, pos
                 if raw is not None:
                     sha, entry_json, rows = raw
                 else:
                     sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
-                    entry_json = json.dumps({"sha256": sha, "data": data}, ensure_ascii=False)
+                    entry_json = json.dumps({"sha256": sha, "data": data},
+                                            ensure_ascii=False).encode("utf-8")
                     rows = _server_rows(data.get("stack", ""), data.get("resources", []),
                                         dict.get)
-                head = sep + json.dumps(rel, ensure_ascii=False) + ": "
+                head = sep + json.dumps(rel, ensure_ascii=False).encode("utf-8") + b": "
                 out.write(head)
                 out.write(entry_json)
                 start = pos + len(head)
                 pos = start + len(entry_json)
-                sep = ", "
+                sep = b", "
                 servers[rel] = {"sha256": sha, "servers": rows}
                 return sha, (start, pos)
 
             yield add
-            out.write("}" if sep == ", " else "{}")
+            out.write(b"}" if sep == b", " else b"{}")
         index_tmp = self.server_index_path.with_suffix(".tmp")
         index_tmp.write_text(json.dumps({"format": SERVER_INDEX_FORMAT, "specs": servers},
                                         ensure_ascii=False, separators=(",", ":")),

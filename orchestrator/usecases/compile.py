@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from contextlib import closing
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -180,7 +181,8 @@ def _compile_workspace(ws: Workspace, today: dt.date, shared: str,
     old = _OldCache(ws, previous)
     stacks: dict[str, dict[str, Any]] = {}
     fee = Decimal(0)
-    with ws.spec_cache_writer() as cache:   # streamed: 10,000 approvals' data is large
+    # streamed: 10,000 approvals' data is large
+    with ws.spec_cache_writer() as cache, closing(old):
         stacks_dir = ws.stacks_dir   # checked once (spec_path checks it per call)
         for stack, group in stack_groups(list(approvals.values())).items():
             dept, system = stack.split("/")
@@ -228,29 +230,33 @@ def _compile_workspace(ws: Workspace, today: dt.date, shared: str,
 class _OldCache:
     """The last compile's spec cache and server index, read only when a stack may be reused,
     and only if both are the files the stack index was written with (their stats): a kept
-    entry is cut from the cache's text at the span the index recorded, not decoded."""
+    entry's bytes are read at the span the index recorded, not decoded, and the cache is
+    never held whole."""
 
     def __init__(self, ws: Workspace, previous: dict[str, Any]) -> None:
-        self._ws, self._text, self._rows = ws, None, None
+        self._ws, self._file, self._rows = ws, None, None
         trusted = bool(previous) and previous.get("spec_cache") == _stat(ws.spec_cache_path) \
             and previous.get("server_index") == _stat(ws.server_index_path)
         self.stacks: dict[str, Any] = previous.get("stacks", {}) if trusted else {}
 
-    def entry(self, rel: str, prev: dict[str, Any]) -> tuple[str, str, list] | None:
+    def entry(self, rel: str, prev: dict[str, Any]) -> tuple[str, bytes, list] | None:
         """(sha256, entry JSON, server rows) of ``rel`` as the last compile wrote them."""
-        if self._text is None:
-            try:
-                self._text = self._ws.spec_cache_path.read_text(encoding="utf-8")
-                self._rows = json.loads(self._ws.server_index_path.read_text(encoding="utf-8"))
-                self._rows = self._rows["specs"]
-            except (OSError, ValueError, KeyError, TypeError):
-                self._text, self._rows = "", {}
         try:
+            if self._file is None:
+                self._rows = {}
+                self._file = open(self._ws.spec_cache_path, "rb")
+                self._rows = json.loads(
+                    self._ws.server_index_path.read_text(encoding="utf-8"))["specs"]
             sha, (start, end) = prev["sha256"], prev["span"]
             row = self._rows[rel]
-            entry_json = self._text[start:end]
-            if row["sha256"] != sha or not entry_json.startswith(f'{{"sha256": "{sha}", '):
+            self._file.seek(start)
+            entry_json = self._file.read(end - start)
+            if row["sha256"] != sha or not entry_json.startswith(f'{{"sha256": "{sha}", '.encode()):
                 return None
             return sha, entry_json, row["servers"]
-        except (KeyError, TypeError, ValueError):
+        except (OSError, KeyError, TypeError, ValueError):
             return None
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
