@@ -176,3 +176,25 @@ def test_a_comment_compiles_nothing(compiled, tmp_path, compiles):
         p = _approval(ws, _files(compiled)[0])
         p.write_text(p.read_text(encoding="utf-8") + "# touched\n", encoding="utf-8")
     assert _incremental_vs_full(compiled, tmp_path, compiles, edit) == []
+
+
+def test_a_removed_spec_cache_compiles_everything(compiled, tmp_path, compiles):
+    def edit(ws):
+        Workspace.at(ws).spec_cache_path.unlink()
+        p = _approval(ws, _files(compiled)[0])
+        p.write_text(p.read_text(encoding="utf-8").replace("gb: 40", "gb: 60", 1), encoding="utf-8")
+    done = _incremental_vs_full(compiled, tmp_path, compiles, edit)
+    assert len(done) == len(Workspace.at(compiled).spec_files())
+
+
+def test_an_edited_spec_file_is_compiled_again(compiled, tmp_path, compiles):
+    victim = sorted((compiled / "stacks").glob("*/*.yaml"))[1]
+    rel = victim.relative_to(compiled / "stacks")
+
+    def edit(ws):
+        p = ws / "stacks" / rel
+        p.write_text(p.read_text(encoding="utf-8").replace("monthly_fee", "monthly_fee ", 1),
+                     encoding="utf-8")
+        a = _approval(ws, _files(compiled)[0])
+        a.write_text(a.read_text(encoding="utf-8") + "# touched\n", encoding="utf-8")
+    assert _incremental_vs_full(compiled, tmp_path, compiles, edit) == [str(rel)[:-len(".yaml")]]
