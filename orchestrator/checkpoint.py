@@ -59,7 +59,7 @@ def make(root: Path, workspace_id: str, store: StateStore) -> dict[str, Any]:
 
 
 def write(path: Path, cp: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")   # runners of other stacks publish too
     tmp.write_text(json.dumps(cp, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     os.replace(tmp, path)
 

@@ -7,6 +7,7 @@ options replace both. China has no daylight saving time, so a fixed +08:00 offse
 from __future__ import annotations
 
 import os
+from contextvars import ContextVar
 from datetime import date, datetime, time, timedelta, timezone
 
 from .errors import GovcloudError
@@ -44,3 +45,15 @@ def now() -> datetime:
 
 def today() -> date:
     return now().date()
+
+
+# The reason of a back-dated correction (--backdated REASON), for this run's audit entries.
+_BACKDATED: ContextVar[str | None] = ContextVar("govcloud_backdated", default=None)
+
+
+def set_backdated(reason: str | None) -> None:
+    _BACKDATED.set(reason)
+
+
+def backdated() -> str | None:
+    return _BACKDATED.get()

@@ -1,7 +1,7 @@
 """Errors with a summary, per-field details and a fix; the CLI renders them without tracebacks."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 ERROR_FORMAT = "govcloud-error/1"
@@ -31,7 +31,10 @@ class GovcloudError(Exception):
                  changed_nothing: bool = True):
         super().__init__(summary)
         self.summary = summary
-        self.issues = list(issues or [])
+        # a broken profile rule always says what to do (orchestrator/core/remedies.py)
+        from .core.remedies import with_remedy
+        self.issues = [i if i.rule is None else replace(i, message=with_remedy(i.message, i.rule))
+                       for i in issues or []]
         self.fix = fix
         self.changed_nothing = changed_nothing
 
@@ -87,3 +90,9 @@ class LockError(GovcloudError):
 
 class StateError(GovcloudError):
     """The state store cannot be read or written."""
+
+
+class LockLost(StateError):
+    """The connection holding the state lock ended (the database restarted, the session was
+    terminated): another runner may hold the lock now, so this one must not write again.
+    A StateError, so the executor halts on it like on any failed state write."""

@@ -1,7 +1,8 @@
 """Walks a saved plan, calls drivers, records each result: the only code that mutates.
 
 Every change is one record: the resource's state and its audit entry commit in one transaction
-(``StateStore.atomic``), so a kill between them cannot keep one without the other; the first
+(``StateStore.atomic``), so a kill between them cannot keep one without the other; records of
+steps that finish together share a transaction (group_commit.py); the first
 failed state write stops the run (no more cloud objects are made whose state could not be
 kept: a re-run adopts what was made by its tags). Steps run
 in parallel where the dependency graph allows; a failed step skips what depends on it and the
@@ -24,6 +25,7 @@ from drivers.base import (CreateFailed, Driver, DriverError, NotFound, Retagging
                           ownership_tags)
 
 from . import faults
+from .group_commit import GroupCommit
 from .errors import StateError
 from .core.graph import Step, build
 from .models.cloud import Observed, Request
@@ -32,6 +34,15 @@ from .models.plan import Action, ActionKind as A, Cause, Plan
 from .models.state import StateRecord
 from .core.resources import KINDS
 from .state.base import StateStore
+
+
+class _FirstRetry:   # the retry state tenacity's wait sees after a first failed attempt
+    attempt_number = 1
+
+
+class _Shifted:      # a retry state one attempt later (the first attempt ran outside tenacity)
+    def __init__(self, rs):
+        self.attempt_number = rs.attempt_number + 1
 
 
 @dataclass(frozen=True)
@@ -66,6 +77,7 @@ class Executor:
         # Called inside each state write's transaction (the lifecycle's events, lifecycle_events.py).
         self.on_commit = on_commit
         self.actions = {a.address: a for a in plan.actions}
+        self.group = GroupCommit(store)
         self.ids: dict[str, str] = {}
         self._ids_lock = threading.Lock()
         for rec in store.read().records.values():
@@ -147,10 +159,21 @@ class Executor:
                               f"unexpected {type(exc).__name__}: {exc}", time.monotonic() - t0)
 
     def _retry(self, fn: Callable[[], Any]) -> Any:
+        if self.halted:   # a state write failed meanwhile (another worker's): no more cloud calls
+            raise StateError(f"not continued: the state could not be written ({self.halted})")
+        t0 = time.monotonic()
+        try:   # the first attempt without tenacity's machinery (most calls need no retry)
+            return fn()
+        except DriverError as exc:
+            if not exc.transient:
+                raise
+        wait = wait_exponential_jitter(multiplier=0.5, max=10)
+        self.sleep(wait(_FirstRetry))   # then as before: 6 attempts in all, the same backoff
         for attempt in Retrying(
                 retry=retry_if_exception(lambda e: isinstance(e, DriverError) and e.transient),
-                wait=wait_exponential_jitter(multiplier=0.5, max=10),
-                stop=stop_after_attempt(6) | stop_after_delay(self.retry_deadline),
+                wait=lambda rs: wait(_Shifted(rs)),
+                stop=stop_after_attempt(5) | stop_after_delay(
+                    max(0.0, self.retry_deadline - (time.monotonic() - t0))),
                 sleep=self.sleep, reraise=True):
             with attempt:
                 return fn()
@@ -171,7 +194,8 @@ class Executor:
         """The state change (``rec``, or removing the action's address when None) and its audit
         entry, in one transaction; ``moved``: the old address of a moved object leaves too."""
         address = rec.address if rec is not None else Address.parse(action.address).base
-        with self.store.atomic():
+
+        def write() -> None:
             if moved and (rec is not None or address == action.address):
                 self._forget_moved(action)
             if rec is not None:
@@ -183,6 +207,7 @@ class Executor:
                                     {"kind": action.kind, "target": action.target, **detail})
             if self.on_commit is not None:
                 self.on_commit(self.store, action, rec)
+        self.group.commit(write)   # with the records of the steps that finished meanwhile
         faults.point("executor.committed", address=address, what=what)
         with self._ids_lock:
             if rec is not None and rec.cloud_id:

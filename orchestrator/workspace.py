@@ -29,6 +29,7 @@ from .models.change import ChangeDocument
 from .models.config import WorkspaceConfig
 from .models.profile import Profile
 from .models.spec import QuotaWindow, ResourceSpec, StackSpec
+from .term_dates import legacy_end, require_date_format
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_CATALOG = PACKAGE_ROOT / "catalog"
@@ -172,6 +173,7 @@ class Workspace:
                        raw: bool = False) -> dict[str, Approval]:
         """The approvals with their change documents applied (``raw``: as the files say)."""
         approvals = self._load_approval_files(parse_cache)
+        self.require_date_format(approvals)
         if raw or not self.changes_dir.is_dir():
             return approvals
         from .core.changes import apply_changes, reference_errors
@@ -181,6 +183,9 @@ class Workspace:
             errors.add(err)
         errors.raise_if_any()
         return apply_changes(approvals, changes)
+
+    def require_date_format(self, approvals: dict[str, Approval]) -> None:
+        require_date_format(self.config.dates, self.root, approvals)
 
     def _load_approval_files(self, parse_cache: ParseCache | None = None) -> dict[str, Approval]:
         """Every approval file, parsed and validated; all broken files reported together.
@@ -194,7 +199,8 @@ class Workspace:
         for path in self.approval_files():
             display = self.rel(path)
             try:
-                out[display] = parse(Approval, read_yaml(path, display, cache), display)
+                out[display] = legacy_end(self.config.dates, parse(
+                    Approval, read_yaml(path, display, cache), display), path)
             except InputError as exc:
                 errors.add(exc)
         errors.raise_if_any()
@@ -280,26 +286,21 @@ class Workspace:
         tmp = self.spec_cache_path.with_suffix(".tmp")
         servers: dict[str, dict] = {}
         with open(tmp, "wb") as out:
-            sep = b"{"
-            pos = 0
+            sep, pos = b"{", 0
 
             def add(rel: str, text: str | None, data: dict | None,
                     raw: tuple[str, bytes, list] | None = None) -> tuple[str, tuple[int, int]]:
                 nonlocal sep, pos
-                if raw is not None:
-                    sha, entry_json, rows = raw
-                else:
+                if raw is None:
                     sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
-                    entry_json = json.dumps({"sha256": sha, "data": data},
-                                            ensure_ascii=False).encode("utf-8")
-                    rows = _server_rows(data.get("stack", ""), data.get("resources", []),
-                                        dict.get)
+                    raw = (sha, json.dumps({"sha256": sha, "data": data}, ensure_ascii=False)
+                           .encode("utf-8"), _server_rows(data.get("stack", ""),
+                                                          data.get("resources", []), dict.get))
+                sha, entry_json, rows = raw
                 head = sep + json.dumps(rel, ensure_ascii=False).encode("utf-8") + b": "
-                out.write(head)
-                out.write(entry_json)
-                start = pos + len(head)
+                out.write(head + entry_json)
+                start, sep = pos + len(head), b", "
                 pos = start + len(entry_json)
-                sep = b", "
                 servers[rel] = {"sha256": sha, "servers": rows}
                 return sha, (start, pos)
 
@@ -307,8 +308,7 @@ class Workspace:
             out.write(b"}" if sep == b", " else b"{}")
         index_tmp = self.server_index_path.with_suffix(".tmp")
         index_tmp.write_text(json.dumps({"format": SERVER_INDEX_FORMAT, "specs": servers},
-                                        ensure_ascii=False, separators=(",", ":")),
-                             encoding="utf-8")
+                                        ensure_ascii=False, separators=(",", ":")), "utf-8")
         tmp.replace(self.spec_cache_path)
         index_tmp.replace(self.server_index_path)
 

@@ -11,7 +11,10 @@ from drivers.base import (ADDRESS_TAG, OWNER_TAG, Conflict, Importing, Inventory
 
 class AddressesAndRetagging(Retagging, Inventory, Importing):
     # Addresses the cloud assigns (not in any spec: the planner compares only spec fields).
-    FLOATING_POOLS = {"internet": "198.51.100.0/24", "extranet": "203.0.113.0/24"}
+    # Each pool's documentation /24 first, then a /16 of the shared address space (RFC 6598),
+    # so that a province's thousands of public IPs fit.
+    FLOATING_POOLS = {"internet": ("198.51.100.0/24", "100.64.0.0/16"),
+                      "extranet": ("203.0.113.0/24", "100.65.0.0/16")}
 
     def _backfill_fixed_ips(self, db, network_id: str, cidr: str) -> None:
         """Servers created on a network before its subnet (the dependency graph does not order
@@ -45,12 +48,7 @@ class AddressesAndRetagging(Retagging, Inventory, Importing):
             hosts = net.hosts()
             next(hosts, None)   # the gateway
         elif req.kind == "floating_ip":
-            pool = self.options.get("floating_pools", {}).get(
-                req.properties["external_network"],
-                self.FLOATING_POOLS.get(req.properties["external_network"], "192.0.2.0/24"))
-            used = {r[0] for r in db.execute(
-                "SELECT json_extract(props,'$.address') FROM objects WHERE kind='floating_ip'")}
-            hosts = ipaddress.ip_network(pool).hosts()
+            return {"address": self._floating_address(db, req)}
         elif req.kind == "subnet":
             self._backfill_fixed_ips(db, req.refs["network"], req.properties["cidr"])
             return {}
@@ -60,6 +58,31 @@ class AddressesAndRetagging(Retagging, Inventory, Importing):
         for ip in hosts:
             if str(ip) not in used:
                 return {key: str(ip)}
+        raise Conflict(f"no free address left for {req.kind} {req.name}")
+
+    def _floating_address(self, db, req: Request) -> str:
+        """The first free address of the external network's pool, found by probing the address
+        index from where this process last allocated (a full scan only when 64 probes miss:
+        another workspace on a shared cloud, or deletes)."""
+        ext = req.properties["external_network"]
+        pool = self.options.get("floating_pools", {}).get(ext) or \
+            self.FLOATING_POOLS.get(ext, ("192.0.2.0/24",))
+        nets = [ipaddress.ip_network(c) for c in ([pool] if isinstance(pool, str) else pool)]
+        hints = self.__dict__.setdefault("_fip_hint", {})
+        taken = "SELECT 1 FROM objects WHERE json_extract(props,'$.address')=? AND kind='floating_ip'"
+        start = hints.get(ext, 0)
+        for i, ip in enumerate(_hosts_from(nets, start)):
+            if i >= 64:
+                break
+            if not db.execute(taken, (str(ip),)).fetchone():
+                hints[ext] = start + i + 1
+                return str(ip)
+        used = {r[0] for r in db.execute(
+            "SELECT json_extract(props,'$.address') FROM objects WHERE kind='floating_ip'")}
+        for i, ip in enumerate(_hosts_from(nets, 0)):
+            if str(ip) not in used:
+                hints[ext] = i + 1
+                return str(ip)
         raise Conflict(f"no free address left for {req.kind} {req.name}")
 
     def rename(self, current: Observed, req: Request) -> Observed:
@@ -122,3 +145,17 @@ class AddressesAndRetagging(Retagging, Inventory, Importing):
                        (json.dumps(tags, sort_keys=True), tags.get(OWNER_TAG),
                         tags.get(ADDRESS_TAG), now.cloud_id))
         return self._get(self._db(), obj.cloud_id)
+
+
+def _hosts_from(nets: list, start: int):
+    """The usable hosts of ``nets`` in order, from the ``start``-th on (without walking the
+    ones before it)."""
+    for net in nets:
+        first = 1 if net.num_addresses > 2 else 0      # hosts(): no network/broadcast address
+        count = net.num_addresses - 2 * first
+        if start >= count:
+            start -= count
+            continue
+        for k in range(start, count):
+            yield net[first + k]
+        start = 0

@@ -14,7 +14,7 @@ import typer
 from .. import __version__
 from . import (cmd_approval, cmd_backup, cmd_ci, cmd_decommission, cmd_expire, cmd_inputs, cmd_isolation,
                cmd_lifecycle, cmd_money, cmd_notify, cmd_plan, cmd_policy, cmd_pulumi, cmd_server,
-               cmd_show, cmd_state, root)
+               cmd_show, cmd_state, cmd_workspace, root)
 
 # Plain click help (rich_markup_mode=None): rich's help formatter cost ~0.2 s CPU per --help.
 app = typer.Typer(name="govcloud", cls=root.RootGroup, no_args_is_help=True,
@@ -26,7 +26,7 @@ app.callback()(root.callback)
 # import this module.
 for _module in (cmd_inputs, cmd_approval, cmd_plan, cmd_show, cmd_state, cmd_server,
                 cmd_decommission, cmd_backup, cmd_isolation, cmd_lifecycle, cmd_expire, cmd_notify, cmd_money,
-                cmd_policy, cmd_pulumi, cmd_ci):
+                cmd_policy, cmd_pulumi, cmd_ci, cmd_workspace):
     _module.register(app)
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from .complete import complete_system
-from .options import Dir, LockTimeout, Now, Out, OutputTJ, handled, today_from, workspace
+from .options import Backdated, recording_today, Dir, LockTimeout, Now, Out, OutputTJ, handled, today_from, workspace
 
 backup_app = typer.Typer(no_args_is_help=True,
                          help="Decommission backups: where each is held, and their destruction.")
@@ -46,8 +46,8 @@ def backup_destroy(
                                                    "(pipelines).")] = False,
         sanitizer: Annotated[str, typer.Option(help="zeros | random")] = "zeros",
         operator: Annotated[Optional[str], typer.Option(help="Person performing sanitization.")] = None,
-        directory: Dir = Path("."), now: Now = None, lock_timeout: LockTimeout = 30.0,
-        output: Out = OutputTJ.text):
+        directory: Dir = Path("."), now: Now = None, backdated: Backdated = None,
+        lock_timeout: LockTimeout = 30.0, output: Out = OutputTJ.text):
     """Wipe, verify (full read-back) and delete backups past their retention, each recorded on
     its system (workflow, `backup-destroyed` event, audit entry). Never early."""
     import sys
@@ -73,7 +73,7 @@ def backup_destroy(
         sys.stderr.flush()
     opts = DestroyOptions(due_only=due, dry_run=dry_run, sanitizer=sanitizer, operator=operator,
                           confirm=confirm, live=live if not as_json and sys.stderr.isatty() else None)
-    res = destroy_backups(workspace(directory), system, today_from(now), opts, lock_timeout, say)
+    res = destroy_backups(workspace(directory), system, recording_today(now, backdated, dry_run), opts, lock_timeout, say)
     if as_json:
         return render.emit_json(res.to_dict())
     if res.destroyed:

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .options import Dir, LockTimeout, Now, Out, OutputTJ, handled, today_from, workspace
+from .options import Backdated, recording_today, Dir, LockTimeout, Now, Out, OutputTJ, handled, today_from, workspace
 
 ci_app = typer.Typer(no_args_is_help=True, help="The GitOps pipeline: merge request -> plan and "
                                                 "report; main branch -> apply (README: GitOps).")
@@ -40,13 +40,14 @@ def plan(directory: Dir = Path("."),
 def apply(directory: Dir = Path("."),
           plan_file: Annotated[Optional[Path], typer.Option("--plan", help="The reviewed plan file (default: the one bound to this commit in the state).")] = None,
           parallelism: Annotated[int, typer.Option(min=1, max=64)] = 4,
-          now: Now = None, lock_timeout: LockTimeout = 600.0, output: Out = OutputTJ.text):
+          now: Now = None, backdated: Backdated = None, lock_timeout: LockTimeout = 600.0,
+          output: Out = OutputTJ.text):
     """Main-branch job: apply exactly the plan reviewed for this commit."""
     from ..usecases.ci import ci_apply
     from . import render
     as_json = output == OutputTJ.json
     say = (lambda s: None) if as_json else (lambda s: render.console.print(render.escape(s)))
-    res = ci_apply(workspace(directory), today_from(now), lock_timeout, parallelism, plan_file, say)
+    res = ci_apply(workspace(directory), recording_today(now, backdated), lock_timeout, parallelism, plan_file, say)
     if as_json:
         render.emit_json(res.to_dict())
     elif res.status == "applied":

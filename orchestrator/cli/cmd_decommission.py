@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .options import Dir, LockTimeout, Now, Out, OutputTJ, handled, today_from, workspace
+from .options import Backdated, recording_today, Dir, LockTimeout, Now, Out, OutputTJ, handled, workspace
 from .complete import complete_system
 
 certificate_app = typer.Typer(no_args_is_help=True, help="Certificates of sanitization.")
@@ -23,7 +23,7 @@ def decommission(
         resume: Annotated[bool, typer.Option("--resume", help="Continue a held or interrupted run.")] = False,
         auto_approve: Annotated[bool, typer.Option("--auto-approve", help="Start without asking "
                                                    "(pipelines); a resumed run was approved before.")] = False,
-        now: Now = None,
+        now: Now = None, backdated: Backdated = None,
         sanitizer: Annotated[str, typer.Option(help="zeros | random | crypto-erase")] = "zeros",
         verify: Annotated[str, typer.Option(help="full | sample")] = "full",
         backup_dir: Annotated[Optional[Path], typer.Option(help="Backup target directory.")] = None,
@@ -57,7 +57,7 @@ def decommission(
         sys.stderr.write("\r\033[K" + text)
         sys.stderr.flush()
     tty = not as_json and sys.stderr.isatty()
-    opts = Options(dry_run=dry_run, max_deletes=max_deletes, now=today_from(now),
+    opts = Options(dry_run=dry_run, max_deletes=max_deletes, now=recording_today(now, backdated, dry_run),
                    sanitizer=sanitizer, verify_mode=verify, backup_dir=backup_dir,
                    operator=operator, override_reason=override_exit_order,
                    confirm=None if dry_run else confirm, live=live if tty else None)

@@ -7,13 +7,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from .options import Dir, Now, Out, OutputTJ, handled, now_from, workspace
+from .options import Backdated, recording_now, Dir, Now, Out, OutputTJ, handled, workspace
 
 schedule_app = typer.Typer(no_args_is_help=True, help="Run `govcloud expire` on a schedule.")
 
 
 @handled
-def expire(directory: Dir = Path("."), now: Now = None,
+def expire(directory: Dir = Path("."), now: Now = None, backdated: Backdated = None,
            dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what is due; change nothing.")] = False,
            max_deletes: Annotated[int, typer.Option("--max-deletes", min=0,
                help="Refuse (exit 1, nothing changed) when more objects are due.")] = 50,
@@ -28,13 +28,17 @@ def expire(directory: Dir = Path("."), now: Now = None,
     from ..notify import from_specs
     from ..usecases.expire import expire as run
     from . import render
-    rep = run(workspace(directory), now_from(now), dry_run, max_deletes, lock_timeout,
+    rep = run(workspace(directory), recording_now(now, backdated, dry_run), dry_run, max_deletes, lock_timeout,
               from_specs(notify), parallelism)
     if output == OutputTJ.json:
         render.emit_json(rep.to_dict())
     elif rep.skipped:
         from .render import escape
         render.console.print(f"Skipped at {rep.now}: {escape(rep.skipped)}. The next run will act.")
+        return
+    elif rep.nothing_due:
+        render.console.print(f"Nothing to expire at {rep.now} (the term index: nothing due, "
+                             "inputs and state unchanged).")
         return
     else:
         _print_report(rep, dry_run)

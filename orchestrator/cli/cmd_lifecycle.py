@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .options import Dir, Now, Out, OutputTJ, date_from, handled, now_from, workspace
+from .options import Backdated, recording_now, Dir, Now, Out, OutputTJ, date_from, handled, now_from, workspace
 from .complete import complete_approval
 
 
@@ -101,15 +101,16 @@ def confirm_delivery(approval: Annotated[str, typer.Argument(help="Approval numb
 @handled
 def extend(approval: Annotated[str, typer.Argument(help="Approval number of a window or emergency term.",
                                                  autocompletion=complete_approval)],
-           until: Annotated[str, typer.Option("--until", help="New end date (the first day without the resources).")],
+           until: Annotated[str, typer.Option("--until", help="New end date: the last day of service (included, as the form writes it).")],
            request_date: Annotated[Optional[str], typer.Option("--request-date",
                help="When the department asked for it (default: today).")] = None,
-           directory: Dir = Path("."), now: Now = None, output: Out = OutputTJ.text):
+           directory: Dir = Path("."), now: Now = None, backdated: Backdated = None,
+           output: Out = OutputTJ.text):
     """Check an extension against the profile (notice period, length) and record it."""
     from .. import clock
     from ..usecases.lifecycle import extend as run
     from . import render
-    when = now_from(now)
+    when = recording_now(now, backdated)
     res = run(workspace(directory), approval, clock.parse_date(until, "--until"),
               clock.parse_date(request_date, "--request-date") if request_date else when.date(),
               when)
@@ -182,7 +183,8 @@ def platform_change(date: Annotated[str, typer.Option("--date", help="When the p
     from . import render
     res = run(workspace(directory), clock.parse_date(date, "--date"),
               clock.parse_date(notified, "--notified"), summary, major, plan, assessment, approval,
-              clock.parse_date(approved_on, "--approved-on") if approved_on else None)
+              clock.parse_date(approved_on, "--approved-on") if approved_on else None,
+              today=clock.today())
     if output == OutputTJ.json:
         return render.emit_json(res.to_dict())
     render.console.print(f"Recorded: platform change on {res.change_on}, departments notified "
@@ -215,7 +217,7 @@ def record_event(approval: Annotated[str, typer.Argument(help="Approval number."
     from . import render
     res = run(workspace(directory), approval, kind, date_from(date, "--date"), clock.today(),
               document, clock.parse_now(at, "--at") if at else None,
-              clock.parse_date(until, "--until") if until else None, note)
+              clock.parse_date(until, "--until") if until else None, note, now=clock.now())
     if output == OutputTJ.json:
         return render.emit_json(res.to_dict())
     verb = "Recorded" if res.recorded else "Already recorded"

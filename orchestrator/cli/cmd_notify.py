@@ -6,19 +6,20 @@ from typing import Annotated
 
 import typer
 
-from .options import Dir, LockTimeout, Now, Out, OutputTJ, handled, now_from, workspace
+from .options import Backdated, recording_now, Dir, LockTimeout, Now, Out, OutputTJ, handled, workspace
 
 
 @handled
 def notify(directory: Dir = Path("."),
            dry_run: Annotated[bool, typer.Option("--dry-run", help="Show, send nothing.")] = False,
-           now: Now = None, lock_timeout: LockTimeout = 30.0, output: Out = OutputTJ.text):
+           now: Now = None, backdated: Backdated = None, lock_timeout: LockTimeout = 30.0,
+           output: Out = OutputTJ.text):
     """Send the notices due now for every clock govcloud keeps (provisioning, deployment,
     backfill, extension last day, transition hold, reclaim, old-system keep, wipe failures)
     to the roles configured in govcloud.toml [notify.*]; each once per threshold and sink."""
     from ..usecases.notify import notify as run
     from . import render
-    res = run(workspace(directory), now_from(now), dry_run, lock_timeout)
+    res = run(workspace(directory), recording_now(now, backdated, dry_run), dry_run, lock_timeout)
     if output == OutputTJ.json:
         render.emit_json(res.to_dict())
     else:

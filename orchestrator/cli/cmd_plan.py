@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .options import Dir, LockTimeout, Now, Out, OutPlan, OutputPlan, OutputTJ, handled, \
+from .options import Backdated, recording_now, recording_today, Dir, LockTimeout, Now, Out, OutPlan, OutputPlan, OutputTJ, handled, \
     today_from, workspace
 
 Replace = Annotated[Optional[list[str]], typer.Option(
@@ -125,8 +125,10 @@ def apply(planfile: Annotated[Optional[Path], typer.Argument(help="A saved plan 
               "--max-deletes", min=0, help="Refuse a plan that destroys more objects.")] = None,
           replace: Replace = None, target: Target = None, refresh_only: RefreshOnly = False,
           refresh: Refresh = RefreshMode.auto,
-          now: Now = None, lock_timeout: LockTimeout = 30.0, output: Out = OutputTJ.text):
+          now: Now = None, backdated: Backdated = None, lock_timeout: LockTimeout = 30.0,
+          output: Out = OutputTJ.text):
     """Apply a saved plan exactly, or plan + confirm + apply."""
+    recording_now(now, backdated)
     if refresh_only:
         if not auto_approve and not sys.stdin.isatty():
             from ..errors import GovcloudError
@@ -158,8 +160,9 @@ def apply(planfile: Annotated[Optional[Path], typer.Argument(help="A saved plan 
         with render.Progress(steps, quiet=as_json) as bar:
             yield bar.event
 
-    res = run(workspace(directory), planfile, today_from(now), parallelism, lock_timeout,
-              review, progress, max_deletes, _options(replace, target, as_json, refresh))
+    res = run(workspace(directory), planfile, recording_today(now, backdated), parallelism,
+              lock_timeout, review, progress, max_deletes,
+              _options(replace, target, as_json, refresh))
     if res.cancelled:
         render.console.print("Apply cancelled. Nothing was changed.")
         raise typer.Exit(1)

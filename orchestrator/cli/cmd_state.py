@@ -1,4 +1,4 @@
-"""`govcloud state list | show | pull | push | rm | mv | recover | unlock` and `govcloud audit
+"""`govcloud state list | show | pull | push | rm | mv | recover | unlock | migrate` and `govcloud audit
 list | verify | checkpoint | prune | export | export-signed | verify-export`."""
 from __future__ import annotations
 
@@ -74,6 +74,30 @@ def state_recover(directory: Dir = Path("."),
         raise GovcloudError("state recover needs --confirm", fix="read the plan's message first")
     res = run(workspace(directory))
     render.console.print(f"Recovery confirmed (audit entry {res['audit_entry']}); run `govcloud plan`.")
+
+
+@state_app.command("migrate")
+@handled
+def state_migrate(to: Annotated[str, typer.Option(
+                      "--to", metavar="URL", help="The PostgreSQL URL to move the state to.")],
+                  directory: Dir = Path("."), lock_timeout: LockTimeout = 30.0,
+                  switch: Annotated[bool, typer.Option(
+                      help="Point govcloud.toml's [state] url at it when done.")] = True,
+                  output: Out = OutputTJ.text):
+    """Move the SQLite state into an empty PostgreSQL database (everything, verified)."""
+    from ..usecases.state_migrate import state_migrate as run
+    from . import render
+    res = run(workspace(directory), to, lock_timeout, switch)
+    if output == OutputTJ.json:
+        return render.emit_json(res)
+    c = res["copied"]
+    render.console.print(render.escape(
+        f"State migrated to {res['to']}: {c['resources']} resources, {c['audit']} audit entries "
+        f"(chain verified), {c['events']} lifecycle events, {c['history']} history rows, "
+        f"{c['workflows']} workflows, {c['approval_digests']} approval digests."))
+    render.console.print(render.escape(
+        "govcloud.toml now points at it; the SQLite file is kept, untouched, as a backup."
+        if res["switched"] else f"To use it: {res['how']}."))
 
 
 @state_app.command("pull")

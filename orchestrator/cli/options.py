@@ -42,14 +42,21 @@ Now = Annotated[Optional[str], typer.Option(
     "--now", help="Pretend the clock is this: YYYY-MM-DD or an ISO date-time, China time "
                   "(default: now, or GOVCLOUD_NOW / GOVCLOUD_TODAY).")]
 
+Backdated = Annotated[Optional[str], typer.Option(
+    "--backdated", metavar="REASON", help="This run is a back-dated correction: allows a --now "
+    "before today (China time) on a command that records events; REASON goes into every audit "
+    "entry of the run.")]
+
 
 def handled(fn):
     """Errors become `Error: ...` + exit 1 (or `govcloud-error/1` JSON with --output json),
     never a traceback (GOVCLOUD_DEBUG=1 shows one)."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        from .. import clock
         from ..errors import GovcloudError
         as_json = kwargs.get("output") == "json"
+        clock.set_backdated(None)   # a --backdated reason lasts one command (tests run many)
         try:
             return fn(*args, **kwargs)
         except GovcloudError as exc:
@@ -95,3 +102,30 @@ def date_from(value: str | None, option: str):
     """A date option (YYYY-MM-DD), today when not given."""
     from .. import clock
     return clock.today() if value is None else clock.parse_date(value, option)
+
+
+def recording_now(value: str | None, backdated: str | None, dry_run: bool = False):
+    """--now for a command that records events: a day before today (China time: the clock,
+    orchestrator/clock.py) would write the past, so it is refused unless the run says it is a
+    back-dated correction (--backdated REASON, then written to every audit entry of the run).
+    A dry run records nothing and takes any --now."""
+    from .. import clock
+    from ..errors import GovcloudError, Issue
+    when = now_from(value)
+    reason = None if backdated is None else backdated.strip()
+    if backdated is not None and not reason:
+        raise GovcloudError("--backdated needs a reason (it is written to the audit log)",
+                            [Issue("--backdated", "empty")])
+    today = clock.today()
+    if value is not None and when.date() < today and not dry_run and reason is None:
+        raise GovcloudError(f"--now {value} is before today ({today}, China time): this command "
+                            f"records events, and a past --now would date them in the past",
+                            [Issue("--now", f"{when.date()} < {today}")],
+                            fix="if this is a back-dated correction, add --backdated REASON "
+                                "(audited); else drop --now")
+    clock.set_backdated(None if dry_run else reason)
+    return when
+
+
+def recording_today(value: str | None, backdated: str | None, dry_run: bool = False):
+    return recording_now(value, backdated, dry_run).date()

@@ -29,7 +29,8 @@ def emit_json(data: Any) -> None:
     sys.stdout.flush()
 
 
-MAX_ERROR_LINE = 400   # an over-long value is not echoed back (a 100 KB name...)
+MAX_ERROR_LINE = 1000  # an over-long value is not echoed back (a 100 KB name...); our own
+# messages (rule, article in two languages, the setting marker, what to do) fit
 
 
 def _shown(text: str) -> str:

@@ -410,7 +410,7 @@ def bill_month(month: str, approvals: list[ApprovalInput], profile: Profile, cal
                 continue
             stop = system_stop
             if not isinstance(ap.term, PermanentTerm):
-                end = (a.end or ap.term.end) - timedelta(days=1)   # end: first day without
+                end = a.end or ap.term.end      # end: the term's last day of service
                 if "expired" in on:
                     end = min(end, max(on["expired"] - timedelta(days=1), start))
                 stop = min(stop, end) if stop else end

@@ -2,13 +2,12 @@
 (major change: growth and reduction against the request before the change). Pure."""
 from __future__ import annotations
 
-from decimal import Decimal
-
 from ..errors import InputError, Issue
 from ..models.approval import Approval, PermanentTerm
 from ..models.catalog import Catalog
 from ..models.change import ChangeDocument
-from ..models.profile import Profile, satisfies
+from ..models.profile import Profile
+from . import major_change
 from .policy import MEASURE_NAMES, measures
 from .pricing import price_approval, total
 
@@ -86,27 +85,23 @@ def change_issues(approvals: dict[str, Approval], changes: dict[str, ChangeDocum
         current[base_file] = after
         mb, ma = measures(before, catalog), measures(after, catalog)
         issues = []
-        for k in mc.measures:
-            if not mb[k]:
-                continue
-            pct = Decimal(abs(ma[k] - mb[k])) * 100 / Decimal(mb[k])
-            if ma[k] != mb[k] and satisfies(pct, Decimal(mc.resources_pct), word):
-                en, zh = MEASURE_NAMES[k]
-                way = "grows" if ma[k] > mb[k] else "reduces"
-                issues.append(Issue("zones", f"change {c.change_no} {way} the {en} of {c.changes} "
-                    f"by {pct.normalize():f}% ({mb[k]} -> {ma[k]}): a change of more than "
-                    f"{mc.resources_pct}% of the existing resources is a major change (重大变更) and "
-                    f"needs a full new application ({profile.cite(r)}); {zh}变更超过已有云资源"
-                    f"{mc.resources_pct}%，属于重大变更，应按照上云申请工作流程办理", rule="major_change"))
-                break
+        hit = major_change.resource_change(mb, ma, mc.measures, mc.resources_pct, word)
+        if hit is not None:
+            en, zh = MEASURE_NAMES[hit.key]
+            by = "from nothing" if hit.ratio is None else f"by {hit.percent}"
+            issues.append(Issue("zones", f"change {c.change_no} {hit.way} the {en} of {c.changes} "
+                f"{by} ({hit.before} -> {hit.after}): a change of more than "
+                f"{mc.resources_pct}% of the existing resources is a major change (重大变更) and "
+                f"needs a full new application ({profile.cite(r)}); {zh}变更超过已有云资源"
+                f"{mc.resources_pct}%，属于重大变更，应按照上云申请工作流程办理", rule="major_change"))
         fb, fa = total(price_approval(before, catalog)), total(price_approval(after, catalog))
-        if fb and fa > fb:
-            pct = (fa - fb) * 100 / fb
-            if satisfies(pct, Decimal(mc.fee_pct), word):
-                issues.append(Issue("zones", f"change {c.change_no} raises the monthly fee of "
-                    f"{c.changes} by {pct.quantize(Decimal('0.001')).normalize():f}% (¥{fb} -> ¥{fa}): "
-                    f"more than {mc.fee_pct}% is a major change (重大变更) ({profile.cite(r)}); "
-                    f"云服务费增长超过{mc.fee_pct}%，属于重大变更", rule="major_change"))
+        hit = major_change.fee_growth(fb, fa, mc.fee_pct, word)
+        if hit is not None:
+            by = "from nothing" if hit.ratio is None else f"by {hit.percent}"
+            issues.append(Issue("zones", f"change {c.change_no} raises the monthly fee of "
+                f"{c.changes} {by} (¥{fb} -> ¥{fa}): "
+                f"more than {mc.fee_pct}% is a major change (重大变更) ({profile.cite(r)}); "
+                f"云服务费增长超过{mc.fee_pct}%，属于重大变更", rule="major_change"))
         if issues:
             out.append(InputError(f, issues))
     return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import yaml
@@ -91,6 +91,12 @@ def _window(a: Approval, ends: dict[str, date] | None = None) -> tuple[date | No
     return a.term.start, (ends or {}).get(a.approval_no, a.term.end)
 
 
+def _expires_on(last_day: date | None) -> date | None:
+    """The day `govcloud expire` removes a term's resources: the day after its last day of
+    service (a term's ``end`` is included, as approval forms write periods)."""
+    return None if last_day is None else last_day + timedelta(days=1)
+
+
 # Quota fields that follow the resources of one approval (the rest are per project).
 _WINDOWED_QUOTA = ("cores", "ram_mb", "instances", "volumes", "gigabytes", "floating_ips", "ports")
 
@@ -129,7 +135,7 @@ def compile_stack(group: list[Approval], catalog: Catalog, profile: Profile,
             resources.append(ResourceSpec(
                 address=address or f"{kind}:{pre}/{name}", kind=kind, name=name, target=target,
                 zone=zone, stack=stack, approval=approval, properties=props, refs=refs,
-                not_before=window[0], expires_on=window[1]))
+                not_before=window[0], expires_on=_expires_on(window[1])))
 
         resources.append(ResourceSpec(address=dom, kind="domain", name=dept.code, target=target,
                                       properties={"name": dept.code, "description": dept.name}))

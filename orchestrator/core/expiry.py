@@ -58,11 +58,11 @@ def select(actions: Iterable[Action], resources: dict[str, ResourceSpec], today:
         if a.action is A.DELETE:
             if spec is None or spec.expires_on is None or spec.expires_on > today:
                 continue
-            later = ends.get(spec.approval or "")
-            if later is not None and later > spec.expires_on and later > today:
+            later = ends.get(spec.approval or "")      # the extension's last day (included)
+            if later is not None and later >= spec.expires_on and later >= today:
                 sel.stale.append((a.address, f"{spec.approval} was extended until {later} but "
-                                             f"the spec still says {spec.expires_on}: run "
-                                             f"`govcloud compile`"))
+                                             f"the spec still says it expires on "
+                                             f"{spec.expires_on}: run `govcloud compile`"))
                 continue
             sel.deletes.append(a)
             if spec.approval:
@@ -74,7 +74,7 @@ def select(actions: Iterable[Action], resources: dict[str, ResourceSpec], today:
             for w, later in extended_uncompiled(spec, today, ends):
                 if w.rules:
                     sel.stale.append((a.address, f"{w.approval} was extended until {later} but the "
-                                      f"spec still says its window ends {w.end}: its inbound rules "
+                                      f"spec still says its window's last day is {w.end}: its inbound rules "
                                       f"stay open; run `govcloud compile`"))
             closed = _close_ended_rules(a, spec, today, ends)
             if closed is not None:

@@ -233,7 +233,7 @@ def approval_status(a: Approval, file: str, profile: Profile, cal: WorkCalendar,
         st.state = "expired"
     elif temporary and today < start:
         st.state = "scheduled"
-    elif temporary and today >= end:
+    elif temporary and today > end:             # end: the last day of service
         st.state = "ending"
     elif "delivery-confirmed" in on:
         st.state = "delivered"
@@ -295,11 +295,12 @@ def approval_status(a: Approval, file: str, profile: Profile, cal: WorkCalendar,
             add("extension-request", f"last day to request an extension ({notice.value} working "
                 f"days before the end)", lambda: cal.latest_day_to_act(end, notice.value),
                 f"{t.kind}_extension_notice_workdays", hard=False)
-        add("end", f"{t.kind} ends: resources removed by `govcloud expire`", lambda: end, "",
+        add("end", f"{t.kind} ends on {end} (last day of service): resources removed by "
+            f"`govcloud expire` the next day", lambda: end + timedelta(days=1), "",
             on.get("expired"))
         left, err = _safe(lambda: cal.workdays_between(today, end), st.calendar_missing)
         st.end_workdays_left = left
-        if err is None and today < end:
+        if err is None and today <= end:
             crossed = [w for w in warning_thresholds(profile) if left <= w]
             if crossed:
                 st.warnings.append(f"{t.kind} ends on {end}: {left} working day"

@@ -323,7 +323,7 @@ def effective_properties(r: ResourceSpec, today: date | None,
         parts.append(f"{verb} for " + ", ".join(f"{w.approval} ({w.start} to {w.end})" for w in open_now))
     if shut:
         parts.append("without " + ", ".join(
-            f"{w.approval} ({'opens ' + str(w.start) if today < w.start else 'ended ' + str(w.end)})"
+            f"{w.approval} ({'opens ' + str(w.start) if today < w.start else 'ended, last day ' + str(w.end)})"
             for w in shut))
     return props, f" (temporary windows: {'; '.join(parts)})" if parts else ""
 

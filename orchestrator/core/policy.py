@@ -6,15 +6,20 @@ number. ``check_all`` adds these findings to the cross-document checks of
 :mod:`orchestrator.core.validate`; the other ``check_*`` functions back commands (``extend``,
 ``platform-change``, ``request-exit``) and raise :class:`PolicyViolation`.
 
-Dates: a term's ``end`` is the first day its resources are gone (the planner removes them on that
-day), so a window of N months ends at most on ``add_months(start, N)``. Working days come from a
+Dates: a term's ``end`` is its last day of service, included (approval forms write periods
+inclusively: 「2026年7月1日至9月30日」 is ``end: 2026-09-30``; `govcloud expire` removes the
+resources the next day). "N months from D" follows 民法典 第二百零一、二百零二条
+(:func:`~orchestrator.core.workdays.add_months`: the start day is not counted, the period ends on
+the corresponding day of the last month, or that month's last day), so a window of at most N
+months may have ``add_months(start, N)`` as its last day. Notice "n working days before the
+end" counts to the last day with resources (:meth:`WorkCalendar.latest_day_to_act`). Working days come from a
 :class:`~orchestrator.core.workdays.WorkCalendar` passed in; nothing here reads files.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any, Iterable
 
 from ..errors import GovcloudError, InputError, Issue
@@ -22,6 +27,7 @@ from ..models.approval import Approval, EmergencyTerm, PermanentTerm, WindowTerm
 from ..models.catalog import Catalog
 from ..models.config import WorkspaceConfig
 from ..models.profile import Profile, Rule, satisfies
+from . import major_change
 from .pricing import price_approval, total
 from .workdays import WorkCalendar, add_months
 
@@ -88,7 +94,8 @@ def _zh_length(start: date, end: date) -> str:
 
 
 def max_end(start: date, months: int) -> date:
-    """Latest allowed end of a term of at most ``months`` months from ``start``."""
+    """Latest allowed last day of a term of at most ``months`` months from ``start``
+    (民法典 第二百零一、二百零二条, :func:`add_months`)."""
     return add_months(start, months)
 
 
@@ -140,13 +147,6 @@ def measures(a: Approval, catalog: Catalog) -> dict[str, int]:
     return m
 
 
-def _pct(new: Decimal | int, old: Decimal | int) -> Decimal | None:
-    """Growth in percent of ``new`` over ``old``; None when nothing existed."""
-    if old == 0:
-        return None
-    return (Decimal(new) * 100 / Decimal(old)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-
-
 def _existing(change: Approval, approvals: Iterable[Approval]) -> list[Approval]:
     """What the system already holds before ``change``: its permanent approvals approved earlier
     (earlier changes included); temporary windows and emergency terms are not 已有云资源."""
@@ -166,35 +166,33 @@ def change_findings(change: Approval, approvals: list[Approval], catalog: Catalo
         return out  # reported by check_all as a broken reference
     r = profile.rules.major_change
     if r is not None:
+        # a change approval only adds (reductions are change documents: core/changes.py)
         mc = r.value
         word = r.word or "超过"
         before = {k: sum(measures(a, catalog)[k] for a in existing) for k in mc.measures}
         added = measures(change, catalog)
-        for k in mc.measures:
-            if not added[k]:
-                continue
-            pct = _pct(added[k], before[k])
-            if pct is None or satisfies(pct, Decimal(mc.resources_pct), word):
-                en_name, zh_name = MEASURE_NAMES[k]
-                growth = "from nothing" if pct is None else f"by {pct}%"
-                out.append(_finding(profile, "major_change", "zones",
-                    f"change {change.approval_no} grows the system's {en_name} {growth} "
-                    f"({before[k]} -> {before[k] + added[k]}): a change of more than "
-                    f"{mc.resources_pct}% of the existing resources is a major change (重大变更) "
-                    f"and needs a full new application, not a change approval",
-                    f"{zh_name}变更{'' if pct is None else f'{pct}%'}，超过已有云资源{mc.resources_pct}%，"
-                    f"属于重大变更，应按照上云申请工作流程办理"))
-                break
+        hit = major_change.resource_change(before, {k: before[k] + added[k] for k in mc.measures},
+                                           mc.measures, mc.resources_pct, word)
+        if hit is not None:
+            en_name, zh_name = MEASURE_NAMES[hit.key]
+            growth = "from nothing" if hit.ratio is None else f"by {hit.percent}"
+            out.append(_finding(profile, "major_change", "zones",
+                f"change {change.approval_no} grows the system's {en_name} {growth} "
+                f"({hit.before} -> {hit.after}): a change of more than "
+                f"{mc.resources_pct}% of the existing resources is a major change (重大变更) "
+                f"and needs a full new application, not a change approval",
+                f"{zh_name}变更{'' if hit.ratio is None else hit.percent}，超过已有云资源{mc.resources_pct}%，"
+                f"属于重大变更，应按照上云申请工作流程办理"))
         fee_before = sum((total(price_approval(a, catalog)) for a in existing), Decimal("0.00"))
         fee_added = total(price_approval(change, catalog))
-        pct = _pct(fee_added, fee_before)
-        if fee_added and (pct is None or satisfies(pct, Decimal(mc.fee_pct), word)):
+        hit = major_change.fee_growth(fee_before, fee_before + fee_added, mc.fee_pct, word)
+        if hit is not None:
             out.append(_finding(profile, "major_change", "zones",
                 f"change {change.approval_no} raises the monthly fee by "
-                f"{'an amount on top of nothing' if pct is None else f'{pct}%'} "
+                f"{'an amount on top of nothing' if hit.ratio is None else hit.percent} "
                 f"(¥{fee_before} -> ¥{fee_before + fee_added}, priced from the catalog): more than "
                 f"{mc.fee_pct}% is a major change (重大变更) and needs a full new application",
-                f"云服务费增长{'' if pct is None else f'{pct}%'}，超过{mc.fee_pct}%，属于重大变更，"
+                f"云服务费增长{'' if hit.ratio is None else hit.percent}，超过{mc.fee_pct}%，属于重大变更，"
                 f"应按照上云申请工作流程办理"))
     r = profile.rules.expansion_same_provider
     if r is not None and r.value:
@@ -281,7 +279,7 @@ class ExtensionCheck:
     current_end: date
     until: date
     request_date: date
-    notice_workdays: int | None     # working days between the request and the current end
+    notice_workdays: int | None     # working days from the request to the current last day
     latest_request: date | None     # last day the profile accepts a request for this end
 
 
@@ -297,7 +295,8 @@ def check_extension(a: Approval, current_end: date, until: date, request_date: d
         raise GovcloudError(f"--until {until} is not after the current end {current_end} of "
                             f"{a.approval_no}")
     if request_date > today:
-        raise GovcloudError(f"--request-date {request_date} is in the future (today is {today})")
+        raise GovcloudError(f"--request-date {request_date} is an event dated in the future "
+                             f"(today is {today})", [Issue("--request-date", "the request was made")])
     if request_date < a.approved_on:
         raise GovcloudError(f"--request-date {request_date} is before the approval "
                             f"({a.approved_on})")
@@ -307,10 +306,10 @@ def check_extension(a: Approval, current_end: date, until: date, request_date: d
     latest = None
     if notice is not None:
         latest = cal.latest_day_to_act(current_end, notice.value)
-        if request_date >= current_end:
+        if request_date > current_end:
             findings.append(_finding(profile, f"{kind}_extension_notice_workdays", "",
                 f"extension requested on {request_date}, when the {kind} had already ended "
-                f"({current_end}); a request must come at least {notice.value} working days "
+                f"(its last day was {current_end}); a request must come at least {notice.value} working days "
                 f"before the end (by {latest})",
                 f"延期申请应在到期前提前{notice.value}个工作日提出，{kind == 'window' and '临时扩容' or '临时资源'}已于{current_end}到期"))
         elif request_date > latest:

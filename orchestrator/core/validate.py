@@ -79,12 +79,13 @@ def check_approval(approval: Approval, catalog: Catalog, profile: Profile,
         issues.append(Issue("system.dengbao_level",
             f"等保 level {approval.system.dengbao_level} exceeds the maximum level {lvl.value} this "
             f"platform accepts ({law} {lvl.article}){' [profile setting]' if lvl.setting else ''}; "
-            f"等保{approval.system.dengbao_level}级系统不得上云"))
+            f"等保{approval.system.dengbao_level}级系统不得上云", rule="max_dengbao_level"))
     cl = rules.classified_allowed
     if approval.system.classified and not cl.value:
         issues.append(Issue("system.classified",
             f"classified (涉密) systems are not accepted ({law} {cl.article})"
-            f"{' [profile setting]' if cl.setting else ''}; 涉密信息系统不得部署在政务云"))
+            f"{' [profile setting]' if cl.setting else ''}; 涉密信息系统不得部署在政务云",
+            rule="classified_allowed"))
     issues.extend(check_materials(profile, approval))
     for zone, req in approval.zones.items():
         zc = config.zones.get(zone)

@@ -65,7 +65,9 @@ class PermanentTerm(Input):
 
 
 class WindowTerm(Input):
-    """A temporary expansion window (临时扩容): resources exist from start to end."""
+    """A temporary expansion window (临时扩容): resources exist from ``start`` through ``end``,
+    both days included, as the approval form writes the period (「2026年7月1日至9月30日」:
+    ``end: 2026-09-30``, the last day of service; `govcloud expire` removes them the next day)."""
 
     kind: Literal["window"]
     start: Day
@@ -73,13 +75,15 @@ class WindowTerm(Input):
 
     @model_validator(mode="after")
     def _ordered(self) -> "WindowTerm":
-        if self.end <= self.start:
-            raise ValueError(f"end: term end {self.end} is not after term start {self.start}")
+        if self.end < self.start:
+            raise ValueError(f"end: term end {self.end} (the last day of service) is before "
+                             f"term start {self.start}")
         return self
 
 
 class EmergencyTerm(Input):
-    """Emergency resources (应急资源), configured first and backfilled by a formal application."""
+    """Emergency resources (应急资源), configured first and backfilled by a formal application.
+    ``end`` is the last day of service (included), like a window's."""
 
     kind: Literal["emergency"]
     start: Day
@@ -92,8 +96,9 @@ class EmergencyTerm(Input):
 
     @model_validator(mode="after")
     def _ordered(self) -> "EmergencyTerm":
-        if self.end <= self.start:
-            raise ValueError(f"end: term end {self.end} is not after term start {self.start}")
+        if self.end < self.start:
+            raise ValueError(f"end: term end {self.end} (the last day of service) is before "
+                             f"term start {self.start}")
         return self
 
 

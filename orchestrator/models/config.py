@@ -138,6 +138,21 @@ class ApprovalsSection(Input):
     keyring: str = "trust/approvers.yaml"
 
 
+TERM_END_FORMAT = "last-day"
+
+
+class DatesSection(Input):
+    """``[dates]``: how this workspace's dated inputs read (README: Dates). ``term_end =
+    "last-day"``: a term's ``end`` and an extension's ``until`` are the last day of service,
+    included (`govcloud init` writes it; a workspace without it was made when ``end`` was the
+    first day without resources: `govcloud workspace upgrade` migrates it). ``legacy_approvals``:
+    approval number -> sha256 of its file as it was when upgraded; while the file keeps those
+    bytes, its old exclusive ``end`` is read as ``end - 1 day`` (a signed approval is never
+    rewritten); a changed file is read as written in the new format."""
+    term_end: Literal["last-day"]
+    legacy_approvals: dict[str, str] = Field(default_factory=dict)
+
+
 def _default_zones() -> dict[str, ZoneSection]:
     return {
         "internet": ZoneSection(external_network="internet", tenant_pool="10.64.0.0/10",
@@ -199,6 +214,7 @@ class WorkspaceConfig(Input):
     backup: BackupSection = BackupSection()
     approvals: ApprovalsSection = ApprovalsSection()
     plan: PlanSection = PlanSection()
+    dates: DatesSection | None = None
     notify: dict[Literal["provider", "department", "bureau"], NotifyRole] = Field(default_factory=dict)
 
     @model_validator(mode="after")

@@ -1,13 +1,13 @@
 """Recorded extensions of a temporary window or emergency term: ``extensions/<APPROVAL_NO>.yaml``.
 
 Written by ``govcloud extend`` after the profile accepted the request, reviewed and committed in
-git like an approval, and read by ``govcloud compile``: the approval's effective end is the
-``until`` of its last extension, so the compiled specs (``expires_on``, quota windows) move with
+git like an approval, and read by ``govcloud compile``: the approval's effective end (its last
+day of service, included) is the ``until`` of its last extension, so the compiled specs (``expires_on``, quota windows) move with
 it and stay a deterministic function of the files::
 
     approval_no: BZ-2026-0040
     extensions:
-      - {previous_end: 2026-07-20, until: 2026-08-20, requested_on: 2026-07-08,
+      - {previous_end: 2026-07-19, until: 2026-08-19, requested_on: 2026-07-08,
          recorded_by: ops@host, recorded_at: "2026-07-08T10:00:00+08:00"}
 """
 from __future__ import annotations

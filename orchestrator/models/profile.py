@@ -306,7 +306,7 @@ class Billing(Input):
     stops billing at the reclaim, at the latest ``reclaim_deadline_workdays`` after the exit
     approval (``exit-approved``, else ``exit-requested``) even when the provider is late.
     Window, emergency and change approvals start at ``temporary_start_event`` (their resources'
-    provisioning, not before the term's start) and end the day before their term ends."""
+    provisioning, not before the term's start) and end on their term's last day (``end``)."""
 
     start_event: NonEmptyStr
     start_fallback: list[str] = Field(default_factory=list)

@@ -18,7 +18,7 @@ def _omit_empty(data: dict, key: str) -> dict:
 
 
 class QuotaWindow(Frozen):
-    """What a temporary term adds from ``start`` until ``end`` (the first day without it): on a
+    """What a temporary term adds from ``start`` through ``end`` (its last day, included): on a
     quota, limits (``add``) raised when the window opens and lowered when it ends; on a security
     group, the inbound ``rules`` only that term approved, present only while it is open
     (planner: effective properties; expiry: removed when it ends)."""

@@ -9,7 +9,7 @@ import time
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from ..core.audit import AuditEntry
 from ..errors import LockError
@@ -79,7 +79,11 @@ class StateStore(ABC):
         return StateSnapshot(now.lineage, serial, records_from_history(rows))
 
     @abstractmethod
-    def acquire(self, operation: str, timeout: float) -> LockInfo: ...
+    def acquire(self, operation: str, timeout: float,
+                scopes: Iterable[str] | None = None) -> LockInfo:
+        """The whole workspace's lock (``scopes`` None: state migrate, init, a full apply), or
+        the locks of the stack scopes named (departments, ``lock_scopes``) alone: holders of
+        different scopes run at the same time, never beside a whole-workspace holder."""
 
     @abstractmethod
     def release(self, lock: LockInfo) -> None: ...
@@ -145,6 +149,21 @@ class StateStore(ABC):
     def approval_digests(self) -> dict[str, tuple[str, str]]:
         """approval number -> (sha256, file)."""
 
+    # The expiry job's index of temporary terms by due date (usecases/expire_index.py): the
+    # first day each may need it (a warning or its end), replaced as a whole with the
+    # fingerprint of the inputs it was computed from (meta ``term_due_inputs``).
+    @abstractmethod
+    def replace_term_due(self, rows: list[tuple[str, str]], inputs: str) -> None:
+        """Make the index exactly ``rows`` (approval, due ISO date)."""
+
+    @abstractmethod
+    def last_event_id(self) -> int:
+        """The newest lifecycle event's id (0 when none): a cheap "did anything happen"."""
+
+    @abstractmethod
+    def terms_due(self, on: str, limit: int = 100) -> list[tuple[str, str]]:
+        """(approval, due) with due <= ``on``, earliest first: an index range, not a scan."""
+
     @abstractmethod
     def atomic(self) -> Any:
         """A context manager: every write made inside it by this thread (put, remove,
@@ -170,8 +189,9 @@ class StateStore(ABC):
         return info
 
     @contextmanager
-    def locked(self, operation: str, timeout: float) -> Iterator[LockInfo]:
-        lock = self.acquire(operation, timeout)
+    def locked(self, operation: str, timeout: float,
+               scopes: Iterable[str] | None = None) -> Iterator[LockInfo]:
+        lock = self.acquire(operation, timeout, scopes)
         try:
             yield lock
         finally:
@@ -219,8 +239,23 @@ def events_of(rows: list) -> list[dict[str, Any]]:
 T = TypeVar("T")
 
 
+def scoped_operation(operation: str, scopes: list[str] | None) -> str:
+    """The operation as the lock's holder record names it: ``apply [stacks: A, B]``."""
+    return operation if scopes is None else f"{operation} [stacks: {', '.join(scopes)}]"
+
+
+def scope_key(scopes: Iterable[str] | None) -> list[str] | None:
+    """Sorted, deduplicated scopes (every process takes them in the same order: no deadlock)."""
+    if scopes is None:
+        return None
+    out = sorted(set(scopes))
+    if not out:
+        raise ValueError("a scoped lock needs at least one scope")
+    return out
+
+
 def wait_for_lock(try_once: Callable[[], T | None], timeout: float,
-                  holder: Callable[[], LockInfo | None]) -> T:
+                  holder: Callable[[], LockInfo | None], what: str = "the workspace state") -> T:
     """Poll ``try_once`` every 100 ms until it returns a handle; after ``timeout`` seconds fail
     naming the holder (or "another process" when none is recorded)."""
     deadline = time.monotonic() + timeout
@@ -230,7 +265,7 @@ def wait_for_lock(try_once: Callable[[], T | None], timeout: float,
             return got
         if time.monotonic() >= deadline:
             who = holder()
-            raise LockError(f"the workspace state is locked: "
+            raise LockError(f"{what} is locked: "
                             f"{who.describe() if who else 'another process'}",
                             fix=f"wait for it to finish, or retry with a longer --lock-timeout "
                                 f"(waited {timeout:g}s)")

@@ -20,12 +20,11 @@ workspace's row in ``govcloud_workspaces``: one writer per workspace at a time (
 ``BEGIN IMMEDIATE``), so the serial never skips or repeats and the audit chain never forks,
 whatever the number of processes; workspaces sharing the database do not block each other.
 
-The lock is a session-level ``pg_advisory_lock`` on a 64-bit key derived from the workspace id,
-taken on a connection of its own that stays open while the lock is held, plus a row in
-``govcloud_locks`` naming the holder. When the holder dies (kill -9 included) PostgreSQL ends
-its session and frees the advisory lock; the stale row is replaced by the next holder, and
-``force_unlock`` removes it once the advisory lock is free. The row also keeps the backend pid
-of the lock's session, so a waiter names the holder only when that session still holds the lock.
+Locks (orchestrator/state/pg_lock.py) are session-level advisory locks taken on the store's
+own connection, with rows naming their holders (``govcloud_locks`` for the whole workspace,
+``govcloud_scope_locks`` per stack scope). When the holder dies (kill -9 included) or its session
+ends (a restart, ``pg_terminate_backend``), PostgreSQL frees them, and the holder's next write
+fails on the same dead connection with LockLost: it cannot write after another took the lock.
 
 Passwords: use libpq's PGPASSWORD or ~/.pgpass; a password written in the URL works but is
 replaced by ``***`` in every message.
@@ -48,10 +47,11 @@ from ..core.audit import GENESIS, AuditEntry, entry_hash
 from ..errors import StateError
 from ..redact import redact_data
 from ..models.config import redact_url
-from .base import (LockInfo, StateRecord, StateSnapshot, StateStore, audit_entry_of, default_actor,
-                   events_of, record_json, still_held, wait_for_lock)
+from .base import (StateRecord, StateSnapshot, StateStore, audit_entry_of, events_of,
+                   record_json)
+from .pg_lock import PgLocking, lock_key
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 5
 
 # Each migration brings the schema from version i to i+1 (index i). Never edit a released one.
 MIGRATIONS: list[str] = [
@@ -91,6 +91,19 @@ MIGRATIONS: list[str] = [
       ws TEXT NOT NULL, serial BIGINT NOT NULL, address TEXT NOT NULL, record TEXT,
       at TEXT NOT NULL, PRIMARY KEY (ws, serial, address));
     """,
+    # 4: the holders of scoped (per-stack) locks, beside govcloud_locks' whole-workspace one
+    """
+    CREATE TABLE IF NOT EXISTS govcloud_scope_locks (
+      ws TEXT NOT NULL, scope TEXT NOT NULL, id TEXT NOT NULL, holder TEXT NOT NULL,
+      pid INTEGER NOT NULL, operation TEXT NOT NULL, created_at TEXT NOT NULL,
+      backend_pid INTEGER NOT NULL, PRIMARY KEY (ws, scope));
+    """,
+    # 5: temporary terms by due date (the expiry tick reads only what is due: usecases/expire.py)
+    """
+    CREATE TABLE IF NOT EXISTS govcloud_term_due (
+      ws TEXT NOT NULL, approval TEXT NOT NULL, due_on TEXT NOT NULL, PRIMARY KEY (ws, approval));
+    CREATE INDEX IF NOT EXISTS govcloud_term_due_on ON govcloud_term_due (ws, due_on);
+    """,
 ]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
@@ -101,12 +114,6 @@ _SCHEMA_LOCK_KEY = int.from_bytes(hashlib.sha256(b"govcloud-state-schema").diges
 
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-
-
-def lock_key(workspace_id: str) -> int:
-    """The 64-bit advisory-lock key of a workspace (stable across versions: never change it)."""
-    digest = hashlib.sha256(b"govcloud-state-lock:" + workspace_id.encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def _secrets_in(url: str) -> list[str]:
@@ -121,7 +128,7 @@ def _secrets_in(url: str) -> list[str]:
     return [s for s in out if s]
 
 
-class PostgresStateStore(StateStore):
+class PostgresStateStore(PgLocking, StateStore):
     def __init__(self, url: str, workspace_id: str, connect_timeout: float = 10):
         try:
             import psycopg
@@ -137,7 +144,7 @@ class PostgresStateStore(StateStore):
         self._key = lock_key(workspace_id)
         self._connect_timeout = connect_timeout
         self._mutex = threading.RLock()   # one statement/transaction at a time on the connection
-        self._lock_conn = None            # the dedicated session holding the advisory lock
+        self._held = None                 # the lock this session holds (pg_lock.py)
         self._conn = None
         with self._errors("cannot open the state database"):
             self._conn = self._connect()
@@ -170,6 +177,7 @@ class PostgresStateStore(StateStore):
             yield
         except self._psycopg.Error as exc:
             msg = " ".join(str(exc).split()) or type(exc).__name__
+            self._lock_lost(exc, msg)
             raise StateError(self._redact(f"{what} ({self.shown_url}, workspace "
                                           f"{self.workspace_id}): {msg}"),
                              fix="check that PostgreSQL is running and the [state] url in "
@@ -327,99 +335,6 @@ class PostgresStateStore(StateStore):
             self._version(cur, serial, address, None)
             return serial
 
-    # --- locking ----------------------------------------------------------------------
-    def _lock_row(self) -> tuple | None:
-        rows = self._query("SELECT id, holder, pid, operation, created_at, backend_pid "
-                           "FROM govcloud_locks WHERE ws = %s", (self.workspace_id,))
-        return rows[0] if rows else None
-
-    def current_lock(self) -> LockInfo | None:
-        with self._errors("cannot read the state lock"):
-            row = self._lock_row()
-        return LockInfo(*row[:5]) if row else None
-
-    def _live_holder(self) -> LockInfo | None:
-        """The holder row, only if its session still holds the advisory lock."""
-        row = self._lock_row()
-        if row is None:
-            return None
-        held = self._query(
-            "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = %s "
-            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
-            "AND classid::bigint = %s AND objid::bigint = %s AND objsubid = 1",
-            (row[5], (self._key >> 32) & 0xFFFFFFFF, self._key & 0xFFFFFFFF))
-        return LockInfo(*row[:5]) if held else None
-
-    def _try_advisory(self):
-        """A new connection holding the workspace's advisory lock, or None if it is taken."""
-        conn = self._connect()
-        try:
-            got = conn.execute("SELECT pg_try_advisory_lock(%s)", (self._key,)).fetchone()[0]
-        except BaseException:
-            conn.close()
-            raise
-        if got:
-            return conn
-        conn.close()
-        return None
-
-    def acquire(self, operation: str, timeout: float) -> LockInfo:
-        with self._errors("cannot take the state lock"):
-            # One session polls (a new session per try would cost a connection each 100 ms).
-            conn = self._connect()
-            try:
-                wait_for_lock(lambda: conn.execute("SELECT pg_try_advisory_lock(%s)",
-                                                   (self._key,)).fetchone()[0] or None,
-                              timeout, self._live_holder)
-                backend_pid = conn.info.backend_pid
-                info = LockInfo(uuid.uuid4().hex[:12], default_actor(), os.getpid(), operation,
-                                _now())
-                with self._tx() as cur:
-                    cur.execute(
-                        "INSERT INTO govcloud_locks VALUES (%s,%s,%s,%s,%s,%s,%s) "
-                        "ON CONFLICT (ws) DO UPDATE SET id = EXCLUDED.id, holder = EXCLUDED.holder, "
-                        "pid = EXCLUDED.pid, operation = EXCLUDED.operation, "
-                        "created_at = EXCLUDED.created_at, backend_pid = EXCLUDED.backend_pid",
-                        (self.workspace_id, info.id, info.holder, info.pid, info.operation,
-                         info.created_at, backend_pid))
-            except BaseException:
-                conn.close()     # ends the session: frees the advisory lock if it was taken
-                raise
-        self._lock_conn = conn
-        return info
-
-    def release(self, lock: LockInfo) -> None:
-        try:
-            with self._errors("cannot release the state lock"), self._tx() as cur:
-                cur.execute("DELETE FROM govcloud_locks WHERE ws = %s AND id = %s",
-                            (self.workspace_id, lock.id))
-        finally:
-            self._drop_lock_conn()
-
-    def _drop_lock_conn(self) -> None:
-        conn, self._lock_conn = self._lock_conn, None
-        if conn is not None:
-            try:
-                conn.execute("SELECT pg_advisory_unlock(%s)", (self._key,))
-            except self._psycopg.Error:
-                pass             # closing the session frees it anyway
-            finally:
-                conn.close()
-
-    def force_unlock(self, lock_id: str) -> LockInfo:
-        info = self._lock_to_force(lock_id)
-        with self._errors("cannot remove the state lock"):
-            conn = self._try_advisory()
-            if conn is None:
-                raise still_held(info)
-            try:
-                with self._tx() as cur:
-                    cur.execute("DELETE FROM govcloud_locks WHERE ws = %s AND id = %s",
-                                (self.workspace_id, lock_id))
-            finally:
-                conn.close()
-        return info
-
     # --- audit ------------------------------------------------------------------------
     def append_audit(self, actor: str, action: str, target: str, approval: str | None,
                      detail: dict[str, Any]) -> AuditEntry:
@@ -509,7 +424,29 @@ class PostgresStateStore(StateStore):
                                "WHERE ws = %s", (self.workspace_id,))
         return {r[0]: (r[1], r[2]) for r in rows}
 
+    def replace_term_due(self, rows: list[tuple[str, str]], inputs: str) -> None:
+        ws = self.workspace_id
+        with self._errors("cannot write the term index"), self._tx() as cur:
+            cur.execute("DELETE FROM govcloud_term_due WHERE ws = %s", (ws,))
+            with cur.copy("COPY govcloud_term_due (ws, approval, due_on) FROM STDIN") as cp:
+                for approval, due in rows:
+                    cp.write_row((ws, approval, due))
+            cur.execute("INSERT INTO govcloud_meta VALUES (%s, 'term_due_inputs', %s) "
+                        "ON CONFLICT (ws, key) DO UPDATE SET value = EXCLUDED.value", (ws, inputs))
+
+    def last_event_id(self) -> int:
+        with self._errors("cannot read events"):
+            return int(self._query("SELECT COALESCE(MAX(id), 0) FROM govcloud_events WHERE ws = %s",
+                                   (self.workspace_id,))[0][0])
+
+    def terms_due(self, on: str, limit: int = 100) -> list[tuple[str, str]]:
+        with self._errors("cannot read the term index"):
+            rows = self._query("SELECT approval, due_on FROM govcloud_term_due WHERE ws = %s "
+                               "AND due_on <= %s ORDER BY due_on LIMIT %s",
+                               (self.workspace_id, on, limit))
+        return [tuple(r) for r in rows]
+
     def close(self) -> None:
-        self._drop_lock_conn()
+        self._held = None
         if self._conn is not None:
             self._conn.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import hashlib
 import json
 import os
 import secrets
@@ -23,7 +24,8 @@ from ..core.audit import GENESIS, AuditEntry, entry_hash
 from ..errors import StateError
 from ..redact import redact_data
 from .base import (LockInfo, StateRecord, StateSnapshot, StateStore, audit_entry_of, default_actor,
-                   events_of, record_json, still_held, wait_for_lock)
+                   events_of, record_json, scope_key, scoped_operation, still_held,
+                   wait_for_lock)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -42,6 +44,8 @@ CREATE INDEX IF NOT EXISTS events_subject ON events(subject);
 CREATE TABLE IF NOT EXISTS workflows (name TEXT PRIMARY KEY, data TEXT NOT NULL, updated_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS approval_digests (number TEXT PRIMARY KEY, sha256 TEXT NOT NULL,
   file TEXT NOT NULL, recorded_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS term_due (approval TEXT PRIMARY KEY, due_on TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS term_due_on ON term_due(due_on);
 CREATE TABLE IF NOT EXISTS history (serial INTEGER NOT NULL, address TEXT NOT NULL, record TEXT,
   at TEXT NOT NULL, PRIMARY KEY (serial, address));
 """
@@ -88,6 +92,13 @@ def _fix(path: Path) -> str:
            "`govcloud audit verify`"
 
 
+def _unflock(fds: list[int]) -> None:
+    for fd in reversed(fds):
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+    fds.clear()
+
+
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -113,7 +124,7 @@ class SQLiteStateStore(StateStore):
         except sqlite3.Error as exc:
             raise StateError(f"cannot open the state database {path}: {exc}{_why(path)}",
                              fix=_fix(path)) from None
-        self._lock_fd: int | None = None
+        self._lock_fds: list[int] = []
 
     def _tx(self):
         """A write transaction; nested in the same thread (``atomic``) it joins the outer one."""
@@ -246,57 +257,115 @@ class SQLiteStateStore(StateStore):
             raise StateError(f"cannot remove {address} from state: {exc}") from None
 
     # --- locking ----------------------------------------------------------------------
+    # The workspace lock file is flocked exclusively by a whole-workspace holder and shared by
+    # every scoped holder, who also flocks one file per scope (``<db>.lock.<digest>``)
+    # exclusively. Locks are tried without blocking, in one order, and dropped all together
+    # when one is taken: two runners never wait on each other in a cycle.
     @property
     def lock_path(self) -> Path:
         return self.path.with_name(self.path.name + ".lock")
 
-    def current_lock(self) -> LockInfo | None:
-        row = self._db.execute("SELECT id, holder, pid, operation, created_at FROM locks "
-                               "WHERE name='workspace'").fetchone()
-        return LockInfo(*row) if row else None
+    def _scope_path(self, scope: str) -> Path:
+        digest = hashlib.sha256(scope.encode("utf-8")).hexdigest()[:16]
+        return self.path.with_name(f"{self.path.name}.lock.{digest}")
 
-    def _try_flock(self) -> int | None:
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    def current_lock(self) -> LockInfo | None:
+        """The whole-workspace holder's record, else a live scoped holder's."""
+        rows = self._db.execute("SELECT id, holder, pid, operation, created_at, name FROM locks "
+                                "ORDER BY name <> 'workspace', name").fetchall()
+        for row in rows:
+            if row[5] == "workspace" or self._scope_held(row[5][len("scope:"):]):
+                return LockInfo(*row[:5])
+        return None
+
+    def _scope_held(self, scope: str) -> bool:
+        fd = self._try_flock(self._scope_path(scope), fcntl.LOCK_SH)
+        if fd is None:
+            return True
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+        return False
+
+    def _holder_of(self, scopes: list[str] | None):
+        def holder() -> LockInfo | None:
+            if scopes is None:
+                return self.current_lock()
+            rows = self._db.execute(
+                "SELECT id, holder, pid, operation, created_at FROM locks WHERE name IN "
+                f"({','.join('?' * (len(scopes) + 1))}) ORDER BY name <> 'workspace'",
+                ["workspace", *("scope:" + s for s in scopes)]).fetchall()
+            return LockInfo(*rows[0]) if rows else None
+        return holder
+
+    def _try_flock(self, path: Path | None = None, mode: int = fcntl.LOCK_EX) -> int | None:
+        fd = os.open(path or self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
             return fd
         except BlockingIOError:
             os.close(fd)
             return None
 
-    def acquire(self, operation: str, timeout: float) -> LockInfo:
-        fd = wait_for_lock(self._try_flock, timeout, self.current_lock)
-        info = LockInfo(uuid.uuid4().hex[:12], default_actor(), os.getpid(), operation, _now())
-        with self._tx() as db:
-            db.execute("INSERT OR REPLACE INTO locks VALUES ('workspace',?,?,?,?,?)",
-                       (info.id, info.holder, info.pid, info.operation, info.created_at))
-        self._lock_fd = fd
+    def _try_all(self, scopes: list[str] | None) -> list[int] | None:
+        if scopes is None:
+            fd = self._try_flock()
+            return None if fd is None else [fd]
+        fds: list[int] = []
+        for path, mode in [(self.lock_path, fcntl.LOCK_SH)] + [
+                (self._scope_path(s), fcntl.LOCK_EX) for s in scopes]:
+            fd = self._try_flock(path, mode)
+            if fd is None:
+                _unflock(fds)
+                return None
+            fds.append(fd)
+        return fds
+
+    def acquire(self, operation: str, timeout: float, scopes=None) -> LockInfo:
+        scopes = scope_key(scopes)
+        fds = wait_for_lock(lambda: self._try_all(scopes), timeout, self._holder_of(scopes),
+                            "the workspace state" if scopes is None else
+                            f"the state of {', '.join(scopes)}")
+        info = LockInfo(uuid.uuid4().hex[:12], default_actor(), os.getpid(),
+                        scoped_operation(operation, scopes), _now())
+        try:
+            with self._tx() as db:
+                db.executemany("INSERT OR REPLACE INTO locks VALUES (?,?,?,?,?,?)", [
+                    (name, info.id, info.holder, info.pid, info.operation, info.created_at)
+                    for name in (["workspace"] if scopes is None else
+                                 ["scope:" + s for s in scopes])])
+        except BaseException:
+            _unflock(fds)
+            raise
+        self._lock_fds = fds
         return info
 
     def release(self, lock: LockInfo) -> None:
-        try:   # the flock is the lock; its row only names the holder (a stale row is ignored)
+        try:   # the flocks are the lock; the rows only name the holder (a stale row is ignored)
             with self._tx() as db:
-                db.execute("DELETE FROM locks WHERE name='workspace' AND id=?", (lock.id,))
+                db.execute("DELETE FROM locks WHERE id=?", (lock.id,))
         except sqlite3.Error as exc:
             raise StateError(f"cannot release the workspace lock in {self.path}: {exc}"
                              f"{_why(self.path)}", fix=_fix(self.path)) from None
         finally:
-            if self._lock_fd is not None:
-                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-                os.close(self._lock_fd)
-                self._lock_fd = None
+            _unflock(getattr(self, "_lock_fds", []))
+            self._lock_fds = []
 
     def force_unlock(self, lock_id: str) -> LockInfo:
-        info = self._lock_to_force(lock_id)
-        fd = self._try_flock()
+        row = self._db.execute("SELECT id, holder, pid, operation, created_at, name FROM locks "
+                               "WHERE id=? ORDER BY name LIMIT 1", (lock_id,)).fetchone()
+        if row is None or row[5] == "workspace":
+            info = self._lock_to_force(lock_id)
+            path = None
+        else:
+            info, path = LockInfo(*row[:5]), self._scope_path(row[5][len("scope:"):])
+        fd = self._try_flock(path)
         if fd is None:
             raise still_held(info)
         try:
             with self._tx() as db:
-                db.execute("DELETE FROM locks WHERE name='workspace' AND id=?", (lock_id,))
+                db.execute("DELETE FROM locks WHERE id=?", (lock_id,))
         finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+            _unflock([fd])
         return info
 
     # --- audit ------------------------------------------------------------------------
@@ -361,6 +430,20 @@ class SQLiteStateStore(StateStore):
     def approval_digests(self) -> dict[str, tuple[str, str]]:
         rows = self._db.execute("SELECT number, sha256, file FROM approval_digests").fetchall()
         return {r[0]: (r[1], r[2]) for r in rows}
+
+    def replace_term_due(self, rows: list[tuple[str, str]], inputs: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM term_due")
+            db.executemany("INSERT INTO term_due VALUES (?,?)", rows)
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('term_due_inputs', ?)", (inputs,))
+
+    def last_event_id(self) -> int:
+        return self._db.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
+
+    def terms_due(self, on: str, limit: int = 100) -> list[tuple[str, str]]:
+        return [tuple(r) for r in self._db.execute(
+            "SELECT approval, due_on FROM term_due WHERE due_on <= ? ORDER BY due_on LIMIT ?",
+            (on, limit)).fetchall()]
 
     def close(self) -> None:
         self._db.close()

@@ -16,7 +16,7 @@ from ..lifecycle_events import AfterApply, record_apply
 from ..models.plan import Plan
 from ..state.base import StateStore, default_actor
 from ..workspace import Workspace
-from . import approval
+from . import approval, scopes
 from . import review as plan_review
 from .plan import Options, compute_plan
 from .session import Drivers, locked, open_drivers, open_state
@@ -79,7 +79,8 @@ def apply(ws: Workspace, saved: Path | None, today: dt.date, parallelism: int,
     (not asked for a saved plan) returns true. ``progress(steps)`` gives the executor's event
     callback for the run. Lifecycle events are recorded on ``today``. ``max_deletes``: refuse,
     before anything is touched, a plan that destroys more objects (deletes and replaces)."""
-    with open_state(ws) as store, locked(store, operation, lock_timeout, ws), \
+    held = scopes.of_targets(ws, options.target) if saved is None else None
+    with open_state(ws) as store, locked(store, operation, lock_timeout, ws, held), \
             open_drivers(ws) as drivers:
         if saved is not None:
             if options.replace or options.target:
@@ -100,6 +101,7 @@ def apply(ws: Workspace, saved: Path | None, today: dt.date, parallelism: int,
                 record_apply(today)(ws, store, p, [], {})
             plan_review.record_fees(store, p)   # a price change alone is put in force too
             return ApplyResult(p)
+        scopes.check_within(p, held)
         check_deletes(p, max_deletes)
         check_against_specs(ws, p)
         if saved is not None:   # still within the approvals and the catalog as they are now

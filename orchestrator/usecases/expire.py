@@ -18,10 +18,12 @@ from ..errors import GovcloudError, Issue, LockError
 from ..extensions import extension_ends
 from ..lifecycle_events import events_by_subject, record_apply
 from ..models.approval import Approval, PermanentTerm
+from ..models.config import TERM_END_FORMAT
 from ..models.plan import Action, Plan
 from ..notify import Notifier, send_all
 from ..state.base import StateStore, default_actor
 from ..workspace import Workspace
+from . import expire_index
 from .apply import execute
 from .plan import compute_plan
 from .session import locked, open_drivers, open_state
@@ -58,6 +60,7 @@ class ExpireReport:
     data_holding: list[str] = field(default_factory=list)
     calendar_missing: list[int] = field(default_factory=list)   # years a deadline needed
     calendar_warnings: list[str] = field(default_factory=list)  # once per run, not per approval
+    nothing_due: bool = False     # the term index said so: nothing else was read (expire_index.py)
 
     @property
     def ok(self) -> bool:
@@ -81,8 +84,17 @@ def expire(ws: Workspace, now: dt.datetime, dry_run: bool = False, max_deletes: 
         except LockError as exc:   # another run holds it: that one acts
             report.skipped = exc.summary
             return report
+        if not dry_run and expire_index.nothing_due(ws, store, now.date()):
+            report.nothing_due = True      # the term index: one range read, no plan
+            return report
+        files = expire_index.files_fingerprint(ws)   # before reading them: a change meanwhile
+        report._duty_due = {}                         # makes the next tick run in full
         _remove_ended(ws, store, now, report, max_deletes, parallelism)
         _record_and_notify(ws, store, now, report, notifiers or [])
+        if not dry_run and report.ok:
+            expired = {e["subject"] for e in store.events() if e["kind"] == "expired"}
+            expire_index.rebuild(ws, store, now.date(), {a.approval_no: a for a in ws.load_approvals().values()},
+                                 extension_ends(ws), expired, report._duty_due, files)
     return report
 
 
@@ -140,10 +152,10 @@ def _record_and_notify(ws: Workspace, store: StateStore, now: dt.datetime, repor
         end = ends.get(no, a.term.end)
         kinds = {e["kind"] for e in events.get(no, [])}
         left = [r for r in records.values() if r.approval == no]
-        if end <= today and not left and "expired" not in kinds:
+        if end < today and not left and "expired" not in kinds:     # end: the last day
             report.expired.append(no)
             notice = _notice("expired", a, end, None, None, ws, now,
-                             f"{a.term.kind} {no} of {a.stack} ended on {end}: its resources were "
+                             f"{a.term.kind} {no} of {a.stack} ended on {end} (its last day): its resources were "
                              f"removed and its quota lowered; 临时资源已到期回收")
             report.notices.append(notice)
             if not report.dry_run:
@@ -159,7 +171,7 @@ def _record_and_notify(ws: Workspace, store: StateStore, now: dt.datetime, repor
         ev = events.get(no, [])
         st = approval_status(a, "", ws.profile, cal, ev, today, ends)
         rows.append(st)
-        sent = {(e["detail"].get("threshold"), e["detail"].get("end")) for e in ev
+        sent = {(e["detail"].get("threshold"), sent_end(e["detail"])) for e in ev
                 if e["kind"] == "warning-sent"}
         due = warnings_to_send(st, ws.profile, sent)
         if not due:
@@ -176,6 +188,7 @@ def _record_and_notify(ws: Workspace, store: StateStore, now: dt.datetime, repor
             for w in due:
                 store.record_event(no, "warning-sent", today.isoformat(),
                                    {"threshold": w, "end": st.end.isoformat(),
+                                    "end_format": TERM_END_FORMAT,
                                     "workdays_left": left, "to": [n.name for n in notifiers]})
     _calendar_notice(ws, now, report, rows, notifiers)
     _duty_notices(ws, store, now, report, notifiers, by_no, events, ends)
@@ -226,6 +239,10 @@ def _duty_notices(ws: Workspace, store: StateStore, now: dt.datetime, report: Ex
         for d in st.deadlines:
             if d.key not in keys or d.due is None or d.done_on is not None:
                 continue
+            if (d.key, d.due.isoformat(), "overdue") not in sent:   # the term index's next day
+                first = expire_index.duty_due_on(d.due)
+                duty_due = getattr(report, "_duty_due", {})
+                duty_due[no] = min(first, duty_due.get(no, first))
             stage = ("overdue" if d.overdue else "due-soon"
                      if d.workdays_left is not None and d.workdays_left <= 1 else None)
             if stage is None or (d.key, d.due.isoformat(), stage) in sent:
@@ -239,6 +256,15 @@ def _duty_notices(ws: Workspace, store: StateStore, now: dt.datetime, report: Ex
                 store.record_event(no, "warning-sent", today.isoformat(),
                                    {"obligation": d.key, "due": d.due.isoformat(), "stage": stage,
                                     "actor": d.actor, "to": [n.name for n in notifiers]})
+
+
+def sent_end(detail: dict[str, Any]) -> str | None:
+    """The last day of service a ``warning-sent`` event was sent for. Events recorded before
+    ``end`` meant the last day (no ``end_format``) hold the first day without resources."""
+    end = detail.get("end")
+    if not end or detail.get("end_format") == TERM_END_FORMAT:
+        return end
+    return (dt.date.fromisoformat(str(end)[:10]) - dt.timedelta(days=1)).isoformat()
 
 
 def _delivered(report, notifiers: list[Notifier], notice: dict[str, Any]) -> bool:

@@ -22,6 +22,9 @@ profile = "{profile}"      # policy profile: bazhong, datong, chongqing, bozhou,
 [state]
 url = "sqlite:///.govcloud/state.db"
 
+[dates]
+term_end = "last-day"       # a term's end is its last day of service (as the approval form writes it)
+
 # Each zone may point at its own cloud target (a separate resource pool, region or cloud).
 [zones.internet]            # 互联网区
 target = "local"

@@ -11,9 +11,10 @@ from ..calendar_files import workspace_calendar
 from ..core import policy
 from ..core.golive import check_gate
 from ..core.platform import check_platform_documents
+from ..core.service_start import confirmed_start
 from ..core.lifecycle import ApprovalStatus, approval_status, calendar_problems
 from ..core.obligations import annual_request
-from ..errors import GovcloudError
+from ..errors import GovcloudError, Issue
 from ..extensions import extension_ends, load_extensions, write_extension
 from ..lifecycle_events import audit, events_by_subject, sync_approved
 from ..models.approval import Approval
@@ -36,9 +37,11 @@ def find_approval(ws: Workspace, approval_no: str) -> tuple[str, Approval, dict[
                         fix="see the approval_no fields of approvals/*.yaml")
 
 
-def _not_future(on: dt.date, today: dt.date) -> None:
+def _not_future(on: dt.date, today: dt.date, option: str = "--date") -> None:
     if on > today:
-        raise GovcloudError(f"--date {on} is in the future (today is {today})")
+        raise GovcloudError(f"{option} {on} is an event dated in the future (today is {today})",
+                            [Issue(option, "an event is recorded once it happened")],
+                            fix="give the day it happened, or record it once it has")
 
 
 # --- status ----------------------------------------------------------------------------------
@@ -265,7 +268,6 @@ def _record_exit(ws: Workspace, approval_no: str, kind: str, on: dt.date, today:
         stack, orphaned, approvals = _exit_subject(ws, store, approval_no)
         own = next(((f, x) for f, x in approvals.items() if x.approval_no == approval_no), None)
         if own is not None and on < own[1].approved_on:
-            from ..errors import Issue
             raise GovcloudError(f"--date {on} is before {approval_no} was approved "
                                 f"({own[1].approved_on}): an exit cannot be requested for "
                                 f"resources not yet approved",
@@ -278,6 +280,16 @@ def _record_exit(ws: Workspace, approval_no: str, kind: str, on: dt.date, today:
         ev = events_by_subject(store).get(approval_no, [])
         known = exitp.first_dates(ev)
         prior = [e for e in ev if e["kind"] == kind]
+        started = confirmed_start(ws.profile, own[1] if own else None, ev)
+        if not prior and started is not None and on < started[1]:
+            what = "requested" if kind == "exit-requested" else "approved"
+            raise GovcloudError(f"--date {on} is before {approval_no}'s confirmed start "
+                                f"({started[0]} on {started[1]}): an exit cannot be {what} "
+                                f"for a service before it started",
+                                [Issue("--date", f"{on} < {started[0]} {started[1]}",
+                                       file=own[0] if own else None)],
+                                fix=f"give the date of the {kind} document, on or after "
+                                    f"{started[1]}")
         if prior:
             return ExitRequested(approval_no, prior[0]["on"], False, _exit_deadlines(ws, known),
                                  prior[0].get("detail", {}).get("document"), kind, stack, orphaned)
@@ -324,7 +336,12 @@ class PlatformChange:
 def platform_change(ws: Workspace, change_on: dt.date, notified_on: dt.date,
                     summary: str, major: bool = False, plan: str | None = None,
                     assessment: str | None = None, approval: str | None = None,
-                    approved_on: dt.date | None = None) -> PlatformChange:
+                    approved_on: dt.date | None = None,
+                    today: dt.date | None = None) -> PlatformChange:
+    if today is not None:   # --date is the planned change; the notice and approval happened
+        _not_future(notified_on, today, "--notified")
+        if approved_on is not None:
+            _not_future(approved_on, today, "--approved-on")
     gap = policy.check_platform_notice(change_on, notified_on, ws.profile,
                                        workspace_calendar(ws.root))
     check_platform_documents(ws.profile, change_on, major, plan, assessment, approval, approved_on)

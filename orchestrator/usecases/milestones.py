@@ -53,7 +53,8 @@ def _first(ev: list[dict[str, Any]]) -> dict[str, dt.date]:
 
 def record_event(ws: Workspace, approval_no: str, kind: str, on: dt.date, today: dt.date,
                  document: str | None = None, at: dt.datetime | None = None,
-                 until: dt.date | None = None, note: str = "") -> EventRecorded:
+                 until: dt.date | None = None, note: str = "",
+                 now: dt.datetime | None = None) -> EventRecorded:
     if kind not in RECORDABLE:
         raise GovcloudError(f"{kind!r} is not an event govcloud records by hand",
                             [Issue("kind", f"one of {', '.join(RECORDABLE)}")],
@@ -61,9 +62,16 @@ def record_event(ws: Workspace, approval_no: str, kind: str, on: dt.date, today:
     _, a, approvals = find_approval(ws, approval_no)
     if at is not None:
         on = at.date()
+        # to the minute: a later time today is as much in the future as a later date
+        if now is not None and at > now:
+            raise GovcloudError(f"--at {at.isoformat(timespec='minutes')} is an event dated in "
+                                f"the future (now is {now.isoformat(timespec='minutes')})",
+                                [Issue("--at", "an event is recorded once it happened")],
+                                fix="give the time it happened, or record it once it has")
     if on > today:
-        raise GovcloudError(f"--date {on} is in the future (today is {today})",
-                            [Issue("--date", "an event is recorded once it happened")])
+        raise GovcloudError(f"--date {on} is an event dated in the future (today is {today})",
+                            [Issue("--date", "an event is recorded once it happened")],
+                            fix="give the day it happened, or record it once it has")
     if on < a.approved_on:
         raise GovcloudError(f"--date {on} is before {approval_no} was approved ({a.approved_on})",
                             [Issue("--date", "an event cannot precede its approval")])

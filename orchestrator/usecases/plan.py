@@ -59,7 +59,9 @@ def plan(ws: Workspace, today: dt.date | None, lock_timeout: float,
         from .compile import compile_workspace
         rep = compile_workspace(ws, today)
         compiled = [*rep.written, *rep.removed]
-    with open_state(ws) as store, locked(store, "plan", lock_timeout, ws), \
+    from .scopes import of_targets
+    with open_state(ws) as store, locked(store, "plan", lock_timeout, ws,
+                                         of_targets(ws, options.target)), \
             open_drivers(ws) as drivers:
         p = compute_plan(ws, store, drivers, today, options=options, reviewed=True,
                          fees_before=fees_before)

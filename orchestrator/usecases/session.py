@@ -20,17 +20,27 @@ from ..workspace import Workspace
 
 def open_state(ws: Workspace) -> StateStore:
     """The workspace's state store; ``with open_state(ws) as store:`` closes it."""
-    return open_store(ws.config.state.url, ws.root, ws.config.workspace.id)
+    store = open_store(ws.config.state.url, ws.root, ws.config.workspace.id)
+    from .. import clock
+    reason = clock.backdated()
+    if reason is not None:   # a back-dated correction: every audit entry of the run says why
+        inner = store.append_audit
+
+        def append_audit(actor, action, target, approval, detail):
+            return inner(actor, action, target, approval, {**detail, "backdated": reason})
+        store.append_audit = append_audit  # type: ignore[method-assign]
+    return store
 
 
 @contextmanager
 def locked(store: StateStore, operation: str, timeout: float,
-           ws: Workspace | None = None) -> Iterator[LockInfo]:
-    """The workspace lock (LockError after ``timeout`` seconds, naming the holder). With
+           ws: Workspace | None = None, scopes: list[str] | None = None) -> Iterator[LockInfo]:
+    """The workspace lock, or with ``scopes`` those stacks' locks alone (usecases/scopes.py)
+    (LockError after ``timeout`` seconds, naming the holder). With
     ``ws``: the state must continue the published audit checkpoint (orchestrator/checkpoint.py)
     or nothing runs; when the block ends, a new checkpoint is published if the head moved."""
     from .. import checkpoint
-    lock = store.acquire(operation, timeout)
+    lock = store.acquire(operation, timeout, scopes)
     guarded = failing = False
     try:
         if ws is not None:

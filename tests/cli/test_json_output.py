@@ -68,7 +68,7 @@ def test_only_plan_offers_markdown(ws, cli):
 
 PERMANENT = approval("BZ-P", approved_on="2026-06-01")
 WINDOW = approval("BZ-W", approved_on="2026-06-01",
-                  term={"kind": "window", "start": "2026-06-20", "end": "2026-07-20"},
+                  term={"kind": "window", "start": "2026-06-20", "end": "2026-07-19"},
                   servers=[{"name": "burst", "flavor": "ecs.s2m4", "image": "kylin-v10-sp3",
                             "system_disk": {"type": "blk.ssd", "gb": 40}, "count": 1}])
 
@@ -78,6 +78,7 @@ def test_every_command_with_and_without_changes(tmp_path, cli, monkeypatch):
     ws = workspace(tmp_path, "bozhou", PERMANENT, WINDOW)
     monkeypatch.setenv("GOVCLOUD_TODAY", "2026-06-20")
     check(cli, "validate", "-C", ws)
+    assert not check(cli, "workspace upgrade", "-C", ws)["upgraded"]  # made current by init
     assert check(cli, "compile", "-C", ws)["written"]
     assert not check(cli, "compile", "-C", ws)["written"]            # nothing changed
     assert check(cli, "plan", "-C", ws)["summary"]["create"]
@@ -107,15 +108,15 @@ def test_every_command_with_and_without_changes(tmp_path, cli, monkeypatch):
     assert check(cli, "record-event", "BZ-P", "security-tested", "-C", ws, "--document", "安全检测报告")["recorded"]
     assert check(cli, "confirm-delivery", "BZ-P", "-C", ws)["recorded"]
     assert not check(cli, "confirm-delivery", "BZ-P", "-C", ws)["recorded"]   # recorded before
-    check(cli, "extend", "BZ-W", "--until", "2026-08-20", "--request-date", "2026-07-09",
-          "--now", "2026-07-09", "-C", ws)
+    check(cli, "extend", "BZ-W", "--until", "2026-08-19", "--request-date", "2026-07-09",
+          "--backdated", "test", "--now", "2026-07-09", "-C", ws)
     check(cli, "compile", "-C", ws)
     check(cli, "platform-change", "--date", "2026-09-01", "--notified", "2026-06-01", "-C", ws,
           "--plan", "调整方案")
     check(cli, "schedule show", "cron", "-C", ws)
     check(cli, "verify-isolation", "-C", ws, "--no-probe")
-    assert not check(cli, "expire", "-C", ws, "--now", "2026-07-20")["deletes"]   # nothing due
-    due = check(cli, "expire", "-C", ws, "--now", "2026-08-20T00:05")             # the new end
+    assert not check(cli, "expire", "-C", ws, "--backdated", "test", "--now", "2026-07-20")["deletes"]   # nothing due
+    due = check(cli, "expire", "-C", ws, "--backdated", "test", "--now", "2026-08-20T00:05")             # the new end
     assert due["deletes"] and not due["failed"] and due["expired"] == ["BZ-W"]
     assert check(cli, "request-exit", "BZ-P", "-C", ws, "--date", "2026-06-20")["recorded"]
     assert not check(cli, "request-exit", "BZ-P", "-C", ws)["recorded"]
@@ -135,7 +136,7 @@ def test_every_command_with_and_without_changes(tmp_path, cli, monkeypatch):
 
 def test_errors_name_file_field_and_rule(tmp_path, cli):
     too_long = approval("BZ-L", approved_on="2026-06-01",
-                        term={"kind": "window", "start": "2026-06-20", "end": "2027-12-20"})
+                        term={"kind": "window", "start": "2026-06-20", "end": "2027-12-19"})
     ws = workspace(tmp_path, "bozhou", PERMANENT, too_long)
     err = check(cli, "validate", "-C", ws, code=1)
     issue = next(i for i in err["issues"] if i["rule"])
@@ -151,7 +152,7 @@ def test_decommission_and_certificate(tmp_path, cli, monkeypatch):
     assert check(cli, "approve-exit", "BZ-P", "-C", ws)["kind"] == "exit-approved"
     done = check(cli, "decommission", "edu-portal", "-C", ws, "--auto-approve")
     if done["status"] == "held":
-        done = check(cli, "decommission", "edu-portal", "-C", ws, "--auto-approve", "--resume", "--now", "2027-06-20")
+        done = check(cli, "decommission", "edu-portal", "-C", ws, "--auto-approve", "--resume", "--backdated", "test", "--now", "2027-06-20")
     assert done["status"] == "finished", done
     cert = next(iter(done["workflow"]["certificate"]["files"].values()))
     check(cli, "certificate verify", cert, "-C", ws)
@@ -254,6 +255,14 @@ def test_ci_commands(tmp_path, cli):
     assert check(cli, "ci apply", "-C", ws)["status"] == "applied"
 
 
+def test_state_migrate(tmp_path, cli, pg_url):
+    """SQLite -> PostgreSQL (the full tests: tests/day2/test_state_migrate.py)."""
+    ws = tmp_path / "ws"
+    assert cli("init", ws, "--profile", "bazhong").exit_code == 0
+    data = check(cli, "state migrate", "--to", pg_url, "--no-switch", "-C", ws)
+    assert data["audit_verified"] and data["switched"] is False and "url" in data["how"]
+
+
 def test_every_documented_shape_was_checked():
     """Runs last in this file: each documented format was produced by some test above."""
     if not seen:
@@ -262,3 +271,4 @@ def test_every_documented_shape_was_checked():
     # shape is checked in test_day_two_commands
     missing = set(SHAPES) - seen - {"state unlock", "error", "server console"}
     assert "error" in seen and not missing, missing
+

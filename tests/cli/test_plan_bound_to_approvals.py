@@ -142,7 +142,7 @@ def test_plan_shows_the_quota_view_and_the_fee_change(ws, cli):
 
 def test_window_resources_not_yet_open_count_as_scheduled_in_the_quota_view(tmp_path, cli):
     window = approval("BZ-W", approved_on="2026-06-01",
-                      term={"kind": "window", "start": "2026-06-20", "end": "2026-07-20"})
+                      term={"kind": "window", "start": "2026-06-20", "end": "2026-07-19"})
     ws = workspace(tmp_path, "bozhou", window)
     assert cli("compile", "-C", ws).exit_code == 0
     flavor = catalog(ws)["ecs.s4m8"]["provisions"]     # 2 x ecs.s4m8, 40 GB system disks

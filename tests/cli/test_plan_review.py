@@ -52,10 +52,10 @@ def test_markdown_escapes_every_input_value():
 
 def test_window_resources_not_yet_open_count_as_scheduled(tmp_path, cli):
     window = approval("BZ-W", approved_on="2026-06-01",
-                      term={"kind": "window", "start": "2026-06-20", "end": "2026-07-20"})
+                      term={"kind": "window", "start": "2026-06-20", "end": "2026-07-19"})
     ws = workspace(tmp_path, "bozhou", window)
     assert cli("compile", "-C", ws).exit_code == 0
-    assert cli("apply", "-C", ws, "--auto-approve", "--now", "2026-06-10").exit_code == 0
+    assert cli("apply", "-C", ws, "--auto-approve", "--backdated", "test", "--now", "2026-06-10").exit_code == 0
     r = cli("plan", "-C", ws, "--now", "2026-06-10")
     assert "scheduled (window not open yet)" in r.output, r.output
     r = cli("plan", "-C", ws, "--now", "2026-06-10", "--output", "markdown")

@@ -103,7 +103,7 @@ def test_each_clock_is_notified_once_per_threshold_and_sink(tmp_path, cli, smtp,
     base, got, fail = robots
     ws = _ws(tmp_path, port, base, monkeypatch)
     # 巴中 第十八条: provisioned within 3 working days of 2026-03-02 -> due 2026-03-05
-    r = cli("notify", "-C", ws, "--now", "2026-03-04", "--output", "json")
+    r = cli("notify", "-C", ws, "--backdated", "test", "--now", "2026-03-04", "--output", "json")
     assert r.exit_code == 0, r.output
     d = r.json()
     assert d["format"] == "govcloud-notify/1" and d["unconfigured"] == ["department"]
@@ -120,24 +120,24 @@ def test_each_clock_is_notified_once_per_threshold_and_sink(tmp_path, cli, smtp,
     assert set(q) == {"access_token", "timestamp", "sign"}        # signed, and verified by the server
     assert body["msgtype"] == "markdown" and body["markdown"]["title"]
     # the same day again: nothing new (idempotent)
-    again = cli("notify", "-C", ws, "--now", "2026-03-04", "--output", "json").json()
+    again = cli("notify", "-C", ws, "--backdated", "test", "--now", "2026-03-04", "--output", "json").json()
     assert again["notices"] == [] and again["sent"] == []
     assert len(mails) == 1 and len(got["wecom"]) == 1
     # the due day: the 0 threshold; one WeCom failure is retried alone the next run
     fail["wecom"] = {"errcode": 93000, "errmsg": "invalid webhook url"}
-    r = cli("notify", "-C", ws, "--now", "2026-03-05", "--output", "json")
+    r = cli("notify", "-C", ws, "--backdated", "test", "--now", "2026-03-05", "--output", "json")
     assert r.exit_code == 1 and "errcode 93000" in r.json()["failures"][0]
     assert len(r.json()["sent"]) == 2 and len(mails) == 2
     fail["wecom"] = None
-    r = cli("notify", "-C", ws, "--now", "2026-03-05", "--output", "json").json()
+    r = cli("notify", "-C", ws, "--backdated", "test", "--now", "2026-03-05", "--output", "json").json()
     assert [s["sink"].split(":")[0] for s in r["sent"]] == ["wecom"] and len(mails) == 2
     # overdue: the provider again and the bureau (escalation), once
-    r = cli("notify", "-C", ws, "--now", "2026-03-06", "--output", "json").json()
+    r = cli("notify", "-C", ws, "--backdated", "test", "--now", "2026-03-06", "--output", "json").json()
     (n,) = r["notices"]
     assert n["threshold"] == "overdue" and n["roles"] == ["provider", "bureau"]
     lines = (tmp_path / "bureau.jsonl").read_text().splitlines()
     assert len(lines) == 1 and json.loads(lines[0])["threshold"] == "overdue"
-    assert cli("notify", "-C", ws, "--now", "2026-03-09", "--output", "json").json()["sent"] == []
+    assert cli("notify", "-C", ws, "--backdated", "test", "--now", "2026-03-09", "--output", "json").json()["sent"] == []
     # the secrets never appear in what govcloud prints or records
     out = cli("audit", "list", "-C", ws, "--output", "json").output + r.__repr__()
     assert "KEY-123" not in out and "TOKEN-456" not in out and SECRET not in out
@@ -151,17 +151,17 @@ def test_provisioning_closes_the_clock_and_wipe_failures_are_notified(tmp_path, 
     monkeypatch.setenv("GOVCLOUD_TODAY", "2026-03-03")
     assert cli("compile", "-C", ws).exit_code == 0
     assert cli("apply", "-C", ws, "--auto-approve").exit_code == 0   # records "provisioned"
-    r = cli("notify", "-C", ws, "--now", "2026-03-04", "--output", "json").json()
+    r = cli("notify", "-C", ws, "--backdated", "test", "--now", "2026-03-04", "--output", "json").json()
     assert all(n["clock"] != "provision" for n in r["notices"])       # done: no notice
     from orchestrator.usecases.session import open_state
     from orchestrator.workspace import Workspace
     with open_state(Workspace.at(ws)) as store:
         store.record_event("edu/edu-portal", "wipe-failed", "2026-03-04",
                            {"medium": "volume 1234", "error": "verify found non-zero bytes"})
-    r = cli("notify", "-C", ws, "--now", "2026-03-04", "--output", "json").json()
+    r = cli("notify", "-C", ws, "--backdated", "test", "--now", "2026-03-04", "--output", "json").json()
     (n,) = [x for x in r["notices"] if x["clock"] == "wipe-failed"]
     assert n["roles"] == ["provider", "bureau"] and "volume 1234" in n["message"]
-    again = cli("notify", "-C", ws, "--now", "2026-03-04", "--output", "json").json()
+    again = cli("notify", "-C", ws, "--backdated", "test", "--now", "2026-03-04", "--output", "json").json()
     assert [x for x in again["notices"] if x["clock"] == "wipe-failed"] == []
 
 

@@ -28,7 +28,7 @@ def test_restore_writes_the_backup_into_an_approved_volume(tmp_path, cli, monkey
     assert cli("request-exit", "BZ-P", "-C", ws).exit_code == 0   # 亳州 第二十三条: the request first
     done = cli("decommission", "edu-portal", "-C", ws, "--auto-approve", "--output", "json").json()
     if done["status"] == "held":
-        done = cli("decommission", "edu-portal", "-C", ws, "--resume", "--now", "2027-06-20",
+        done = cli("decommission", "edu-portal", "-C", ws, "--resume", "--backdated", "test", "--now", "2027-06-20",
                    "--output", "json").json()
     assert done["status"] == "finished", done
     (m,) = [m for m in done["workflow"]["media"] if m["id"] == vol.cloud_id]

@@ -35,7 +35,7 @@ def bws(tmp_path) -> tuple[Path, list[bytes]]:
                 drv.ex_write_volume(o.cloud_id, (i * 7 + 1) << 20, m * 32)
     drv.close()
     assert gc(ws, "request-exit", NO).returncode == 0
-    r = gc(ws, "decommission", "exsys", "--auto-approve", "--now", DECOMMISSIONED)
+    r = gc(ws, "decommission", "exsys", "--auto-approve", "--backdated", "test", "--now", DECOMMISSIONED)
     assert r.returncode == 0, r.stdout + r.stderr
     return ws, markers
 
@@ -61,7 +61,7 @@ def record(ws: Path) -> tuple[dict, list[dict], list[str]]:
 
 
 def destroy(ws: Path, *args: str, now: str = DUE, faults: list[str] | None = None):
-    return gc(ws, "backup", "destroy", *args, "--now", now, "--auto-approve", faults=faults)
+    return gc(ws, "backup", "destroy", *args, "--backdated", "test", "--now", now, "--auto-approve", faults=faults)
 
 
 def test_before_its_date_a_backup_is_never_destroyed_and_nothing_changes(bws):
@@ -80,9 +80,9 @@ def test_before_its_date_a_backup_is_never_destroyed_and_nothing_changes(bws):
     r = destroy(ws, "--due", "--dry-run")              # on the day: listed, still untouched
     assert r.returncode == 0 and r.stdout.count("wipe+delete") == 2, r.stdout
     assert ({p: content_sha256(p) for p in files(ws)}, record(ws)) == before
-    r = gc(ws, "backup", "destroy", "--due", "--now", DUE)   # not a terminal: no confirmation
+    r = gc(ws, "backup", "destroy", "--due", "--backdated", "test", "--now", DUE)   # not a terminal: no confirmation
     assert r.returncode == 1 and "--auto-approve" in r.stderr
-    r = gc(ws, "backup", "destroy", "--now", DUE)
+    r = gc(ws, "backup", "destroy", "--backdated", "test", "--now", DUE)
     assert r.returncode == 1 and "needs a SYSTEM or --due" in r.stderr
     assert ({p: content_sha256(p) for p in files(ws)}, record(ws)) == before
 

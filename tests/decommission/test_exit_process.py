@@ -76,7 +76,7 @@ def status_row(ws: Path, now: str, no: str = NO) -> dict:
 
 def test_bazhong_transition_runs_three_calendar_months_from_the_written_request(tmp_path):
     ws = small(tmp_path, "bazhong")
-    r = gc(ws, "decommission", "--auto-approve", "exsys", "--now", "2026-11-30")
+    r = gc(ws, "decommission", "--auto-approve", "exsys", "--backdated", "test", "--now", "2026-11-30")
     assert r.returncode == 1 and "第二十二条" in r.stderr and "exit-requested" in r.stderr
     assert volumes(ws), "a refusal changes nothing"
     r = gc(ws, "request-exit", NO, "--date", "2026-11-30", "--document", "巴教函〔2026〕7号")
@@ -85,16 +85,16 @@ def test_bazhong_transition_runs_three_calendar_months_from_the_written_request(
     assert event(ws, "exit-requested")["detail"]["document"] == "巴教函〔2026〕7号"
     # backup and offline inside the 过渡期, the wipe after it: counted from the request, so a
     # decommission started a month later is still held until 2027-02-28 (not offline + 3)
-    r = gc(ws, "decommission", "--auto-approve", "exsys", "--now", "2026-12-30")
+    r = gc(ws, "decommission", "--auto-approve", "exsys", "--backdated", "test", "--now", "2026-12-30")
     assert r.returncode == 0, r.stderr
     assert "until 2027-02-28, counted from exit-requested" in r.stdout and "第二十二条" in r.stdout
     assert kinds(ws)[-3:] == ["backed-up", "offline", "held-until"]
     assert status_row(ws, "2027-01-05")["state"] == "held"
     assert status_row(ws, "2027-01-05")["held_until"] == "2027-02-28"
     assert volumes(ws)
-    r = gc(ws, "decommission", "--auto-approve", "exsys", "--resume", "--now", "2027-02-27")
+    r = gc(ws, "decommission", "--auto-approve", "exsys", "--resume", "--backdated", "test", "--now", "2027-02-27")
     assert r.returncode == 1 and "not before 2027-02-28" in r.stderr
-    r = gc(ws, "decommission", "--auto-approve", "exsys", "--resume", "--now", "2027-02-28")
+    r = gc(ws, "decommission", "--auto-approve", "exsys", "--resume", "--backdated", "test", "--now", "2027-02-28")
     assert r.returncode == 0, r.stdout + r.stderr
     assert not volumes(ws)
     assert kinds(ws)[-4:] == ["wiped", "verified", "reclaimed", "terminated"]
@@ -106,7 +106,7 @@ def test_datong_reclaim_two_working_days_from_the_exit_approval_billing_stops_on
     ws = small(tmp_path, "datong")
     assert gc(ws, "approve-exit", NO, "--date", "2026-11-27").returncode == 1   # no request yet
     assert gc(ws, "request-exit", NO, "--date", "2026-11-23").returncode == 0
-    r = gc(ws, "decommission", "--auto-approve", "exsys", "--now", "2026-11-27")
+    r = gc(ws, "decommission", "--auto-approve", "exsys", "--backdated", "test", "--now", "2026-11-27")
     assert r.returncode == 1 and "第十六条" in r.stderr and "exit-approved" in r.stderr
     assert "exit-requested" not in r.stderr.split("not recorded")[0]   # only the missing one
     assert volumes(ws)
@@ -118,7 +118,7 @@ def test_datong_reclaim_two_working_days_from_the_exit_approval_billing_stops_on
     assert (reclaim["due"], reclaim["from"]) == ("2026-12-01", "exit-approved")
     assert status_row(ws, "2026-11-30")["state"] == "exit-approved"
     # the provider is late (Thursday 12-03): billing still stops on the deadline, flagged late
-    r = gc(ws, "decommission", "--auto-approve", "exsys", "--now", "2026-12-03")
+    r = gc(ws, "decommission", "--auto-approve", "exsys", "--backdated", "test", "--now", "2026-12-03")
     assert r.returncode == 0, r.stdout + r.stderr
     term = event(ws, "terminated")["detail"]
     assert (term["billing_stop"], term["billing_article"]) == ("2026-12-01", "第十六条")
@@ -160,10 +160,10 @@ def test_bozhou_billing_stops_at_offline_and_every_byte_is_read_back(tmp_path):
         drv.ex_write_volume(vol.cloud_id, offset, os.urandom(4096))      # the fault skips one
     drv.close()
     # offline on 11-24; the wipe fails its verification: status says so, not "provisioned"
-    r = gc(ws, "decommission", "--auto-approve", "exsys", "--now", "2026-11-24", faults=["--wipe-fraction", "0.5"])
+    r = gc(ws, "decommission", "--auto-approve", "exsys", "--backdated", "test", "--now", "2026-11-24", faults=["--wipe-fraction", "0.5"])
     assert r.returncode == 1 and "wipe verification failed" in r.stderr
     assert status_row(ws, "2026-11-25")["state"] == "wipe-failed"
-    r = gc(ws, "decommission", "--auto-approve", "exsys", "--now", "2026-11-26")
+    r = gc(ws, "decommission", "--auto-approve", "exsys", "--backdated", "test", "--now", "2026-11-26")
     assert r.returncode == 0, r.stdout + r.stderr
     assert status_row(ws, "2026-11-27")["state"] == "terminated"
     assert event(ws, "offline")["on"] == "2026-11-24"
@@ -177,7 +177,7 @@ def test_decommission_keeps_a_migrated_systems_old_copy_three_months(tmp_path):
     ws = small(tmp_path, "bozhou", "OLD-1", "oldsys")
     ws = small(tmp_path, "bozhou", "NEW-1", "newsys",
                migration={"from_approval": "OLD-1", "cutover_on": "2026-11-30"})
-    r = gc(ws, "decommission", "--auto-approve", "oldsys", "--override-exit-order", "test", "--now", "2027-02-27")
+    r = gc(ws, "decommission", "--auto-approve", "oldsys", "--override-exit-order", "test", "--backdated", "test", "--now", "2027-02-27")
     assert r.returncode == 1 and "第二十一条" in r.stderr and "2027-02-28" in r.stderr
     assert volumes(ws, "oldsys")
 

@@ -79,7 +79,7 @@ def make_workspace(tmp: Path, endpoint: str) -> Path:
     ws = workspace(tmp, "bazhong",
                    approval("BZ-F1", approved_on="2026-06-01", servers=[server]),
                    approval("BZ-FW", approved_on="2026-06-01", system="burst",
-                            term={"kind": "window", "start": APPLY_DAY, "end": "2026-07-20"},
+                            term={"kind": "window", "start": APPLY_DAY, "end": "2026-07-19"},
                             servers=[burst]))
     cfg = ws / "govcloud.toml"
     # timeout: one HTTP request (the proxy's hang holds 2 s); wait_seconds: every wait's bound

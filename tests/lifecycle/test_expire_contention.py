@@ -12,7 +12,7 @@ from tests.policy.builders import approval, kinds, workspace
 
 GOVCLOUD = [sys.executable, "-m", "orchestrator.cli"]
 WINDOW = approval("BZ-W", approved_on="2026-06-01",
-                  term={"kind": "window", "start": "2026-06-20", "end": "2026-07-20"},
+                  term={"kind": "window", "start": "2026-06-20", "end": "2026-07-19"},
                   servers=[{"name": "burst", "flavor": "ecs.s2m4", "image": "kylin-v10-sp3",
                             "system_disk": {"type": "blk.ssd", "gb": 40}, "count": 3}])
 
@@ -25,7 +25,7 @@ def test_two_expire_runs_at_once_act_once(tmp_path, cli, monkeypatch):
     cfg = ws / "govcloud.toml"   # a slow cloud so that the two runs overlap
     cfg.write_text(cfg.read_text().replace('driver = "local"', 'driver = "local"\nlatency_ms = 150'))
     env = {**os.environ, "GOVCLOUD_TODAY": "2026-07-20"}
-    args = [*GOVCLOUD, "expire", "-C", str(ws), "--now", "2026-07-20T00:05", "--output", "json",
+    args = [*GOVCLOUD, "expire", "-C", str(ws), "--backdated", "test", "--now", "2026-07-20T00:05", "--output", "json",
             "--lock-timeout", "60"]
     procs = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               env=env) for _ in range(2)]
@@ -51,7 +51,7 @@ def test_a_run_that_cannot_get_the_lock_skips_and_says_so(tmp_path, cli, monkeyp
     store = open_state(Workspace.at(ws))
     try:
         with store.locked("apply", 1):
-            r = subprocess.run([*GOVCLOUD, "expire", "-C", str(ws), "--now", "2026-07-20",
+            r = subprocess.run([*GOVCLOUD, "expire", "-C", str(ws), "--backdated", "test", "--now", "2026-07-20",
                                 "--lock-timeout", "0.2"], capture_output=True, text=True, timeout=60)
     finally:
         store.close()

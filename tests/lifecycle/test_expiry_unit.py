@@ -10,8 +10,8 @@ from orchestrator.models.spec import ResourceSpec
 from orchestrator.core.planner import effective_properties
 
 Q = "quota:local/edu/p/quota"
-WINDOWS = [{"approval": "W1", "start": "2026-06-20", "end": "2026-07-20", "add": {"cores": 8}},
-           {"approval": "W2", "start": "2026-07-20", "end": "2026-08-20", "add": {"cores": 4}}]
+WINDOWS = [{"approval": "W1", "start": "2026-06-20", "end": "2026-07-19", "add": {"cores": 8}},
+           {"approval": "W2", "start": "2026-07-20", "end": "2026-08-19", "add": {"cores": 4}}]
 QUOTA = ResourceSpec(address=Q, kind="quota", name="quota", target="local",
                      properties={"cores": 2, "instances": 1}, windows=WINDOWS)
 

@@ -34,6 +34,7 @@ def test_bozhou_confirm_delivery_and_go_live_need_trial_and_security(tmp_path, c
     r = cli("confirm-delivery", "BZ-P", "-C", ws)
     assert r.exit_code == 1 and "security test passed not recorded" in r.output
     assert rec(cli, ws, "BZ-P", "security-tested", "--document", "入云安全检测报告").exit_code == 0
+    monkeypatch.setenv("GOVCLOUD_NOW", "2026-06-02T11:00")      # --at is not later than now
     assert rec(cli, ws, "BZ-P", "went-live", "--at", "2026-06-02T10:30").exit_code == 0
     assert cli("confirm-delivery", "BZ-P", "-C", ws).exit_code == 0
     live = [e for e in events(ws, "BZ-P") if e["kind"] == "went-live"][0]
@@ -104,7 +105,7 @@ def test_a_cutover_written_in_the_approval_without_approved_reports_is_flagged(t
 @pytest.mark.parametrize("args,message", [
     (["no-such-kind"], "is not an event govcloud records by hand"),
     (["trial-passed"], "trial-passed needs its document"),
-    (["trial-passed", "--document", "R", "--date", "2026-06-03"], "is in the future"),
+    (["trial-passed", "--document", "R", "--date", "2026-06-03"], "is an event dated in the future"),
     (["went-live", "--date", "2026-05-31"], "before BZ-P was approved (2026-06-01)"),
     (["went-live", "--until", "2026-07-01"], "only for contract-signed"),
     (["contract-signed", "--document", "C", "--until", "2026-05-01"], "before the contract was signed"),
@@ -115,6 +116,27 @@ def test_record_event_refuses_contradictions_and_changes_nothing(tmp_path, cli, 
     r = rec(cli, ws, "BZ-P", *args)
     assert r.exit_code == 1 and message in r.output, r.output
     assert events(ws, "BZ-P") == before
+
+
+def test_record_event_at_a_later_time_today_is_an_event_in_the_future(tmp_path, cli, monkeypatch):
+    ws = provisioned(tmp_path, cli, monkeypatch, "chongqing", approval("CQ-1", approved_on="2026-06-01"))
+    monkeypatch.setenv("GOVCLOUD_NOW", "2026-06-02T10:00")
+    before = events(ws, "CQ-1")
+    r = rec(cli, ws, "CQ-1", "configuration-completed", "--at", "2026-06-02T15:30")
+    assert r.exit_code == 1 and "--at 2026-06-02T15:30+08:00 is an event dated in the future" in r.output, r.output
+    assert events(ws, "CQ-1") == before
+    # negative control: earlier today is fine
+    r = rec(cli, ws, "CQ-1", "configuration-completed", "--at", "2026-06-02T09:30")
+    assert r.exit_code == 0, r.output
+
+
+def test_platform_change_notice_and_approval_dates_are_not_in_the_future(tmp_path, cli, monkeypatch):
+    ws = workspace(tmp_path, "datong", approval("DT-1", approved_on="2026-06-01"))
+    monkeypatch.setenv("GOVCLOUD_TODAY", "2026-06-02")
+    r = cli("platform-change", "-C", ws, "--date", "2026-06-20", "--notified", "2026-06-05")
+    assert r.exit_code == 1 and "--notified 2026-06-05 is an event dated in the future" in r.output, r.output
+    r = cli("platform-change", "-C", ws, "--date", "2026-06-20", "--notified", "2026-06-02")
+    assert "event dated in the future" not in r.output     # a planned change day may be ahead
 
 
 def test_record_event_needs_the_resources_and_happens_once(tmp_path, cli, monkeypatch):

@@ -72,7 +72,7 @@ def test_chongqing_contract_filing_and_the_trial_period_set_in_the_contract(tmp_
 
 
 def test_bozhou_emergency_project_approval_filing_is_open_until_filed(tmp_path, cli, monkeypatch):
-    term = {"kind": "emergency", "start": "2026-06-01", "end": "2026-09-01", "reason": "防汛"}
+    term = {"kind": "emergency", "start": "2026-06-01", "end": "2026-08-31", "reason": "防汛"}
     ws = workspace(tmp_path, "bozhou", approval("BZ-E", approved_on="2026-06-01", term=term),
                    approval("BZ-P", approved_on="2026-06-01", system="perm"))
     monkeypatch.setenv("GOVCLOUD_TODAY", "2026-06-10")
@@ -100,10 +100,10 @@ def test_expire_sends_duty_notices_to_their_actor_once_per_stage(tmp_path, cli, 
     assert cli("compile", "-C", ws).exit_code == 0
     log = tmp_path / "n.jsonl"
     args = ["expire", "-C", ws, "--notify", f"jsonl:{log}"]
-    assert cli(*args, "--now", "2026-06-09").exit_code == 0           # due 06-12: 3 wd left
+    assert cli(*args, "--backdated", "test", "--now", "2026-06-09").exit_code == 0           # due 06-12: 3 wd left
     assert not log.exists()
     for day in ("2026-06-11", "2026-06-12", "2026-06-15", "2026-06-16"):
-        assert cli(*args, "--now", day).exit_code == 0
+        assert cli(*args, "--backdated", "test", "--now", day).exit_code == 0
     lines = [json.loads(x) for x in log.read_text().splitlines()]
     assert [(n["type"], n["actor"], n["duty"]) for n in lines] == [
         ("duty-due-soon", "provider", "contract-filing"), ("duty-overdue", "provider", "contract-filing")]

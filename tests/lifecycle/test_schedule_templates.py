@@ -12,7 +12,7 @@ from tests.conftest import cloud_rows
 from tests.policy.builders import approval, kinds, workspace
 
 WINDOW = approval("BZ-W", approved_on="2026-06-01",
-                  term={"kind": "window", "start": "2026-06-20", "end": "2026-07-20"})
+                  term={"kind": "window", "start": "2026-06-20", "end": "2026-07-19"})
 
 
 def test_cron_line_runs_the_expiry_job(tmp_path, cli, monkeypatch):

@@ -13,7 +13,7 @@ PERMANENT = approval("BZ-P", approved_on="2026-06-01", servers=[{
     "name": "web", "flavor": "ecs.s2m4", "image": "kylin-v10-sp3",
     "system_disk": {"type": "blk.ssd", "gb": 40}, "count": 1}])
 WINDOW = approval("BZ-W", approved_on="2026-06-01",
-                  term={"kind": "window", "start": "2026-06-20", "end": "2026-07-20"},
+                  term={"kind": "window", "start": "2026-06-20", "end": "2026-07-19"},
                   servers=[{"name": "burst", "flavor": "ecs.s4m8", "image": "kylin-v10-sp3",
                             "system_disk": {"type": "blk.ssd", "gb": 40},
                             "data_disks": [{"type": "blk.ssd", "gb": 20}], "count": 2}])
@@ -55,7 +55,7 @@ def test_window_lifecycle_on_the_local_cloud(tmp_path, cli, monkeypatch):
     acts = plan(cli, ws, "2026-06-20")
     q = acts[f"quota:{PRE}/quota"]
     assert q["action"] == "update" and q["changes"]["instances"] == {"old": 1, "new": 3}
-    assert "raised for BZ-W (2026-06-20 to 2026-07-20)" in q["reason"]
+    assert "raised for BZ-W (2026-06-20 to 2026-07-19)" in q["reason"]
     assert cli("apply", "-C", ws, "--auto-approve").exit_code == 0
     assert burst(ws) == [f"server:{PRE}/burst-1", f"server:{PRE}/burst-2"]
     assert quota(ws)["instances"] == 3 and quota(ws)["cores"] == 10
@@ -64,36 +64,36 @@ def test_window_lifecycle_on_the_local_cloud(tmp_path, cli, monkeypatch):
 
     # Extension refused: 6 working days before the end (亳州 第二十二条 asks for 7).
     monkeypatch.setenv("GOVCLOUD_TODAY", "2026-07-10")
-    r = cli("extend", "BZ-W", "-C", ws, "--until", "2026-08-20", "--request-date", "2026-07-10")
+    r = cli("extend", "BZ-W", "-C", ws, "--until", "2026-08-19", "--request-date", "2026-07-10")
     assert r.exit_code == 1 and "第二十二条" in r.output and "Nothing was changed." in r.output
     assert not (ws / "extensions").exists() and "extended" not in kinds(ws, "BZ-W")
     # Extension accepted: requested on 2026-07-09, exactly 7 working days ahead.
-    r = cli("extend", "BZ-W", "-C", ws, "--until", "2026-08-20", "--request-date", "2026-07-09")
+    r = cli("extend", "BZ-W", "-C", ws, "--until", "2026-08-19", "--request-date", "2026-07-09")
     assert r.exit_code == 0, r.output
-    assert "now ends on 2026-08-20" in r.output and (ws / "extensions" / "BZ-W.yaml").is_file()
+    assert "now ends on 2026-08-19" in r.output and (ws / "extensions" / "BZ-W.yaml").is_file()
     assert "extended" in kinds(ws, "BZ-W")
 
     # At the old end, before recompiling: expire refuses to remove what was extended.
     monkeypatch.setenv("GOVCLOUD_TODAY", "2026-07-20")
-    r = cli("expire", "-C", ws, "--now", "2026-07-20T00:05")
+    r = cli("expire", "-C", ws, "--backdated", "test", "--now", "2026-07-20T00:05")
     assert r.exit_code == 1 and "run `govcloud compile`" in r.output
     assert len(burst(ws)) == 2
     # Recompiled: the spec carries the new end; nothing to expire, nothing to plan.
     assert cli("compile", "-C", ws).exit_code == 0
     spec = (ws / "stacks" / "edu" / "edu-portal.yaml").read_text()
-    assert "expires_on: '2026-08-20'" in spec and "extended_until: '2026-08-20'" in spec
-    r = cli("expire", "-C", ws, "--now", "2026-07-20T00:05")
+    assert "expires_on: '2026-08-20'" in spec and "extended_until: '2026-08-19'" in spec
+    r = cli("expire", "-C", ws, "--backdated", "test", "--now", "2026-07-20T00:05")
     assert r.exit_code == 0 and "Nothing to expire" in r.output
     assert cli("plan", "-C", ws, "--now", "2026-07-20", "--detailed-exitcode").exit_code == 0
 
     # At the extended end: a guard, a dry run, then the job.
     monkeypatch.setenv("GOVCLOUD_TODAY", "2026-08-20")
-    r = cli("expire", "-C", ws, "--now", "2026-08-20T00:05", "--max-deletes", "3")
+    r = cli("expire", "-C", ws, "--backdated", "test", "--now", "2026-08-20T00:05", "--max-deletes", "3")
     assert r.exit_code == 1 and "more than --max-deletes 3" in r.output and len(burst(ws)) == 2
     r = cli("expire", "-C", ws, "--now", "2026-08-20T00:05", "--dry-run", "--output", "json")
     assert r.exit_code == 0 and len(r.json()["deletes"]) == 6 and len(burst(ws)) == 2
     assert "expired" not in kinds(ws, "BZ-W")
-    r = cli("expire", "-C", ws, "--now", "2026-08-20T00:05", "--output", "json")
+    r = cli("expire", "-C", ws, "--backdated", "test", "--now", "2026-08-20T00:05", "--output", "json")
     assert r.exit_code == 0, r.output
     rep = r.json()
     assert sorted(d["address"] for d in rep["deletes"]) == sorted(
@@ -112,7 +112,7 @@ def test_window_lifecycle_on_the_local_cloud(tmp_path, cli, monkeypatch):
     # The permanent system is untouched; the next plan is a no-op; expire is idempotent.
     assert len([r for r in cloud_rows(ws) if "/web-1" in (r[2] or "")]) == 1
     assert cli("plan", "-C", ws, "--detailed-exitcode").exit_code == 0
-    r = cli("expire", "-C", ws, "--now", "2026-08-20T00:10")
+    r = cli("expire", "-C", ws, "--backdated", "test", "--now", "2026-08-20T00:10")
     assert r.exit_code == 0 and "Nothing to expire" in r.output
     assert kinds(ws, "BZ-W").count("expired") == 1
     st = cli("status", "-C", ws, "--output", "json").json()
@@ -128,7 +128,7 @@ def test_expire_removes_only_window_resources_never_other_deletes(tmp_path, cli,
     # The permanent approval is withdrawn (its deletes wait for a reviewed apply), the window ends.
     (ws / "approvals" / "BZ-P.yaml").unlink()
     cli("compile", "-C", ws)
-    r = cli("expire", "-C", ws, "--now", "2026-07-20", "--output", "json")
+    r = cli("expire", "-C", ws, "--backdated", "test", "--now", "2026-07-20", "--output", "json")
     assert r.exit_code == 0, r.output
     deleted = {d["address"] for d in r.json()["deletes"]}
     assert deleted and all("/burst-" in a or a.startswith(("project:", "network:", "subnet:",
@@ -154,7 +154,7 @@ def test_expire_never_touches_objects_it_does_not_own(tmp_path, cli, monkeypatch
                      {}, {"govcloud.workspace": "ws-000000000000",
                           "govcloud.address": "domain:local/decoy"}))
     d.close()
-    r = cli("expire", "-C", ws, "--now", "2026-07-20", "--output", "json")
+    r = cli("expire", "-C", ws, "--backdated", "test", "--now", "2026-07-20", "--output", "json")
     assert r.exit_code == 0
     assert not [x for x in r.json()["deletes"] if "decoy" in x["address"]]
     assert [r for r in cloud_rows(ws) if r[2] == "domain:local/decoy"]
@@ -170,7 +170,7 @@ def test_window_inbound_rules_open_with_it_and_close_when_it_ends(tmp_path, cli,
     permanent = approval("BZ-P", approved_on="2026-06-01")
     permanent["zones"]["internet"]["inbound"] = [https]
     window = approval("BZ-W", approved_on="2026-06-01",
-                      term={"kind": "window", "start": "2026-06-20", "end": "2026-07-20"},
+                      term={"kind": "window", "start": "2026-06-20", "end": "2026-07-19"},
                       servers=[{"name": "burst", "flavor": "ecs.s2m4", "image": "kylin-v10-sp3",
                                 "system_disk": {"type": "blk.ssd", "gb": 40}, "count": 1}])
     # the window's own port, and one the permanent approval grants anyway (it must stay)
@@ -186,7 +186,7 @@ def test_window_inbound_rules_open_with_it_and_close_when_it_ends(tmp_path, cli,
 
     monkeypatch.setenv("GOVCLOUD_TODAY", "2026-06-20")
     sg = plan(cli, ws, "2026-06-20")[f"security_group:{PRE}/sg"]
-    assert sg["action"] == "update" and "opened for BZ-W (2026-06-20 to 2026-07-20)" in sg["reason"]
+    assert sg["action"] == "update" and "opened for BZ-W (2026-06-20 to 2026-07-19)" in sg["reason"]
     assert cli("apply", "-C", ws, "--auto-approve").exit_code == 0
     assert sg_ports(ws) == [443, 8443]
     assert quota(ws)["security_group_rules"] == base_rules + 1
@@ -199,12 +199,12 @@ def test_window_inbound_rules_open_with_it_and_close_when_it_ends(tmp_path, cli,
     closing = r.json()["rules"]
     assert [x["address"] for x in closing] == [f"security_group:{PRE}/sg"]
     assert [x["port_min"] for x in closing[0]["closed"]] == [8443] and sg_ports(ws) == [443, 8443]
-    r = cli("expire", "-C", ws, "--now", "2026-07-20T00:05")
+    r = cli("expire", "-C", ws, "--backdated", "test", "--now", "2026-07-20T00:05")
     assert r.exit_code == 0, r.output
     assert "close security_group:" in r.output and "tcp/8443 from 0.0.0.0/0" in r.output
     assert sg_ports(ws) == [443]
     assert quota(ws)["security_group_rules"] == base_rules
     assert "expired" in kinds(ws, "BZ-W")
     assert cli("plan", "-C", ws, "--detailed-exitcode").exit_code == 0
-    r = cli("expire", "-C", ws, "--now", "2026-07-20T00:10")
+    r = cli("expire", "-C", ws, "--backdated", "test", "--now", "2026-07-20T00:10")
     assert r.exit_code == 0 and "Nothing to expire" in r.output

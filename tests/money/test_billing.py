@@ -142,7 +142,7 @@ def test_nothing_is_billed_before_the_start_event(tmp_path):
 
 
 def test_window_and_change_are_their_own_lines_split_at_their_dates(tmp_path):
-    burst = small("CQ-W", term={"kind": "window", "start": "2026-06-20", "end": "2026-07-05"})
+    burst = small("CQ-W", term={"kind": "window", "start": "2026-06-20", "end": "2026-07-04"})
     more = small("CQ-C", change_of="CQ-1", approved_on="2026-06-10",
                  servers=[{**small("x")["zones"]["internet"]["servers"][0], "name": "more"}])
     ws = ws_with(tmp_path, "chongqing", small("CQ-1"), burst, more)
@@ -339,7 +339,7 @@ def test_totals_only_bills_give_the_full_bills_totals(tmp_path):
     from orchestrator.usecases.session import open_state
     rng = random.Random(19)
     apps = [small("DT-1"), small("DT-2", system="hr", dept=("hr", "人社局")),
-            small("DT-W", term={"kind": "window", "start": "2026-06-20", "end": "2026-08-05"}),
+            small("DT-W", term={"kind": "window", "start": "2026-06-20", "end": "2026-08-04"}),
             small("DT-C", change_of="DT-1", approved_on="2026-06-10",
                   servers=[{**small("x")["zones"]["internet"]["servers"][0], "name": "more"}]),
             small("DT-3", system="gis", approved_on="2026-07-01")]

@@ -23,7 +23,7 @@ def sample_ws(tmp_path, city="sichuan", evil=False, hr_name=None):
     ws = ws_with(tmp_path, city, small("A-1", approved_on="2026-03-02"),
                  small("A-2", system="hr-portal", dept=("hr", hr_name), approved_on="2026-03-02"),
                  small("A-W", approved_on="2026-06-01", system="hr-portal", dept=("hr", hr_name),
-                       term={"kind": "window", "start": "2026-06-10", "end": "2026-07-20"},
+                       term={"kind": "window", "start": "2026-06-10", "end": "2026-07-19"},
                        servers=[{**SMALL[0], "name": "burst"}]))
     for no in ("A-1", "A-2"):
         record(ws, no, "provisioned", "2026-03-04")
@@ -59,7 +59,7 @@ def test_report_files_and_figures(tmp_path, cli):
     assert d["bill"]["payable"] == bill["payable"] and d["fees"]["total"][-1] == bill["payable"]
     assert d["fees"]["months"] == ["2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06"]
     assert d["windows_next_month"] == [{"approval": "A-W", "stack": "hr/hr-portal",
-                                        "kind": "window", "end": "2026-07-20"}]
+                                        "kind": "window", "end": "2026-07-19"}]
     html = (out / "report-2026-06.html").read_text(encoding="utf-8")
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html   # escaped
     assert not re.search(r'(src|href)=|url\(|<link|<script', html)          # self-contained

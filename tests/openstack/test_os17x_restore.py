@@ -136,7 +136,7 @@ def test_restore_writes_a_decommission_backup_into_a_new_cinder_volume(ws, tmp_p
     done = json.loads(ok(gc(ws, "decommission", "leaving", "--auto-approve",
                             "--output", "json")).stdout)
     if done["status"] == "held":             # the transition period (过渡期)
-        done = json.loads(ok(gc(ws, "decommission", "leaving", "--resume", "--now",
+        done = json.loads(ok(gc(ws, "decommission", "leaving", "--resume", "--backdated", "test", "--now",
                                 "2027-06-20", "--output", "json")).stdout)
     assert done["status"] == "finished", done
     assert not src.exists() or plain_sha256(src) != original   # the volume's bytes are gone

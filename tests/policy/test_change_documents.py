@@ -96,6 +96,19 @@ def test_major_change_compares_exactly_growth_and_reduction(tmp_path, cli, monke
     assert ("grows" if gb > 4000 else "reduces") in issue["message"]
 
 
+def test_a_60_percent_reduction_is_a_major_change_by_resources_not_by_fee(tmp_path, cli, monkeypatch):
+    # 亳州 第二十二条: 「调整（扩容、降配或回收）……云资源变更超过已有云资源50%」 counts either way;
+    # 「云服务费增长超过50%」 only growth: the refusal names the storage, never the (lower) fee
+    ws = applied(tmp_path, cli, monkeypatch)
+    write_change(ws, "CH-1", "A-1.yaml", grow_to(1600))
+    r = cli("validate", "-C", ws, "--output", "json")
+    assert r.exit_code == 1
+    [issue] = r.json()["issues"]
+    assert (issue["file"], issue["field"], issue["rule"]) == ("changes/CH-1.yaml", "zones", "major_change")
+    assert "reduces the storage GB of A-1 by 60% (4000 -> 1600)" in issue["message"]
+    assert "monthly fee" not in issue["message"]
+
+
 @pytest.mark.parametrize("doc,message", [
     ({"changes": "NOPE"}, "'NOPE' is not an approval under approvals/"),
     ({"approved_on": "2026-03-01"}, "before A-1 itself (2026-03-02)"),
@@ -114,7 +127,7 @@ def test_a_broken_change_document_is_refused(tmp_path, cli, monkeypatch, doc, me
 
 def test_a_window_is_not_changed_but_extended(tmp_path, cli):
     ws = workspace(tmp_path, "bozhou", approval("W-1", approved_on="2026-03-02",
-                   term={"kind": "window", "start": "2026-06-01", "end": "2026-07-01"}))
+                   term={"kind": "window", "start": "2026-06-01", "end": "2026-06-30"}))
     base = approval("W-1", approved_on="2026-03-02")
     write_change(ws, "CH-1", "W-1.yaml", lambda z: z["internet"]["servers"][0].update(count=3))
     r = cli("validate", "-C", ws)

@@ -68,7 +68,7 @@ def test_bazhong_migrated_system_needs_the_migration_plan(tmp_path, cli):
 
 
 def test_bozhou_emergency_resources_file_the_project_approval_later(tmp_path, cli):
-    term = {"kind": "emergency", "start": "2026-06-01", "end": "2026-09-01", "reason": "防汛"}
+    term = {"kind": "emergency", "start": "2026-06-01", "end": "2026-08-31", "reason": "防汛"}
     urgent = approval("BZ-E", approved_on="2026-06-01", term=term, materials={"request_form": "附件1"})
     assert validate(cli, workspace(tmp_path, "bozhou", urgent)).exit_code == 0
     none = approval("BZ-E", approved_on="2026-06-01", term=term, materials={})

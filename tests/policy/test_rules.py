@@ -163,6 +163,12 @@ def test_chongqing_trial_notice_is_the_bureaus_duty_not_a_provider_sla():
     st = approval_status(model(approval("CQ-P", approved_on="2026-02-13")), "", p, CAL, [],
                          D(2026, 3, 20))
     assert not st.overdue and [d for d in st.deadlines if d.key == "provision"] == []
+    # nor does a settlement deduct for it (a leftover `provision` deduction citing 第二十条)
+    s = p.billing.settlement
+    assert [d for d in s.deductions if d.deadline == "provision" or d.article == "第二十条"] == []
+    cited = [(k, r.article) for k, r in p.rules if getattr(r, "article", None) == "第二十条"]
+    assert cited == [], cited      # only the reference entry and the trial obligation cite it
+    assert [o.key for o in p.obligations if o.article == "第二十条"] == ["trial"]
 
 
 def test_emergency_backfill_within_2_workdays_of_the_project_approval_chongqing():
@@ -303,7 +309,7 @@ def test_change_over_50_percent_of_resources_is_a_major_change(tmp_path, cli):
     ws = workspace(tmp_path, "bozhou", BASE, _change(servers=[srv]))
     r = cli("validate", "-C", ws)
     assert r.exit_code == 1
-    assert "grows the system's storage GB by 51.3% (80 -> 121)" in r.output
+    assert "grows the system's storage GB by 51.25% (80 -> 121)" in r.output
     assert "major change (重大变更)" in r.output and "第二十二条" in r.output
     assert "应按照上云申请工作流程办理" in r.output
 
@@ -319,12 +325,37 @@ def test_change_over_50_percent_of_the_fee_is_a_major_change():
                                    WorkspaceConfig.model_validate({"workspace": {
                                        "id": "ws-000000000000", "name": "t", "profile": "bozhou"}}))
     assert [f.rule for f in found] == ["major_change"]
-    assert "raises the monthly fee by 591.6% (¥656.00 -> ¥4537.00" in found[0].message
+    assert "raises the monthly fee by ≈591.616% (¥656.00 -> ¥4537.00" in found[0].message
     # the same change under sichuan: refused, and the message says the 50% is a setting
     found = policy.change_findings(change, [model(BASE), change], catalog, profile("sichuan"),
                                    WorkspaceConfig.model_validate({"workspace": {
                                        "id": "ws-000000000000", "name": "t", "profile": "sichuan"}}))
     assert "profile setting" in found[0].message and "第十六条" in found[0].message
+
+
+def test_change_of_compares_exactly_not_a_rounded_percent(tmp_path, cli):
+    # 4000 GB + 2001 GB is +50.025 %: "50.0 %" once rounded to 0.1 %, yet 超过50% (exclusive)
+    base = approval("BZ-A", approved_on="2026-03-02", servers=[],
+                    volumes=[{"name": "data", "type": "blk.sata", "gb": 4000}])
+    for gb, refused in ((2000, False), (2001, True)):
+        ws = workspace(tmp_path / str(gb), "bozhou", base, _change(
+            servers=[], volumes=[{"name": "more", "type": "blk.sata", "gb": gb}]))
+        r = cli("validate", "-C", ws)
+        assert r.exit_code == (1 if refused else 0), r.output
+        assert ("grows the system's storage GB by 50.025% (4000 -> 6001)" in r.output) == refused
+
+
+def test_major_change_module_is_exact_and_reads_reductions():
+    from decimal import Decimal
+    from orchestrator.core import major_change as mc
+    assert not mc.over(4000, 6000, 50, "超过") and mc.over(4000, 6001, 50, "超过")
+    assert mc.over(4000, 1600, 50, "超过") and not mc.over(4000, 2000, 50, "超过")   # -60 %, -50 %
+    hit = mc.resource_change({"disk_gb": 4000}, {"disk_gb": 1600}, ["disk_gb"], 50, "超过")
+    assert (hit.way, hit.percent) == ("reduces", "60%")
+    # the fee counts growth only (「云服务费增长」): a 60 % cheaper system is no major change by its fee
+    assert mc.fee_growth(Decimal("1000.00"), Decimal("400.00"), 50, "超过") is None
+    assert mc.fee_growth(Decimal("1000.00"), Decimal("1500.01"), 50, "超过").percent == "50.001%"
+    assert mc.fee_growth(Decimal("0.00"), Decimal("1.00"), 50, "超过").ratio is None   # from nothing
 
 
 def test_no_major_change_rule_no_refusal(tmp_path, cli):

@@ -132,7 +132,7 @@ department: {code: edu, name: 市教育局}
 system: {code: edu-portal, name: 教育服务门户, dengbao_level: 2}
 approvers: [{name: 王敏, org: 市政务服务和大数据管理局}]
 approved_on: 2026-06-01
-term: {kind: window, start: 2026-06-20, end: 2026-07-20}
+term: {kind: window, start: 2026-06-20, end: 2026-07-19}
 materials: {demand_assessment: 论证表, basis: 建设依据, deployment_mode: 互联网区}
 zones:
   internet:
@@ -149,6 +149,6 @@ zones:
     q = next(r for r in spec["resources"] if r["kind"] == "quota" and r["zone"] == "internet")
     # The permanent quota, plus the window's increment for its window only (raised, then lowered).
     assert q["properties"]["instances"] == 2
-    assert q["windows"] == [{"approval": "BZ-2026-0040", "start": "2026-06-20", "end": "2026-07-20",
+    assert q["windows"] == [{"approval": "BZ-2026-0040", "start": "2026-06-20", "end": "2026-07-19",
                              "add": {"cores": 8, "ram_mb": 16384, "instances": 2, "volumes": 2,
                                      "gigabytes": 80, "ports": 2}}]

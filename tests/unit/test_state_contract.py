@@ -160,6 +160,30 @@ def test_locked_releases_on_error(backend, store):
     backend.open().acquire("apply", 0.5)
 
 
+def test_scoped_locks_of_different_stacks_run_together_never_beside_the_whole(backend, store):
+    other, third = backend.open(), backend.open()
+    a = store.acquire("apply", 1, ["local/edu"])
+    b = other.acquire("apply", 1, ["local/hrss"])          # another department: at once
+    assert "[stacks: local/edu]" in a.operation
+    with pytest.raises(LockError) as err:                    # the same stack: waits, names a
+        third.acquire("apply", 0.3, ["local/edu", "local/x"])
+    assert str(err.value) == f"the state of local/edu, local/x is locked: {a.describe()}"
+    with pytest.raises(LockError):                           # the whole workspace: waits
+        third.acquire("state migrate", 0.3)
+    store.release(a)
+    with pytest.raises(LockError):
+        third.acquire("init", 0.3)                           # b still holds its stack
+    c = third.acquire("apply", 1, ["local/x", "local/edu"])  # a's stack is free again
+    other.release(b)
+    third.release(c)
+    whole = store.acquire("state migrate", 1)
+    with pytest.raises(LockError) as err:                    # scoped waits for the whole
+        other.acquire("apply", 0.3, ["local/edu"])
+    assert whole.describe() in str(err.value)
+    store.release(whole)
+    assert store.current_lock() is None
+
+
 HOLD = """
 lock = store.acquire(sys.argv[2], 10)
 print(lock.id, flush=True)
