@@ -17,7 +17,9 @@ For each N, in a fresh workspace (`govcloud init --no-examples`) under a tempora
             hash to what the last compile recorded in .govcloud/compile-index.json, and its
             outputs are as that compile left them
   (b')      compile with one approval file touched (a comment appended): everything is validated
-            and compiled again, the other files' data comes from the parse cache; writes nothing
+            again, the other files' data comes from the parse cache; its validated data is
+            unchanged, so the per-stack index (.govcloud/stack-index.json) keeps every spec: it
+            compiles no stack and writes nothing (bench_incremental.py times a content change)
   setup     apply everything (usecases.apply.apply, as `apply --auto-approve`; --parallelism workers)
   baseline  yaml.load of the compiled spec files with CSafeLoader, and nothing else
   (c)       plan: a no-op plan; it must report zero changes, or the run stops with an error
@@ -391,7 +393,8 @@ def bench_size(n: int, base: Path, args, today: dt.date, log, reuse: bool = Fals
     ph["compile"] = best_of(k, compile_fresh)
     def recompile_touched() -> dict:
         """One approval file gets a comment: its bytes change, its data does not. The whole
-        workspace is validated and compiled again (only that file is parsed as YAML)."""
+        workspace is validated again (only that file is parsed as YAML); no stack is compiled
+        (its validated data is the same: the per-stack index keeps every spec)."""
         victim = sorted((ws / "approvals").glob("*.yaml"))[n // 2]
         original = victim.read_bytes()
         victim.write_bytes(original + b"# touched by bench_scale.py\n")

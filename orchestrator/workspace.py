@@ -273,34 +273,42 @@ class Workspace:
                 add(rel, text, data)
 
     @contextmanager
-    def spec_cache_writer(self) -> Iterator[Callable[[str, str, dict], None]]:
+    def spec_cache_writer(self) -> Iterator[Callable[..., tuple[str, tuple[int, int]]]]:
         """Yields ``add(rel, text, data)``; each entry goes to the file at once (the same bytes
         as one json.dumps of them all, without holding every spec's data and text until the
-        end). The cache is replaced only when the block ends without an exception; the server
-        index (``server_rows``) is written with it."""
+        end). ``add`` returns the text's SHA-256 and where the entry's JSON lies in the file
+        (start, end in bytes); ``add(rel, None, None, raw=(sha256, entry JSON bytes, server
+        rows))`` writes a kept entry undecoded. The cache is replaced only when the block ends
+        without an exception; the server index (``server_rows``) is written with it."""
         import hashlib
         import json
         self.data_dir.mkdir(parents=True, exist_ok=True)
         tmp = self.spec_cache_path.with_suffix(".tmp")
         servers: dict[str, dict] = {}
-        with open(tmp, "w", encoding="utf-8") as out:
-            sep = "{"
+        with open(tmp, "wb") as out:
+            sep, pos = b"{", 0
 
-            def add(rel: str, text: str, data: dict) -> None:
-                nonlocal sep
-                entry = {"sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(), "data": data}
-                out.write(sep + json.dumps(rel, ensure_ascii=False) + ": "
-                          + json.dumps(entry, ensure_ascii=False))
-                sep = ", "
-                servers[rel] = {"sha256": entry["sha256"], "servers": _server_rows(
-                    data.get("stack", ""), data.get("resources", []), dict.get)}
+            def add(rel: str, text: str | None, data: dict | None,
+                    raw: tuple[str, bytes, list] | None = None) -> tuple[str, tuple[int, int]]:
+                nonlocal sep, pos
+                if raw is None:
+                    sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+                    raw = (sha, json.dumps({"sha256": sha, "data": data}, ensure_ascii=False)
+                           .encode("utf-8"), _server_rows(data.get("stack", ""),
+                                                          data.get("resources", []), dict.get))
+                sha, entry_json, rows = raw
+                head = sep + json.dumps(rel, ensure_ascii=False).encode("utf-8") + b": "
+                out.write(head + entry_json)
+                start, sep = pos + len(head), b", "
+                pos = start + len(entry_json)
+                servers[rel] = {"sha256": sha, "servers": rows}
+                return sha, (start, pos)
 
             yield add
-            out.write("}" if sep == ", " else "{}")
+            out.write(b"}" if sep == b", " else b"{}")
         index_tmp = self.server_index_path.with_suffix(".tmp")
         index_tmp.write_text(json.dumps({"format": SERVER_INDEX_FORMAT, "specs": servers},
-                                        ensure_ascii=False, separators=(",", ":")),
-                             encoding="utf-8")
+                                        ensure_ascii=False, separators=(",", ":")), "utf-8")
         tmp.replace(self.spec_cache_path)
         index_tmp.replace(self.server_index_path)
 

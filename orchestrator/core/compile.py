@@ -58,15 +58,26 @@ def compile_all(approvals: list[Approval], catalog: Catalog, profile: Profile,
     """``ipam`` must already hold a block for every (zone, stack) in use (see ipam.allocate).
     ``ends`` maps an approval number to its effective end when recorded extensions moved it
     (files under ``extensions/``, see orchestrator.extensions)."""
+    specs = {stack: compile_one(group, catalog, profile, config, ipam, ends)
+             for stack, group in stack_groups(approvals).items()}
+    return CompileResult(specs, ipam)
+
+
+def stack_groups(approvals: list[Approval]) -> dict[str, list[Approval]]:
+    """stack -> its approvals in compile order, stacks sorted: what one spec is made of."""
     by_stack: dict[str, list[Approval]] = defaultdict(list)
     for a in approvals:
         by_stack[a.stack].append(a)
-    specs = {}
-    for stack in sorted(by_stack):
-        group = sorted(by_stack[stack], key=lambda a: (a.approved_on, a.approval_no))
-        specs[stack] = for_targets(compile_stack(group, catalog, profile, config, ipam, ends),
-                                   config)
-    return CompileResult(specs, ipam)
+    return {stack: sorted(by_stack[stack], key=lambda a: (a.approved_on, a.approval_no))
+            for stack in sorted(by_stack)}
+
+
+def compile_one(group: list[Approval], catalog: Catalog, profile: Profile,
+                config: WorkspaceConfig, ipam: dict[str, dict[str, str]],
+                ends: dict[str, date] | None = None) -> StackSpec:
+    """One stack's spec from its group (see stack_groups); of ``ipam`` it reads only this
+    stack's blocks (orchestrator/usecases/stack_index.py keys reuse on them)."""
+    return for_targets(compile_stack(group, catalog, profile, config, ipam, ends), config)
 
 
 def _rule_dicts(rules: list[tuple]) -> list[dict]:

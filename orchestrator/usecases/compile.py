@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from contextlib import closing
 from dataclasses import asdict, dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +15,11 @@ import yaml
 
 from ..core import ipam as ipam_mod
 from ..core import yaml_emit
-from ..core.compile import compile_all, needed_blocks, spec_yaml
+from ..core.compile import compile_one, needed_blocks, spec_yaml, stack_groups
 from ..extensions import EXTENSIONS_DIR, extension_ends
 from ..inputs import ParseCache
 from ..workspace import GENERATED_HEADER, SHIPPED_CATALOG, Workspace
+from . import stack_index
 from .session import gc_paused
 from .validate import check_inputs
 
@@ -38,12 +41,16 @@ class CompileReport:
 def compile_workspace(ws: Workspace, today: dt.date) -> CompileReport:
     """``today``: the profile's rules are checked as of that day."""
     with gc_paused():
-        inputs = _compile_inputs_digest(ws, today)
+        inputs, shared = _compile_inputs_digest(ws, today)
         report = _unchanged_since_last_compile(ws, inputs)
         if report is not None:
             return report
         ws.compile_index_path.unlink(missing_ok=True)
-        report = _compile_workspace(ws, today)
+        previous = stack_index.load(ws, shared)   # read before a failed compile can leave it
+        stack_index.path(ws).unlink(missing_ok=True)
+        report, stacks = _compile_workspace(ws, today, shared, previous)
+        stack_index.save(ws, shared, {"stacks": stacks, "spec_cache": _stat(ws.spec_cache_path),
+                                      "server_index": _stat(ws.server_index_path)})
         _write_compile_index(ws, inputs, report)
         return report
 
@@ -78,23 +85,27 @@ def _write_if_changed(path: Path, text: str) -> bool:
 _INDEX_FORMAT = "govcloud-compile-index/1"
 
 
-def _compile_inputs_digest(ws: Workspace, today: dt.date) -> str:
-    """SHA-256 over everything validate and compile read: govcloud.toml, approvals/,
-    catalog/ (the workspace's and the shipped one), extensions/, the orchestrator's code, the
-    library versions and the day. stacks/ipam.yaml is read too, but compile rewrites it:
-    it is checked as an output (allocation keeps existing blocks, so what compile left gives
-    the same specs again)."""
+def _compile_inputs_digest(ws: Workspace, today: dt.date) -> tuple[str, str]:
+    """(everything, shared): SHA-256 over everything validate and compile read —
+    govcloud.toml, catalog/ (the workspace's and the shipped one), the orchestrator's code,
+    the library versions (``shared``: what every stack depends on), then approvals/, changes/,
+    extensions/ and the day. stacks/ipam.yaml is read too, but compile rewrites it: it is
+    checked as an output (allocation keeps existing blocks, so what compile left gives the
+    same specs again)."""
     import sys
     import pydantic
     from ..workspace import PACKAGE_ROOT
     h = hashlib.sha256()
-    h.update(f"{today.isoformat()}|{sys.version}|{yaml.__version__}|"
-             f"{pydantic.VERSION}\0".encode())
-    roots = [ws.root / "govcloud.toml", ws.approvals_dir, ws.changes_dir, ws.root / "catalog",
-             ws.root / EXTENSIONS_DIR, SHIPPED_CATALOG,
-             PACKAGE_ROOT / "orchestrator"]
-    for root in roots:
-        h.update(str(root).encode() + b"\0")
+    h.update(f"{sys.version}|{yaml.__version__}|{pydantic.VERSION}\0".encode())
+    shared_roots = [ws.root / "govcloud.toml", ws.root / "catalog", SHIPPED_CATALOG,
+                    PACKAGE_ROOT / "orchestrator"]
+    shared = ""
+    for i, root in enumerate([*shared_roots, ws.approvals_dir, ws.changes_dir,
+                              ws.root / EXTENSIONS_DIR]):
+        if i == len(shared_roots):
+            shared = h.hexdigest()
+            h.update(f"{today.isoformat()}\0".encode())
+        h.update(f"{i}\0".encode())   # not the path: a copied workspace is the same inputs
         if root.is_file():
             h.update(root.read_bytes() + b"\0")
             continue
@@ -105,7 +116,7 @@ def _compile_inputs_digest(ws: Workspace, today: dt.date) -> str:
             if "__pycache__" in p.parts or not p.is_file():
                 continue
             h.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes() + b"\0")
-    return h.hexdigest()
+    return h.hexdigest(), shared
 
 
 def _stat(path: Path) -> list[int] | None:
@@ -151,30 +162,56 @@ def _write_compile_index(ws: Workspace, inputs: str, report: CompileReport) -> N
         pass
 
 
-def _compile_workspace(ws: Workspace, today: dt.date) -> CompileReport:
+def _compile_workspace(ws: Workspace, today: dt.date, shared: str,
+                       previous: dict[str, dict[str, Any]]) -> tuple[CompileReport, dict]:
+    """Validates everything (cross-approval checks and IPAM see every approval), then compiles
+    only the stacks whose inputs differ from ``previous`` (stack_index.py); the others' specs,
+    spec-cache entries and fees are reused. Returns the report and the new stack index."""
     parse_cache = ParseCache(ws.parse_cache_path)
     approvals = check_inputs(ws, today, parse_cache)
     config = ws.config
     pools = {z: (zc.tenant_pool, zc.subnet_prefix) for z, zc in config.zones.items()}
     alloc = ipam_mod.allocate(ipam_mod.carry_moves(ws.load_ipam(), approvals.values()),
                               needed_blocks(list(approvals.values())), pools)
-    result = compile_all(list(approvals.values()), ws.catalog, ws.profile, config, alloc,
-                         ends=extension_ends(ws))   # recorded extensions move a term's end
+    ends = extension_ends(ws)   # recorded extensions move a term's end
+    catalog, profile = ws.catalog, ws.profile
     written, unchanged = [], []
     keep = set()
-    sources: dict[str, list[str]] = {}   # one pass: a scan per stack was quadratic
-    for f, a in approvals.items():
-        sources.setdefault(a.stack, []).append(f)
-    with ws.spec_cache_writer() as cache:   # streamed: 10,000 approvals' data is large
-        for stack, spec in result.specs.items():
-            path = ws.spec_path(stack)
+    file_of = {id(a): f for f, a in approvals.items()}
+    old = _OldCache(ws, previous)
+    stacks: dict[str, dict[str, Any]] = {}
+    fee = Decimal(0)
+    # streamed: 10,000 approvals' data is large
+    with ws.spec_cache_writer() as cache, closing(old):
+        stacks_dir = ws.stacks_dir   # checked once (spec_path checks it per call)
+        for stack, group in stack_groups(list(approvals.values())).items():
+            dept, system = stack.split("/")
+            path = stacks_dir / dept / f"{system}.yaml"     # = ws.spec_path(stack)
+            rel = f"stacks/{stack}.yaml"                    # = ws.rel(path)
             keep.add(path)
+            files = [file_of[id(a)] for a in group]
+            digest = stack_index.stack_digest(
+                shared, files, group, ends,
+                sorted((z, alloc[z][stack]) for z in {z for a in group for z in a.zones}))
+            prev = old.stacks.get(stack)
+            raw = old.entry(rel, prev) if isinstance(prev, dict) and \
+                prev.get("inputs") == digest and prev.get("stat") == _stat(path) else None
+            if raw is not None:
+                _, span = cache(rel, None, None, raw=raw)
+                unchanged.append(rel)
+                stacks[stack] = {**prev, "span": list(span)}
+                fee += Decimal(prev["fee"])
+                continue
+            spec = compile_one(group, catalog, profile, config, alloc, ends)
             data = spec.model_dump(mode="json")
-            text = GENERATED_HEADER + f"# Sources: {', '.join(sorted(sources[stack]))}\n" + \
+            text = GENERATED_HEADER + f"# Sources: {', '.join(sorted(files))}\n" + \
                 spec_yaml(data)
-            (written if _write_if_changed(path, text) else unchanged).append(ws.rel(path))
-            cache(ws.rel(path), text, data)
-    ipam_text = GENERATED_HEADER + _dump({"zones": result.ipam})
+            (written if _write_if_changed(path, text) else unchanged).append(rel)
+            sha, span = cache(rel, text, data)
+            fee += spec.monthly_fee
+            stacks[stack] = {"inputs": digest, "stat": _stat(path), "sha256": sha,
+                             "fee": str(spec.monthly_fee), "span": list(span)}
+    ipam_text = GENERATED_HEADER + _dump({"zones": alloc})
     _write_if_changed(ws.stacks_dir / "ipam.yaml", ipam_text)
     removed = []
     for path in ws.spec_files():  # specs of systems no longer approved (generated files only)
@@ -187,5 +224,39 @@ def _compile_workspace(ws: Workspace, today: dt.date) -> CompileReport:
         parse_cache.save()   # only now: the inputs were valid and the specs are written
     except OSError:
         pass
-    fee = sum((s.monthly_fee for s in result.specs.values()), start=0)
-    return CompileReport(written, unchanged, removed, len(result.specs), f"{fee:.2f}")
+    return CompileReport(written, unchanged, removed, len(stacks), f"{fee:.2f}"), stacks
+
+
+class _OldCache:
+    """The last compile's spec cache and server index, read only when a stack may be reused,
+    and only if both are the files the stack index was written with (their stats): a kept
+    entry's bytes are read at the span the index recorded, not decoded, and the cache is
+    never held whole."""
+
+    def __init__(self, ws: Workspace, previous: dict[str, Any]) -> None:
+        self._ws, self._file, self._rows = ws, None, None
+        trusted = bool(previous) and previous.get("spec_cache") == _stat(ws.spec_cache_path) \
+            and previous.get("server_index") == _stat(ws.server_index_path)
+        self.stacks: dict[str, Any] = previous.get("stacks", {}) if trusted else {}
+
+    def entry(self, rel: str, prev: dict[str, Any]) -> tuple[str, bytes, list] | None:
+        """(sha256, entry JSON, server rows) of ``rel`` as the last compile wrote them."""
+        try:
+            if self._file is None:
+                self._rows = {}
+                self._file = open(self._ws.spec_cache_path, "rb")
+                self._rows = json.loads(
+                    self._ws.server_index_path.read_text(encoding="utf-8"))["specs"]
+            sha, (start, end) = prev["sha256"], prev["span"]
+            row = self._rows[rel]
+            self._file.seek(start)
+            entry_json = self._file.read(end - start)
+            if row["sha256"] != sha or not entry_json.startswith(f'{{"sha256": "{sha}", '.encode()):
+                return None
+            return sha, entry_json, row["servers"]
+        except (OSError, KeyError, TypeError, ValueError):
+            return None
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()

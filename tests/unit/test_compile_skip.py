@@ -14,9 +14,9 @@ def runs(monkeypatch):
     calls = []
     real = compile_uc._compile_workspace
 
-    def counting(ws, day):
+    def counting(ws, day, *rest):
         calls.append(ws)
-        return real(ws, day)
+        return real(ws, day, *rest)
     monkeypatch.setattr(compile_uc, "_compile_workspace", counting)
     return calls
 
