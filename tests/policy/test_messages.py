@@ -140,7 +140,8 @@ NOTICE_DAY = {"GOVCLOUD_TODAY": "2026-08-28", "GOVCLOUD_NOW": "2026-08-28T09:00:
 
 
 # file None: a refusal of a command's options that no input file is about (platform-change,
-# audit prune, an exit or go-live step missing from the event log).
+# audit prune, backup destroy, an exit or go-live step missing from the event log). A sixth
+# element: workspace edits or commands run first.
 TRIGGERS = {
     "window_max_months": lambda c: _validate(approval("X-1", term={
         "kind": "window", "start": "2026-06-20", "end": "2026-12-20"}), field="term.end"),
@@ -181,6 +182,14 @@ TRIGGERS = {
         "exit-requested"),
     "log_retention_months": lambda c: (
         [], ["audit", "prune", "--before", "2026-08-01"], TODAY, None, "--before"),
+    "backup_retention_months": lambda c: (   # decommissioned on 09-01, destroyed too early
+        [approval("X-1", servers=[], volumes=[{"name": "data", "type": "blk.ssd", "gb": 1}])],
+        ["backup", "destroy", "edu-portal", "--now", "2026-12-01"], {"GOVCLOUD_TODAY": "2026-06-01"},
+        None, None, (*APPLY, *(() if c == "sichuan" else (   # 四川: the backup comes first
+            ("request-exit", "X-1", "--date", "2026-06-01"),
+            ("approve-exit", "X-1", "--date", "2026-06-01"))),
+            ("decommission", "edu-portal", "--auto-approve", "--backdated", "test", "--now",
+             "2026-09-01"))),
     "go_live_gates": lambda c: (  # 巴中 gates only a migrated system's cut-over
         MIG if c == "bazhong" else [approval("X-1")],
         ["record-event", "NEW-1" if c == "bazhong" else "X-1",
@@ -203,8 +212,6 @@ NOT_TRIGGERABLE = {
     "emergency_configure_hours": "a `status` flag text (fast-track use), no rule-keyed issue",
     "expiry_warning_workdays": "thresholds for `notify` warnings, not a refusal",
     "data_clearing": "the wording of the data-clearing certificate, not a check",
-    "backup_retention_months": "refused by `backup destroy` only after a real decommission "
-                               "backup exists (tests/decommission/test_backup_destroy.py)",
 }
 
 
@@ -229,9 +236,10 @@ def test_every_rule_of_every_city_is_triggered_and_its_message_checked(tmp_path,
             step(ws)
         else:
             for cmd in step:
-                assert cli(cmd[0], "-C", ws, *cmd[1:]).exit_code == 0
-    r = cli(*args[:1], *(args[1:2] if args[0] == "audit" else []), "-C", ws,
-            *(args[2:] if args[0] == "audit" else args[1:]), "--output", "json")
+                done = cli(cmd[0], "-C", ws, *cmd[1:])
+                assert done.exit_code == 0, done.output
+    sub = 2 if args[0] in ("audit", "backup") else 1     # `audit prune`, `backup destroy`
+    r = cli(*args[:sub], "-C", ws, *args[sub:], "--output", "json")
     assert r.exit_code == 1, r.output
     mine = [i for i in r.json()["issues"] if i["rule"] == rule]
     assert mine, r.output
