@@ -207,7 +207,8 @@ NOT_TRIGGERABLE = {
     "deploy_deadline_workdays": "a `status` deadline (rule + citation), never a refusal",
     "provision_deadline_workdays": "a `status` deadline (rule + citation), never a refusal",
     "reclaim_deadline_workdays": "a `status` deadline (rule + citation), never a refusal",
-    "exit_transition_months": "a `status` deadline; the wipe it holds back is refused by exit_process",
+    "exit_transition_months": ("a `status` deadline; `decommission` waits at its hold step "
+                               "(a progress line, not a refusal)"),
     "emergency_backfill_workdays": "a `status` deadline and flag text, no rule-keyed issue",
     "emergency_configure_hours": "a `status` flag text (fast-track use), no rule-keyed issue",
     "expiry_warning_workdays": "thresholds for `notify` warnings, not a refusal",
