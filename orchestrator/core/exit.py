@@ -70,7 +70,8 @@ def refusal(profile: Profile, stage: str, what: str, absent: list[str]) -> Govcl
     rule = profile.rules.exit_process
     cite = profile.cite(rule) if rule is not None else profile.name_zh
     order = " → ".join(process(profile).order) if process(profile) else ""
-    issues = [Issue(k, f"missing event {k!r}: record it with {HOW.get(k, k)}",
+    issues = [Issue(k, f"missing event {k!r} ({cite}); 退出须按规定顺序办理: record it with "
+                    f"{HOW.get(k, k)}",
                     rule="exit_process") for k in absent]
     return GovcloudError(
         f"{what}: {', '.join(absent)} not recorded; {cite} orders the exit as {order}",

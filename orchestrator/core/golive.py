@@ -64,7 +64,8 @@ def check_gate(profile: Profile, approval: Approval, action: str, recorded: dict
     raise GovcloudError(
         f"{approval.approval_no}: {act_en} ({act_zh}) refused: {names_en} not recorded yet{when} "
         f"({law}); {names}后方可{act_zh}",
-        [Issue("events", f"missing {', '.join(missing)}", rule="go_live_gates")],
+        [Issue("events", f"missing {', '.join(missing)} ({law}); {names}后方可{act_zh}",
+               rule="go_live_gates")],
         fix="record the result with its document first: "
             + "; ".join(f"govcloud record-event {approval.approval_no} {k} --document DOC "
                         f"[--date D]" for k in missing))

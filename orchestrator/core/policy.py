@@ -265,7 +265,7 @@ def check_exit_of(approval_no: str, approvals: Iterable[Approval], profile: Prof
                     f"{b.approval_no} was cut over on {m.cutover_on}; keep it until "
                     f"{keep_until(profile, m.cutover_on)}")
             raise PolicyViolation(f"{approval_no} cannot leave the cloud yet", [
-                _finding(profile, "old_system_keep_months", "",
+                _finding(profile, "old_system_keep_months", "--date",
                          f"{approval_no} is the old system of a migration and must be kept at "
                          f"least {r.value} months after the cut-over: {when}",
                          f"迁移上云的信息系统割接后，原系统应至少保留{r.value}个月")])
@@ -307,13 +307,13 @@ def check_extension(a: Approval, current_end: date, until: date, request_date: d
     if notice is not None:
         latest = cal.latest_day_to_act(current_end, notice.value)
         if request_date > current_end:
-            findings.append(_finding(profile, f"{kind}_extension_notice_workdays", "",
+            findings.append(_finding(profile, f"{kind}_extension_notice_workdays", "--request-date",
                 f"extension requested on {request_date}, when the {kind} had already ended "
                 f"(its last day was {current_end}); a request must come at least {notice.value} working days "
                 f"before the end (by {latest})",
                 f"延期申请应在到期前提前{notice.value}个工作日提出，{kind == 'window' and '临时扩容' or '临时资源'}已于{current_end}到期"))
         elif request_date > latest:
-            findings.append(_finding(profile, f"{kind}_extension_notice_workdays", "",
+            findings.append(_finding(profile, f"{kind}_extension_notice_workdays", "--request-date",
                 f"extension requested on {request_date}, {gap} working day{'s' if gap != 1 else ''} "
                 f"before the end {current_end}: it must be requested at least {notice.value} "
                 f"working days before the end (by {latest})",
@@ -321,7 +321,7 @@ def check_extension(a: Approval, current_end: date, until: date, request_date: d
     longest = _rule(profile, f"{kind}_extension_max_months")
     if longest is not None and not satisfies(until, max_end(current_end, longest.value),
                                              longest.word or "不超过"):
-        findings.append(_finding(profile, f"{kind}_extension_max_months", "",
+        findings.append(_finding(profile, f"{kind}_extension_max_months", "--until",
             f"an extension of {describe_length(current_end, until)} ({current_end} to {until}) "
             f"exceeds {longest.value} months: it may run until {max_end(current_end, longest.value)}"
             f" at the latest",
@@ -347,7 +347,7 @@ def check_platform_notice(change_on: date, notified_on: date, profile: Profile,
     latest = cal.latest_day_to_act(change_on, r.value)
     if notified_on > latest:
         raise PolicyViolation(f"platform change on {change_on} refused: too little notice", [
-            _finding(profile, "platform_change_notice_workdays", "",
+            _finding(profile, "platform_change_notice_workdays", "--notified",
                      f"departments were notified on {notified_on}, {gap} working day"
                      f"{'s' if gap != 1 else ''} before the change on {change_on}; they must be "
                      f"notified at least {r.value} working days ahead (by {latest})",

@@ -96,7 +96,8 @@ def audit_prune(ws: Workspace, before: dt.date, today: dt.date, dry_run: bool = 
             f"pruning audit entries before {before} refused: operation logs are kept at least "
             f"{months} months ({source}); entries since {keep_from} may not be pruned; "
             f"运行操作日志至少完整保存{months}个月",
-            [Issue("--before", f"on or before {keep_from}", rule="log_retention_months")],
+            [Issue("--before", f"on or before {keep_from}: logs are kept {months} months ({source}); "
+                   f"运行操作日志至少完整保存{months}个月", rule="log_retention_months")],
             fix=f"use --before {keep_from} or earlier")
     with open_state(ws) as store:
         entries = store.audit_entries()

@@ -138,8 +138,8 @@ def destroy_backups(ws: Workspace, system: str | None, today: dt.date, opts: Des
             raise GovcloudError(
                 f"{len(not_due)} backups of {system} may not be destroyed on {today} "
                 f"({_retention(ws)})",
-                [Issue(f"{d['stack']} {m['id']}", why, rule="backup_retention_months")
-                 for d, m, why in not_due],
+                [Issue(f"{d['stack']} {m['id']}", f"{why} ({_retention(ws)}); 备份保存期满前不得销毁",
+                       rule="backup_retention_months") for d, m, why in not_due],
                 fix="a backup is never destroyed early: run on or after its date, or pass --due "
                     "to destroy only those whose date has come")
         problems = _refusals(todo, today)

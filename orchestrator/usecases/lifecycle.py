@@ -169,7 +169,7 @@ class ExtensionRecorded:
 
 def extend(ws: Workspace, approval_no: str, until: dt.date, request_date: dt.date,
            now: dt.datetime) -> ExtensionRecorded:
-    _, a, approvals = find_approval(ws, approval_no)
+    file, a, approvals = find_approval(ws, approval_no)
     exts, errors = load_extensions(ws)
     for err in errors:
         raise err
@@ -180,8 +180,12 @@ def extend(ws: Workspace, approval_no: str, until: dt.date, request_date: dt.dat
         if gone:
             raise GovcloudError(f"{approval_no} already {gone[0]['kind']} on {gone[0]['on']}: "
                                 f"there is nothing left to extend", fix="file a new application")
-        check = policy.check_extension(a, current, until, request_date, now.date(), ws.profile,
-                                       workspace_calendar(ws.root))
+        try:
+            check = policy.check_extension(a, current, until, request_date, now.date(), ws.profile,
+                                           workspace_calendar(ws.root))
+        except policy.PolicyViolation as exc:
+            exc.file = file     # the refusal names the approval it is about
+            raise
         path = write_extension(ws, approval_no, Extension(
             previous_end=current, until=until, requested_on=request_date,
             recorded_by=default_actor(), recorded_at=now.isoformat(timespec="seconds")))
@@ -274,7 +278,11 @@ def _record_exit(ws: Workspace, approval_no: str, kind: str, on: dt.date, today:
                                 [Issue("--date", f"{on} < approved_on {own[1].approved_on}",
                                        file=own[0])],
                                 fix=f"give the date of the event, on or after {own[1].approved_on}")
-        policy.check_exit_of(approval_no, approvals.values(), ws.profile, on)
+        try:
+            policy.check_exit_of(approval_no, approvals.values(), ws.profile, on)
+        except policy.PolicyViolation as exc:
+            exc.file = own[0] if own else None    # the refusal names the old system's approval
+            raise
         if not orphaned:
             sync_approved(store, approvals)
         ev = events_by_subject(store).get(approval_no, [])
