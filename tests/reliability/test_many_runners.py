@@ -77,7 +77,10 @@ def test_eight_applies_over_four_departments(tmp_path, h15c_db):
         procs.append((dept, subprocess.Popen(cmd, stdout=subprocess.PIPE,
                                              stderr=subprocess.STDOUT, text=True)))
     outs = [(dept, p.communicate(timeout=600)[0], p.returncode) for dept, p in procs]
-    assert [rc for _, _, rc in outs] == [0] * 8, outs
+    for dept, out, rc in outs:   # shown in full under "Captured stdout" (a repr is cut short)
+        if rc:
+            print(f"--- runner for {dept} exited {rc}:\n{out}")
+    assert [rc for _, _, rc in outs] == [0] * 8, [rc for _, _, rc in outs]
     for dept in DEPTS:   # per department: one applied, the other found nothing left to do
         mine = [o for d, o, _ in outs if d == dept]
         assert sum("Apply complete:" in o and ", 0 failed" in o for o in mine) == 1, mine
