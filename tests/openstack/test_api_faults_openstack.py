@@ -1,5 +1,6 @@
 """Faults in the OpenStack APIs (the test cloud behind one fault proxy per service endpoint,
 tests/faults/os_harness.py): apply and decommission converge within a bounded number of runs
+(faults at chosen call numbers), plan, apply and expire under a seeded random mix,
 with exactly one object of each name (tagged or not: a create whose answer was lost, or whose
 tag call failed, must be adopted, never made again) and nothing left after decommission.
 
@@ -111,6 +112,25 @@ def test_apply_with_lost_and_failed_creates_makes_each_object_once(cloud):
                                 10: "lost-500", 12: "lost-500"},
                      "apply", "--auto-approve", settled=no_changes)
     assert plan.faults_injected >= 6 and len(codes) <= MAX_RUNS
+    assert by_name() == {k: {n: 1 for n in v} for k, v in NAMES.items()}
+
+
+def test_plan_apply_and_expire_converge_under_a_seeded_random_mix(cloud):
+    """Every method, reads included, at random (seeded): a quarter of the calls get one of 500,
+    503, lost-500, reset, lost-reset or added latency. The applied system stays as it is: each
+    command ends in exit 0 within the bound, the plan is a no-op, and no object is made twice."""
+    ws, plan = cloud
+    no_changes = lambda: run_cli("plan", "-C", ws, "--detailed-exitcode").exit_code == 0  # noqa: E731
+    plan.methods, plan.path = None, r"^/(?!v3/auth/tokens)"
+    plan.rate, plan.fault, plan.seed = 0.25, "mix", 16
+    plan.mix = ("500", "503", "lost-500", "reset", "lost-reset", "latency")
+    plan._rng.seed(16)
+    try:
+        converge(ws, plan, {}, "plan", "--detailed-exitcode")
+        converge(ws, plan, {}, "apply", "--auto-approve", settled=no_changes)
+        converge(ws, plan, {}, "expire")     # a permanent system: nothing is due, all is read
+    finally:
+        plan.rate = 0.0
     assert by_name() == {k: {n: 1 for n in v} for k, v in NAMES.items()}
 
 
