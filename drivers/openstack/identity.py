@@ -136,6 +136,15 @@ class Project(Kind):
                                                   description=req.properties["description"],
                                                   tags=self.tags(req))
         self.grant(p)
+        # Neutron makes a project's default security group (4 rules) lazily, on the first
+        # network, port or group create -- or list -- for it. Two creates in parallel (the
+        # network and the group, right after the quota is set to the approval) both made it,
+        # and the second's reservation went past the security_group_rules quota ("Quota
+        # exceeded for resources: ['security_group_rule']" on a *network* create, in 1 of a
+        # few applies under load). Listing the project's groups once here makes it now, alone,
+        # before the quota is lowered.
+        with self.api():
+            list(self.conn.network.security_groups(project_id=p.id))
         return self.shape(p)
 
     def update(self, cur, req, fields):
