@@ -17,7 +17,7 @@ from drivers.base import (ADDRESS_TAG, OWNER_TAG, Address, Conflict, DriverError
                           Observed, TransientError)
 from drivers.openstack import repair
 from drivers.openstack.connection import retry, user_connection
-from drivers.openstack.kind import Kind, dec, id_parts, string_tags
+from drivers.openstack.kind import Kind, dec, id_parts, read_retrying, string_tags
 
 QUOTA_MAP = {  # govcloud field -> (service, OpenStack key)
     "cores": ("compute", "cores"), "ram_mb": ("compute", "ram"),
@@ -289,15 +289,19 @@ class Quota(Kind):
                         for svc in ("compute", "volume")}
                 self.d.trusted_last += 1
             else:
-                with self.api():
-                    sets = {"compute": self.conn.compute.get_quota_set(p.id),
-                            "volume": self.conn.block_storage.get_quota_set(p.id)}
+                def quota_sets():
+                    with self.api():
+                        return {"compute": self.conn.compute.get_quota_set(p.id),
+                                "volume": self.conn.block_storage.get_quota_set(p.id)}
+                sets = read_retrying(quota_sets)
                 self.d.api_calls += 1
             if net_quotas is not None and p.id in net_quotas:
                 sets["network"] = net_quotas[p.id]
             else:
-                with self.api():
-                    sets["network"] = self.conn.network.get_quota(p.id)
+                def network_quota():
+                    with self.api():
+                        return self.conn.network.get_quota(p.id)
+                sets["network"] = read_retrying(network_quota)
         except DriverError as exc:
             # e.g. a project in a disabled domain: services refuse to read its quota. The
             # project itself is still observed (and can be deleted); its quota is unknown.

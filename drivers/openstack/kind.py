@@ -7,9 +7,11 @@ import, moves and ``state rm`` all write through).
 """
 from __future__ import annotations
 
+import random
+import time
 from typing import Any, Callable, ClassVar, Mapping
 
-from drivers.base import ADDRESS_TAG, Observed, Request
+from drivers.base import ADDRESS_TAG, DriverError, Observed, Request
 
 # The handlers get the OpenStackDriver that composes them; it is typed loosely here so that the
 # service modules never import driver.py (which imports them).
@@ -55,8 +57,25 @@ class Listing:
 
     def __call__(self, fetch: Callable[[OpenStackDriver], Any]) -> Any:
         if fetch not in self._got:
-            self._got[fetch] = fetch(self.drv)
+            self._got[fetch] = read_retrying(lambda: fetch(self.drv))
         return self._got[fetch]
+
+
+READ_ATTEMPTS = 5
+
+
+def read_retrying(read: Callable[[], Any]) -> Any:
+    """One read (a list, a quota set) retried on transient errors, alone: the driver-level retry
+    of a whole ``observe`` (drivers/base.py) redid every list, so with a share of calls failing
+    (a 503 in four) an observation of ~15 calls almost never got through all of them at once."""
+    for attempt in range(READ_ATTEMPTS):
+        try:
+            return read()
+        except DriverError as exc:
+            if not exc.transient or attempt == READ_ATTEMPTS - 1:
+                raise
+            time.sleep(min(0.2 * 2 ** attempt, 3.0) * (0.5 + random.random() / 2))
+    raise AssertionError("unreachable")
 
 
 class Kind:
