@@ -102,7 +102,7 @@ def compare(cp: dict[str, Any], store: StateStore, public_pem: str,
         problems.append(f"the state's lineage is {lineage}, the checkpoint's {cp.get('lineage')} "
                         "(the state database was replaced or lost and started anew)")
     seq, h = int(cp.get("seq") or 0), cp.get("hash")
-    entries = store.audit_entries()
+    head, entries = store.audit_consistent()
     by_seq = {e.seq: e for e in entries}
     anchor = store.audit_anchor()          # entries up to it were pruned (audit prune)
     last = entries[-1].seq if entries else (anchor[0] if anchor else 0)
@@ -116,7 +116,7 @@ def compare(cp: dict[str, Any], store: StateStore, public_pem: str,
         problems.append(f"audit entry {seq} differs from the checkpoint's (the log was rewritten)")
     if not problems:
         from .core.audit import verify_chain
-        brk = verify_chain(entries, store.audit_head(), anchor)
+        brk = verify_chain(entries, head, anchor)
         if brk is not None:
             problems.append(f"the audit chain breaks at entry {brk.seq}: {brk.reason}")
     return problems

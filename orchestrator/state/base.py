@@ -122,6 +122,16 @@ class StateStore(ABC):
         n, h = head.split(":", 1)
         return int(n), h
 
+    def audit_consistent(self) -> tuple[tuple[int, str] | None, list[AuditEntry]]:
+        """The audit head and the entries up to it, read in that order. An entry and its head
+        row commit together, so an entry another runner appends between the two reads (PostgreSQL,
+        many runners) is left out here, not taken for a log cut short at the head."""
+        head = self.audit_head()
+        entries = self.audit_entries()
+        if head is not None:
+            entries = [e for e in entries if e.seq <= head[0]]
+        return head, entries
+
     @abstractmethod
     def get_meta(self, key: str) -> str | None: ...
 

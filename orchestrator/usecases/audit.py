@@ -49,9 +49,8 @@ class AuditCheck:
 
 def audit_verify(ws: Workspace) -> AuditCheck:
     with open_state(ws) as store:
-        entries = store.audit_entries()
-        return AuditCheck(len(entries), verify_chain(entries, store.audit_head(),
-                                                     store.audit_anchor()))
+        head, entries = store.audit_consistent()
+        return AuditCheck(len(entries), verify_chain(entries, head, store.audit_anchor()))
 
 
 # --- retention: prune and export ----------------------------------------------------------------
