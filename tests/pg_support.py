@@ -6,8 +6,10 @@ Tests that need it FAIL, never skip, when it cannot be reached.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+from typing import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -35,15 +37,16 @@ def _unreachable(exc: Exception) -> str:
             "another server")
 
 
-@pytest.fixture(scope="session")
-def pg_url():
-    """The URL of a fresh database for this test session."""
+@contextlib.contextmanager
+def scratch_database(prefix: str) -> Iterator[str]:
+    """A fresh database named ``prefix`` + random hex, dropped afterwards; the URL. Fails the
+    test, saying how to start the server, when it cannot be reached."""
     try:
         import psycopg
     except ImportError:
         pytest.fail('psycopg is not installed: pip install -e ".[test]"', pytrace=False)
     admin_url = server_url()
-    dbname = "govcloud_test_" + secrets.token_hex(6)
+    dbname = prefix + secrets.token_hex(6)
     problem = None
     try:
         with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as admin:
@@ -57,6 +60,13 @@ def pg_url():
     finally:
         with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    """The URL of a fresh database for this test session."""
+    with scratch_database("govcloud_test_") as url:
+        yield url
 
 
 def pg_execute(url: str, sql: str, params: tuple = ()) -> list[tuple]:

@@ -4,24 +4,16 @@ copied and verified, govcloud.toml switched, the next plan a no-op on the new ba
 non-empty target refused with nothing changed; a password in the URL never written to the file."""
 from __future__ import annotations
 
-import os
 
-import psycopg
 import pytest
 
-from tests.pg_support import pg_execute, server_url, with_database
+from tests.pg_support import pg_execute, scratch_database
 
 
 @pytest.fixture
 def h15c_db():
-    name = "h15c_migrate_" + os.urandom(4).hex()
-    with psycopg.connect(server_url(), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield with_database(server_url(), name)
-    finally:
-        with psycopg.connect(server_url(), autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database("h15c_migrate_") as url:
+        yield url
 
 
 def test_migrate_copies_everything_verifies_and_switches(tmp_path, cli, h15c_db):

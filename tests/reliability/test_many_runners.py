@@ -8,18 +8,16 @@ mid-apply stops before its next write (LockLost, exit 1), so a second apply cann
 """
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from tests.conftest import cloud_rows
-from tests.pg_support import pg_execute, server_url, set_state_url, with_database
+from tests.pg_support import pg_execute, scratch_database, set_state_url
 
 GOVCLOUD = [sys.executable, "-m", "orchestrator.cli"]
 DEPTS = {"edu": "edu-portal", "hrss": "social-insurance", "edu2": "edu-portal",
@@ -28,15 +26,8 @@ DEPTS = {"edu": "edu-portal", "hrss": "social-insurance", "edu2": "edu-portal",
 
 @pytest.fixture
 def h15c_db():
-    """A database of our own (h15c_ prefix), dropped at the end."""
-    name = "h15c_runners_" + os.urandom(4).hex()
-    with psycopg.connect(server_url(), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield with_database(server_url(), name)
-    finally:
-        with psycopg.connect(server_url(), autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database("h15c_runners_") as url:
+        yield url
 
 
 def four_department_workspace(tmp_path: Path, url: str, latency_ms: int) -> Path:
