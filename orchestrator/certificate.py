@@ -178,8 +178,8 @@ def verify_certificate(store: StateStore | None, path: Path,
     if store is None:
         return out
     from .core.audit import verify_chain
-    entries = store.audit_entries()
-    brk = verify_chain(entries, store.audit_head(), store.audit_anchor())
+    head, entries = store.audit_consistent()
+    brk = verify_chain(entries, head, store.audit_anchor())
     if brk is not None:
         raise GovcloudError(f"the audit log is tampered at entry {brk.seq}: {brk.reason}; "
                             "certificates cannot be verified against it")

@@ -86,8 +86,8 @@ def gather(ws: Workspace, month: str, today: dt.date) -> Gathered:
     loaded = load(ws)
     with open_state(ws) as store:
         events = events_by_subject(store)
-        entries = store.audit_entries()
-        brk = verify_chain(entries, store.audit_head())
+        head, entries = store.audit_consistent()
+        brk = verify_chain(entries, head)
     months = months_back(month, TREND_MONTHS)
     doc = bill_month(ws, month, today, loaded=loaded, events=events).to_dict()
     trend = payable_by_department(ws, months[:-1], loaded, events=events)
