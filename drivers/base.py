@@ -369,9 +369,21 @@ class TrustedReads(ABC):
         ``self.trusted_last``."""
 
 
+class AddressReads(ABC):
+    """``observe`` of some objects only: those carrying these address tags (every one of them,
+    duplicates included), for a plan of the departments whose inputs changed
+    (usecases/plan_scope.py). Objects under other addresses are not read at all."""
+    capability: ClassVar[str] = "address-reads"
+
+    @abstractmethod
+    def observe_addresses(self, addresses: Iterable[str]) -> list[Observed]:
+        """The owned objects whose address tag is one of ``addresses``."""
+
+
 CAPABILITIES: tuple[type, ...] = (MediaAccess, Census, PowerControl, RbacEvidence, CloudSurvey,
                                   IsolationChecks, IsolationProbes, ReachabilityProbes, BackupStore,
-                                  Retagging, Inventory, Importing, ConsoleAccess, TrustedReads)
+                                  Retagging, Inventory, Importing, ConsoleAccess, TrustedReads,
+                                  AddressReads)
 
 
 # name -> "module:Class"; imported only when a workspace uses that driver.

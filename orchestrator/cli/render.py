@@ -93,12 +93,19 @@ def plan_text(plan: Plan, show_noop: bool = False) -> None:
     for r in plan.refresh or ():
         how = "read in full" if r["full"] else "partly from the state"
         console.print(f"[dim]Refresh of {escape(r['target'])}: {how} — {escape(r['reason'])}.[/]")
+    st = plan.stacks or {}
+    skipped = st.get("skipped") or 0
+    if skipped:
+        console.print(f"[dim]Stacks: {st['planned']} of {st['of']} planned (departments "
+                      f"{escape(', '.join(st.get('departments') or ()) or 'none')}), {skipped} "
+                      f"skipped as unchanged — {escape(st.get('reason') or '')}.[/]")
     s = plan.summary
     scheduled = sum(1 for a in plan.actions if a.cause.value == "scheduled")
     later = f", {scheduled} scheduled (window not open yet)" if scheduled else ""
     if not plan.has_changes:
+        where = f" in the {st['planned']} planned stacks" if skipped else ""
         console.print(f"[green]No changes.[/] The cloud matches the stack specs "
-                      f"({s['no-op'] - scheduled} objects up to date{later}).")
+                      f"({s['no-op'] - scheduled} objects up to date{where}{later}).")
         return
     console.print(f"\nPlan: {s['create']} to create, {s['update']} to update, "
                   f"{s['replace']} to replace, {s['delete']} to delete, {s['adopt']} to adopt, "

@@ -1,0 +1,148 @@
+"""The reads of a plan of some departments (core/plan_scope.py decides which) and its index,
+``.govcloud/plan-index.json``: per spec file, the SHA-256 of its bytes, whether its department
+planned clean (every action a no-op) and whether it holds dated resources; with the state
+lineage and serial, the compile's shared digest, the frozen stacks and the day it stands on.
+A cache: a missing, damaged or foreign file means "plan everything"."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from typing import Any, Iterable
+
+from drivers.base import STACK_TAG, AddressReads, DriverError
+
+from ..core import plan_scope as core
+from ..errors import GovcloudError, InputError, InputErrors
+from ..inputs import parse, read_yaml
+from ..models.plan import ActionKind
+from ..models.spec import StackSpec
+from ..state.base import department_of
+from ..workspace import Workspace
+from . import stack_index
+
+FILE = "plan-index.json"
+
+
+def enabled(ws: Workspace, n_specs: int) -> bool:
+    """Whether plans of this workspace may skip unchanged departments (``[plan]
+    skip_unchanged_from``: that many spec files or more; 0: never)."""
+    n = ws.config.plan.skip_unchanged_from
+    return n > 0 and n_specs >= n
+
+
+def load_index(ws: Workspace) -> dict[str, Any]:
+    try:
+        data = json.loads((ws.data_dir / FILE).read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def save_index(ws: Workspace, index: dict[str, Any]) -> None:
+    path = ws.data_dir / FILE
+    try:
+        path.parent.mkdir(exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(index, separators=(",", ":")), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass   # read-only workspace: the next plan plans everything
+
+
+def shared_digest(ws: Workspace) -> str:
+    """The last compile's digest of what every stack shares (config, catalogs, code)."""
+    try:
+        with open(stack_index.path(ws), "rb") as f:
+            head = f.read(4096).decode("utf-8", "replace")
+        # The index starts {"format":…,"shared":"<hex>",…}: read the head, not 8,000 entries.
+        at = head.index('"shared":"') + len('"shared":"')
+        return head[at:head.index('"', at)]
+    except (OSError, ValueError):
+        return ""
+
+
+class Digests:
+    """A files digest for Workspace.load_specs that also keeps each spec file's SHA-256 (its
+    update() gets ``rel NUL bytes NUL`` per file)."""
+
+    def __init__(self, files_digest):
+        self.files, self.shas = files_digest, {}
+
+    def update(self, data: bytes) -> None:
+        self.files.update(data)
+        rel, _, rest = data.partition(b"\0")
+        self.shas[rel.decode("utf-8")] = hashlib.sha256(rest[:-1]).hexdigest()
+
+
+def spec_digests(ws: Workspace, files_digest) -> dict[str, str]:
+    """Spec file -> SHA-256 of its bytes, feeding ``files_digest`` as load_specs does."""
+    d = Digests(files_digest)
+    for path in ws.spec_files():
+        d.update(ws.rel(path).encode() + b"\0" + path.read_bytes() + b"\0")
+    return d.shas
+
+
+def load_specs(ws: Workspace, rels: Iterable[str]) -> list[StackSpec]:
+    """The specs of these files only, validated (a handful: no spec cache needed)."""
+    errors, specs = InputErrors(), []
+    for rel in sorted(rels):
+        try:
+            specs.append(parse(StackSpec, read_yaml(ws.root / rel, rel), rel))
+        except InputError as exc:
+            errors.add(exc)
+    errors.raise_if_any()
+    return specs
+
+
+def observe(drivers, departments: frozenset[str], addresses: dict[str, set[str]],
+            frozen) -> list:
+    """The objects of ``departments``: by address where the driver can (AddressReads:
+    ``addresses``, target -> the desired and recorded ones), else a whole read, filtered."""
+    out = []
+    for name, drv in drivers.items():
+        try:
+            if isinstance(drv, AddressReads):
+                got = drv.observe_addresses(addresses.get(name, ()))
+            else:
+                got = [o for o in drv.observe() if department_of(o.address) in departments]
+        except DriverError as exc:
+            raise GovcloudError(f"cannot read cloud target {name!r}: {exc}") from None
+        out.extend(o for o in got if o.tags.get(STACK_TAG) not in frozen)
+    return out
+
+
+def moves_inside(moves: list[dict[str, str]], departments: frozenset[str]) -> bool:
+    """Whether every ``from`` of these moves lies in ``departments`` (a system move names
+    DEPT/SYSTEM, an address move its address)."""
+    for m in moves:
+        frm = m.get("from", "")
+        dept = department_of(frm) if ":" in frm else frm.partition("/")[0]
+        if dept not in departments:
+            return False
+    return True
+
+
+def dated_departments(desired) -> set[str]:
+    """Departments with windows, ``not_before`` or ``expires_on`` (before make_actions, which
+    takes the scheduled ones out of ``desired``)."""
+    return {department_of(a) for a, r in desired.items()
+            if r.windows or r.not_before or r.expires_on}
+
+
+def record(ws: Workspace, index: dict[str, Any], key: core.Key, choice: core.Choice,
+           digests: dict[str, str], actions, dated: set[str], today: dt.date | None,
+           now: dt.datetime) -> None:
+    """Save the index after a plan: which planned departments came out clean; ``dated``: the
+    departments holding resources whose plan depends on the day (dated_departments)."""
+    dirty = {department_of(a.address.partition("#")[0]) for a in actions
+             if a.action is not ActionKind.NOOP}
+    planned = choice.departments if choice.departments is not None else set(choice.stacks.values())
+    full_at = (now.isoformat(timespec="seconds") if choice.departments is None
+               else index.get("full_at"))
+    save_index(ws, {"format": core.INDEX_FORMAT, "lineage": key.lineage, "serial": key.serial,
+                    "shared": key.shared, "frozen": list(key.frozen),
+                    "today": today.isoformat() if today else None, "full_at": full_at,
+                    "stacks": core.entries_after(index, choice, digests, set(planned) - dirty,
+                                                 dated)})
