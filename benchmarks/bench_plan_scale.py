@@ -35,7 +35,7 @@ from bench_scale import spawn  # noqa: E402
 
 CHANGE = "BENCH-PLAN-SCALE"
 SUMMARY = re.compile(r"Plan: .*|No changes\..*")
-STACKS = re.compile(r"Stacks: .*? planned \(departments [^)]*\), \d+ skipped")
+STACKS = re.compile(r"Stacks: (?:all \d+ planned|.*? planned \(departments [^)]*\), \d+ skipped)")
 
 
 def govcloud(ws: Path, log: Path, *args: str) -> tuple[int, dict, str]:

@@ -99,6 +99,8 @@ def plan_text(plan: Plan, show_noop: bool = False) -> None:
         console.print(f"[dim]Stacks: {st['planned']} of {st['of']} planned (departments "
                       f"{escape(', '.join(st.get('departments') or ()) or 'none')}), {skipped} "
                       f"skipped as unchanged — {escape(st.get('reason') or '')}.[/]")
+    elif st:
+        console.print(f"[dim]Stacks: all {st['of']} planned — {escape(st.get('reason') or '')}.[/]")
     s = plan.summary
     scheduled = sum(1 for a in plan.actions if a.cause.value == "scheduled")
     later = f", {scheduled} scheduled (window not open yet)" if scheduled else ""

@@ -97,11 +97,10 @@ def _compute_plan(ws: Workspace, store: StateStore, drivers: Drivers,
     files = hashlib.sha256()            # the plan's inputs_digest, from the same reads
     ws.approval_files()   # approvals/ missing or a dangling link is an error, not "none approved"
     frozen = frozen_stacks(store)
-    scoped = _scoped(ws, options, extra_moves, fees_before)
+    scoped = _scoped(ws, options, extra_moves, fees_before) and \
+        plan_scope.enabled(ws, len(ws.spec_files()))
     if scoped:
         digests = plan_scope.spec_digests(ws, files)
-        scoped = plan_scope.enabled(ws, len(digests))
-    if scoped:
         index = plan_scope.load_index(ws)
         key = core_scope.Key(store.get_meta("lineage") or "", int(store.get_meta("serial") or 0),
                              plan_scope.shared_digest(ws), tuple(sorted(frozen)))
