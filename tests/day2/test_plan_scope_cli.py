@@ -63,6 +63,9 @@ def test_unchanged_departments_are_skipped_and_a_touched_one_plans_as_a_whole_pl
     assert {k: v for k, v in whole["summary"].items() if k != "no-op"} == \
         {k: v for k, v in part["summary"].items() if k != "no-op"}
     assert {f["approval"] for f in part["review"]["fees"]} == {"BZ-2026-0012"}
+    assert [f for f in whole["review"]["fees"] if f["approval"] == "BZ-2026-0012"] == \
+        part["review"]["fees"]                 # the change document's bigger disk priced
+    assert part["review"]["fees"][0]["after"] != part["review"]["fees"][0]["before"]
     assert {r["department"] for r in part["review"]["quota"]} == {"edu"}
     assert [r for r in whole["review"]["quota"] if r["department"] == "edu"] == \
         part["review"]["quota"]
