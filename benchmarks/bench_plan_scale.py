@@ -89,9 +89,16 @@ def main() -> int:
 
     print(f"bench_plan_scale: {ws} ({setup['generated']['approvals']:,} approvals), "
           f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}", file=sys.stderr)
+    os.environ["GOVCLOUD_TODAY"] = today.isoformat()   # compile's day too (it takes no --now)
     change = ws / "changes" / f"{CHANGE}.yaml"
     change.unlink(missing_ok=True)
-    govcloud(ws, logs / "plan-scale-compile.log", "compile", *now)
+
+    def compile_(name: str) -> None:
+        rc, _, text = govcloud(ws, logs / f"plan-scale-{name}.log", "compile")
+        if rc != 0:
+            raise SystemExit(f"{name}: `govcloud compile` exited {rc}:\n{text[-3000:]}")
+
+    compile_("compile")
     try:
         step("(1) plan --refresh=full, no-op", 0, "plan", "--detailed-exitcode", "--refresh", "full")
         step("(2) plan (auto), no-op", 0, "plan", "--detailed-exitcode")
@@ -101,7 +108,7 @@ def main() -> int:
              "--refresh", "full")
     finally:
         change.unlink(missing_ok=True)
-        govcloud(ws, logs / "plan-scale-restore.log", "compile", *now)
+        compile_("restore")
     a, b = out["(3) touched: plan (auto) + compile"], out["(4) touched: plan --refresh=full"]
     counts = [re.sub(r", \d+ unchanged.*", "", x["summary"]) for x in (a, b)]
     if counts[0] != counts[1] or not counts[0].startswith("Plan:"):
