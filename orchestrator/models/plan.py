@@ -197,6 +197,7 @@ class Plan:
     def to_dict(self) -> dict[str, Any]:
         out = {**self.body(), "created_at": self.created_at, "digest": self.digest}
         out.setdefault("refresh", [])   # the JSON shape is the same whatever the targets
+        out.setdefault("stacks", None)  # and whatever the workspace's size
         return out
 
 
