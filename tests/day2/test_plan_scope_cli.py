@@ -106,3 +106,30 @@ def test_an_apply_of_one_department_keeps_the_others_fees_in_force(ws, cli):
     after_apply = _plan(cli, ws)
     assert after_apply["stacks"]["departments"] == ["edu"] and after_apply["summary"]["update"] == 0
     assert _plan(cli, ws)["stacks"]["planned"] == 0
+
+
+def test_the_embedded_cloud_reads_some_addresses_only(applied_ws):
+    from orchestrator.usecases.session import open_drivers
+    from orchestrator.workspace import Workspace
+    with open_drivers(Workspace.at(applied_ws)) as drivers:
+        drv = drivers.need(["local"])["local"]
+        every = drv.observe()
+        want = {o.address for o in every if "/edu" in o.address}
+        got = drv.observe_addresses(sorted(want) + ["network:local/nobody/x"])
+        assert sorted(o.cloud_id for o in got) == \
+            sorted(o.cloud_id for o in every if o.address in want)
+        assert {o.address for o in got} == want and got[0] in every   # the same objects
+        assert drv.observe_addresses([]) == []
+
+
+def test_a_saved_plan_of_one_department_applies_as_saved(ws, cli, tmp_path):
+    _scoped_ws(ws, cli)
+    _plan(cli, ws)
+    _grow_edu_disk(ws, cli)
+    saved = tmp_path / "edu.plan"
+    r = cli("plan", "-C", ws, "-o", saved)
+    assert r.exit_code == 0, r.output
+    assert json.loads(saved.read_text())["stacks"]["departments"] == ["edu"]
+    r = cli("apply", "-C", ws, saved)          # re-checked against the edu approvals only
+    assert r.exit_code == 0, r.output
+    assert _plan(cli, ws, "--refresh", "full")["summary"]["update"] == 0
