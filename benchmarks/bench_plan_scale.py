@@ -38,9 +38,25 @@ SUMMARY = re.compile(r"Plan: .*|No changes\..*")
 STACKS = re.compile(r"Stacks: (?:all \d+ planned|.*? planned \(departments [^)]*\), \d+ skipped)")
 
 
-def govcloud(ws: Path, log: Path, *args: str) -> tuple[int, dict, str]:
-    rc, usage = spawn([sys.executable, "-m", "orchestrator.cli", *args, "-C", str(ws)], log)
+def govcloud(ws: Path, log: Path, *args: str, profile: Path | None = None
+             ) -> tuple[int, dict, str]:
+    prof = ["-m", "cProfile", "-o", str(profile)] if profile else []
+    rc, usage = spawn([sys.executable, *prof, "-m", "orchestrator.cli", *args, "-C", str(ws)], log)
     return rc, usage, log.read_text(errors="replace")
+
+
+def top(profile: Path, n: int = 22) -> None:
+    """The functions of this project that took the most time, cumulative, in ``profile``."""
+    import pstats
+    st = pstats.Stats(str(profile))
+    rows = sorted(((ct, nc, f) for f, (_cc, nc, _tt, ct, _) in st.stats.items()
+                   if "/orchestrator/" in f[0] or "/drivers/" in f[0]), reverse=True)
+    total = max((ct for ct, _, _ in rows), default=1.0)
+    for ct, nc, (file, line, fn) in rows[:n]:
+        where = file.split("/orchestrator/")[-1] if "/orchestrator/" in file else \
+            "drivers/" + file.split("/drivers/")[-1]
+        print(f"      {ct:7.2f} s {100 * ct / total:4.0f}%  {nc:>7}  {where}:{line} {fn}",
+              file=sys.stderr)
 
 
 def touch_one(ws: Path, today: dt.date) -> str:
@@ -65,6 +81,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ws", type=Path, required=True, help="a kept bench_scale workspace (ws-N)")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
+    ap.add_argument("--profile", type=Path, default=None, metavar="DIR",
+                    help="run (2) and (3) under cProfile (their figures inflated), keep the "
+                         "profiles in DIR and print where the time went")
     args = ap.parse_args()
     ws = args.ws.resolve()
     setup = json.loads((ws.parent / f"{ws.name}.setup.json").read_text())
@@ -73,8 +92,12 @@ def main() -> int:
     logs = ws.parent
     out: dict[str, dict] = {}
 
-    def step(name: str, want_rc: int, *cmd: str) -> str:
-        rc, usage, text = govcloud(ws, logs / f"plan-scale-{name}.log", *cmd, *now)
+    def step(name: str, want_rc: int, *cmd: str, profiled: bool = False) -> str:
+        prof = None
+        if profiled and args.profile:
+            args.profile.mkdir(parents=True, exist_ok=True)
+            prof = args.profile / f"plan-scale-{name[1]}.prof"
+        rc, usage, text = govcloud(ws, logs / f"plan-scale-{name}.log", *cmd, *now, profile=prof)
         if rc != want_rc:
             raise SystemExit(f"{name}: `govcloud {' '.join(cmd)}` exited {rc}, not "
                              f"{want_rc}:\n{text[-3000:]}")
@@ -84,7 +107,10 @@ def main() -> int:
                      "stacks": stacks[-1] if stacks else "every stack planned"}
         print(f"  {name:<34} {usage['wall_s']:7.2f} s wall {usage['cpu_s']:7.2f} s CPU "
               f"{usage['peak_rss_mib']:6.0f} MiB  load {usage['load_1min']:.1f}  "
-              f"{out[name]['stacks']}", file=sys.stderr, flush=True)
+              f"{out[name]['stacks']}" + ("  (under cProfile)" if prof else ""),
+              file=sys.stderr, flush=True)
+        if prof:
+            top(prof)
         return text
 
     print(f"bench_plan_scale: {ws} ({setup['generated']['approvals']:,} approvals), "
@@ -101,9 +127,9 @@ def main() -> int:
     compile_("compile")
     try:
         step("(1) plan --refresh=full, no-op", 0, "plan", "--detailed-exitcode", "--refresh", "full")
-        step("(2) plan (auto), no-op", 0, "plan", "--detailed-exitcode")
+        step("(2) plan (auto), no-op", 0, "plan", "--detailed-exitcode", profiled=True)
         touched = touch_one(ws, today)
-        step("(3) touched: plan (auto) + compile", 2, "plan", "--detailed-exitcode")
+        step("(3) touched: plan (auto) + compile", 2, "plan", "--detailed-exitcode", profiled=True)
         step("(4) touched: plan --refresh=full", 2, "plan", "--detailed-exitcode",
              "--refresh", "full")
     finally:
