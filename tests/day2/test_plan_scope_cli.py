@@ -133,3 +133,11 @@ def test_a_saved_plan_of_one_department_applies_as_saved(ws, cli, tmp_path):
     r = cli("apply", "-C", ws, saved)          # re-checked against the edu approvals only
     assert r.exit_code == 0, r.output
     assert _plan(cli, ws, "--refresh", "full")["summary"]["update"] == 0
+
+
+def test_markdown_says_which_stacks_a_plan_skipped(ws, cli):
+    _scoped_ws(ws, cli)
+    _plan(cli, ws)
+    r = cli("plan", "-C", ws, "--output", "markdown")
+    assert r.exit_code == 0, r.output
+    assert "0 of 2 stacks planned (departments none); 2 skipped as unchanged" in r.output
