@@ -15,7 +15,8 @@ included), on the workspace's day (its .setup.json):
   (4) the same touched workspace, plan --refresh=full (baseline for (3)); its action counts
       must equal (3)'s, or the run fails
 The change document is removed again at the end (and compiled away), so the workspace can be
-measured again. The workspace must have at least ``[plan] skip_unchanged_from`` (default
+measured again. ``--check K``: K random departments planned alone, in this process, must give
+the whole plan's actions for them, field for field. The workspace must have at least ``[plan] skip_unchanged_from`` (default
 1,000) spec files, or (2) and (3) plan everything too.
 """
 from __future__ import annotations
@@ -77,10 +78,52 @@ def touch_one(ws: Path, today: dt.date) -> str:
     raise SystemExit("no approval with a data disk to touch")
 
 
+def check_departments(ws: Path, today: dt.date, k: int, seed: int = 1) -> str:
+    """In this process: ``k`` random departments planned alone (their state rows, their
+    objects by address) give exactly the whole plan's actions for them."""
+    import gc
+    import random
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from orchestrator.core import planner
+    from orchestrator.state.base import department_of
+    from orchestrator.usecases import plan_scope
+    from orchestrator.usecases.plan import _addresses
+    from orchestrator.usecases.session import open_drivers, open_state
+    from orchestrator.workspace import Workspace
+    gc.disable()
+    w = Workspace.at(ws)
+    serialized: dict = {}
+    specs = w.load_specs(serialized)
+    with open_state(w) as store, open_drivers(w) as drivers:
+        snap = store.read()
+        desired = planner.collect_desired(r for s in specs for r in s.resources)
+        drivers.need({r.target for r in desired.values()})
+        caps = {n: d.kinds for n, d in drivers.items()}
+        whole = planner.make_actions(dict(desired), snap.records,
+                                     [o for d in drivers.values() for o in d.observe()], caps,
+                                     today, serialized)
+        pick = frozenset(random.Random(seed).sample(
+            sorted({s.stack.partition("/")[0] for s in specs}), k))
+        mine = planner.collect_desired(r for s in specs if s.stack.partition("/")[0] in pick
+                                       for r in s.resources)
+        part_snap = store.read_departments(set(pick))
+        part = planner.make_actions(dict(mine), part_snap.records, plan_scope.observe(
+            drivers, pick, _addresses(mine, part_snap), set()), caps, today)
+    want = [a.to_dict() for a in whole if department_of(a.address) in pick]
+    got = [a.to_dict() for a in part]
+    if got != want:
+        raise SystemExit(f"departments {sorted(pick)} planned alone differ from the whole plan")
+    return f"departments {', '.join(sorted(pick))} planned alone: {len(got)} actions, " \
+           f"equal to the whole plan's"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ws", type=Path, required=True, help="a kept bench_scale workspace (ws-N)")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
+    ap.add_argument("--check", type=int, default=0, metavar="K",
+                    help="also plan K random departments alone in this process and require "
+                         "the whole plan's actions for them, field for field")
     ap.add_argument("--profile", type=Path, default=None, metavar="DIR",
                     help="run (2) and (3) under cProfile (their figures inflated), keep the "
                          "profiles in DIR and print where the time went")
@@ -146,6 +189,8 @@ def main() -> int:
               f"{out[base]['cpu_s'] / out[new]['cpu_s']:.1f}x CPU, "
               f"{out[base]['peak_rss_mib'] / out[new]['peak_rss_mib']:.1f}x less memory than "
               f"{base}", file=sys.stderr)
+    if args.check:
+        print("  " + check_departments(ws, today, args.check), file=sys.stderr)
     if args.json:
         print(json.dumps(out, indent=1))
     return 0
