@@ -27,9 +27,22 @@ FILE = "plan-index.json"
 
 def enabled(ws: Workspace, n_specs: int) -> bool:
     """Whether plans of this workspace may skip unchanged departments (``[plan]
-    skip_unchanged_from``: that many spec files or more; 0: never)."""
+    skip_unchanged_from``: that many spec files or more; 0: never), on clouds that read by
+    address."""
     n = ws.config.plan.skip_unchanged_from
-    return n > 0 and n_specs >= n
+    return n > 0 and n_specs >= n and _reads_by_address(ws)
+
+
+def _reads_by_address(ws: Workspace) -> bool:
+    """Every target's driver reads some addresses only (AddressReads). Elsewhere a plan reads
+    the whole cloud anyway, and on OpenStack ``auto``'s quotas taken from the state
+    (core/refresh_scope.py) save more calls than skipping departments would."""
+    from drivers.base import Unsupported, driver_class
+    try:
+        return all(issubclass(driver_class(t.driver), AddressReads)
+                   for t in ws.config.targets.values())
+    except Unsupported:
+        return False
 
 
 def load_index(ws: Workspace) -> dict[str, Any]:
@@ -130,8 +143,9 @@ def approvals_of(ws: Workspace, departments: set[str]) -> list:
 
 def observe(drivers, departments: frozenset[str], addresses: dict[str, set[str]],
             frozen) -> list:
-    """The objects of ``departments``: by address where the driver can (AddressReads:
-    ``addresses``, target -> the desired and recorded ones), else a whole read, filtered."""
+    """The objects of ``departments``: by address (AddressReads: ``addresses``, target -> the
+    desired and recorded ones); a driver without it (not planned so: enabled) read whole and
+    filtered."""
     out = []
     for name, drv in drivers.items():
         try:

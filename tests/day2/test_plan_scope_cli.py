@@ -141,3 +141,14 @@ def test_markdown_says_which_stacks_a_plan_skipped(ws, cli):
     r = cli("plan", "-C", ws, "--output", "markdown")
     assert r.exit_code == 0, r.output
     assert "0 of 2 stacks planned (departments none); 2 skipped as unchanged" in r.output
+
+
+def test_only_clouds_that_read_by_address_skip_departments(ws):
+    from orchestrator.usecases.plan_scope import enabled
+    from orchestrator.workspace import Workspace
+    with open(ws / "govcloud.toml", "a", encoding="utf-8") as f:
+        f.write("\n[plan]\nskip_unchanged_from = 3\n")
+    assert enabled(Workspace.at(ws), 3) and not enabled(Workspace.at(ws), 2)
+    with open(ws / "govcloud.toml", "a", encoding="utf-8") as f:
+        f.write('\n[targets.os]\ndriver = "openstack"\n')    # auto trusts its quotas instead
+    assert not enabled(Workspace.at(ws), 3)
