@@ -44,7 +44,7 @@ from drivers.openstack.connection import Connection, connect
 from drivers.openstack.identity import DOMAIN_MARK, Domain, Project, Quota  # noqa: F401  (tests)
 from drivers.openstack.isolation import IsolationEvidence
 from drivers.openstack.inventory import ProjectInventory
-from drivers.openstack.kind import Kind, Listing, enc
+from drivers.openstack.kind import Kind, Listing, enc, read_retrying
 from drivers.openstack.media import MediaFiles
 from drivers.openstack.network import (ExternalNetworks, FloatingIp, Network, Router,
                                        SecurityGroup, Subnet)
@@ -93,11 +93,22 @@ class OpenStackDriver(Connection, ExternalNetworks, ServerPower, MediaFiles, Iso
     # --- the contract -------------------------------------------------------------------------
     def observe(self) -> list[Observed]:
         listing = Listing(self)
-        out = [o for h in self.handlers.values() for o in h.observe(listing)]
+        out = [o for h in self.handlers.values() for o in self._observe_kind(h, listing)]
         out = [o for o in out if o.address]
         # the whole cloud around them (survey.py): the plan's isolation drift, verify-isolation
         self.annotate(out, self.survey(out, listing))
         return out
+
+    def _observe_kind(self, handler: Kind, listing: Listing) -> list[Observed]:
+        """One kind's observation retried alone (its lists are cached in ``listing``): the
+        whole-observe retry of drivers/base.py has one deadline for all ~15 reads, which a slow,
+        loaded cloud used up while a quarter of the calls failed (CI: 3 plans in 5 exit 1)."""
+        start = self.trusted_last
+
+        def once() -> list[Observed]:
+            self.trusted_last = start      # a retried attempt counts its trusted quotas again
+            return handler.observe(listing)
+        return read_retrying(once)
 
     def observe_trusting(self, known: Mapping[str, Observed]) -> list[Observed]:
         self.trusted, self.trusted_last = known, 0

@@ -72,7 +72,10 @@ def read_retrying(read: Callable[[], Any]) -> Any:
         try:
             return read()
         except DriverError as exc:
-            if not exc.transient or attempt == READ_ATTEMPTS - 1:
+            if not exc.transient or getattr(exc, "exhausted", False):
+                raise
+            if attempt == READ_ATTEMPTS - 1:
+                exc.exhausted = True   # retried enough: no outer retry multiplies the attempts
                 raise
             time.sleep(min(0.2 * 2 ** attempt, 3.0) * (0.5 + random.random() / 2))
     raise AssertionError("unreachable")

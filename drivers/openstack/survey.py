@@ -27,7 +27,7 @@ from __future__ import annotations
 from typing import Any
 
 from drivers.base import CloudSurvey, Observed
-from drivers.openstack.kind import Listing
+from drivers.openstack.kind import Listing, read_retrying
 from drivers.openstack.network import all_ips, all_ports, all_routers, all_security_groups
 
 
@@ -73,12 +73,15 @@ class OpenStackSurvey(CloudSurvey):
         routers = listing(all_routers)
         groups = {g.id: g for g in listing(all_security_groups)}
         ips = listing(all_ips)
-        with self._api():
-            rbac = list(c.network.rbac_policies())
-        assignments: list = []
-        if projects or domains:
+        def rbac_policies():
             with self._api():
-                assignments = list(c.identity.role_assignments(include_names=True))
+                return list(c.network.rbac_policies())
+
+        def role_assignments():
+            with self._api():
+                return list(c.identity.role_assignments(include_names=True))
+        rbac = read_retrying(rbac_policies)      # each read retried alone, like the listings
+        assignments: list = read_retrying(role_assignments) if projects or domains else []
         service_user = c.current_user_id
         operators = self._operators()
 
@@ -124,7 +127,7 @@ class OpenStackSurvey(CloudSurvey):
                         "ingress": [_rule(r) for r in g.security_group_rules or []
                                     if (r.get("direction") if isinstance(r, dict) else r.direction) == "ingress"],
                         "ports": sorted(p["id"] for p in out_ports if gid in p["security_groups"])}
-        ext_names = self._ext_names()             # id -> name
+        ext_names = read_retrying(self._ext_names)   # id -> name
         ext_ids = set(ext_names)
         # the external networks a project's zone uses: its managed routers' gateways
         zone_ext: dict[str, set[str]] = {}
