@@ -31,6 +31,20 @@ from drivers.openstack.kind import Listing, read_retrying
 from drivers.openstack.network import all_ips, all_ports, all_routers, all_security_groups
 
 
+def all_rbac_policies(d) -> list:
+    with d._api():
+        return list(d.conn.network.rbac_policies())
+
+
+def all_role_assignments(d) -> list:
+    with d._api():
+        return list(d.conn.identity.role_assignments(include_names=True))
+
+
+# what every survey lists, whatever it finds: read beside the kinds' lists (driver.observe)
+SURVEY_LISTS = (all_ports, all_routers, all_security_groups, all_ips, all_rbac_policies)
+
+
 def _rule(r) -> dict:
     get = r.get if isinstance(r, dict) else (lambda k: getattr(r, k, None))
     return {"protocol": get("protocol"), "port_min": get("port_range_min"),
@@ -73,15 +87,8 @@ class OpenStackSurvey(CloudSurvey):
         routers = listing(all_routers)
         groups = {g.id: g for g in listing(all_security_groups)}
         ips = listing(all_ips)
-        def rbac_policies():
-            with self._api():
-                return list(c.network.rbac_policies())
-
-        def role_assignments():
-            with self._api():
-                return list(c.identity.role_assignments(include_names=True))
-        rbac = read_retrying(rbac_policies)      # each read retried alone, like the listings
-        assignments: list = read_retrying(role_assignments) if projects or domains else []
+        rbac = listing(all_rbac_policies)       # each list retried alone (Listing)
+        assignments: list = listing(all_role_assignments) if projects or domains else []
         service_user = c.current_user_id
         operators = self._operators()
 
