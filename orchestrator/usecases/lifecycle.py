@@ -13,6 +13,7 @@ from ..core.golive import check_gate
 from ..core.platform import check_platform_documents
 from ..core.service_start import confirmed_start
 from ..core.lifecycle import ApprovalStatus, approval_status, calendar_problems
+from ..core.notes import Note, details, note
 from ..core.obligations import annual_request
 from ..errors import GovcloudError, Issue
 from ..extensions import extension_ends, load_extensions, write_extension
@@ -54,6 +55,7 @@ class StatusReport:
     overdue_only: bool = False
     orphaned: dict[str, int] = field(default_factory=dict)   # stack -> objects in state
     annual_request: dict[str, Any] | None = None             # 巴中 第十四条
+    profile_notes: list[Note] = field(default_factory=list)  # a Note per profile warning
 
     @property
     def calendar_warnings(self) -> list[str]:
@@ -70,6 +72,7 @@ class StatusReport:
     def to_dict(self) -> dict[str, Any]:
         return {"format": "govcloud-status/1", "today": self.today.isoformat(),
                 "profile": self.profile, "profile_warnings": self.profile_warnings,
+                "profile_warning_details": details(self.profile_warnings, self.profile_notes),
                 "calendar_warnings": self.calendar_warnings,
                 "calendar_missing": self.calendar_missing,
                 "overdue": sum(1 for r in self.rows if r.overdue),
@@ -92,10 +95,12 @@ def status(ws: Workspace, today: dt.date, overdue_only: bool = False) -> StatusR
                             changes.get(a.approval_no))
             for f, a in sorted(approvals.items(), key=lambda kv: kv[1].approval_no)]
     from ..core.obligations import catalog_warning
-    warn = ws.profile.warnings(today) + [w for w in [catalog_warning(
-        ws.profile, ws.catalog.revised_on, today)] if w]
-    return StatusReport(today, ws.profile.code, warn, rows, overdue_only,
-                        orphaned, annual_request(ws.profile, today))
+    notes = [note(ws.profile, w, key="profile") for w in ws.profile.warnings(today)]
+    if (w := catalog_warning(ws.profile, ws.catalog.revised_on, today)) is not None:
+        notes.append(note(ws.profile, w, "catalog_revision_months", actor="bureau",
+                          field="revised_on", file="catalog/services.yaml"))
+    return StatusReport(today, ws.profile.code, [n.text for n in notes], rows, overdue_only,
+                        orphaned, annual_request(ws.profile, today), notes)
 
 
 def _orphaned(store, approved: set[str]) -> dict[str, int]:
