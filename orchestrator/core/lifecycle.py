@@ -310,7 +310,8 @@ def approval_status(a: Approval, file: str, profile: Profile, cal: WorkCalendar,
                      "emergency_backfill_workdays", t.backfilled_on)
             if dl.late or dl.overdue:
                 st.flag(note_(f"backfill late: due {dl.due}"
-                              + (f", filed {t.backfilled_on}" if t.backfilled_on else ", not filed"),
+                              + (f", filed {t.backfilled_on}" if t.backfilled_on else ", not filed")
+                              + "; the formal resource request was not backfilled in time",
                               "emergency_backfill_workdays", actor="department",
                               field="term.backfilled_on",
                               key="late" if t.backfilled_on else ""))

@@ -91,8 +91,8 @@ REMEDIES: dict[str, tuple[str, str]] = {
 # `status` items that no profile rule of their own covers, keyed by the deadline or flag key.
 STATUS_REMEDIES: dict[str, tuple[str, str]] = {
     "provision": REMEDIES["provision_deadline_workdays"],
-    "end": ("request an extension in time (govcloud extend APPROVAL --until DATE) or let the term "
-            "end: govcloud expire removes its resources the day after the end",
+    "end": ("the department requests an extension in time (govcloud extend APPROVAL --until "
+            "DATE), or the term ends and govcloud expire removes its resources the day after",
             "到期前申请延期，或到期由 govcloud expire 回收资源"),
     "not-expired": ("run govcloud expire: it removes the ended term's resources",
                     "执行 govcloud expire 回收到期资源"),
