@@ -170,6 +170,8 @@ def _exit_command(kind: str):
         render.console.print(escape(f"{verb}: exit of {approval} {what} on {res.requested_on}{doc}."))
         for d in res.deadlines:
             render.console.print(f"  {escape(d['what'])}: {d['due']}  [dim]{escape(d['citation'])}[/]")
+            if (todo := _todo(d["remedy"], d["actor"], "    ")) is not None:
+                render.console.print(todo)
         render.console.print("Decommission the system with `govcloud decommission SYSTEM`.")
     command.__doc__ = ("Record the department's written exit request (退出申请); refused while a "
                        "migrated system's old one must be kept, or before the events the profile "

@@ -234,8 +234,11 @@ def _exit_subject(ws: Workspace, store, approval_no: str) -> tuple[str, bool, di
         return stacks.pop(), True, ws.load_approvals()
 
 
-def _exit_deadlines(ws: Workspace, on: dict[str, dt.date]) -> list[dict[str, Any]]:
+def _exit_deadlines(ws: Workspace, on: dict[str, dt.date], approval_no: str = "APPROVAL",
+                    stack: str = "SYSTEM") -> list[dict[str, Any]]:
+    """The transition and reclaim deadlines known so far, each with who acts and what to do."""
     from ..core import exit as exitp
+    from ..core.remedies import status_remedy
     cal = workspace_calendar(ws.root)
     p, out = ws.profile, []
     until, start = exitp.transition_until(p, on)
@@ -243,7 +246,10 @@ def _exit_deadlines(ws: Workspace, on: dict[str, dt.date]) -> list[dict[str, Any
         r = p.rules.exit_transition_months
         out.append({"key": "transition", "due": until.isoformat(), "from": start,
                     "what": f"{r.value}-month transition (过渡期) from {start} ends: wipe and "
-                            f"reclaim not before", "citation": p.cite(r)})
+                            f"reclaim not before", "citation": p.cite(r), "actor": "department",
+                    "rule": "exit_transition_months",
+                    "remedy": status_remedy("exit_transition_months", approval=approval_no,
+                                            system=stack)})
     try:
         due, start = exitp.reclaim_due(p, on, cal)
     except GovcloudError as exc:
@@ -252,7 +258,10 @@ def _exit_deadlines(ws: Workspace, on: dict[str, dt.date]) -> list[dict[str, Any
         r = p.rules.reclaim_deadline_workdays
         out.append({"key": "reclaim", "due": due.isoformat(), "from": start,
                     "what": f"resources reclaimed within {r.value} working days of {start}",
-                    "citation": p.cite(r)})
+                    "citation": p.cite(r), "actor": "provider",
+                    "rule": "reclaim_deadline_workdays",
+                    "remedy": status_remedy("reclaim_deadline_workdays", approval=approval_no,
+                                            system=stack)})
     return out
 
 
@@ -304,7 +313,7 @@ def _record_exit(ws: Workspace, approval_no: str, kind: str, on: dt.date, today:
                                 fix=f"give the date of the {kind} document, on or after "
                                     f"{started[1]}")
         if prior:
-            return ExitRequested(approval_no, prior[0]["on"], False, _exit_deadlines(ws, known),
+            return ExitRequested(approval_no, prior[0]["on"], False, _exit_deadlines(ws, known, approval_no, stack),
                                  prior[0].get("detail", {}).get("document"), kind, stack, orphaned)
         if "terminated" in known:
             raise GovcloudError(f"{approval_no} was terminated on {known['terminated']}: "
@@ -326,7 +335,7 @@ def _record_exit(ws: Workspace, approval_no: str, kind: str, on: dt.date, today:
         store.record_event(approval_no, kind, on.isoformat(), detail)
         audit(store, ws, kind, approval_no, {"on": on.isoformat(), **detail})
         known[kind] = on
-    return ExitRequested(approval_no, on.isoformat(), True, _exit_deadlines(ws, known), document,
+    return ExitRequested(approval_no, on.isoformat(), True, _exit_deadlines(ws, known, approval_no, stack), document,
                          kind, stack, orphaned)
 
 

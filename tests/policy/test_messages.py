@@ -379,3 +379,23 @@ def test_every_deadline_notice_says_what_to_do_and_who(tmp_path, cli, monkeypatc
         d = mine[(n["subject"], n["clock"])]
         check_status_item({**d, "remedy": n["remedy"], "actor": n["actor"]}, city, rule)
         assert n["message"].endswith(f"What to do ({d['actor']}): {d['remedy']}"), n["message"]
+
+
+@pytest.mark.parametrize("city,rule,steps", [
+    ("bazhong", "exit_transition_months", (("request-exit", "X-1", "--date", "2026-08-20"),)),
+    ("datong", "reclaim_deadline_workdays", (("request-exit", "X-1", "--date", "2026-08-18"),
+                                             ("approve-exit", "X-1", "--date", "2026-08-20")))])
+def test_the_exit_commands_deadlines_say_what_to_do_and_who(tmp_path, cli, monkeypatch, city,
+                                                            rule, steps):
+    """request-exit / approve-exit print the exit clocks they start, with the same remedies."""
+    for k, v in TODAY.items():
+        monkeypatch.setenv(k, v)
+    ws = workspace(tmp_path, city, approval("X-1"))
+    *first, last = steps
+    _prepare(ws, cli, (tuple(first),) if first else ())
+    r = cli(last[0], "-C", ws, *last[1:], "--output", "json")
+    assert r.exit_code == 0, r.output
+    mine = [d for d in r.json()["deadlines"] if d["rule"] == rule]
+    assert mine, r.output
+    for d in mine:
+        check_status_item(d, city, rule)
