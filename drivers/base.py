@@ -124,7 +124,8 @@ def retrying_read(fn: Callable[..., T]) -> Callable[..., T]:
     @functools.wraps(fn)
     def read(self, *args, **kwargs):
         for attempt in Retrying(
-                retry=retry_if_exception(lambda e: isinstance(e, DriverError) and e.transient),
+                retry=retry_if_exception(lambda e: isinstance(e, DriverError) and e.transient
+                                     and not getattr(e, "exhausted", False)),
                 wait=wait_exponential_jitter(multiplier=0.2, max=5),
                 stop=stop_after_attempt(READ_ATTEMPTS) | stop_after_delay(READ_DEADLINE),
                 sleep=lambda s: type(self).read_sleep(s), reraise=True):
