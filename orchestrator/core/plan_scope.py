@@ -63,6 +63,9 @@ def choose(mode: str, index: Mapping[str, Any], key: Key, digests: Mapping[str, 
         return full("[plan] full_refresh_hours = 0: every plan reads everything")
     if not index or index.get("format") != INDEX_FORMAT or not isinstance(index.get("stacks"), dict):
         return full("no plan index: every stack planned")
+    if not key.shared or not index.get("aligned"):
+        return full("no compile index to compare config, catalog and code with, or a spec "
+                    "outside its department's directory: every stack planned")
     if (index.get("lineage"), index.get("shared"), tuple(index.get("frozen") or ())) != \
             (key.lineage, key.shared, key.frozen):
         return full("the state lineage, config, catalog, code or decommissions changed since "

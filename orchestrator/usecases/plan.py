@@ -122,6 +122,10 @@ def _compute_plan(ws: Workspace, store: StateStore, drivers: Drivers,
             snapshot = store.read_departments(set(depts))
         else:
             specs = ws.load_specs(serialized)
+            # A skipped department's specs are not read: only when every spec lies under its
+            # own department's directory (as compile writes them) may a later plan skip any.
+            index["aligned"] = all(s.stack.partition("/")[0] == d
+                                   for s, d in zip(specs, choice.stacks.values()))
             snapshot = store.read()
     else:
         depts = None

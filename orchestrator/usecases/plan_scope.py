@@ -189,6 +189,7 @@ def record(ws: Workspace, index: dict[str, Any], key: core.Key, choice: core.Cho
                else index.get("full_at"))
     save_index(ws, {"format": core.INDEX_FORMAT, "lineage": key.lineage, "serial": key.serial,
                     "shared": key.shared, "frozen": list(key.frozen),
+                    "aligned": bool(index.get("aligned")),
                     "today": today.isoformat() if today else None, "full_at": full_at,
                     "stacks": core.entries_after(index, choice, digests, set(planned) - dirty,
                                                  dated)})

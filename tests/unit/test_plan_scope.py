@@ -17,7 +17,7 @@ DIGESTS = {"stacks/a/s1.yaml": "h1", "stacks/a/s2.yaml": "h2", "stacks/b/s3.yaml
 def index(**over):
     stacks = {rel: {"sha256": sha, "clean": True, "dated": False} for rel, sha in DIGESTS.items()}
     base = {"format": INDEX_FORMAT, "lineage": "lin", "serial": 7, "shared": "shared",
-            "frozen": [], "today": TODAY.isoformat(),
+            "frozen": [], "aligned": True, "today": TODAY.isoformat(),
             "full_at": (NOW - dt.timedelta(hours=2)).isoformat(), "stacks": stacks}
     base.update(over)
     return base
@@ -69,7 +69,8 @@ def test_everything_is_planned_when_the_index_cannot_be_trusted():
             pick(index(full_at=None)), pick(index(), changed=None),
             pick(index(full_at=(NOW - dt.timedelta(hours=25)).isoformat())),
             pick(index(), hours=0), pick(index(), mode="full"),
-            pick(index(serial=9))]   # the state went back (a state push)
+            pick(index(serial=9)),   # the state went back (a state push)
+            pick(index(aligned=False)), pick(index(), key=Key("lin", 7, "", ()))]
     assert [c.departments for c in full] == [None] * len(full)
     assert "25.0 h old" in full[7].reason and "--refresh=full" in full[9].reason
 
