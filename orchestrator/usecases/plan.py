@@ -10,12 +10,12 @@ from pathlib import Path
 from drivers.base import STACK_TAG, DriverError, Observed, Retagging, TrustedReads
 
 from .. import planfile
-from ..core import plan_scope as core_scope, refresh_scope, targeting
+from ..core import refresh_scope, targeting
 from ..core.planner import collect_desired, make_actions
 from ..decommission import frozen_stacks, retired_approvals
 from ..errors import GovcloudError, Issue
 from ..models.plan import Cause, Plan
-from ..state.base import StateSnapshot, StateStore, department_of
+from ..state.base import StateSnapshot, StateStore
 from ..workspace import Workspace
 from . import approval, plan_scope, refresh_marks, review
 from .review import Fees
@@ -97,40 +97,12 @@ def _compute_plan(ws: Workspace, store: StateStore, drivers: Drivers,
     files = hashlib.sha256()            # the plan's inputs_digest, from the same reads
     ws.approval_files()   # approvals/ missing or a dangling link is an error, not "none approved"
     frozen = frozen_stacks(store)
-    scoped = _scoped(ws, options, extra_moves, fees_before) and \
-        plan_scope.enabled(ws, len(ws.spec_files()))
-    if scoped:
-        digests = plan_scope.spec_digests(ws, files)
-        index = plan_scope.load_index(ws)
-        key = core_scope.Key(store.get_meta("lineage") or "", int(store.get_meta("serial") or 0),
-                             plan_scope.shared_digest(ws), tuple(sorted(frozen)))
-        changed = store.changed_since(int(index.get("serial", -1))) \
-            if isinstance(index.get("serial"), int) else None
-        now = dt.datetime.now(dt.timezone.utc)
-        choice = core_scope.choose(options.refresh, index, key, digests, changed, today, now,
-                                   ws.config.plan.full_refresh_hours, department_of)
-        depts = choice.departments
-        if depts is not None:
-            specs = plan_scope.load_specs(ws, [r for r, d in choice.stacks.items() if d in depts])
-            if any(s.stack.partition("/")[0] not in depts for s in specs) or \
-                    not plan_scope.moves_inside([m for s in specs for m in s.moved], depts):
-                depts = None   # a hand-written spec elsewhere, or a move from outside: plan all
-                choice = core_scope.Choice(None, "a spec or move reaches outside its "
-                                           "department: every stack planned", choice.last_full,
-                                           choice.stacks)
-        if depts is not None:
-            snapshot = store.read_departments(set(depts))
-        else:
-            specs = ws.load_specs(serialized)
-            # A skipped department's specs are not read: only when every spec lies under its
-            # own department's directory (as compile writes them) may a later plan skip any.
-            index["aligned"] = all(s.stack.partition("/")[0] == d
-                                   for s, d in zip(specs, choice.stacks.values()))
-            snapshot = store.read()
+    scope = None
+    if _scoped(options, extra_moves, fees_before) and plan_scope.enabled(ws, len(ws.spec_files())):
+        scope = plan_scope.read(ws, store, options.refresh, frozen, files, today, serialized)
+        specs, snapshot, depts = scope.specs, scope.snapshot, scope.choice.departments
     else:
-        depts = None
-        specs = ws.load_specs(serialized, files)
-        snapshot = store.read()
+        specs, snapshot, depts = ws.load_specs(serialized, files), store.read(), None
     if not specs and ws.approval_files() and depts is None:
         raise GovcloudError("no stack specs under stacks/", fix="run `govcloud compile` first")
     # Systems being (or already) decommissioned are the decommission workflow's alone.
@@ -142,8 +114,8 @@ def _compute_plan(ws: Workspace, store: StateStore, drivers: Drivers,
     desired = collect_desired(r for s in specs for r in s.resources)
     drivers.need({r.target for r in desired.values()} | {r.target for r in snapshot.records.values()})
     if depts is not None:
-        observed, scopes = plan_scope.observe(drivers, depts, _addresses(desired, snapshot),
-                                              frozen), []
+        observed, scopes = plan_scope.observe(drivers, depts,
+                                              plan_scope.addresses(desired, snapshot), frozen), []
     else:
         observed, scopes = _observe(ws, drivers, desired, snapshot, frozen, today,
                                     options.refresh)
@@ -157,7 +129,7 @@ def _compute_plan(ws: Workspace, store: StateStore, drivers: Drivers,
                             fix="restore the state database; or, to rebuild it from the cloud, "
                                 "confirm the recovery: `govcloud state recover --confirm` (it is "
                                 "audited), then plan: the objects are adopted by their tags")
-    dated = plan_scope.dated_departments(desired) if scoped else set()
+    dated = plan_scope.dated_departments(desired) if scope else set()
     caps = {name: drv.kinds for name, drv in drivers.items()}
     moves = [m for s in specs for m in s.moved] + list(extra_moves)
     retaggable = frozenset(n for n, d in drivers.items() if isinstance(d, Retagging))
@@ -169,46 +141,24 @@ def _compute_plan(ws: Workspace, store: StateStore, drivers: Drivers,
     p = Plan(ws.config.workspace.id, snapshot.lineage, snapshot.serial, "sha256:" + files.hexdigest(),
              actions, created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
              approvals=_used(seals, actions), refresh=scopes or None,
-             stacks=_stacks_note(choice, specs) if scoped else None)
+             stacks=scope.note() if scope else None)
     if reviewed:
         # Scheduled actions carry no desired record: the view counts their spec resources.
         later = [wanted[a.address] for a in actions
                  if a.cause is Cause.SCHEDULED and a.address in wanted]
         label, before = fees_before if fees_before is not None else ("applied", None)
         review.attach(ws, store, p, snapshot.records, later, before, label, depts)
-    if scoped:
-        plan_scope.record(ws, index, key, choice, digests, actions, dated, today, now)
+    if scope:
+        plan_scope.record(ws, scope, actions, dated, today)
     planfile.sign_lazily(p, store)   # computed when first read (Plan.sign_with)
     return p
 
 
-def _scoped(ws: Workspace, options: Options, extra_moves: tuple, fees_before) -> bool:
+def _scoped(options: Options, extra_moves: tuple, fees_before) -> bool:
     """Whether this plan keeps the plan index (core/plan_scope.py; ``auto`` may skip unchanged
     departments): a whole plan (no -target, -replace, state mv or another fee baseline)."""
     return options.refresh in refresh_scope.MODES and not (
         options.target or options.replace or extra_moves or fees_before is not None)
-
-
-def _addresses(desired, snapshot: StateSnapshot) -> dict[str, set[str]]:
-    """Target -> the addresses the specs want or the state holds (what a scoped plan reads)."""
-    out: dict[str, set[str]] = {}
-    for a, r in desired.items():
-        out.setdefault(r.target, set()).add(a)
-    for a, r in snapshot.records.items():
-        out.setdefault(r.target, set()).add(a)
-    return out
-
-
-def _stacks_note(choice: core_scope.Choice, specs) -> dict:
-    """What the plan covers (Plan.stacks): every stack, or the planned ones and why."""
-    total = len(choice.stacks)
-    if choice.departments is None:
-        return {"planned": total, "of": total, "skipped": 0, "departments": None,
-                "reason": choice.reason, "last_full": choice.last_full}
-    planned = sum(1 for d in choice.stacks.values() if d in choice.departments)
-    return {"planned": planned, "of": total, "skipped": total - planned,
-            "departments": sorted(choice.departments), "reason": choice.reason,
-            "last_full": choice.last_full}
 
 
 def _observe(ws: Workspace, drivers: Drivers, desired, snapshot: StateSnapshot, frozen,

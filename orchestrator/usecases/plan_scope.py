@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+from dataclasses import dataclass
 from typing import Any, Iterable
 
 from drivers.base import STACK_TAG, AddressReads, DriverError
@@ -18,7 +19,7 @@ from ..errors import GovcloudError, InputError, InputErrors
 from ..inputs import parse, read_yaml
 from ..models.plan import ActionKind
 from ..models.spec import StackSpec
-from ..state.base import department_of
+from ..state.base import StateSnapshot, department_of
 from ..workspace import Workspace
 from . import stack_index
 
@@ -177,19 +178,82 @@ def dated_departments(desired) -> set[str]:
             if r.windows or r.not_before or r.expires_on}
 
 
-def record(ws: Workspace, index: dict[str, Any], key: core.Key, choice: core.Choice,
-           digests: dict[str, str], actions, dated: set[str], today: dt.date | None,
-           now: dt.datetime) -> None:
+@dataclass
+class Reads:
+    """What a plan that keeps the index read: the specs and state rows of the departments it
+    plans (every one when ``choice.departments`` is None), and what it records afterwards."""
+    specs: list[StackSpec]
+    snapshot: StateSnapshot
+    choice: core.Choice
+    index: dict[str, Any]
+    key: core.Key
+    digests: dict[str, str]
+    now: dt.datetime
+
+    def note(self) -> dict[str, Any]:
+        """What the plan covers (Plan.stacks): every stack, or the planned ones and why."""
+        c, total = self.choice, len(self.choice.stacks)
+        planned = total if c.departments is None else \
+            sum(1 for d in c.stacks.values() if d in c.departments)
+        return {"planned": planned, "of": total, "skipped": total - planned,
+                "departments": None if c.departments is None else sorted(c.departments),
+                "reason": c.reason, "last_full": c.last_full}
+
+
+def read(ws: Workspace, store, mode: str, frozen, files_digest, today: dt.date | None,
+         serialized: dict) -> Reads:
+    """Decide which departments to plan (core/plan_scope.choose) and read their specs and
+    state rows; ``files_digest`` gets every spec file (the plan's inputs digest), and
+    ``serialized`` the spec cache's resource data when every stack is planned."""
+    digests = spec_digests(ws, files_digest)
+    index = load_index(ws)
+    key = core.Key(store.get_meta("lineage") or "", int(store.get_meta("serial") or 0),
+                   shared_digest(ws), tuple(sorted(frozen)))
+    serial = index.get("serial")
+    changed = store.changed_since(serial) if isinstance(serial, int) else None
+    now = dt.datetime.now(dt.timezone.utc)
+    choice = core.choose(mode, index, key, digests, changed, today, now,
+                         ws.config.plan.full_refresh_hours, department_of)
+    depts = choice.departments
+    if depts is not None:
+        specs = load_specs(ws, [r for r, d in choice.stacks.items() if d in depts])
+        if all(s.stack.partition("/")[0] in depts for s in specs) and \
+                moves_inside([m for s in specs for m in s.moved], depts):
+            return Reads(specs, store.read_departments(set(depts)), choice, index, key, digests,
+                         now)
+        choice = core.Choice(None, "a spec or move reaches outside its department: every "
+                             "stack planned", choice.last_full, choice.stacks)
+    specs = ws.load_specs(serialized)
+    # A skipped department's specs are not read: only when every spec lies under its own
+    # department's directory (as compile writes them) may a later plan skip any.
+    index["aligned"] = all(s.stack.partition("/")[0] == d
+                           for s, d in zip(specs, choice.stacks.values()))
+    return Reads(specs, store.read(), choice, index, key, digests, now)
+
+
+def addresses(desired, snapshot: StateSnapshot) -> dict[str, set[str]]:
+    """Target -> the addresses the specs want or the state holds (what a scoped plan reads)."""
+    out: dict[str, set[str]] = {}
+    for a, r in desired.items():
+        out.setdefault(r.target, set()).add(a)
+    for a, r in snapshot.records.items():
+        out.setdefault(r.target, set()).add(a)
+    return out
+
+
+def record(ws: Workspace, reads: Reads, actions, dated: set[str],
+           today: dt.date | None) -> None:
     """Save the index after a plan: which planned departments came out clean; ``dated``: the
     departments holding resources whose plan depends on the day (dated_departments)."""
+    index, key, choice = reads.index, reads.key, reads.choice
     dirty = {department_of(a.address.partition("#")[0]) for a in actions
              if a.action is not ActionKind.NOOP}
     planned = choice.departments if choice.departments is not None else set(choice.stacks.values())
-    full_at = (now.isoformat(timespec="seconds") if choice.departments is None
+    full_at = (reads.now.isoformat(timespec="seconds") if choice.departments is None
                else index.get("full_at"))
     save_index(ws, {"format": core.INDEX_FORMAT, "lineage": key.lineage, "serial": key.serial,
                     "shared": key.shared, "frozen": list(key.frozen),
                     "aligned": bool(index.get("aligned")),
                     "today": today.isoformat() if today else None, "full_at": full_at,
-                    "stacks": core.entries_after(index, choice, digests, set(planned) - dirty,
-                                                 dated)})
+                    "stacks": core.entries_after(index, choice, reads.digests,
+                                                 set(planned) - dirty, dated)})
