@@ -87,7 +87,6 @@ def check_departments(ws: Path, today: dt.date, k: int, seed: int = 1) -> str:
     from orchestrator.core import planner
     from orchestrator.state.base import department_of
     from orchestrator.usecases import plan_scope
-    from orchestrator.usecases.plan import _addresses
     from orchestrator.usecases.session import open_drivers, open_state
     from orchestrator.workspace import Workspace
     gc.disable()
@@ -107,8 +106,8 @@ def check_departments(ws: Path, today: dt.date, k: int, seed: int = 1) -> str:
         mine = planner.collect_desired(r for s in specs if s.stack.partition("/")[0] in pick
                                        for r in s.resources)
         part_snap = store.read_departments(set(pick))
-        part = planner.make_actions(dict(mine), part_snap.records, plan_scope.observe(
-            drivers, pick, _addresses(mine, part_snap), set()), caps, today)
+        part = planner.make_actions(dict(mine), part_snap.records,
+                                    plan_scope.observe(drivers, pick, set()), caps, today)
     want = [a.to_dict() for a in whole if department_of(a.address) in pick]
     got = [a.to_dict() for a in part]
     if got != want:

@@ -370,21 +370,22 @@ class TrustedReads(ABC):
         ``self.trusted_last``."""
 
 
-class AddressReads(ABC):
-    """``observe`` of some objects only: those carrying these address tags (every one of them,
-    duplicates included), for a plan of the departments whose inputs changed
-    (usecases/plan_scope.py). Objects under other addresses are not read at all."""
-    capability: ClassVar[str] = "address-reads"
+class DepartmentReads(ABC):
+    """``observe`` of some departments only: the owned objects whose address
+    (``kind:target/DEPT/...``) names one of them, duplicates and objects in no state included,
+    for a plan of the departments whose inputs changed (usecases/plan_scope.py). Objects of
+    other departments are not read at all."""
+    capability: ClassVar[str] = "department-reads"
 
     @abstractmethod
-    def observe_addresses(self, addresses: Iterable[str]) -> list[Observed]:
-        """The owned objects whose address tag is one of ``addresses``."""
+    def observe_departments(self, departments: Iterable[str]) -> list[Observed]:
+        """The owned objects of ``departments`` (none for none)."""
 
 
 CAPABILITIES: tuple[type, ...] = (MediaAccess, Census, PowerControl, RbacEvidence, CloudSurvey,
                                   IsolationChecks, IsolationProbes, ReachabilityProbes, BackupStore,
                                   Retagging, Inventory, Importing, ConsoleAccess, TrustedReads,
-                                  AddressReads)
+                                  DepartmentReads)
 
 
 # name -> "module:Class"; imported only when a workspace uses that driver.

@@ -90,9 +90,19 @@ def choose(mode: str, index: Mapping[str, Any], key: Key, digests: Mapping[str, 
                 (new_day and e.get("dated")):
             depts.add(stacks[rel])
     depts.update(department_of_spec(rel) for rel in entries if rel not in digests)
+    depts.update(index.get("pending") or ())   # changes planned last time outside any spec
     return Choice(frozenset(depts), f"{len(depts)} department(s) whose specs, state or day "
                   f"changed planned; the rest unchanged since the last plan and not read; last "
                   f"full check {last} (`--refresh=full` reads all)", last, stacks)
+
+
+def pending_after(index: Mapping[str, Any], choice: Choice, dirty: set[str]) -> list[str]:
+    """The departments without a spec file whose last plan had changes (an object owned but in
+    no state, a duplicate): planned again until clean, as they have no entry to say so."""
+    with_spec = set(choice.stacks.values())
+    kept = set() if choice.departments is None else \
+        set(index.get("pending") or ()) - choice.departments
+    return sorted(kept | (dirty - with_spec))
 
 
 def entries_after(index: Mapping[str, Any], choice: Choice, digests: Mapping[str, str],

@@ -114,8 +114,7 @@ def _compute_plan(ws: Workspace, store: StateStore, drivers: Drivers,
     desired = collect_desired(r for s in specs for r in s.resources)
     drivers.need({r.target for r in desired.values()} | {r.target for r in snapshot.records.values()})
     if depts is not None:
-        observed, scopes = plan_scope.observe(drivers, depts,
-                                              plan_scope.addresses(desired, snapshot), frozen), []
+        observed, scopes = plan_scope.observe(drivers, depts, frozen), []
     else:
         observed, scopes = _observe(ws, drivers, desired, snapshot, frozen, today,
                                     options.refresh)

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from drivers.base import STACK_TAG, AddressReads, DriverError
+from drivers.base import STACK_TAG, DepartmentReads, DriverError
 
 from ..core import plan_scope as core
 from ..errors import GovcloudError, InputError, InputErrors
@@ -35,12 +35,12 @@ def enabled(ws: Workspace, n_specs: int) -> bool:
 
 
 def _reads_by_address(ws: Workspace) -> bool:
-    """Every target's driver reads some addresses only (AddressReads). Elsewhere a plan reads
+    """Every target's driver reads some departments only (DepartmentReads). Elsewhere a plan reads
     the whole cloud anyway, and on OpenStack ``auto``'s quotas taken from the state
     (core/refresh_scope.py) save more calls than skipping departments would."""
     from drivers.base import Unsupported, driver_class
     try:
-        return all(issubclass(driver_class(t.driver), AddressReads)
+        return all(issubclass(driver_class(t.driver), DepartmentReads)
                    for t in ws.config.targets.values())
     except Unsupported:
         return False
@@ -142,16 +142,14 @@ def approvals_of(ws: Workspace, departments: set[str]) -> list:
     return list(apply_changes(out, changes).values())
 
 
-def observe(drivers, departments: frozenset[str], addresses: dict[str, set[str]],
-            frozen) -> list:
-    """The objects of ``departments``: by address (AddressReads: ``addresses``, target -> the
-    desired and recorded ones); a driver without it (not planned so: enabled) read whole and
-    filtered."""
+def observe(drivers, departments: frozenset[str], frozen) -> list:
+    """The objects of ``departments`` (DepartmentReads); a driver without it (not planned so:
+    enabled) read whole and filtered."""
     out = []
     for name, drv in drivers.items():
         try:
-            if isinstance(drv, AddressReads):
-                got = drv.observe_addresses(addresses.get(name, ()))
+            if isinstance(drv, DepartmentReads):
+                got = drv.observe_departments(departments)
             else:
                 got = [o for o in drv.observe() if department_of(o.address) in departments]
         except DriverError as exc:
@@ -231,16 +229,6 @@ def read(ws: Workspace, store, mode: str, frozen, files_digest, today: dt.date |
     return Reads(specs, store.read(), choice, index, key, digests, now)
 
 
-def addresses(desired, snapshot: StateSnapshot) -> dict[str, set[str]]:
-    """Target -> the addresses the specs want or the state holds (what a scoped plan reads)."""
-    out: dict[str, set[str]] = {}
-    for a, r in desired.items():
-        out.setdefault(r.target, set()).add(a)
-    for a, r in snapshot.records.items():
-        out.setdefault(r.target, set()).add(a)
-    return out
-
-
 def record(ws: Workspace, reads: Reads, actions, dated: set[str],
            today: dt.date | None) -> None:
     """Save the index after a plan: which planned departments came out clean; ``dated``: the
@@ -254,6 +242,7 @@ def record(ws: Workspace, reads: Reads, actions, dated: set[str],
     save_index(ws, {"format": core.INDEX_FORMAT, "lineage": key.lineage, "serial": key.serial,
                     "shared": key.shared, "frozen": list(key.frozen),
                     "aligned": bool(index.get("aligned")),
+                    "pending": core.pending_after(index, choice, dirty),
                     "today": today.isoformat() if today else None, "full_at": full_at,
                     "stacks": core.entries_after(index, choice, reads.digests,
                                                  set(planned) - dirty, dated)})

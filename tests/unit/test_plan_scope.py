@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from orchestrator.core.plan_scope import INDEX_FORMAT, Choice, Key, choose, entries_after
+from orchestrator.core.plan_scope import (INDEX_FORMAT, Choice, Key, choose, entries_after,
+                                          pending_after)
 from orchestrator.state.base import department_of
 
 NOW = dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.timezone.utc)
@@ -86,3 +87,12 @@ def test_entries_after_a_scoped_plan_keep_the_skipped_departments_as_they_were()
     whole = entries_after(idx, Choice(None, "", None, choice.stacks), DIGESTS,
                           clean={"a", "b", "c"}, dated=set())
     assert whole["stacks/c/s4.yaml"] == {"sha256": "h4", "clean": True, "dated": False}
+
+
+def test_changes_in_a_department_without_specs_keep_it_planned_until_clean():
+    stacks = {r: r.split("/")[1] for r in DIGESTS}
+    whole = Choice(None, "", None, stacks)
+    assert pending_after({}, whole, dirty={"gone", "a"}) == ["gone"]   # "a" has its entries
+    assert pick(index(pending=["gone"])).departments == {"gone"}
+    part = Choice(frozenset({"gone"}), "", None, stacks)
+    assert pending_after(index(pending=["gone", "old"]), part, dirty=set()) == ["old"]
