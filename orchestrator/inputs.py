@@ -69,6 +69,13 @@ def read_yaml(path: Path, display: str | None = None, cache: "ParseCache | None"
     """The YAML document in ``path``. With ``cache``, bytes parsed before (the same SHA-256)
     give the data they gave then, without parsing; only what parsed cleanly is remembered, so
     every error is found and reported by the parser as without it."""
+    return read_yaml_entry(path, display, cache)[0]
+
+
+def read_yaml_entry(path: Path, display: str | None = None,
+                    cache: "ParseCache | None" = None) -> tuple[Any, str | None, bool]:
+    """(data, SHA-256 of the bytes or None without ``cache``, whether the data is a cache entry
+    whose text was checked by the code of this run: ``ParseCache.text_checked``)."""
     display = display or str(path)
     try:
         raw = read_bounded(path, display)
@@ -77,7 +84,7 @@ def read_yaml(path: Path, display: str | None = None, cache: "ParseCache | None"
             key = hashlib.sha256(raw).hexdigest()
             hit = cache.get(key)
             if hit is not _MISS:
-                return hit
+                return hit, key, cache.text_checked
         text = raw.decode("utf-8")
     except FileNotFoundError:
         raise InputError(display, [Issue("", "file not found")])
@@ -98,7 +105,7 @@ def read_yaml(path: Path, display: str | None = None, cache: "ParseCache | None"
         _bound_expansion(data, display)
     if key is not None:
         cache.put(key, data)
-    return data
+    return data, key, False
 
 
 MAX_INPUT_BYTES = 16 * 1024 * 1024      # no approval, catalog or profile comes near it
@@ -205,11 +212,18 @@ class ParseCache:
 
     FORMAT = "govcloud-parse-cache/1"
 
-    def __init__(self, path: Path, read_only: bool = False):
+    def __init__(self, path: Path, read_only: bool = False, checked_by: str | None = None):
         """``read_only``: never saved, and each entry is let go once it was read (the data of
-        10,000 approvals is not held until the last one is validated)."""
+        10,000 approvals is not held until the last one is validated).
+
+        ``checked_by``: a digest of the code (and library versions) of this run. The one
+        writer, `compile`, saves only after every file it read validated, so a cache saved
+        under the same digest holds only data whose texts this code's model checks passed
+        (``text_checked``: validated again with models.base.TEXT_CHECKED). Saved with it."""
         self.path = path
         self.read_only = read_only
+        self.checked_by = checked_by
+        self.text_checked = False
         self.entries: dict[str, Any] = {}
         self.used: dict[str, Any] = {}
         self.dirty = False
@@ -218,6 +232,8 @@ class ParseCache:
             if isinstance(raw, dict) and raw.get("format") == self.FORMAT and \
                     isinstance(raw.get("entries"), dict):
                 self.entries = raw["entries"]
+                self.text_checked = checked_by is not None and \
+                    raw.get("checked_by") == checked_by
         except (OSError, ValueError, TypeError):
             pass
 
@@ -242,9 +258,11 @@ class ParseCache:
     def save(self) -> None:
         if self.read_only:
             return
-        if not self.dirty and len(self.used) == len(self.entries):
+        if not self.dirty and len(self.used) == len(self.entries) and \
+                (self.text_checked or self.checked_by is None):
             return
-        body = {"format": self.FORMAT, "entries": {k: _encode(v) for k, v in self.used.items()}}
+        body = {"format": self.FORMAT, "checked_by": self.checked_by,
+                "entries": {k: _encode(v) for k, v in self.used.items()}}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(body, ensure_ascii=False, separators=(",", ":")),
@@ -270,14 +288,16 @@ def read_toml(path: Path, display: str | None = None) -> dict:
         raise InputError(display, [Issue("", "nested too deeply to be a govcloud input")]) from None
 
 
-def parse(model: type[M], data: Any, display: str) -> M:
+def parse(model: type[M], data: Any, display: str, context: Any = None) -> M:
+    """``context``: pydantic's validation context (models.base.TEXT_CHECKED for data whose
+    texts were checked before)."""
     if data is None:
         raise InputError(display, [Issue("", "the file is empty: expected a mapping of fields")])
     if not isinstance(data, dict):
         raise InputError(display, [Issue("", f"expected a mapping at the top level, got "
                                              f"{type(data).__name__}")])
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=context)
     except ValidationError as exc:
         raise InputError(display, _name_items(issues_from(exc, model), data)) from None
 

@@ -20,6 +20,7 @@ from ..extensions import EXTENSIONS_DIR, extension_ends
 from ..inputs import ParseCache
 from ..workspace import GENERATED_HEADER, SHIPPED_CATALOG, Workspace
 from . import stack_index
+from .approval_checks import ApprovalChecks
 from .session import gc_paused
 from .validate import check_inputs
 
@@ -167,8 +168,9 @@ def _compile_workspace(ws: Workspace, today: dt.date, shared: str,
     """Validates everything (cross-approval checks and IPAM see every approval), then compiles
     only the stacks whose inputs differ from ``previous`` (stack_index.py); the others' specs,
     spec-cache entries and fees are reused. Returns the report and the new stack index."""
-    parse_cache = ParseCache(ws.parse_cache_path)
-    approvals = check_inputs(ws, today, parse_cache)
+    parse_cache = ParseCache(ws.parse_cache_path, checked_by=shared)
+    checks = ApprovalChecks(ws.data_dir / "approval-check-cache.json", shared)
+    approvals = check_inputs(ws, today, parse_cache, checks)
     config = ws.config
     pools = {z: (zc.tenant_pool, zc.subnet_prefix) for z, zc in config.zones.items()}
     alloc = ipam_mod.allocate(ipam_mod.carry_moves(ws.load_ipam(), approvals.values()),
@@ -191,7 +193,8 @@ def _compile_workspace(ws: Workspace, today: dt.date, shared: str,
             keep.add(path)
             files = [file_of[id(a)] for a in group]
             digest = stack_index.stack_digest(
-                shared, files, group, ends,
+                shared, files, [checks.model_json(f, a) for f, a in zip(files, group)],
+                [a.approval_no for a in group], ends,
                 sorted((z, alloc[z][stack]) for z in {z for a in group for z in a.zones}))
             prev = old.stacks.get(stack)
             raw = old.entry(rel, prev) if isinstance(prev, dict) and \
@@ -224,6 +227,7 @@ def _compile_workspace(ws: Workspace, today: dt.date, shared: str,
         parse_cache.save()   # only now: the inputs were valid and the specs are written
     except OSError:
         pass
+    checks.save(approvals)
     return CompileReport(written, unchanged, removed, len(stacks), f"{fee:.2f}"), stacks
 
 
