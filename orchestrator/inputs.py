@@ -208,7 +208,12 @@ class ParseCache:
     """What YAML files parsed to, by the SHA-256 of their bytes, kept in one JSON file (dates
     tagged). Reading 10,000 approvals with the YAML parser took longer than everything else
     `govcloud compile` does once its output is known; unchanged files are not parsed again.
-    Entries not used by a run are dropped when it saves."""
+    Entries not used by a run are dropped when it saves.
+
+    The file is one JSON document written one entry per line (``"SHA":DATA``), so that a run
+    keeps each entry's text, decodes only the entries it reads and writes the unchanged ones
+    back as they were: decoding and encoding the whole cache again was ~0.5 s of a compile of
+    10,000 approvals with one touched. A file in another layout is decoded whole."""
 
     FORMAT = "govcloud-parse-cache/1"
 
@@ -224,35 +229,79 @@ class ParseCache:
         self.read_only = read_only
         self.checked_by = checked_by
         self.text_checked = False
-        self.entries: dict[str, Any] = {}
-        self.used: dict[str, Any] = {}
+        self.entries: dict[str, str] = {}     # SHA -> the entry's JSON text
+        self.used: dict[str, str] = {}
         self.dirty = False
         try:
-            raw = json.loads(path.read_bytes(), object_hook=_decode_object)
+            text = path.read_bytes().decode("utf-8")
+        except (OSError, ValueError):
+            return
+        head = self._by_lines(text)
+        if head is None:
+            head = self._whole(text)
+        if head is not None:
+            self.text_checked = checked_by is not None and head.get("checked_by") == checked_by
+
+    def _by_lines(self, text: str) -> dict | None:
+        """The layout save() writes: a header line, one line per entry, a closing line."""
+        lines = text.split("\n")
+        if len(lines) < 2 or lines[-1] != "}}" or not lines[0].endswith(',"entries":{'):
+            return None
+        try:
+            head = json.loads(lines[0][:-len(',"entries":{')] + "}")
+        except ValueError:
+            return None
+        if not isinstance(head, dict) or head.get("format") != self.FORMAT:
+            return None
+        entries = {}
+        body = lines[1:-1]
+        for i, line in enumerate(body):
+            if i < len(body) - 1:
+                if not line.endswith(","):
+                    return None
+                line = line[:-1]
+            if len(line) < 68 or line[0] != '"' or line[65:67] != '":':
+                return None
+            entries[line[1:65]] = line[67:]
+        self.entries = entries
+        return head
+
+    def _whole(self, text: str) -> dict | None:
+        try:
+            raw = json.loads(text)
             if isinstance(raw, dict) and raw.get("format") == self.FORMAT and \
                     isinstance(raw.get("entries"), dict):
-                self.entries = raw["entries"]
-                self.text_checked = checked_by is not None and \
-                    raw.get("checked_by") == checked_by
-        except (OSError, ValueError, TypeError):
+                self.entries = {k: json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+                                for k, v in raw["entries"].items() if isinstance(k, str)}
+                return raw
+        except (ValueError, TypeError):
             pass
+        return None
 
     def get(self, key: str) -> Any:
         if self.read_only:
-            return self.entries.pop(key, _MISS)    # a second file of the same bytes: parsed
-        data = self.entries.get(key, _MISS)
-        if data is not _MISS:
-            self.used[key] = data
+            text = self.entries.pop(key, None)    # a second file of the same bytes: parsed
+        else:
+            text = self.entries.get(key)
+        if text is None:
+            return _MISS
+        try:
+            data = json.loads(text, object_hook=_decode_object)
+        except (ValueError, RecursionError):   # a damaged line: parsed again (and rewritten)
+            self.entries.pop(key, None)
+            return _MISS
+        if not self.read_only:
+            self.used[key] = text
         return data
 
     def put(self, key: str, data: Any) -> None:
         if self.read_only:
             return
         try:
-            _encode(data)
+            text = json.dumps(_encode(data), ensure_ascii=False, separators=(",", ":"))
         except (_Uncachable, RecursionError):
             return
-        self.used[key] = data
+        self.used[key] = text
         self.dirty = True
 
     def save(self) -> None:
@@ -261,12 +310,12 @@ class ParseCache:
         if not self.dirty and len(self.used) == len(self.entries) and \
                 (self.text_checked or self.checked_by is None):
             return
-        body = {"format": self.FORMAT, "checked_by": self.checked_by,
-                "entries": {k: _encode(v) for k, v in self.used.items()}}
+        head = json.dumps({"format": self.FORMAT, "checked_by": self.checked_by},
+                          separators=(",", ":"))
+        body = ",\n".join(f'"{k}":{v}' for k, v in self.used.items())
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-                       encoding="utf-8")
+        tmp.write_text(f'{head[:-1]},"entries":{{\n{body}\n}}}}', encoding="utf-8")
         tmp.replace(self.path)
 
 
