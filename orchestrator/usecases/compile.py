@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 from contextlib import closing
 from dataclasses import asdict, dataclass
 from decimal import Decimal
@@ -113,11 +114,29 @@ def _compile_inputs_digest(ws: Workspace, today: dt.date) -> tuple[str, str]:
         if not root.is_dir():
             h.update(b"-\0")
             continue
-        for p in sorted(root.rglob("*")):
-            if "__pycache__" in p.parts or not p.is_file():
-                continue
-            h.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes() + b"\0")
+        for rel, p in _tree_files(str(root), ""):
+            with open(p, "rb") as f:
+                h.update(rel.encode() + b"\0" + f.read() + b"\0")
     return h.hexdigest(), shared
+
+
+def _tree_files(directory: str, prefix: str) -> list[tuple[str, str]]:
+    """(relative path, path) of the files under ``directory`` in the order of
+    ``sorted(Path(directory).rglob("*"))`` (names sorted level by level: a directory's files
+    come where its name sorts), symlinked directories not entered (as rglob does not) and
+    __pycache__ left out. os.scandir: pathlib's objects were ~0.2 s for 10,000 approvals."""
+    out: list[tuple[str, str]] = []
+    with os.scandir(directory) as it:
+        entries = sorted(it, key=lambda e: e.name)
+    for e in entries:
+        if e.name == "__pycache__":
+            continue
+        rel = prefix + e.name
+        if e.is_dir(follow_symlinks=False):
+            out.extend(_tree_files(e.path, rel + "/"))
+        elif e.is_file():   # (a symlink to a file is followed, as Path.is_file does)
+            out.append((rel, e.path))
+    return out
 
 
 def _stat(path: Path) -> list[int] | None:
