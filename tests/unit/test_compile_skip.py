@@ -101,6 +101,7 @@ def test_the_inputs_digest_walks_files_in_rglob_order(tmp_path):
     os.symlink(other, root / "linkdir")
     os.symlink(other / "f", root / "linkfile")
     os.symlink(tmp_path / "nowhere", root / "broken")
+    os.symlink(root / "loop", root / "loop")
     old = [(str(p.relative_to(root)), str(p)) for p in sorted(Path(root).rglob("*"))
            if "__pycache__" not in p.parts and p.is_file()]
     assert _tree_files(str(root), "") == old
