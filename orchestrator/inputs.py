@@ -3,12 +3,10 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import json
 import re
 import tomllib
 import types
 import typing
-from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar, Union, get_args, get_origin
 
@@ -16,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from .errors import InputError, Issue
+from .parse_cache import MISS as _MISS, ParseCache  # noqa: F401  (ParseCache: re-exported)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -58,6 +57,68 @@ class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
                 None, None, f"{node.value!r} is not a valid date ({exc})", node.start_mark)
 
 
+    # --- the fast path (first compile of 10,000 approvals: PyYAML's generic constructor and
+    # resolver, in Python, were ~40% of it) ------------------------------------------------
+    def resolve(self, kind, value, implicit):
+        # Exactly BaseResolver.resolve for a scalar whose first character starts no implicit
+        # tag (most names): the default str tag, without the generic lookups.
+        if kind is yaml.ScalarNode and not self.yaml_path_resolvers and \
+                (not implicit[0] or (value[:1] not in _IMPLICIT_FIRSTS and value != "")):
+            return _STR_TAG
+        return super().resolve(kind, value, implicit)
+
+    def construct_document(self, node):
+        """The plain trees approvals are (str keys, no aliases, merges or odd tags) built
+        directly; anything else, or any error, by PyYAML's constructor from the start (so that
+        its errors, in its order, are what is reported)."""
+        try:
+            return self._plain(node, set())
+        except Exception:
+            self.constructed_objects, self.recursive_objects = {}, {}
+            self.state_generators, self.deep_construct = [], False
+        return super().construct_document(node)
+
+    def _plain(self, node, seen: set):
+        t = type(node)
+        tag = node.tag
+        if t is yaml.ScalarNode:
+            if tag == _STR_TAG:
+                return node.value
+            make = _PLAIN_SCALARS.get(tag)
+            if make is None:
+                raise _NotPlain
+            return make(self, node)
+        if id(node) in seen:      # an alias: shared (or recursive) data, the generic path
+            raise _NotPlain
+        seen.add(id(node))
+        if t is yaml.SequenceNode and tag == _SEQ_TAG:
+            return [self._plain(n, seen) for n in node.value]
+        if t is yaml.MappingNode and tag == _MAP_TAG:
+            out: dict = {}
+            for key_node, value_node in node.value:
+                if type(key_node) is not yaml.ScalarNode or key_node.tag == _MERGE_TAG:
+                    raise _NotPlain
+                key = self._plain(key_node, seen)
+                if key in out:   # a duplicate: construct_mapping reports it
+                    raise _NotPlain
+                out[key] = self._plain(value_node, seen)
+            return out
+        raise _NotPlain
+
+
+class _NotPlain(Exception):
+    pass
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_MAP_TAG = "tag:yaml.org,2002:map"
+_IMPLICIT_FIRSTS = frozenset(_Loader.yaml_implicit_resolvers)
+assert None not in _IMPLICIT_FIRSTS   # (a wildcard resolver would apply to every value)
+_PLAIN_SCALARS = {"tag:yaml.org,2002:int": _BaseLoader.construct_yaml_int,
+                  "tag:yaml.org,2002:bool": _BaseLoader.construct_yaml_bool,
+                  "tag:yaml.org,2002:null": _BaseLoader.construct_yaml_null,
+                  "tag:yaml.org,2002:timestamp": _Loader.construct_yaml_timestamp}
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
 
 # Discriminator tags pydantic puts into error locations of tagged unions.
@@ -65,10 +126,17 @@ _UNION_PARENTS = {"term", "provisions"}
 _PATH_PREFIX = re.compile(r"^([a-z_]+(\[\d+\])?(\.[a-z_]+(\[\d+\])?)*): (.*)$", re.S)
 
 
-def read_yaml(path: Path, display: str | None = None, cache: "ParseCache | None" = None) -> Any:
+def read_yaml(path: Path, display: str | None = None, cache: ParseCache | None = None) -> Any:
     """The YAML document in ``path``. With ``cache``, bytes parsed before (the same SHA-256)
     give the data they gave then, without parsing; only what parsed cleanly is remembered, so
     every error is found and reported by the parser as without it."""
+    return read_yaml_entry(path, display, cache)[0]
+
+
+def read_yaml_entry(path: Path, display: str | None = None,
+                    cache: ParseCache | None = None) -> tuple[Any, str | None, bool]:
+    """(data, SHA-256 of the bytes or None without ``cache``, whether the data is a cache entry
+    whose text was checked by the code of this run: ``ParseCache.text_checked``)."""
     display = display or str(path)
     try:
         raw = read_bounded(path, display)
@@ -77,7 +145,7 @@ def read_yaml(path: Path, display: str | None = None, cache: "ParseCache | None"
             key = hashlib.sha256(raw).hexdigest()
             hit = cache.get(key)
             if hit is not _MISS:
-                return hit
+                return hit, key, cache.text_checked
         text = raw.decode("utf-8")
     except FileNotFoundError:
         raise InputError(display, [Issue("", "file not found")])
@@ -98,7 +166,7 @@ def read_yaml(path: Path, display: str | None = None, cache: "ParseCache | None"
         _bound_expansion(data, display)
     if key is not None:
         cache.put(key, data)
-    return data
+    return data, key, False
 
 
 MAX_INPUT_BYTES = 16 * 1024 * 1024      # no approval, catalog or profile comes near it
@@ -163,95 +231,6 @@ def _bound_expansion(data: Any, display: str) -> None:
             stack.extend(v)
 
 
-_MISS = object()
-_DATE_TAG = "$date"
-
-
-class _Uncachable(Exception):
-    pass
-
-
-def _encode(v: Any) -> Any:
-    t = type(v)
-    if t is dict:
-        if _DATE_TAG in v:
-            raise _Uncachable
-        out = {}
-        for k, x in v.items():
-            if type(k) is not str:
-                raise _Uncachable
-            out[k] = _encode(x)
-        return out
-    if t is list:
-        return [_encode(x) for x in v]
-    if t is str or t is int or t is bool or v is None:
-        return v
-    if t is date:
-        return {_DATE_TAG: v.isoformat()}
-    raise _Uncachable   # floats, datetimes, binary, sets...: parsed each time
-
-
-def _decode_object(d: dict) -> Any:
-    if len(d) == 1 and _DATE_TAG in d:
-        return date.fromisoformat(d[_DATE_TAG])
-    return d
-
-
-class ParseCache:
-    """What YAML files parsed to, by the SHA-256 of their bytes, kept in one JSON file (dates
-    tagged). Reading 10,000 approvals with the YAML parser took longer than everything else
-    `govcloud compile` does once its output is known; unchanged files are not parsed again.
-    Entries not used by a run are dropped when it saves."""
-
-    FORMAT = "govcloud-parse-cache/1"
-
-    def __init__(self, path: Path, read_only: bool = False):
-        """``read_only``: never saved, and each entry is let go once it was read (the data of
-        10,000 approvals is not held until the last one is validated)."""
-        self.path = path
-        self.read_only = read_only
-        self.entries: dict[str, Any] = {}
-        self.used: dict[str, Any] = {}
-        self.dirty = False
-        try:
-            raw = json.loads(path.read_bytes(), object_hook=_decode_object)
-            if isinstance(raw, dict) and raw.get("format") == self.FORMAT and \
-                    isinstance(raw.get("entries"), dict):
-                self.entries = raw["entries"]
-        except (OSError, ValueError, TypeError):
-            pass
-
-    def get(self, key: str) -> Any:
-        if self.read_only:
-            return self.entries.pop(key, _MISS)    # a second file of the same bytes: parsed
-        data = self.entries.get(key, _MISS)
-        if data is not _MISS:
-            self.used[key] = data
-        return data
-
-    def put(self, key: str, data: Any) -> None:
-        if self.read_only:
-            return
-        try:
-            _encode(data)
-        except (_Uncachable, RecursionError):
-            return
-        self.used[key] = data
-        self.dirty = True
-
-    def save(self) -> None:
-        if self.read_only:
-            return
-        if not self.dirty and len(self.used) == len(self.entries):
-            return
-        body = {"format": self.FORMAT, "entries": {k: _encode(v) for k, v in self.used.items()}}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-                       encoding="utf-8")
-        tmp.replace(self.path)
-
-
 def read_toml(path: Path, display: str | None = None) -> dict:
     display = display or str(path)
     try:
@@ -270,14 +249,16 @@ def read_toml(path: Path, display: str | None = None) -> dict:
         raise InputError(display, [Issue("", "nested too deeply to be a govcloud input")]) from None
 
 
-def parse(model: type[M], data: Any, display: str) -> M:
+def parse(model: type[M], data: Any, display: str, context: Any = None) -> M:
+    """``context``: pydantic's validation context (models.base.TEXT_CHECKED for data whose
+    texts were checked before)."""
     if data is None:
         raise InputError(display, [Issue("", "the file is empty: expected a mapping of fields")])
     if not isinstance(data, dict):
         raise InputError(display, [Issue("", f"expected a mapping at the top level, got "
                                              f"{type(data).__name__}")])
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=context)
     except ValidationError as exc:
         raise InputError(display, _name_items(issues_from(exc, model), data)) from None
 

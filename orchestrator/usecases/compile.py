@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 from contextlib import closing
 from dataclasses import asdict, dataclass
 from decimal import Decimal
@@ -20,6 +21,7 @@ from ..extensions import EXTENSIONS_DIR, extension_ends
 from ..inputs import ParseCache
 from ..workspace import GENERATED_HEADER, SHIPPED_CATALOG, Workspace
 from . import stack_index
+from .approval_checks import ApprovalChecks
 from .session import gc_paused
 from .validate import check_inputs
 
@@ -112,11 +114,35 @@ def _compile_inputs_digest(ws: Workspace, today: dt.date) -> tuple[str, str]:
         if not root.is_dir():
             h.update(b"-\0")
             continue
-        for p in sorted(root.rglob("*")):
-            if "__pycache__" in p.parts or not p.is_file():
-                continue
-            h.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes() + b"\0")
+        for rel, p in _tree_files(str(root), ""):
+            with open(p, "rb") as f:
+                h.update(rel.encode() + b"\0" + f.read() + b"\0")
     return h.hexdigest(), shared
+
+
+def _tree_files(directory: str, prefix: str) -> list[tuple[str, str]]:
+    """(relative path, path) of the files under ``directory`` in the order of
+    ``sorted(Path(directory).rglob("*"))`` (names sorted level by level: a directory's files
+    come where its name sorts), symlinked directories not entered (as rglob does not) and
+    __pycache__ left out. os.scandir: pathlib's objects were ~0.2 s for 10,000 approvals."""
+    out: list[tuple[str, str]] = []
+    try:
+        with os.scandir(directory) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except PermissionError:   # (rglob skips an unreadable directory)
+        return out
+    for e in entries:
+        if e.name == "__pycache__":
+            continue
+        rel = prefix + e.name
+        try:
+            if e.is_dir(follow_symlinks=False):
+                out.extend(_tree_files(e.path, rel + "/"))
+            elif e.is_file():   # a symlink to a file is followed, as Path.is_file does
+                out.append((rel, e.path))
+        except OSError:   # a symlink loop: not a file, as Path.is_file says
+            continue
+    return out
 
 
 def _stat(path: Path) -> list[int] | None:
@@ -167,8 +193,9 @@ def _compile_workspace(ws: Workspace, today: dt.date, shared: str,
     """Validates everything (cross-approval checks and IPAM see every approval), then compiles
     only the stacks whose inputs differ from ``previous`` (stack_index.py); the others' specs,
     spec-cache entries and fees are reused. Returns the report and the new stack index."""
-    parse_cache = ParseCache(ws.parse_cache_path)
-    approvals = check_inputs(ws, today, parse_cache)
+    parse_cache = ParseCache(ws.parse_cache_path, checked_by=shared)
+    checks = ApprovalChecks(ws.data_dir / "approval-check-cache.json", shared)
+    approvals = check_inputs(ws, today, parse_cache, checks)
     config = ws.config
     pools = {z: (zc.tenant_pool, zc.subnet_prefix) for z, zc in config.zones.items()}
     alloc = ipam_mod.allocate(ipam_mod.carry_moves(ws.load_ipam(), approvals.values()),
@@ -191,7 +218,8 @@ def _compile_workspace(ws: Workspace, today: dt.date, shared: str,
             keep.add(path)
             files = [file_of[id(a)] for a in group]
             digest = stack_index.stack_digest(
-                shared, files, group, ends,
+                shared, files, [checks.model_json(f, a) for f, a in zip(files, group)],
+                [a.approval_no for a in group], ends,
                 sorted((z, alloc[z][stack]) for z in {z for a in group for z in a.zones}))
             prev = old.stacks.get(stack)
             raw = old.entry(rel, prev) if isinstance(prev, dict) and \
@@ -224,6 +252,7 @@ def _compile_workspace(ws: Workspace, today: dt.date, shared: str,
         parse_cache.save()   # only now: the inputs were valid and the specs are written
     except OSError:
         pass
+    checks.save(approvals)
     return CompileReport(written, unchanged, removed, len(stacks), f"{fee:.2f}"), stacks
 
 

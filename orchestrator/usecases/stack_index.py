@@ -51,14 +51,15 @@ def save(ws: Workspace, shared: str, index: dict[str, Any]) -> None:
         pass
 
 
-def stack_digest(shared: str, files: list[str], group: list, ends: dict,
-                 blocks: list[tuple[str, str]]) -> str:
-    """``files``: the stack's approval file names (sorted); ``group``: its Approval models in
-    the same order; ``blocks``: (zone, CIDR) of the stack."""
+def stack_digest(shared: str, files: list[str], model_json: list[str], numbers: list[str],
+                 ends: dict, blocks: list[tuple[str, str]]) -> str:
+    """``files``: the stack's approval file names (sorted); ``model_json``: its Approval
+    models' ``model_dump_json()`` and ``numbers`` their approval numbers, in the same order;
+    ``blocks``: (zone, CIDR) of the stack."""
     h = hashlib.sha256(shared.encode() + b"\0")
-    for f, a in zip(files, group):
-        h.update(f.encode() + b"\0" + a.model_dump_json().encode() + b"\0")
-        end = ends.get(a.approval_no)
+    for f, text, no in zip(files, model_json, numbers):
+        h.update(f.encode() + b"\0" + text.encode() + b"\0")
+        end = ends.get(no)
         h.update((end.isoformat() if end is not None else "-").encode() + b"\0")
     h.update(json.dumps(blocks).encode())
     return h.hexdigest()

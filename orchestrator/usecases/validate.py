@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core import policy
 from ..core.changes import apply_changes, change_issues, reference_errors
@@ -15,6 +15,9 @@ from ..models.approval import Approval
 from ..target_options import offers as target_offers
 from ..workspace import Workspace
 from . import changes as changes_mod
+
+if TYPE_CHECKING:
+    from .approval_checks import ApprovalChecks
 
 VALIDATE_FORMAT = "govcloud-validate/1"
 
@@ -43,10 +46,11 @@ def validate(ws: Workspace, today: dt.date) -> ValidateResult:
                           p.warnings(today) + extra)
 
 
-def check_inputs(ws: Workspace, today: dt.date,
-                 parse_cache: ParseCache | None = None) -> dict[str, Approval]:
+def check_inputs(ws: Workspace, today: dt.date, parse_cache: ParseCache | None = None,
+                 checks: "ApprovalChecks | None" = None) -> dict[str, Approval]:
     """Every input checked (the profile's rules as of ``today``); raises with all problems
-    (``parse_cache``: see Workspace.load_approvals)."""
+    (``parse_cache``: see Workspace.load_approvals; ``checks``: the approvals known to pass
+    their own checks, usecases/approval_checks.py)."""
     errors = InputErrors()
     ws.config  # the profile's name comes from it: a broken config is reported alone
     offers = target_offers(ws.config)   # every [targets.X] table against its driver's schema
@@ -68,7 +72,8 @@ def check_inputs(ws: Workspace, today: dt.date,
     for err in change_issues(raw, changes, ws.catalog, ws.profile):
         errors.add(err)
     approvals = apply_changes(raw, changes)
-    base = check_all(approvals, ws.catalog, ws.profile, ws.config, offers)
+    known = checks.passed(approvals, offers) if checks is not None else ()
+    base = check_all(approvals, ws.catalog, ws.profile, ws.config, offers, known)
     # cross-document errors, then the profile's rules, then the extension files
     for err in policy.check_all(approvals, ws.catalog, ws.profile, ws.config, today, base) + \
             extension_issues(ws, approvals):

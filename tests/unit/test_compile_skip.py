@@ -84,3 +84,25 @@ def test_another_day_or_config_is_compiled(ws, runs, monkeypatch):
     cfg.write_text(cfg.read_text(encoding="utf-8") + "\n# a comment\n", encoding="utf-8")
     compile_workspace(Workspace.at(ws), today())
     assert len(runs) == 4
+
+
+def test_the_inputs_digest_walks_files_in_rglob_order(tmp_path):
+    """compile._tree_files lists what sorted(rglob("*")) + is_file() listed (the digest's
+    order and content), without entering symlinked directories or __pycache__."""
+    import os
+    from pathlib import Path
+    from orchestrator.usecases.compile import _tree_files
+    root, other = tmp_path / "r", tmp_path / "other"
+    for d in (root / "a" / "__pycache__", root / "a-b", other):
+        d.mkdir(parents=True)
+    for f in (root / "a" / "x", root / "a.b", root / "a-b" / "y", root / "Z", other / "f",
+              root / "a" / "__pycache__" / "c.pyc"):
+        f.write_text(f.name)
+    os.symlink(other, root / "linkdir")
+    os.symlink(other / "f", root / "linkfile")
+    os.symlink(tmp_path / "nowhere", root / "broken")
+    os.symlink(root / "loop", root / "loop")
+    old = [(str(p.relative_to(root)), str(p)) for p in sorted(Path(root).rglob("*"))
+           if "__pycache__" not in p.parts and p.is_file()]
+    assert _tree_files(str(root), "") == old
+    assert [rel for rel, _ in old] == ["Z", "a/x", "a-b/y", "a.b", "linkfile"]

@@ -107,3 +107,26 @@ def test_a_read_only_cache_gives_the_same_data_lets_go_and_never_saves(ws):
     assert w.parse_cache_path.read_bytes() == before and not ro.used
     twin.unlink()
     assert w.load_approvals(ParseCache(w.parse_cache_path, read_only=True)) == first
+
+
+def test_entries_are_lines_kept_as_written_and_other_layouts_are_read(tmp_path):
+    files = []
+    for i, body in enumerate(["d: 2026-01-31\n", "s: 'x\u2028y'\nn: 1\n", "l: [a, {k: v}]\n"]):
+        files.append(tmp_path / f"{i}.yaml")
+        files[-1].write_text(body, encoding="utf-8")
+    cache = ParseCache(tmp_path / "c.json", checked_by="code")
+    parsed = [read_yaml(f, f.name, cache) for f in files]
+    cache.save()
+    text = (tmp_path / "c.json").read_text(encoding="utf-8")
+    assert len(text.split("\n")) == 3 + 2 and json.loads(text)["checked_by"] == "code"
+    again = ParseCache(tmp_path / "c.json", checked_by="code")
+    assert again.text_checked and [read_yaml(f, f.name, again) for f in files] == parsed
+    files[1].write_text("s: changed\n", encoding="utf-8")
+    assert read_yaml(files[1], "1.yaml", again) == {"s": "changed"}
+    again.save()
+    lines = (tmp_path / "c.json").read_text(encoding="utf-8").split("\n")
+    assert lines[1] == text.split("\n")[1] and lines[3] == text.split("\n")[3] + ","
+    # a cache written whole (one line, as before) is read; another code digest is not trusted
+    (tmp_path / "c.json").write_text(json.dumps(json.loads(text)), encoding="utf-8")
+    whole = ParseCache(tmp_path / "c.json", checked_by="other code")
+    assert not whole.text_checked and read_yaml(files[0], "0.yaml", whole) == parsed[0]
