@@ -14,6 +14,10 @@ from .errors import GovcloudError
 
 CHINA = timezone(timedelta(hours=8), "CST")
 
+# How far ahead of the clock a --now date-time may be on a command that records events: the
+# skew between an operator's watch and the runner's clock, not a way to write the future.
+SKEW = timedelta(minutes=5)
+
 
 def parse_now(text: str, option: str = "--now") -> datetime:
     """YYYY-MM-DD (midnight, China time) or an ISO date-time (naive means China time)."""
@@ -45,6 +49,15 @@ def now() -> datetime:
 
 def today() -> date:
     return now().date()
+
+
+def horizon() -> datetime:
+    """The latest instant a recorded event may carry: now plus SKEW, or the end of today when
+    the clock is only known to the day (GOVCLOUD_TODAY, or a GOVCLOUD_NOW that is a date)."""
+    set_now = os.environ.get("GOVCLOUD_NOW", "").strip()
+    if len(set_now) == 10 or (not set_now and os.environ.get("GOVCLOUD_TODAY")):
+        return datetime.combine(today() + timedelta(days=1), time(0), CHINA) - timedelta(microseconds=1)
+    return now() + SKEW
 
 
 # The reason of a back-dated correction (--backdated REASON), for this run's audit entries.
