@@ -2,7 +2,9 @@
 
 ``GOVCLOUD_NOW`` (an ISO date-time, or a date meaning its midnight) or ``GOVCLOUD_TODAY`` (a date)
 in the environment replace the system clock; explicit ``--now`` / ``--today`` / ``--date``
-options replace both. China has no daylight saving time, so a fixed +08:00 offset is exact.
+options replace both (on a command that records events, a ``--now`` after the clock is refused
+and one before today needs ``--backdated``: cli/options.py recording_now). China has no
+daylight saving time, so a fixed +08:00 offset is exact.
 """
 from __future__ import annotations
 

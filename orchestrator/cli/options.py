@@ -40,7 +40,8 @@ OutDoc = Annotated[OutputDoc, typer.Option("--output", help="Output format.")]
 LockTimeout = Annotated[float, typer.Option("--lock-timeout", help="Seconds to wait for the state lock.")]
 Now = Annotated[Optional[str], typer.Option(
     "--now", help="Pretend the clock is this: YYYY-MM-DD or an ISO date-time, China time "
-                  "(default: now, or GOVCLOUD_NOW / GOVCLOUD_TODAY).")]
+                  "(default: now, or GOVCLOUD_NOW / GOVCLOUD_TODAY). On a command that records "
+                  "events: never after the clock, before today only with --backdated.")]
 
 Backdated = Annotated[Optional[str], typer.Option(
     "--backdated", metavar="REASON", help="This run is a back-dated correction: allows a --now "
