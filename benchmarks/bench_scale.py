@@ -22,8 +22,11 @@ For each N, in a fresh workspace (`govcloud init --no-examples`) under a tempora
             compiles no stack and writes nothing (bench_incremental.py times a content change)
   setup     apply everything (usecases.apply.apply, as `apply --auto-approve`; --parallelism workers)
   baseline  yaml.load of the compiled spec files with CSafeLoader, and nothing else
-  (c)       plan: a no-op plan; it must report zero changes, or the run stops with an error
-  (c')      the same plan through the CLI (`govcloud plan --detailed-exitcode`, exit 0 = none)
+  (c)       plan: a no-op plan (every stack: refresh "full"); it must report zero changes, or
+            the run stops with an error
+  (c')      the plan through the CLI (`govcloud plan --detailed-exitcode`, exit 0 = none); its
+            default `--refresh=auto` skips, from [plan] skip_unchanged_from spec files, every
+            department (c) found unchanged (bench_plan_scale.py compares the two)
 
 Every timed step runs in a fresh child Python, so peak RSS is that step's own (os.wait4's
 ru_maxrss of the child). "wall" is the child process from spawn to exit (interpreter start and

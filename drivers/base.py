@@ -124,7 +124,8 @@ def retrying_read(fn: Callable[..., T]) -> Callable[..., T]:
     @functools.wraps(fn)
     def read(self, *args, **kwargs):
         for attempt in Retrying(
-                retry=retry_if_exception(lambda e: isinstance(e, DriverError) and e.transient),
+                retry=retry_if_exception(lambda e: isinstance(e, DriverError) and e.transient
+                                     and not getattr(e, "exhausted", False)),
                 wait=wait_exponential_jitter(multiplier=0.2, max=5),
                 stop=stop_after_attempt(READ_ATTEMPTS) | stop_after_delay(READ_DEADLINE),
                 sleep=lambda s: type(self).read_sleep(s), reraise=True):
@@ -369,9 +370,22 @@ class TrustedReads(ABC):
         ``self.trusted_last``."""
 
 
+class DepartmentReads(ABC):
+    """``observe`` of some departments only: the owned objects whose address
+    (``kind:target/DEPT/...``) names one of them, duplicates and objects in no state included,
+    for a plan of the departments whose inputs changed (usecases/plan_scope.py). Objects of
+    other departments are not read at all."""
+    capability: ClassVar[str] = "department-reads"
+
+    @abstractmethod
+    def observe_departments(self, departments: Iterable[str]) -> list[Observed]:
+        """The owned objects of ``departments`` (none for none)."""
+
+
 CAPABILITIES: tuple[type, ...] = (MediaAccess, Census, PowerControl, RbacEvidence, CloudSurvey,
                                   IsolationChecks, IsolationProbes, ReachabilityProbes, BackupStore,
-                                  Retagging, Inventory, Importing, ConsoleAccess, TrustedReads)
+                                  Retagging, Inventory, Importing, ConsoleAccess, TrustedReads,
+                                  DepartmentReads)
 
 
 # name -> "module:Class"; imported only when a workspace uses that driver.

@@ -130,7 +130,8 @@ def read(path: Path) -> tuple[Plan, dict]:
         plan = Plan(data["workspace_id"], data["state"]["lineage"], data["state"]["serial"],
                     data["inputs_digest"], [Action.from_dict(a) for a in data["actions"]],
                     data.get("created_at", ""), data.get("digest", ""),
-                    data.get("approvals") or {}, data.get("review"), data.get("refresh") or None)
+                    data.get("approvals") or {}, data.get("review"), data.get("refresh") or None,
+                    data.get("stacks"))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise PlanRefused(f"{path} is damaged: {exc}", fix="run `govcloud plan -o FILE` again")
     return plan, data

@@ -27,6 +27,7 @@ from typing import Any, Iterator
 from drivers.base import (ADDRESS_TAG, OWNER_TAG, Census, Conflict, CreateFailed, Driver,
                           MediaAccess, NotFound, Observed, PowerControl, QuotaExceeded, Request,
                           assert_owned)
+from drivers.local.department_reads import LocalDepartmentReads
 from drivers.local.extras import AddressesAndRetagging
 from drivers.local.options import DEFAULT_IMAGES, LocalOptions
 from drivers.local.survey import LocalSurvey
@@ -67,7 +68,8 @@ def _loads_all(docs) -> list:
     return json.loads("[" + ",".join(docs) + "]")
 
 
-class LocalDriver(Driver, MediaAccess, Census, PowerControl, AddressesAndRetagging, LocalSurvey):
+class LocalDriver(Driver, MediaAccess, Census, PowerControl, AddressesAndRetagging, LocalSurvey,
+                  LocalDepartmentReads):
     name = "local"
     kinds = frozenset(_PROJECT_FROM)
     options_model = LocalOptions

@@ -89,16 +89,25 @@ def plan_text(plan: Plan, show_noop: bool = False) -> None:
                       "nothing of it is deleted. It leaves only through the exit process (restore "
                       "its approval, then `govcloud request-exit` and `govcloud decommission`).")
     if plan.review:
-        review_text(plan.review, show_noop)
+        review_text(plan.review, show_noop, bool((plan.stacks or {}).get("skipped")))
     for r in plan.refresh or ():
         how = "read in full" if r["full"] else "partly from the state"
         console.print(f"[dim]Refresh of {escape(r['target'])}: {how} — {escape(r['reason'])}.[/]")
+    st = plan.stacks or {}
+    skipped = st.get("skipped") or 0
+    if skipped:
+        console.print(f"[dim]Stacks: {st['planned']} of {st['of']} planned (departments "
+                      f"{escape(', '.join(st.get('departments') or ()) or 'none')}), {skipped} "
+                      f"skipped as unchanged — {escape(st.get('reason') or '')}.[/]")
+    elif st:
+        console.print(f"[dim]Stacks: all {st['of']} planned — {escape(st.get('reason') or '')}.[/]")
     s = plan.summary
     scheduled = sum(1 for a in plan.actions if a.cause.value == "scheduled")
     later = f", {scheduled} scheduled (window not open yet)" if scheduled else ""
     if not plan.has_changes:
+        where = f" in the {st['planned']} planned stacks" if skipped else ""
         console.print(f"[green]No changes.[/] The cloud matches the stack specs "
-                      f"({s['no-op'] - scheduled} objects up to date{later}).")
+                      f"({s['no-op'] - scheduled} objects up to date{where}{later}).")
         return
     console.print(f"\nPlan: {s['create']} to create, {s['update']} to update, "
                   f"{s['replace']} to replace, {s['delete']} to delete, {s['adopt']} to adopt, "
@@ -109,9 +118,11 @@ def _dims(d: dict[str, int]) -> str:
     return f"{d['vcpus']}/{d['ram_gb']}/{d['disk_gb']}/{d['public_ips']}"
 
 
-def review_text(review: dict[str, Any], show_all: bool = False) -> None:
+def review_text(review: dict[str, Any], show_all: bool = False, partial: bool = False) -> None:
     """The quota view and the fee change of a plan (core/review.py); rows that say nothing new
-    (usage as planned, fee unchanged) only with ``show_all``."""
+    (usage as planned, fee unchanged) only with ``show_all``. ``partial``: a plan of some
+    departments (core/plan_scope.py), whose review covers theirs only."""
+    of = " of the planned departments" if partial else ""
     quota = review["quota"]
     rows = [q for q in quota if show_all or q["excess"] or any(q["scheduled"].values())
             or q["planned"] != q["used"]]
@@ -127,12 +138,12 @@ def review_text(review: dict[str, Any], show_all: bool = False) -> None:
         if hidden:
             console.print(f"  ({hidden} more within their approvals, usage unchanged)")
     else:
-        console.print(f"\nQuota view: all {len(quota)} departments x zones within their "
+        console.print(f"\nQuota view{of}: all {len(quota)} departments x zones within their "
                       "approvals, usage unchanged (--show-unchanged lists them).")
     t = review["fee_total"]
     fees = [f for f in review["fees"] if show_all or f["before"] != f["after"]]
     if not fees:
-        console.print(f"Monthly fees unchanged: {t['after']} yuan a month.")
+        console.print(f"Monthly fees{of} unchanged: {t['after']} yuan a month.")
         return
     base = review.get("fees_before") or "applied"
     console.print("Monthly fees, yuan (before: " + ("in force at the last apply" if base ==

@@ -203,6 +203,9 @@ class PlanSection(Input):
     # plan --refresh=auto reads everything when its last full check is older than this (hours;
     # 0: every plan reads everything). core/refresh_scope.py.
     full_refresh_hours: float = Field(default=24, ge=0, le=24 * 366)
+    # From this many spec files on, plan --refresh=auto plans between full checks only the
+    # departments whose specs, state or day changed (core/plan_scope.py); 0: never.
+    skip_unchanged_from: int = Field(default=1000, ge=0)
 
 
 class WorkspaceConfig(Input):

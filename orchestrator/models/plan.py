@@ -144,6 +144,11 @@ class Plan:
     # What the refresh read, per target that could choose (core/refresh_scope.py): absent when
     # every target was read in full with no choice (``--refresh=full``, or no such target).
     refresh: list[dict[str, Any]] | None = None
+    # Which stacks the plan covers (core/plan_scope.py: {planned, of, skipped, departments,
+    # reason, last_full}): absent from plans of workspaces below ``[plan] skip_unchanged_from``.
+    # With ``skipped`` > 0 the actions are the planned departments' only; the others were
+    # found unchanged and not read.
+    stacks: dict[str, Any] | None = None
 
     def sign_with(self, signer: Callable[["Plan"], str]) -> None:
         """The digest is ``signer(self)``, computed when first read: HMAC over the canonical
@@ -183,6 +188,8 @@ class Plan:
             out["review"] = self.review
         if self.refresh is not None:
             out["refresh"] = self.refresh
+        if self.stacks is not None:
+            out["stacks"] = self.stacks
         if actions:
             out["actions"] = [a.to_dict() for a in self.actions]
         return out
@@ -190,6 +197,7 @@ class Plan:
     def to_dict(self) -> dict[str, Any]:
         out = {**self.body(), "created_at": self.created_at, "digest": self.digest}
         out.setdefault("refresh", [])   # the JSON shape is the same whatever the targets
+        out.setdefault("stacks", None)  # and whatever the workspace's size
         return out
 
 

@@ -62,6 +62,19 @@ class StateStore(ABC):
     def replace_all(self, records: list[StateRecord], serial: int) -> int:
         """Make the state exactly ``records`` at ``serial`` (``state push``), kept in history."""
 
+    def read_departments(self, departments: set[str]) -> StateSnapshot:
+        """The records of ``departments`` only (an address's department: its third part), at
+        the current serial: what a plan of those departments reads (usecases/plan_scope.py).
+        Stores that can select rows override it; this one filters a whole read."""
+        snap = self.read()
+        return StateSnapshot(snap.lineage, snap.serial, {
+            a: r for a, r in snap.records.items() if department_of(a) in departments})
+
+    def changed_since(self, serial: int) -> set[str] | None:
+        """The addresses put or removed after ``serial``, from the history; None when the
+        history cannot tell (it starts later, or this store keeps none to ask cheaply)."""
+        return None
+
     def read_at(self, serial: int) -> StateSnapshot:
         """The state as it was at ``serial`` (StateError when history does not reach it)."""
         from ..errors import StateError
@@ -206,6 +219,12 @@ class StateStore(ABC):
             yield lock
         finally:
             self.release(lock)
+
+
+def department_of(address: str) -> str | None:
+    """``kind:target/DEPT/...`` -> DEPT (None when the address has no department part)."""
+    path = address.partition("/")[2]
+    return path.partition("/")[0] or None
 
 
 def record_json(r: StateRecord) -> str:

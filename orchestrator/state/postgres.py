@@ -47,8 +47,8 @@ from ..core.audit import GENESIS, AuditEntry, entry_hash
 from ..errors import StateError
 from ..redact import redact_data
 from ..models.config import redact_url
-from .base import (StateRecord, StateSnapshot, StateStore, audit_entry_of, events_of,
-                   record_json)
+from .base import (StateRecord, StateSnapshot, StateStore, audit_entry_of, department_of,
+                   events_of, record_json)
 from .pg_lock import PgLocking, lock_key
 
 SCHEMA_VERSION = 5
@@ -256,6 +256,38 @@ class PostgresStateStore(PgLocking, StateStore):
         records = {r[0]: StateRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], p, f)
                    for r, p, f in zip(rows, props, refs)}
         return StateSnapshot(meta["lineage"], int(meta["serial"]), records)
+
+    def read_departments(self, departments: set[str]) -> StateSnapshot:
+        ws = self.workspace_id
+        with self._errors("cannot read the state"), self._snapshot() as cur:
+            cur.execute("SELECT address, kind, target, cloud_id, status, stack, approval, "
+                        "properties, refs FROM govcloud_resources WHERE ws = %s AND (stack IS "
+                        "NULL OR strpos(stack, '/') = 0 OR split_part(stack, '/', 1) = ANY(%s))",
+                        (ws, sorted(departments)))
+            rows = [r for r in cur.fetchall() if department_of(r[0]) in departments]
+            cur.execute("SELECT key, value FROM govcloud_meta WHERE ws = %s "
+                        "AND key IN ('lineage', 'serial')", (ws,))
+            meta = dict(cur.fetchall())
+        props = json.loads("[" + ",".join(r[7] for r in rows) + "]")
+        refs = json.loads("[" + ",".join(r[8] for r in rows) + "]")
+        return StateSnapshot(meta["lineage"], int(meta["serial"]), {
+            r[0]: StateRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], p, f)
+            for r, p, f in zip(rows, props, refs)})
+
+    def changed_since(self, serial: int) -> set[str] | None:
+        ws = self.workspace_id
+        with self._errors("cannot read the state history"), self._snapshot() as cur:
+            cur.execute("SELECT value FROM govcloud_meta WHERE ws = %s AND key = 'serial'", (ws,))
+            now = int(cur.fetchone()[0])
+            if now == serial:
+                return set()
+            cur.execute("SELECT MIN(serial) FROM govcloud_history WHERE ws = %s", (ws,))
+            first = cur.fetchone()[0]
+            if now < serial or first is None or first > serial + 1:
+                return None
+            cur.execute("SELECT DISTINCT address FROM govcloud_history WHERE ws = %s AND "
+                        "serial > %s AND address <> ''", (ws, serial))
+            return {r[0] for r in cur.fetchall()}
 
     def _bump(self, cur) -> int:
         cur.execute("UPDATE govcloud_meta SET value = (value::bigint + 1)::text "

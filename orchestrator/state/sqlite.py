@@ -24,7 +24,7 @@ from ..core.audit import GENESIS, AuditEntry, entry_hash
 from ..errors import StateError
 from ..redact import redact_data
 from .base import (LockInfo, StateRecord, StateSnapshot, StateStore, audit_entry_of, default_actor,
-                   events_of, record_json, scope_key, scoped_operation, still_held,
+                   department_of, events_of, record_json, scope_key, scoped_operation, still_held,
                    wait_for_lock)
 
 SCHEMA = """
@@ -185,6 +185,35 @@ class SQLiteStateStore(StateStore):
         records = {r[0]: StateRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], p, f)
                    for r, p, f in zip(rows, props, refs)}
         return StateSnapshot(lineage, serial, records)
+
+    def read_departments(self, departments: set[str]) -> StateSnapshot:
+        # The stack column (DEPT/SYSTEM) narrows the scan in SQL; rows without one (a
+        # department's domain) are few and filtered by their address.
+        with self._mutex:
+            rows = self._db.execute(
+                "SELECT address, kind, target, cloud_id, status, stack, approval, properties, "
+                "refs FROM resources WHERE stack IS NULL OR instr(stack, '/') = 0 OR "
+                "substr(stack, 1, instr(stack, '/') - 1) IN (SELECT value FROM json_each(?))",
+                (json.dumps(sorted(departments)),)).fetchall()
+            lineage, serial = self.get_meta("lineage"), int(self.get_meta("serial"))
+        rows = [r for r in rows if department_of(r[0]) in departments]
+        props = json.loads("[" + ",".join(r[7] for r in rows) + "]")
+        refs = json.loads("[" + ",".join(r[8] for r in rows) + "]")
+        return StateSnapshot(lineage, serial, {r[0]: StateRecord(r[0], r[1], r[2], r[3], r[4],
+                                                                  r[5], r[6], p, f)
+                                               for r, p, f in zip(rows, props, refs)})
+
+    def changed_since(self, serial: int) -> set[str] | None:
+        with self._mutex:
+            now = int(self.get_meta("serial"))
+            if now == serial:
+                return set()
+            first = self._db.execute("SELECT MIN(serial) FROM history").fetchone()[0]
+            if now < serial or first is None or first > serial + 1:
+                return None
+            return {r[0] for r in self._db.execute(
+                "SELECT DISTINCT address FROM history WHERE serial > ? AND address <> ''",
+                (serial,))}
 
     def _bump(self, db) -> int:
         db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='serial'")

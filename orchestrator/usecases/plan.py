@@ -17,7 +17,7 @@ from ..errors import GovcloudError, Issue
 from ..models.plan import Cause, Plan
 from ..state.base import StateSnapshot, StateStore
 from ..workspace import Workspace
-from . import approval, refresh_marks, review
+from . import approval, plan_scope, refresh_marks, review
 from .review import Fees
 from .session import Drivers, gc_paused, locked, open_drivers, open_state
 
@@ -96,12 +96,16 @@ def _compute_plan(ws: Workspace, store: StateStore, drivers: Drivers,
     serialized: dict[str, tuple] = {}   # address -> (resource, its JSON data) from the cache
     files = hashlib.sha256()            # the plan's inputs_digest, from the same reads
     ws.approval_files()   # approvals/ missing or a dangling link is an error, not "none approved"
-    specs = ws.load_specs(serialized, files)
-    if not specs and ws.approval_files():
-        raise GovcloudError("no stack specs under stacks/", fix="run `govcloud compile` first")
-    snapshot = store.read()
-    # Systems being (or already) decommissioned are the decommission workflow's alone.
     frozen = frozen_stacks(store)
+    scope = None
+    if _scoped(options, extra_moves, fees_before) and plan_scope.enabled(ws, len(ws.spec_files())):
+        scope = plan_scope.read(ws, store, options.refresh, frozen, files, today, serialized)
+        specs, snapshot, depts = scope.specs, scope.snapshot, scope.choice.departments
+    else:
+        specs, snapshot, depts = ws.load_specs(serialized, files), store.read(), None
+    if not specs and ws.approval_files() and depts is None:
+        raise GovcloudError("no stack specs under stacks/", fix="run `govcloud compile` first")
+    # Systems being (or already) decommissioned are the decommission workflow's alone.
     if frozen:
         _refuse_new_approvals_of_retired(specs, retired_approvals(store))
         specs = [s for s in specs if s.stack not in frozen]
@@ -109,7 +113,11 @@ def _compute_plan(ws: Workspace, store: StateStore, drivers: Drivers,
                                  {a: r for a, r in snapshot.records.items() if r.stack not in frozen})
     desired = collect_desired(r for s in specs for r in s.resources)
     drivers.need({r.target for r in desired.values()} | {r.target for r in snapshot.records.values()})
-    observed, scopes = _observe(ws, drivers, desired, snapshot, frozen, today, options.refresh)
+    if depts is not None:
+        observed, scopes = plan_scope.observe(drivers, depts, frozen), []
+    else:
+        observed, scopes = _observe(ws, drivers, desired, snapshot, frozen, today,
+                                    options.refresh)
     if observed and not snapshot.records and store.audit_head() is None:
         # An empty state with no history, while the cloud holds objects tagged as ours: the
         # state database vanished (or is another one). Adopting them all silently would make
@@ -120,6 +128,7 @@ def _compute_plan(ws: Workspace, store: StateStore, drivers: Drivers,
                             fix="restore the state database; or, to rebuild it from the cloud, "
                                 "confirm the recovery: `govcloud state recover --confirm` (it is "
                                 "audited), then plan: the objects are adopted by their tags")
+    dated = plan_scope.dated_departments(desired) if scope else set()
     caps = {name: drv.kinds for name, drv in drivers.items()}
     moves = [m for s in specs for m in s.moved] + list(extra_moves)
     retaggable = frozenset(n for n, d in drivers.items() if isinstance(d, Retagging))
@@ -130,15 +139,25 @@ def _compute_plan(ws: Workspace, store: StateStore, drivers: Drivers,
         actions = targeting.select(actions, options.target)
     p = Plan(ws.config.workspace.id, snapshot.lineage, snapshot.serial, "sha256:" + files.hexdigest(),
              actions, created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-             approvals=_used(seals, actions), refresh=scopes or None)
+             approvals=_used(seals, actions), refresh=scopes or None,
+             stacks=scope.note() if scope else None)
     if reviewed:
         # Scheduled actions carry no desired record: the view counts their spec resources.
         later = [wanted[a.address] for a in actions
                  if a.cause is Cause.SCHEDULED and a.address in wanted]
         label, before = fees_before if fees_before is not None else ("applied", None)
-        review.attach(ws, store, p, snapshot.records, later, before, label)
+        review.attach(ws, store, p, snapshot.records, later, before, label, depts)
+    if scope:
+        plan_scope.record(ws, scope, actions, dated, today)
     planfile.sign_lazily(p, store)   # computed when first read (Plan.sign_with)
     return p
+
+
+def _scoped(options: Options, extra_moves: tuple, fees_before) -> bool:
+    """Whether this plan keeps the plan index (core/plan_scope.py; ``auto`` may skip unchanged
+    departments): a whole plan (no -target, -replace, state mv or another fee baseline)."""
+    return options.refresh in refresh_scope.MODES and not (
+        options.target or options.replace or extra_moves or fees_before is not None)
 
 
 def _observe(ws: Workspace, drivers: Drivers, desired, snapshot: StateSnapshot, frozen,

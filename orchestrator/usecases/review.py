@@ -38,14 +38,24 @@ def fees_in_force(store: StateStore) -> dict[str, tuple[str, Decimal]]:
 
 def build(ws: Workspace, store: StateStore, actions: list, scheduled: Iterable[Any] = (),
           before: Fees | None = None, before_label: str = "applied",
-          records: Mapping[str, Any] | None = None) -> core.Review:
+          records: Mapping[str, Any] | None = None,
+          departments: Iterable[str] | None = None) -> core.Review:
     """The review of ``actions``; ``before``: the fee baseline (default: the fees in force);
-    ``records``: the state's (read from ``store`` unless given)."""
-    approvals = ws.load_approvals().values()
+    ``records``: the state's (read from ``store`` unless given). ``departments``: a plan of
+    those only (core/plan_scope.py): their approvals, records and fees, so each quota row and
+    fee is the same as in a whole plan and the skipped departments' are left out."""
+    depts = None if departments is None else set(departments)
+    if depts is None:
+        approvals = ws.load_approvals().values()
+    else:   # only theirs: 10,000 approvals validated again is seconds
+        from .plan_scope import approvals_of
+        approvals = approvals_of(ws, depts) if depts else []
     if before is None:
         before, before_label = fees_in_force(store), "applied"
+    if depts is not None:
+        before = {n: f for n, f in before.items() if f[0].partition("/")[0] in depts}
     if records is None:
-        records = store.read().records
+        records = (store.read() if depts is None else store.read_departments(depts)).records
     return core.review(approvals, ws.catalog, actions, records, before, before_label, scheduled)
 
 
@@ -96,10 +106,10 @@ def refuse_excess(ws: Workspace, plan: Plan, excess: list[core.Excess]) -> None:
 
 def attach(ws: Workspace, store: StateStore, plan: Plan, records: Mapping[str, Any],
            scheduled: Iterable[Any] = (), before: Fees | None = None,
-           before_label: str = "applied") -> None:
+           before_label: str = "applied", departments: Iterable[str] | None = None) -> None:
     """Give ``plan`` its review (before it is signed), refusing it when it goes beyond what is
-    approved (ExceedsApproval carries the plan)."""
-    rev = build(ws, store, plan.actions, scheduled, before, before_label, records)
+    approved (ExceedsApproval carries the plan). ``departments``: a plan of those only."""
+    rev = build(ws, store, plan.actions, scheduled, before, before_label, records, departments)
     plan.review = rev.to_dict()
     refuse_excess(ws, plan, rev.excess)
 
@@ -107,7 +117,7 @@ def attach(ws: Workspace, store: StateStore, plan: Plan, records: Mapping[str, A
 def recheck(ws: Workspace, plan: Plan, store: StateStore) -> None:
     """A saved plan at apply: still within the approvals as they are now (the catalog may have
     changed since: a flavor's size, say), and its fees still those it showed."""
-    rev = build(ws, store, plan.actions)
+    rev = build(ws, store, plan.actions, departments=planned_departments(plan))
     refuse_excess(ws, plan, rev.excess)
     if plan.review is None:
         return
@@ -119,6 +129,11 @@ def recheck(ws: Workspace, plan: Plan, store: StateStore) -> None:
     if moved:
         raise PlanRefused("the monthly fees changed since the plan was made", moved,
                           fix="run `govcloud plan` again and review the new fees")
+
+
+def planned_departments(plan: Plan) -> list[str] | None:
+    """The departments a plan of some departments covers (None: a whole plan)."""
+    return (plan.stacks or {}).get("departments")
 
 
 def record_fees(store: StateStore, plan: Plan) -> None:
@@ -139,13 +154,16 @@ def record_fees(store: StateStore, plan: Plan) -> None:
 
 
 def _record_fees(store: StateStore, plan: Plan) -> None:
-    records = store.read().records
+    depts = planned_departments(plan)
+    records = (store.read() if depts is None else store.read_departments(set(depts))).records
     due: dict[str, list[str]] = {}
     for a in plan.actions:
         if a.approval:
             due.setdefault(a.approval, []).append(a.address)
     old = (store.get_workflow(FEES_KEY) or {}).get("fees") or {}
-    fees = {}
+    # A plan of some departments leaves the others' fees in force as they are.
+    fees = {} if depts is None else {no: f for no, f in old.items()
+                                     if f["system"].partition("/")[0] not in depts}
     for f in plan.review.get("fees", []):
         no = f["approval"]
         if f["after"] is None:

@@ -387,3 +387,25 @@ def test_applied_approval_digests_persist_per_number(backend):
     assert again.approval_digests() == {
         "BZ-2026-0012": ("c" * 64, "approvals/BZ-2026-0012.yaml"),
         "BZ-2026-0031": ("b" * 64, "approvals/BZ-2026-0031.yaml")}
+
+
+# --- what a plan of some departments reads (usecases/plan_scope.py) -------------------
+
+def test_read_departments_and_what_changed_since_a_serial(backend, store):
+    edu = StateRecord("server:local/edu/portal-internet/web-1", "server", "local", "i1", "ok",
+                      "edu/portal", "BZ-1", {"a": 1}, {})
+    dom = StateRecord("domain:local/edu", "domain", "local", "d1", "ok")
+    hr = StateRecord("server:local/hrss/si-internet/app-1", "server", "local", "i2", "ok",
+                     "hrss/si", "BZ-2")
+    for r in (edu, dom, hr):
+        store.put(r)
+    at = store.read().serial
+    part = store.read_departments({"edu"})
+    assert set(part.records) == {edu.address, dom.address} and part.records[edu.address] == edu
+    assert part.serial == at and part.lineage == store.read().lineage
+    assert store.read_departments(set()).records == {}
+    assert store.changed_since(at) == set()
+    store.put(StateRecord(**{**hr.__dict__, "status": "tainted"}))
+    store.remove(dom.address)
+    assert store.changed_since(at) == {hr.address, dom.address}
+    assert store.changed_since(at + 5) is None        # a serial the state never reached here
