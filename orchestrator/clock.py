@@ -2,7 +2,9 @@
 
 ``GOVCLOUD_NOW`` (an ISO date-time, or a date meaning its midnight) or ``GOVCLOUD_TODAY`` (a date)
 in the environment replace the system clock; explicit ``--now`` / ``--today`` / ``--date``
-options replace both. China has no daylight saving time, so a fixed +08:00 offset is exact.
+options replace both (on a command that records events, a ``--now`` after the clock is refused
+and one before today needs ``--backdated``: cli/options.py recording_now). China has no
+daylight saving time, so a fixed +08:00 offset is exact.
 """
 from __future__ import annotations
 
@@ -13,6 +15,10 @@ from datetime import date, datetime, time, timedelta, timezone
 from .errors import GovcloudError
 
 CHINA = timezone(timedelta(hours=8), "CST")
+
+# How far ahead of the clock a --now date-time may be on a command that records events: the
+# skew between an operator's watch and the runner's clock, not a way to write the future.
+SKEW = timedelta(minutes=5)
 
 
 def parse_now(text: str, option: str = "--now") -> datetime:
@@ -45,6 +51,15 @@ def now() -> datetime:
 
 def today() -> date:
     return now().date()
+
+
+def horizon() -> datetime:
+    """The latest instant a recorded event may carry: now plus SKEW, or the end of today when
+    the clock is only known to the day (GOVCLOUD_TODAY, or a GOVCLOUD_NOW that is a date)."""
+    set_now = os.environ.get("GOVCLOUD_NOW", "").strip()
+    if len(set_now) == 10 or (not set_now and os.environ.get("GOVCLOUD_TODAY")):
+        return datetime.combine(today() + timedelta(days=1), time(0), CHINA) - timedelta(microseconds=1)
+    return now() + SKEW
 
 
 # The reason of a back-dated correction (--backdated REASON), for this run's audit entries.

@@ -24,12 +24,14 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def run(ws: Path, *args: str, faults: list[str] | None = None,
-        timeout: float = 300) -> subprocess.CompletedProcess:
-    """``govcloud ARGS -C WS`` as a real process; ``faults``: this launcher's options."""
+        timeout: float = 300, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``govcloud ARGS -C WS`` as a real process; ``faults``: this launcher's options; ``env``:
+    added to the environment (GOVCLOUD_NOW: the clock)."""
     cmd = [sys.executable, "-m", "tests.faulty_govcloud", *faults, "--"] if faults else \
         [sys.executable, "-m", "orchestrator.cli"]
     return subprocess.run([*cmd, *map(str, args), "-C", str(ws)], capture_output=True,
-                          text=True, timeout=timeout, cwd=REPO)
+                          text=True, timeout=timeout, cwd=REPO,
+                          env={**os.environ, **env} if env else None)
 
 
 def main(argv: list[str]) -> None:

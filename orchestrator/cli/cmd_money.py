@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .options import Dir, Now, Out, OutputTJ, handled, now_from, workspace
+from .options import Backdated, Dir, Now, Out, OutputTJ, handled, recording_now, workspace
 
 metrics_app = typer.Typer(help="Utilisation metrics per server: pull from Prometheus, import CSV.",
                           no_args_is_help=True)
@@ -144,12 +144,15 @@ def rightsize(draft: Annotated[Optional[Path], typer.Option(
                                                    "(重庆 第十七条).")] = False,
               urge: Annotated[Optional[str], typer.Option("--urge", help="Record that the bureau "
                                                           "urged DEPARTMENT/SYSTEM to shrink.")] = None,
-              now: Now = None, directory: Dir = Path("."), output: Out = OutputTJ.text):
+              now: Now = None, backdated: Backdated = None, directory: Dir = Path("."),
+              output: Out = OutputTJ.text):
     """Recommendations from the profile's right-sizing rules over the stored metrics, with
     their evidence (window, statistic, threshold, article) and the monthly fee delta."""
     from ..usecases.rightsize import rightsize as run
     from . import render
-    res = run(workspace(directory), now_from(now), draft, remind, urge)
+    # --remind and --urge record events; without them it only reads (drafts are proposals)
+    res = run(workspace(directory), recording_now(now, backdated, dry_run=not (remind or urge)),
+              draft, remind, urge)
     d = res.to_dict()
     if output == OutputTJ.json:
         return render.emit_json(d)

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from .listing import Cols, Fmt, emit
-from .options import Dir, LockTimeout, Now, Out, OutputTJ, handled, now_from, today_from, workspace
+from .options import Backdated, Dir, LockTimeout, Now, Out, OutputTJ, handled, recording_today, workspace
 
 state_app = typer.Typer(no_args_is_help=True, help="Inspect the state store and its lock.")
 audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained audit log.")
@@ -129,12 +129,13 @@ def state_push(file: Path, directory: Dir = Path("."), lock_timeout: LockTimeout
 @state_app.command("rm")
 @handled
 def state_rm(address: str, directory: Dir = Path("."), lock_timeout: LockTimeout = 30.0,
-             now: Now = None, output: Out = OutputTJ.text):
+             now: Now = None, backdated: Backdated = None, output: Out = OutputTJ.text):
     """Stop managing an object: its record leaves the state and govcloud's tags leave the
     object. Nothing is deleted in the cloud."""
     from ..usecases.state import state_rm as run
     from . import render
-    res = run(workspace(directory), address, lock_timeout, today_from(now).isoformat())
+    res = run(workspace(directory), address, lock_timeout,
+              recording_today(now, backdated).isoformat())
     if output == OutputTJ.json:
         return render.emit_json(res.to_dict())
     for o in res.objects:
@@ -238,14 +239,16 @@ def audit_checkpoint(directory: Dir = Path("."), output: Out = OutputTJ.text,
 def audit_prune(before: Annotated[str, typer.Option("--before", help="Remove entries dated "
                     "(UTC) before this day; refused inside the profile's retention period.")],
                 dry_run: Annotated[bool, typer.Option("--dry-run", help="Count only.")] = False,
-                directory: Dir = Path("."), now: Now = None, output: Out = OutputTJ.text):
+                directory: Dir = Path("."), now: Now = None, backdated: Backdated = None,
+                output: Out = OutputTJ.text):
     """Remove old audit entries, keeping the chain verifiable (an audit-pruned anchor entry)."""
     from .. import clock
     from ..usecases.audit import audit_prune as run
     from . import render
     from .render import escape
-    res = run(workspace(directory), clock.parse_date(before, "--before"), now_from(now).date(),
-              dry_run)
+    # a future --now would put entries still inside the retention period before its start
+    res = run(workspace(directory), clock.parse_date(before, "--before"),
+              recording_today(now, backdated, dry_run), dry_run)
     if output == OutputTJ.json:
         return render.emit_json(res.to_dict())
     verb = "Would prune" if dry_run else "Pruned"

@@ -40,7 +40,8 @@ OutDoc = Annotated[OutputDoc, typer.Option("--output", help="Output format.")]
 LockTimeout = Annotated[float, typer.Option("--lock-timeout", help="Seconds to wait for the state lock.")]
 Now = Annotated[Optional[str], typer.Option(
     "--now", help="Pretend the clock is this: YYYY-MM-DD or an ISO date-time, China time "
-                  "(default: now, or GOVCLOUD_NOW / GOVCLOUD_TODAY).")]
+                  "(default: now, or GOVCLOUD_NOW / GOVCLOUD_TODAY). On a command that records "
+                  "events: never after the clock, before today only with --backdated.")]
 
 Backdated = Annotated[Optional[str], typer.Option(
     "--backdated", metavar="REASON", help="This run is a back-dated correction: allows a --now "
@@ -105,10 +106,13 @@ def date_from(value: str | None, option: str):
 
 
 def recording_now(value: str | None, backdated: str | None, dry_run: bool = False):
-    """--now for a command that records events: a day before today (China time: the clock,
-    orchestrator/clock.py) would write the past, so it is refused unless the run says it is a
-    back-dated correction (--backdated REASON, then written to every audit entry of the run).
-    A dry run records nothing and takes any --now."""
+    """--now for a command that records events, which must carry their real dates (China time:
+    the clock, orchestrator/clock.py). A day before today would write the past: refused unless
+    the run says it is a back-dated correction (--backdated REASON, then written to every audit
+    entry of the run). A --now after the clock would write the future: always refused (a date
+    is compared with today, a date-time with the clock plus clock.SKEW); tests and replays move
+    the clock itself (GOVCLOUD_NOW / GOVCLOUD_TODAY). A dry run records nothing and takes any
+    --now."""
     from .. import clock
     from ..errors import GovcloudError, Issue
     when = now_from(value)
@@ -117,6 +121,8 @@ def recording_now(value: str | None, backdated: str | None, dry_run: bool = Fals
         raise GovcloudError("--backdated needs a reason (it is written to the audit log)",
                             [Issue("--backdated", "empty")])
     today = clock.today()
+    if value is not None and not dry_run:
+        _refuse_future(value, when, today)
     if value is not None and when.date() < today and not dry_run and reason is None:
         raise GovcloudError(f"--now {value} is before today ({today}, China time): this command "
                             f"records events, and a past --now would date them in the past",
@@ -125,6 +131,23 @@ def recording_now(value: str | None, backdated: str | None, dry_run: bool = Fals
                                 "(audited); else drop --now")
     clock.set_backdated(None if dry_run else reason)
     return when
+
+
+def _refuse_future(value: str, when, today) -> None:
+    from .. import clock
+    from ..errors import GovcloudError, Issue
+    if len(value.strip()) == 10:   # a date: its day, not its midnight, is what it names
+        ahead, limit = when.date() > today, str(today)
+    else:
+        latest = clock.horizon()
+        ahead, limit = when > latest, latest.isoformat(timespec="minutes")
+    if ahead:
+        raise GovcloudError(f"--now {value} is after the clock (latest {limit}, China time): "
+                            f"this command records events, and a future --now would date them "
+                            f"ahead of time",
+                            [Issue("--now", f"{when.isoformat(timespec='minutes')} > {limit}")],
+                            fix="drop --now: events take the clock's date; tests and replays set "
+                                "the clock with GOVCLOUD_NOW or GOVCLOUD_TODAY instead")
 
 
 def recording_today(value: str | None, backdated: str | None, dry_run: bool = False):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.clock import at
 from tests.conftest import amend
 from tests.policy.builders import approval, workspace
 
@@ -109,14 +110,14 @@ def test_every_command_with_and_without_changes(tmp_path, cli, monkeypatch):
     assert check(cli, "confirm-delivery", "BZ-P", "-C", ws)["recorded"]
     assert not check(cli, "confirm-delivery", "BZ-P", "-C", ws)["recorded"]   # recorded before
     check(cli, "extend", "BZ-W", "--until", "2026-08-19", "--request-date", "2026-07-09",
-          "--backdated", "test", "--now", "2026-07-09", "-C", ws)
+          "-C", ws, env=at("2026-07-09"))
     check(cli, "compile", "-C", ws)
     check(cli, "platform-change", "--date", "2026-09-01", "--notified", "2026-06-01", "-C", ws,
           "--plan", "调整方案")
     check(cli, "schedule show", "cron", "-C", ws)
     check(cli, "verify-isolation", "-C", ws, "--no-probe")
-    assert not check(cli, "expire", "-C", ws, "--backdated", "test", "--now", "2026-07-20")["deletes"]   # nothing due
-    due = check(cli, "expire", "-C", ws, "--backdated", "test", "--now", "2026-08-20T00:05")             # the new end
+    assert not check(cli, "expire", "-C", ws, env=at("2026-07-20"))["deletes"]  # nothing due
+    due = check(cli, "expire", "-C", ws, env=at("2026-08-20T00:05"))            # the new end
     assert due["deletes"] and not due["failed"] and due["expired"] == ["BZ-W"]
     assert check(cli, "request-exit", "BZ-P", "-C", ws, "--date", "2026-06-20")["recorded"]
     assert not check(cli, "request-exit", "BZ-P", "-C", ws)["recorded"]
@@ -152,7 +153,8 @@ def test_decommission_and_certificate(tmp_path, cli, monkeypatch):
     assert check(cli, "approve-exit", "BZ-P", "-C", ws)["kind"] == "exit-approved"
     done = check(cli, "decommission", "edu-portal", "-C", ws, "--auto-approve")
     if done["status"] == "held":
-        done = check(cli, "decommission", "edu-portal", "-C", ws, "--auto-approve", "--resume", "--backdated", "test", "--now", "2027-06-20")
+        done = check(cli, "decommission", "edu-portal", "-C", ws, "--auto-approve", "--resume",
+                     env=at("2027-06-20"))
     assert done["status"] == "finished", done
     cert = next(iter(done["workflow"]["certificate"]["files"].values()))
     check(cli, "certificate verify", cert, "-C", ws)

@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from tests.clock import at
 from tests.policy.builders import approval, workspace
 
 SECRET = "SEC-test-dingtalk-secret"
@@ -149,19 +150,20 @@ def test_provisioning_closes_the_clock_and_wipe_failures_are_notified(tmp_path, 
     base, got, _ = robots
     ws = _ws(tmp_path, port, base, monkeypatch)
     monkeypatch.setenv("GOVCLOUD_TODAY", "2026-03-03")
+    AT_0304 = at("2026-03-04")   # the next day (a --now after the clock is refused)
     assert cli("compile", "-C", ws).exit_code == 0
     assert cli("apply", "-C", ws, "--auto-approve").exit_code == 0   # records "provisioned"
-    r = cli("notify", "-C", ws, "--backdated", "test", "--now", "2026-03-04", "--output", "json").json()
+    r = cli("notify", "-C", ws, "--output", "json", env=AT_0304).json()
     assert all(n["clock"] != "provision" for n in r["notices"])       # done: no notice
     from orchestrator.usecases.session import open_state
     from orchestrator.workspace import Workspace
     with open_state(Workspace.at(ws)) as store:
         store.record_event("edu/edu-portal", "wipe-failed", "2026-03-04",
                            {"medium": "volume 1234", "error": "verify found non-zero bytes"})
-    r = cli("notify", "-C", ws, "--backdated", "test", "--now", "2026-03-04", "--output", "json").json()
+    r = cli("notify", "-C", ws, "--output", "json", env=AT_0304).json()
     (n,) = [x for x in r["notices"] if x["clock"] == "wipe-failed"]
     assert n["roles"] == ["provider", "bureau"] and "volume 1234" in n["message"]
-    again = cli("notify", "-C", ws, "--backdated", "test", "--now", "2026-03-04", "--output", "json").json()
+    again = cli("notify", "-C", ws, "--output", "json", env=AT_0304).json()
     assert [x for x in again["notices"] if x["clock"] == "wipe-failed"] == []
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from drivers.base import driver_class
 from orchestrator.workspace import Workspace
+from tests.clock import at
 from tests.policy.builders import approval, workspace, write
 
 OLD = approval("BZ-P", approved_on="2026-06-01", volumes=[{"name": "data", "type": "blk.ssd", "gb": 1}])
@@ -28,8 +29,8 @@ def test_restore_writes_the_backup_into_an_approved_volume(tmp_path, cli, monkey
     assert cli("request-exit", "BZ-P", "-C", ws).exit_code == 0   # 亳州 第二十三条: the request first
     done = cli("decommission", "edu-portal", "-C", ws, "--auto-approve", "--output", "json").json()
     if done["status"] == "held":
-        done = cli("decommission", "edu-portal", "-C", ws, "--resume", "--backdated", "test", "--now", "2027-06-20",
-                   "--output", "json").json()
+        done = cli("decommission", "edu-portal", "-C", ws, "--resume", "--output", "json",
+                   env=at("2027-06-20")).json()
     assert done["status"] == "finished", done
     (m,) = [m for m in done["workflow"]["media"] if m["id"] == vol.cloud_id]
     backup = m["backup"]["uri"][len("file://"):]

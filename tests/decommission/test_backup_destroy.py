@@ -1,5 +1,5 @@
 """Destroying decommission backups past their retention (`govcloud backup list | destroy`), on a
-decommissioned embedded-cloud system with the clock moved by --now: never early (refused with the
+decommissioned embedded-cloud system with the clock moved by GOVCLOUD_NOW: never early (refused with the
 date and the retention rule, nothing changed), a wipe-and-verify that deletes the file and
 records it on the system (workflow, `backup-destroyed` events, audit) once, kill -9 at each new
 point resumes, and a backup altered or missing since it was made is refused, not destroyed."""
@@ -15,6 +15,7 @@ from drivers.base import driver_class
 from drivers.media import content_sha256, find_markers
 from orchestrator.usecases.session import open_state
 from orchestrator.workspace import Workspace
+from tests.clock import at
 from tests.decommission.test_exit_process import NO, gc, small
 
 STACK = "exd/exsys"
@@ -61,7 +62,7 @@ def record(ws: Path) -> tuple[dict, list[dict], list[str]]:
 
 
 def destroy(ws: Path, *args: str, now: str = DUE, faults: list[str] | None = None):
-    return gc(ws, "backup", "destroy", *args, "--backdated", "test", "--now", now, "--auto-approve", faults=faults)
+    return gc(ws, "backup", "destroy", *args, "--auto-approve", faults=faults, env=at(now))
 
 
 def test_before_its_date_a_backup_is_never_destroyed_and_nothing_changes(bws):
@@ -80,9 +81,9 @@ def test_before_its_date_a_backup_is_never_destroyed_and_nothing_changes(bws):
     r = destroy(ws, "--due", "--dry-run")              # on the day: listed, still untouched
     assert r.returncode == 0 and r.stdout.count("wipe+delete") == 2, r.stdout
     assert ({p: content_sha256(p) for p in files(ws)}, record(ws)) == before
-    r = gc(ws, "backup", "destroy", "--due", "--backdated", "test", "--now", DUE)   # not a terminal: no confirmation
+    r = gc(ws, "backup", "destroy", "--due", env=at(DUE))   # not a terminal: no confirmation
     assert r.returncode == 1 and "--auto-approve" in r.stderr
-    r = gc(ws, "backup", "destroy", "--backdated", "test", "--now", DUE)
+    r = gc(ws, "backup", "destroy", env=at(DUE))
     assert r.returncode == 1 and "needs a SYSTEM or --due" in r.stderr
     assert ({p: content_sha256(p) for p in files(ws)}, record(ws)) == before
 

@@ -16,14 +16,16 @@ from drivers.media import content_sha256, find_markers, sparse_copy
 from orchestrator.decommission import STEPS
 from orchestrator.usecases.init import init_workspace
 from orchestrator.workspace import Workspace
+from tests.clock import at
 from tests.conftest import cloud_rows
 from tests.faulty_govcloud import run as run_govcloud
 
 SYSTEM = "edu-portal"
 
 
-def gc(ws: Path, *args: str, faults: list[str] | None = None) -> subprocess.CompletedProcess:
-    return run_govcloud(ws, *args, faults=faults)
+def gc(ws: Path, *args: str, faults: list[str] | None = None,
+       env: dict | None = None) -> subprocess.CompletedProcess:
+    return run_govcloud(ws, *args, faults=faults, env=env)
 
 
 def local(ws: Path):
@@ -172,14 +174,14 @@ def test_transition_hold_stops_and_resumes_after_the_date(tmp_path):
     gc(ws, "apply", "--auto-approve")
     # the 过渡期 runs from the written request (2026-11-23), not from the offline
     assert gc(ws, "request-exit", "BZ-2026-0012", "--date", "2026-11-23").returncode == 0
-    r = gc(ws, "decommission", "--auto-approve", SYSTEM, "--backdated", "test", "--now", "2026-12-20")
+    r = gc(ws, "decommission", "--auto-approve", SYSTEM, env=at("2026-12-20"))
     assert r.returncode == 0
     assert "held for the 3-month transition period until 2027-02-23" in r.stdout
     assert "第二十二条" in r.stdout
     assert [x for x in cloud_rows(ws) if x[1] == "volume" and "/edu-portal-" in x[2]]
-    r = gc(ws, "decommission", "--auto-approve", SYSTEM, "--resume", "--backdated", "test", "--now", "2027-02-22")
+    r = gc(ws, "decommission", "--auto-approve", SYSTEM, "--resume", env=at("2027-02-22"))
     assert r.returncode == 1 and "not before 2027-02-23" in r.stderr
-    r = gc(ws, "decommission", "--auto-approve", SYSTEM, "--resume", "--backdated", "test", "--now", "2027-02-23")
+    r = gc(ws, "decommission", "--auto-approve", SYSTEM, "--resume", env=at("2027-02-23"))
     assert r.returncode == 0, r.stderr
     assert not [x for x in cloud_rows(ws) if "/edu-portal-" in (x[2] or "")]
 

@@ -15,14 +15,15 @@ from orchestrator.models.approval import MATERIALS
 from orchestrator.usecases.init import init_workspace
 from orchestrator.usecases.session import open_state
 from orchestrator.workspace import Workspace
+from tests.clock import at
 from tests.conftest import cloud_rows
 from tests.faulty_govcloud import run as run_govcloud
 
 NO = "EX-0001"
 
 
-def gc(ws: Path, *args: str, faults: list[str] | None = None):
-    return run_govcloud(ws, *args, faults=faults)
+def gc(ws: Path, *args: str, faults: list[str] | None = None, env: dict | None = None):
+    return run_govcloud(ws, *args, faults=faults, env=env)
 
 
 def small(tmp_path: Path, city: str, no: str = NO, code: str = "exsys", **extra) -> Path:
@@ -85,16 +86,16 @@ def test_bazhong_transition_runs_three_calendar_months_from_the_written_request(
     assert event(ws, "exit-requested")["detail"]["document"] == "巴教函〔2026〕7号"
     # backup and offline inside the 过渡期, the wipe after it: counted from the request, so a
     # decommission started a month later is still held until 2027-02-28 (not offline + 3)
-    r = gc(ws, "decommission", "--auto-approve", "exsys", "--backdated", "test", "--now", "2026-12-30")
+    r = gc(ws, "decommission", "--auto-approve", "exsys", env=at("2026-12-30"))
     assert r.returncode == 0, r.stderr
     assert "until 2027-02-28, counted from exit-requested" in r.stdout and "第二十二条" in r.stdout
     assert kinds(ws)[-3:] == ["backed-up", "offline", "held-until"]
     assert status_row(ws, "2027-01-05")["state"] == "held"
     assert status_row(ws, "2027-01-05")["held_until"] == "2027-02-28"
     assert volumes(ws)
-    r = gc(ws, "decommission", "--auto-approve", "exsys", "--resume", "--backdated", "test", "--now", "2027-02-27")
+    r = gc(ws, "decommission", "--auto-approve", "exsys", "--resume", env=at("2027-02-27"))
     assert r.returncode == 1 and "not before 2027-02-28" in r.stderr
-    r = gc(ws, "decommission", "--auto-approve", "exsys", "--resume", "--backdated", "test", "--now", "2027-02-28")
+    r = gc(ws, "decommission", "--auto-approve", "exsys", "--resume", env=at("2027-02-28"))
     assert r.returncode == 0, r.stdout + r.stderr
     assert not volumes(ws)
     assert kinds(ws)[-4:] == ["wiped", "verified", "reclaimed", "terminated"]
@@ -177,7 +178,7 @@ def test_decommission_keeps_a_migrated_systems_old_copy_three_months(tmp_path):
     ws = small(tmp_path, "bozhou", "OLD-1", "oldsys")
     ws = small(tmp_path, "bozhou", "NEW-1", "newsys",
                migration={"from_approval": "OLD-1", "cutover_on": "2026-11-30"})
-    r = gc(ws, "decommission", "--auto-approve", "oldsys", "--override-exit-order", "test", "--backdated", "test", "--now", "2027-02-27")
+    r = gc(ws, "decommission", "--auto-approve", "oldsys", "--override-exit-order", "test", env=at("2027-02-27"))
     assert r.returncode == 1 and "第二十一条" in r.stderr and "2027-02-28" in r.stderr
     assert volumes(ws, "oldsys")
 

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.clock import at
 from tests.conftest import run_cli
 from tests.faults.proxy import FaultPlan, FaultProxy
 from tests.libcloud import moto_server as ms
@@ -147,8 +148,7 @@ def lifecycle(tmp: Path, plan: FaultPlan) -> dict:
 
         applied, after_apply = phase("apply", "apply", "-C", ws, "--auto-approve", env=day,
                                      settled=no_changes)
-        expired, after_expire = phase("expire", "expire", "-C", ws, "--now", EXPIRE_AT,
-                                      env={"GOVCLOUD_TODAY": "2026-07-20"},
+        expired, after_expire = phase("expire", "expire", "-C", ws, env=at(EXPIRE_AT),
                                       settled=lambda: not _live(ws, "/burst-"))
         plan.enabled = False
         r = run_cli("request-exit", "BZ-F1", "-C", ws, env=day)
@@ -156,8 +156,8 @@ def lifecycle(tmp: Path, plan: FaultPlan) -> dict:
         first, _ = phase("decommission", "decommission", "edu-portal", "-C", ws, "--auto-approve",
                          "--operator", "tester", env=day)
         resumed, after_exit = phase("decommission", "decommission", "edu-portal", "-C", ws,
-                                    "--auto-approve", "--resume", "--now", EXIT_DAY,
-                                    "--operator", "tester", env=day)
+                                    "--auto-approve", "--resume", "--operator", "tester",
+                                    env=at(EXIT_DAY))
         for f in ("runs", "calls", "faults", "seconds"):
             setattr(resumed, f, getattr(first, f) + getattr(resumed, f))
         resumed.exit_codes = first.exit_codes + resumed.exit_codes

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
+from tests.clock import at
 from tests.conftest import amend
 from tests.libcloud.moto_server import KEY_ID, SECRET, raw_ec2
 
@@ -142,8 +143,8 @@ def test_decommission_on_moto_leaves_nothing_owned(aws_ws, cli):
     assert cli("request-exit", "BZ-2026-0012", "-C", aws_ws).exit_code == 0   # 巴中 第二十二条
     r = cli("decommission", "edu-portal", "-C", aws_ws, "--auto-approve", "--operator", "tester")
     assert r.exit_code == 0 and "servers_stopped=4" in r.output, r.output[-2000:]
-    r = cli("decommission", "edu-portal", "-C", aws_ws, "--auto-approve", "--resume", "--backdated", "test", "--now", "2027-06-01",
-            "--operator", "tester")
+    r = cli("decommission", "edu-portal", "-C", aws_ws, "--auto-approve", "--resume",
+            "--operator", "tester", env=at("2027-06-01"))
     assert r.exit_code == 0 and "Decommissioned edu/edu-portal" in r.output, r.output[-2000:]
     for action, path in (("DescribeVpcs", "vpcSet/item"), ("DescribeVolumes", "volumeSet/item"),
                          ("DescribeSubnets", "subnetSet/item"),
@@ -176,11 +177,11 @@ def test_decommission_census_on_moto_names_untagged_snapshots_of_the_systems_vol
                   "snapshotId") for v in (data, root)]
     run = ("decommission", "edu-portal", "-C", aws_ws, "--auto-approve", "--operator", "tester")
     assert cli(*run).exit_code == 0                                    # held: 巴中 第二十二条
-    r = cli(*run, "--resume", "--backdated", "test", "--now", "2027-06-01")
+    r = cli(*run, "--resume", env=at("2027-06-01"))
     assert r.exit_code == 1 and "census found 2 objects of edu/edu-portal left" in r.output, r.output[-2000:]
     assert all(f"aws: snapshot {s}" in r.output for s in snaps), r.output[-2000:]
     assert not (aws_ws / "certificates").exists() or not list((aws_ws / "certificates").iterdir())
     for s in snaps:
         ec2.connection.request("/", params={"Action": "DeleteSnapshot", "SnapshotId": s})
-    r = cli(*run, "--resume", "--backdated", "test", "--now", "2027-06-01")
+    r = cli(*run, "--resume", env=at("2027-06-01"))
     assert r.exit_code == 0 and "Decommissioned edu/edu-portal" in r.output, r.output[-2000:]

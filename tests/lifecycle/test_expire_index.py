@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from tests.clock import at
 from tests.policy.builders import approval, kinds, workspace
 
 WINDOW = approval("BZ-W", approved_on="2026-06-01",
@@ -14,7 +15,7 @@ WINDOW = approval("BZ-W", approved_on="2026-06-01",
 
 
 def expire(cli, ws, now: str) -> dict:
-    r = cli("expire", "-C", ws, "--now", now, "--output", "json")
+    r = cli("expire", "-C", ws, "--output", "json", env=at(now))
     assert r.exit_code == 0, r.output
     return r.json()
 

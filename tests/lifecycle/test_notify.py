@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 from orchestrator.notify import JsonLinesNotifier, NotifyError, WebhookNotifier, from_spec
+from tests.clock import at
 from tests.policy.builders import approval, events, workspace
 
 WINDOW = approval("BZ-W", approved_on="2026-06-01",
@@ -61,17 +62,17 @@ def test_warnings_go_to_a_jsonl_file_and_a_webhook_once_per_threshold(running_wi
                                                                       tmp_path):
     ws, log = running_window, tmp_path / "notices.jsonl"
     args = ["expire", "-C", ws, "--notify", f"jsonl:{log}", "--notify", hook.url]
-    assert cli(*args, "--backdated", "test", "--now", "2026-07-08").exit_code == 0            # 8 working days left
+    assert cli(*args, env=at("2026-07-08")).exit_code == 0            # 8 working days left
     assert not log.exists() and hook.bodies == []
-    assert cli(*args, "--backdated", "test", "--now", "2026-07-09").exit_code == 0            # 7 left: warning
-    assert cli(*args, "--backdated", "test", "--now", "2026-07-10").exit_code == 0            # 6 left: already sent
+    assert cli(*args, env=at("2026-07-09")).exit_code == 0            # 7 left: warning
+    assert cli(*args, env=at("2026-07-10")).exit_code == 0            # 6 left: already sent
     lines = [json.loads(x) for x in log.read_text().splitlines()]
     assert [(n["type"], n["threshold"], n["workdays_left"]) for n in lines] == [("expiry-warning", 7, 7)]
     assert "剩余7个工作日" in lines[0]["message"] and lines[0]["end"] == "2026-07-20"
     assert [b["body"]["threshold"] for b in hook.bodies] == [7]
     assert hook.bodies[0]["type"].startswith("application/json")
-    assert cli(*args, "--backdated", "test", "--now", "2026-07-17").exit_code == 0            # 1 left
-    assert cli(*args, "--backdated", "test", "--now", "2026-07-21T00:05").exit_code == 0      # the day after the last: removed
+    assert cli(*args, env=at("2026-07-17")).exit_code == 0            # 1 left
+    assert cli(*args, env=at("2026-07-21T00:05")).exit_code == 0      # the day after the last: removed
     lines = [json.loads(x) for x in log.read_text().splitlines()]
     assert [(n["type"], n["threshold"]) for n in lines] == [("expiry-warning", 7), ("expiry-warning", 1),
                                                             ("expired", None)]
@@ -85,12 +86,12 @@ def test_a_failed_webhook_fails_the_run_and_is_retried(running_window, cli, monk
     monkeypatch.setattr(notify.time, "sleep", lambda s: None)
     bad = Hook(status=500)
     try:
-        r = cli("expire", "-C", running_window, "--notify", bad.url, "--backdated", "test", "--now", "2026-07-09")
+        r = cli("expire", "-C", running_window, "--notify", bad.url, env=at("2026-07-09"))
         assert r.exit_code == 1 and "notification failed" in r.output and "HTTP 500" in r.output
         assert len(bad.bodies) == 3                                    # 3 attempts
         assert not [e for e in events(running_window, "BZ-W") if e["kind"] == "warning-sent"]
         bad.status = 200
-        assert cli("expire", "-C", running_window, "--notify", bad.url, "--backdated", "test", "--now", "2026-07-10").exit_code == 0
+        assert cli("expire", "-C", running_window, "--notify", bad.url, env=at("2026-07-10")).exit_code == 0
         assert bad.bodies[-1]["body"]["threshold"] == 7
     finally:
         bad.close()

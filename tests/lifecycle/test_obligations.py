@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from tests.clock import at
 from tests.lifecycle.test_golive import provisioned, rec
 from tests.policy.builders import approval, events, workspace
 
@@ -100,10 +101,10 @@ def test_expire_sends_duty_notices_to_their_actor_once_per_stage(tmp_path, cli, 
     assert cli("compile", "-C", ws).exit_code == 0
     log = tmp_path / "n.jsonl"
     args = ["expire", "-C", ws, "--notify", f"jsonl:{log}"]
-    assert cli(*args, "--backdated", "test", "--now", "2026-06-09").exit_code == 0           # due 06-12: 3 wd left
+    assert cli(*args, env=at("2026-06-09")).exit_code == 0           # due 06-12: 3 wd left
     assert not log.exists()
     for day in ("2026-06-11", "2026-06-12", "2026-06-15", "2026-06-16"):
-        assert cli(*args, "--backdated", "test", "--now", day).exit_code == 0
+        assert cli(*args, env=at(day)).exit_code == 0
     lines = [json.loads(x) for x in log.read_text().splitlines()]
     assert [(n["type"], n["actor"], n["duty"]) for n in lines] == [
         ("duty-due-soon", "provider", "contract-filing"), ("duty-overdue", "provider", "contract-filing")]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+from tests.clock import at
 from tests.conftest import cloud_rows
 from tests.policy.builders import approval, events, kinds, workspace
 
@@ -128,7 +129,7 @@ def test_expire_removes_only_window_resources_never_other_deletes(tmp_path, cli,
     # The permanent approval is withdrawn (its deletes wait for a reviewed apply), the window ends.
     (ws / "approvals" / "BZ-P.yaml").unlink()
     cli("compile", "-C", ws)
-    r = cli("expire", "-C", ws, "--backdated", "test", "--now", "2026-07-20", "--output", "json")
+    r = cli("expire", "-C", ws, "--output", "json", env=at("2026-07-20"))
     assert r.exit_code == 0, r.output
     deleted = {d["address"] for d in r.json()["deletes"]}
     assert deleted and all("/burst-" in a or a.startswith(("project:", "network:", "subnet:",
@@ -154,7 +155,7 @@ def test_expire_never_touches_objects_it_does_not_own(tmp_path, cli, monkeypatch
                      {}, {"govcloud.workspace": "ws-000000000000",
                           "govcloud.address": "domain:local/decoy"}))
     d.close()
-    r = cli("expire", "-C", ws, "--backdated", "test", "--now", "2026-07-20", "--output", "json")
+    r = cli("expire", "-C", ws, "--output", "json", env=at("2026-07-20"))
     assert r.exit_code == 0
     assert not [x for x in r.json()["deletes"] if "decoy" in x["address"]]
     assert [r for r in cloud_rows(ws) if r[2] == "domain:local/decoy"]

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.clock import at
 from tests.conftest import REPO, cloud_rows
 from tests.policy.builders import approval, events, write
 
@@ -80,7 +81,8 @@ def test_a_workspace_of_the_old_version_is_refused_then_upgraded(legacy_code, tm
     # The current version refuses to read its dates, naming the upgrade; nothing changes.
     r = cli("status", "-C", ws, "--now", "2026-08-19")
     assert r.exit_code == 1 and "govcloud workspace upgrade" in r.output and "[dates]" in r.output
-    assert cli("expire", "-C", ws, "--now", "2026-08-20").exit_code == 1
+    r = cli("expire", "-C", ws, env=at("2026-08-20"))
+    assert r.exit_code == 1 and "govcloud workspace upgrade" in r.output, r.output
     assert len(servers(ws)) == 1
 
     r = cli("workspace", "upgrade", "-C", ws, "--output", "json")

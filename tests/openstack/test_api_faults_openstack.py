@@ -13,6 +13,7 @@ import time
 import pytest
 import yaml
 
+from tests.clock import at
 from tests.conftest import run_cli
 from tests.faults.os_harness import PROXIED_CLOUD, proxied_cloud
 from tests.faults.proxy import FaultPlan
@@ -90,14 +91,15 @@ def server_ports() -> list[dict]:
         c.close()
 
 
-def converge(ws, plan, faults: dict, *args, settled=None):
-    """Run ``govcloud *args`` with ``faults`` on until it exits 0 and ``settled()``."""
+def converge(ws, plan, faults: dict, *args, settled=None, env: dict | None = None):
+    """Run ``govcloud *args`` with ``faults`` on until it exits 0 and ``settled()``; ``env``:
+    added to the environment (GOVCLOUD_NOW: the clock)."""
     plan.at, plan.matched, plan.enabled = faults, 0, True
     calls0, faults0, t0 = plan.calls, dict(plan.injected), time.monotonic()
     codes, outs = [], []
     try:
         for _ in range(MAX_RUNS):
-            r = run_cli(*args, "-C", ws)
+            r = run_cli(*args, "-C", ws, env=env)
             codes.append(r.exit_code)
             outs.append(r.output[-2500:])
             if r.exit_code == 2 and args[0] == "plan":   # a change under faults: the read or the cloud?
@@ -160,6 +162,6 @@ def test_decommission_with_failed_deletes_leaves_nothing(cloud):
     converge(ws, plan, {1: "500", 3: "lost-reset", 5: "503"},
              "decommission", SYSTEM, "--auto-approve", "--operator", "tester")
     converge(ws, plan, {2: "reset", 4: "lost-500", 6: "500"},
-             "decommission", SYSTEM, "--auto-approve", "--resume", "--now", "2027-06-01",
-             "--operator", "tester")
+             "decommission", SYSTEM, "--auto-approve", "--resume", "--operator", "tester",
+             env=at("2027-06-01"))
     assert by_name() == {k: {n: 0 for n in v} for k, v in NAMES.items()}

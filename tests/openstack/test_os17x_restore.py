@@ -136,8 +136,8 @@ def test_restore_writes_a_decommission_backup_into_a_new_cinder_volume(ws, tmp_p
     done = json.loads(ok(gc(ws, "decommission", "leaving", "--auto-approve",
                             "--output", "json")).stdout)
     if done["status"] == "held":             # the transition period (过渡期)
-        done = json.loads(ok(gc(ws, "decommission", "leaving", "--resume", "--backdated", "test", "--now",
-                                "2027-06-20", "--output", "json")).stdout)
+        done = json.loads(ok(gc(ws, "decommission", "leaving", "--resume", "--output", "json",
+                                now="2027-06-20")).stdout)
     assert done["status"] == "finished", done
     assert not src.exists() or plain_sha256(src) != original   # the volume's bytes are gone
     (m,) = [m for m in done["workflow"]["media"] if m["id"] == vid]

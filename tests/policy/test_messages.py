@@ -11,6 +11,7 @@ import pytest
 
 from orchestrator.core.remedies import REMEDIES, STATUS_REMEDIES
 from orchestrator.workspace import SHIPPED_CATALOG
+from tests.clock import at
 from tests.policy.builders import approval, profile, workspace
 
 CITIES = sorted(p.stem for p in (SHIPPED_CATALOG / "profiles").glob("*.yaml"))
@@ -107,8 +108,9 @@ def test_the_checker_refuses_a_message_without_an_article_or_remedy():
 
 # --- every rule key, through the command that raises it ------------------------------------------
 # Each case builds a workspace (approvals) and runs one command as a user would; the refusal's
-# issues carrying the rule are checked by check_message. CITY_CASES: rule -> (approvals,
-# command args after the workspace, env, file, field); a callable builds them per city.
+# issues carrying the rule are checked by check_message. TRIGGERS: rule -> (approvals,
+# command args after the workspace, env, file, field, *prep steps); a callable builds them per
+# city.
 WINDOW = {"kind": "window", "start": "2026-06-01", "end": "2026-08-31"}
 EMERG = {"kind": "emergency", "start": "2026-06-01", "end": "2026-08-31", "reason": "重大活动保障"}
 TODAY = {"GOVCLOUD_TODAY": "2026-08-20", "GOVCLOUD_NOW": "2026-08-20T09:00:00+08:00"}
@@ -184,12 +186,12 @@ TRIGGERS = {
         [], ["audit", "prune", "--before", "2026-08-01"], TODAY, None, "--before"),
     "backup_retention_months": lambda c: (   # decommissioned on 09-01, destroyed too early
         [approval("X-1", servers=[], volumes=[{"name": "data", "type": "blk.ssd", "gb": 1}])],
-        ["backup", "destroy", "edu-portal", "--now", "2026-12-01"], {"GOVCLOUD_TODAY": "2026-06-01"},
+        ["backup", "destroy", "edu-portal"], {"GOVCLOUD_TODAY": "2026-06-01"},
         None, None, (*APPLY, *(() if c == "sichuan" else (   # 四川: the backup comes first
             ("request-exit", "X-1", "--date", "2026-06-01"),
-            ("approve-exit", "X-1", "--date", "2026-06-01"))),
-            ("decommission", "edu-portal", "--auto-approve", "--backdated", "test", "--now",
-             "2026-09-01"))),
+            ("approve-exit", "X-1", "--date", "2026-06-01")))),
+        at("2026-09-01"), (("decommission", "edu-portal", "--auto-approve"),),
+        at("2026-12-01")),
     "go_live_gates": lambda c: (  # 巴中 gates only a migrated system's cut-over
         MIG if c == "bazhong" else [approval("X-1")],
         ["record-event", "NEW-1" if c == "bazhong" else "X-1",
@@ -291,9 +293,12 @@ def test_all_but_the_wording_rules_are_triggered():
     assert (len(TRIGGERED), len(SHOWN), len(PROFILE_KEYS)) == (46, 15, 66)
 
 
-def _prepare(ws, cli, prep) -> None:
-    for step in prep:      # a workspace edit, or the commands that come first
-        if callable(step):
+def _prepare(ws, cli, prep, monkeypatch=None) -> None:
+    for step in prep:      # a workspace edit, the clock moved on (env), or the commands first
+        if isinstance(step, dict):
+            for k, v in step.items():
+                monkeypatch.setenv(k, v)
+        elif callable(step):
             step(ws)
         else:
             for cmd in step:
@@ -308,7 +313,7 @@ def test_every_rule_of_every_city_is_triggered_and_its_message_checked(tmp_path,
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     ws = workspace(tmp_path, city, *approvals)
-    _prepare(ws, cli, prep)
+    _prepare(ws, cli, prep, monkeypatch)
     sub = 2 if args[0] in ("audit", "backup") else 1     # `audit prune`, `backup destroy`
     r = cli(*args[:sub], "-C", ws, *args[sub:], "--output", "json")
     assert r.exit_code == 1, r.output

@@ -9,12 +9,14 @@ import sqlite3
 
 import pytest
 
+from tests.clock import at
 from tests.policy.builders import workspace
 from tests.pg_support import set_state_url
 
-# The audit entries are stamped with the real clock (now: late 2026); --now moves "today" far
-# enough ahead for them to leave the retention period.
-LATER = "2027-08-01"          # keep_from = 2027-02-01
+# The audit entries are stamped with the real clock (now: late 2026); the prunes move "today"
+# (GOVCLOUD_NOW: a --now after the clock is refused) far enough ahead for them to leave the
+# retention period.
+LATER = at("2027-08-01")          # keep_from = 2027-02-01
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -37,17 +39,18 @@ def test_prune_refuses_the_retention_period_and_keeps_the_chain(logged_ws, cli):
     before = cli("audit", "list", "-C", ws, "--output", "json").json()["entries"]
     assert len(before) == 3
     # 6 months before 2027-08-01 is 2027-02-01: 2027-02-02 reaches into it
-    r = cli("audit", "prune", "-C", ws, "--before", "2027-02-02", "--now", LATER)
+    r = cli("audit", "prune", "-C", ws, "--before", "2027-02-02", env=LATER)
     assert r.exit_code == 1 and "第二十九条" in r.output and "at least 6 months" in r.output
     assert "--before 2027-02-01 or earlier" in r.output
-    r = cli("audit", "prune", "-C", ws, "--before", "2027-01-01", "--now", "2027-03-01")
+    r = cli("audit", "prune", "-C", ws, "--before", "2027-01-01",
+            env=at("2027-03-01"))
     assert r.exit_code == 1                      # in March 2027 nothing from 2026-12 may go
-    dry = cli("audit", "prune", "-C", ws, "--before", "2027-02-01", "--now", LATER, "--dry-run",
-              "--output", "json").json()
+    dry = cli("audit", "prune", "-C", ws, "--before", "2027-02-01", "--dry-run", "--output", "json",
+              env=LATER).json()
     assert dry["pruned"] == 3 and dry["dry_run"]
     assert len(cli("audit", "list", "-C", ws, "--output", "json").json()["entries"]) == 3
-    res = cli("audit", "prune", "-C", ws, "--before", "2027-02-01", "--now", LATER,
-              "--output", "json").json()
+    res = cli("audit", "prune", "-C", ws, "--before", "2027-02-01", "--output", "json",
+              env=LATER).json()
     assert (res["pruned"], res["from_seq"], res["to_seq"], res["last_hash"]) == (3, 1, 3, before[-1]["hash"])
     after = cli("audit", "list", "-C", ws, "--output", "json").json()["entries"]
     assert [(e["seq"], e["action"]) for e in after] == [(4, "audit-pruned")]
@@ -63,7 +66,7 @@ def test_entries_removed_outside_prune_are_still_detected(tmp_path, cli):
     ws = workspace(tmp_path, "sichuan")
     for i in range(4):
         cli("platform-change", "-C", ws, "--date", "2026-10-09", "--notified", "2026-09-29")
-    assert cli("audit", "prune", "-C", ws, "--before", "2027-02-01", "--now", LATER).exit_code == 0
+    assert cli("audit", "prune", "-C", ws, "--before", "2027-02-01", env=LATER).exit_code == 0
     assert verify(cli, ws).json()["intact"]
     for i in range(2):
         cli("platform-change", "-C", ws, "--date", "2026-10-09", "--notified", "2026-09-29")
@@ -80,9 +83,9 @@ def test_entries_removed_outside_prune_are_still_detected(tmp_path, cli):
 def test_profiles_without_a_retention_rule_use_the_documented_default(tmp_path, cli):
     ws = workspace(tmp_path, "chongqing")
     cli("platform-change", "-C", ws, "--date", "2026-10-09", "--notified", "2026-09-29")
-    r = cli("audit", "prune", "-C", ws, "--before", "2027-02-02", "--now", LATER)
+    r = cli("audit", "prune", "-C", ws, "--before", "2027-02-02", env=LATER)
     assert r.exit_code == 1 and "网络安全法" in r.output and "govcloud default" in r.output
-    assert cli("audit", "prune", "-C", ws, "--before", "2027-02-01", "--now", LATER).exit_code == 0
+    assert cli("audit", "prune", "-C", ws, "--before", "2027-02-01", env=LATER).exit_code == 0
 
 
 def test_export_is_json_lines_with_the_anchor(tmp_path, cli):
@@ -95,7 +98,7 @@ def test_export_is_json_lines_with_the_anchor(tmp_path, cli):
     assert lines[0]["format"] == "govcloud-audit-export/1" and lines[0]["anchor"] is None
     assert [e["seq"] for e in lines[1:]] == [1, 2] and lines[2]["detail"]["summary"] == "调整 1"
     assert lines[0]["head"]["hash"] == lines[2]["hash"]
-    cli("audit", "prune", "-C", ws, "--before", "2027-02-01", "--now", LATER)
+    cli("audit", "prune", "-C", ws, "--before", "2027-02-01", env=LATER)
     out = tmp_path / "audit.jsonl"
     assert cli("audit", "export", "-C", ws, "--to", out).exit_code == 0
     lines = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
