@@ -15,7 +15,8 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from tenacity import (Retrying, retry_if_exception, stop_after_attempt, stop_after_delay,
@@ -78,6 +79,12 @@ class Executor:
         self.on_commit = on_commit
         self.actions = {a.address: a for a in plan.actions}
         self.group = GroupCommit(store)
+        # In-process clouds (the embedded one) gain nothing from worker threads (one
+        # interpreter, one writer): their steps run inline in batches of ``parallelism``.
+        targets = {a.target for a in plan.actions if a.action != "no-op"}
+        self.inline = bool(targets) and all(
+            getattr(drivers.get(t), "in_process", False) for t in targets)
+        self._deferred: list[tuple[Callable[[], None], Callable[[], None]]] | None = None
         self.ids: dict[str, str] = {}
         self._ids_lock = threading.Lock()
         for rec in store.read().records.values():
@@ -99,6 +106,30 @@ class Executor:
         results: list[StepResult] = []
         failed: set[Step] = set()
         ready = [s for s in graph.steps if not waiting[s]]
+
+        def finish(step: Step, res: StepResult) -> None:
+            results.append(res)
+            self.on_event("done", step, res)
+            blocked = res.outcome != "ok"
+            if blocked:
+                failed.add(step)
+            for nxt in dependents[step]:
+                if blocked:
+                    self._skip(nxt, step, waiting, dependents, failed, results)
+                elif nxt not in failed:
+                    waiting[nxt].discard(step)
+                    if not waiting[nxt]:
+                        ready.append(nxt)
+
+        if self.inline:
+            while ready:
+                batch = ready[:self.parallelism]
+                del ready[:len(batch)]
+                for step in batch:
+                    self.on_event("start", step, None)
+                for step, res in zip(batch, self._run_batch(batch)):
+                    finish(step, res)
+            return results
         running: dict[Future, Step] = {}
         with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
             while ready or running:
@@ -109,20 +140,47 @@ class Executor:
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for fut in done:
                     step = running.pop(fut)
-                    res = fut.result()
-                    results.append(res)
-                    self.on_event("done", step, res)
-                    blocked = res.outcome != "ok"
-                    if blocked:
-                        failed.add(step)
-                    for nxt in dependents[step]:
-                        if blocked:
-                            self._skip(nxt, step, waiting, dependents, failed, results)
-                        elif nxt not in failed:
-                            waiting[nxt].discard(step)
-                            if not waiting[nxt]:
-                                ready.append(nxt)
+                    finish(step, fut.result())
         return results
+
+    def _run_batch(self, batch: list[Step]) -> list[StepResult]:
+        """Inline mode: the batch's steps one after another in this thread, their cloud calls
+        in one cloud transaction per driver (``Driver.batch``) and their records in one state
+        transaction, written once every step of the batch is done; nothing of the next batch
+        starts before. A kill loses at most this batch's records (at most ``parallelism``
+        objects the cloud holds unrecorded, adopted by their tags on the next run) — the
+        guarantee of ``parallelism`` workers each waiting for its own record."""
+        self._deferred = []
+        out: list[StepResult] = []
+        owned: list[range] = []
+        with ExitStack() as cloud:
+            for d in {id(d): d for d in self._batch_drivers(batch)}.values():
+                cloud.enter_context(d.batch())
+            for step in batch:
+                n = len(self._deferred)
+                out.append(self._run_step(step))
+                owned.append(range(n, len(self._deferred)))
+        deferred, self._deferred = self._deferred, None
+        errors = self.group.commit_many([w for w, _ in deferred])
+        for i, res in enumerate(out):
+            errs = [errors[k] for k in owned[i] if errors[k] is not None]
+            if errs:
+                exc = errs[0]
+                if isinstance(exc, StateError):
+                    self.halted = self.halted or str(exc)
+                    detail = f"StateError: {exc}"
+                elif isinstance(exc, DriverError):
+                    detail = f"{type(exc).__name__}: {exc}"
+                else:
+                    detail = f"unexpected {type(exc).__name__}: {exc}"
+                out[i] = replace(res, outcome="failed", detail=detail)
+                continue
+            for k in owned[i]:
+                deferred[k][1]()
+        return out
+
+    def _batch_drivers(self, batch: list[Step]) -> list[Driver]:
+        return [self._driver(self.actions[address]) for address, _ in batch]
 
     def _skip(self, step, cause, waiting, dependents, failed, results):
         if step in failed:
@@ -207,13 +265,19 @@ class Executor:
                                     {"kind": action.kind, "target": action.target, **detail})
             if self.on_commit is not None:
                 self.on_commit(self.store, action, rec)
+
+        def committed() -> None:
+            faults.point("executor.committed", address=address, what=what)
+            with self._ids_lock:
+                if rec is not None and rec.cloud_id:
+                    self.ids[rec.address] = rec.cloud_id
+                elif rec is None and address == action.address:
+                    self.ids.pop(address, None)
+        if self._deferred is not None:   # inline: written with the batch (_run_batch)
+            self._deferred.append((write, committed))
+            return
         self.group.commit(write)   # with the records of the steps that finished meanwhile
-        faults.point("executor.committed", address=address, what=what)
-        with self._ids_lock:
-            if rec is not None and rec.cloud_id:
-                self.ids[rec.address] = rec.cloud_id
-            elif rec is None and address == action.address:
-                self.ids.pop(address, None)
+        committed()
 
     def _destroy(self, action: Action) -> str:
         prior = action.prior or {}

@@ -54,10 +54,17 @@ def _userinfo(m: re.Match) -> str:
     return m.group(0)
 
 
+# Every pattern above needs one of these (userinfo "@", paths "/", quoted keys a quote,
+# headers ":" or "=", parameters "=", AWS key ids their prefix): a string with none of them is
+# returned as it is without running the six substitutions (most strings of a state write:
+# kinds, ids, names).
+_MAYBE_SECRET = re.compile(r"[@/\"':=]|AKIA|ASIA")
+
+
 def redact(text: Any) -> str:
     """``text`` (made a str) with credentials replaced by ``***``."""
     s = text if isinstance(text, str) else str(text)
-    if not s:
+    if not s or not _MAYBE_SECRET.search(s):
         return s
     s = _USERINFO.sub(_userinfo, s)
     s = _HOOK_PATH.sub(lambda m: m.group(1) + MASK, s)
