@@ -153,13 +153,18 @@ class Executor:
         self._deferred = []
         out: list[StepResult] = []
         owned: list[range] = []
-        with ExitStack() as cloud:
-            for d in {id(d): d for d in self._batch_drivers(batch)}.values():
-                cloud.enter_context(d.batch())
-            for step in batch:
-                n = len(self._deferred)
-                out.append(self._run_step(step))
-                owned.append(range(n, len(self._deferred)))
+        try:
+            with ExitStack() as cloud:
+                for d in {id(d): d for d in self._batch_drivers(batch)}.values():
+                    cloud.enter_context(d.batch())
+                for step in batch:
+                    n = len(self._deferred)
+                    out.append(self._run_step(step))
+                    owned.append(range(n, len(self._deferred)))
+        except Exception as exc:   # the cloud kept none of the batch (a full disk): nor do we
+            self._deferred = None
+            why = f"the cloud could not commit this batch of steps ({type(exc).__name__}: {exc})"
+            return [StepResult(a, p, self.actions[a].action, "failed", why) for a, p in batch]
         deferred, self._deferred = self._deferred, None
         errors = self.group.commit_many([w for w, _ in deferred])
         for i, res in enumerate(out):

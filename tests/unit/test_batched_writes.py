@@ -152,3 +152,60 @@ def test_simulated_latency_makes_the_cloud_run_on_worker_threads(tmp_path):
                               tmp_path, "ws-1")
     assert not d.in_process
     d.close()
+
+
+# --- the executor's inline batches ------------------------------------------------------------
+
+def _plan(n_networks: int):
+    from orchestrator.models.plan import Action, Plan
+    dom, prj = "domain:local/d", "project:local/d/p"
+
+    def create(address, kind, name, props, refs):
+        return Action(address, kind, "local", "create", "new", desired={
+            "address": address, "kind": kind, "name": name, "target": "local",
+            "properties": props, "refs": refs, "stack": "d/p", "zone": None, "approval": None})
+    actions = [create(dom, "domain", "d", {"name": "d", "description": ""}, {}),
+               create(prj, "project", "p", {"name": "p", "description": ""}, {"domain": dom})]
+    actions += [create(f"network:local/d/p/n{i}", "network", f"n{i}", {"name": f"n{i}"},
+                       {"project": prj}) for i in range(n_networks)]
+    return Plan("ws-1", "lineage", 0, "inputs", actions)
+
+
+def _executor(plan, driver, store, parallelism=8):
+    from orchestrator.executor import Executor
+    return Executor(plan, {"local": driver}, store, "tester", "ws-1", parallelism)
+
+
+def test_inline_steps_share_one_cloud_and_one_state_transaction_per_batch(tmp_path, store):
+    d = _driver(tmp_path)
+    ex = _executor(_plan(6), d, store)
+    assert ex.inline
+    results = ex.run()
+    assert [r.outcome for r in results] == ["ok"] * 8
+    assert ex.group.transactions == 3            # domain, project, the six networks together
+    assert len(store.read().records) == 8 == len(_ids_seen_by_another_connection(tmp_path))
+    assert [e.action for e in store.audit_entries()] == ["create"] * 8
+    d.close()
+
+
+def test_a_batch_the_cloud_could_not_commit_fails_its_steps_and_records_none(tmp_path, store):
+    from drivers.local.driver import LocalDriver
+
+    class FullDisk(LocalDriver):
+        def batch(self):
+            inner = super().batch()
+
+            class _Fails:
+                def __enter__(self):
+                    return inner.__enter__()
+
+                def __exit__(self, *exc):
+                    inner.__exit__(RuntimeError, RuntimeError("database or disk is full"), None)
+                    raise RuntimeError("database or disk is full")
+            return _Fails()
+    d = FullDisk("local", {"data_dir": str(tmp_path / "cloud")}, tmp_path, "ws-1")
+    results = _executor(_plan(2), d, store).run()
+    assert results[0].outcome == "failed" and "could not commit" in results[0].detail
+    assert all(r.outcome in ("failed", "skipped") for r in results)
+    assert store.read().records == {} and _ids_seen_by_another_connection(tmp_path) == set()
+    d.close()
