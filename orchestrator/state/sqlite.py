@@ -466,24 +466,29 @@ class SQLiteStateStore(StateStore):
     def append_audit(self, actor: str, action: str, target: str, approval: str | None,
                      detail: dict[str, Any]) -> AuditEntry:
         detail = redact_data(json.loads(json.dumps(detail, default=str)))   # no credentials
+        b = self._batch
+        if b is not None and self._mine():   # inside batched(): chained on its last entry
+            entry = self._audit_row(b.head, actor, action, target, approval, detail)
+            b.audit.append(entry)
+            b.head = (entry[0], entry[8])
+            return AuditEntry(*entry[:6], detail, *entry[7:])
         with self.atomic(), self._tx() as db:
-            b = self._batch
-            if b is not None:
-                row = b.head
-            else:
-                row = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-            seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
-            ts = _now()
-            h = entry_hash(seq, ts, actor, action, target, approval, detail, prev)
-            entry = (seq, ts, actor, action, target, approval,
-                     json.dumps(detail, sort_keys=True, ensure_ascii=False), prev, h)
-            if b is not None:   # chained on the batch's last entry, written at its end
-                b.audit.append(entry)
-                b.head = (seq, h)
-            else:
-                db.execute("INSERT INTO audit VALUES (?,?,?,?,?,?,?,?,?)", entry)
-                db.execute("INSERT OR REPLACE INTO meta VALUES ('audit_head', ?)", (f"{seq}:{h}",))
-        return AuditEntry(seq, ts, actor, action, target, approval, detail, prev, h)
+            row = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+            entry = self._audit_row(row, actor, action, target, approval, detail)
+            db.execute("INSERT INTO audit VALUES (?,?,?,?,?,?,?,?,?)", entry)
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('audit_head', ?)",
+                       (f"{entry[0]}:{entry[8]}",))
+        return AuditEntry(*entry[:6], detail, *entry[7:])
+
+    @staticmethod
+    def _audit_row(last, actor: str, action: str, target: str, approval: str | None,
+                   detail: dict[str, Any]) -> tuple:
+        """The audit row after ``last`` ((seq, hash) or None): its hash covers the previous."""
+        seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+        ts = _now()
+        h = entry_hash(seq, ts, actor, action, target, approval, detail, prev)
+        return (seq, ts, actor, action, target, approval,
+                json.dumps(detail, sort_keys=True, ensure_ascii=False), prev, h)
 
     def prune_audit(self, through_seq: int) -> int:
         with self._tx() as db:
