@@ -74,12 +74,17 @@ def redact(text: Any) -> str:
     return _AWS_KEY_ID.sub(MASK, s)
 
 
+_PLAIN = (int, float, bool)
+
+
 def redact_data(data: Any) -> Any:
     """JSON-like ``data`` with every string (values and keys) redacted."""
     if isinstance(data, str):
         return redact(data)
-    if isinstance(data, dict):
-        return {redact(k) if isinstance(k, str) else k: redact_data(v) for k, v in data.items()}
+    if isinstance(data, dict):   # strings and plain scalars inline (a call each was ~5 a record)
+        return {redact(k) if isinstance(k, str) else k:
+                redact(v) if type(v) is str else v if v is None or type(v) in _PLAIN else
+                redact_data(v) for k, v in data.items()}
     if isinstance(data, (list, tuple)):
         return [redact_data(v) for v in data]
     return data
