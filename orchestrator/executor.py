@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
@@ -105,7 +106,7 @@ class Executor:
                 dependents[d].append(s)
         results: list[StepResult] = []
         failed: set[Step] = set()
-        ready = [s for s in graph.steps if not waiting[s]]
+        ready = deque(s for s in graph.steps if not waiting[s])   # taken from the front
 
         def finish(step: Step, res: StepResult) -> None:
             results.append(res)
@@ -123,8 +124,7 @@ class Executor:
 
         if self.inline:
             while ready:
-                batch = ready[:self.parallelism]
-                del ready[:len(batch)]
+                batch = [ready.popleft() for _ in range(min(self.parallelism, len(ready)))]
                 for step in batch:
                     self.on_event("start", step, None)
                 for step, res in zip(batch, self._run_batch(batch)):
@@ -134,7 +134,7 @@ class Executor:
         with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
             while ready or running:
                 while ready and len(running) < self.parallelism:
-                    step = ready.pop(0)
+                    step = ready.popleft()
                     self.on_event("start", step, None)
                     running[pool.submit(self._run_step, step)] = step
                 done, _ = wait(running, return_when=FIRST_COMPLETED)

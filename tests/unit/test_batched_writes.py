@@ -209,3 +209,14 @@ def test_a_batch_the_cloud_could_not_commit_fails_its_steps_and_records_none(tmp
     assert all(r.outcome in ("failed", "skipped") for r in results)
     assert store.read().records == {} and _ids_seen_by_another_connection(tmp_path) == set()
     d.close()
+
+
+def test_a_cloud_with_latency_runs_on_worker_threads_and_records_every_step(tmp_path, store):
+    d = driver_class("local")("local", {"data_dir": str(tmp_path / "cloud"), "latency_ms": 1},
+                              tmp_path, "ws-1")
+    ex = _executor(_plan(6), d, store)
+    assert not ex.inline
+    assert [r.outcome for r in ex.run()] == ["ok"] * 8
+    assert len(store.read().records) == 8 == len(_ids_seen_by_another_connection(tmp_path))
+    assert 3 <= ex.group.transactions <= 8
+    d.close()
