@@ -185,6 +185,13 @@ class Executor:
         return out
 
     def _batch_drivers(self, batch: list[Step]) -> list[Driver]:
+        """The drivers whose calls in ``batch`` share a cloud transaction: none when a step wipes
+        a volume before deleting it (seconds to minutes of writes, during which the open
+        transaction would hold the cloud's write lock against every other runner)."""
+        if self.sanitize is not None and any(
+                phase == "destroy" and KINDS[self.actions[a].kind].wiped_before_delete
+                for a, phase in batch):
+            return []
         return [self._driver(self.actions[address]) for address, _ in batch]
 
     def _skip(self, step, cause, waiting, dependents, failed, results):

@@ -220,3 +220,38 @@ def test_a_cloud_with_latency_runs_on_worker_threads_and_records_every_step(tmp_
     assert len(store.read().records) == 8 == len(_ids_seen_by_another_connection(tmp_path))
     assert 3 <= ex.group.transactions <= 8
     d.close()
+
+
+def test_a_volume_is_wiped_outside_any_cloud_transaction(tmp_path, store):
+    """A wipe takes seconds to minutes: no open cloud transaction may hold the write lock
+    against other runners meanwhile (such a batch runs its calls one transaction each)."""
+    from orchestrator.executor import Executor
+    from orchestrator.models.plan import Action, Plan
+    d = _driver(tmp_path)
+    dom = d.create(_req(d, "domain", "dept", {"name": "dept", "description": ""}))
+    prj = d.create(_req(d, "project", "p", {"name": "p", "description": ""},
+                        {"domain": dom.cloud_id}))
+    vol = d.create(_req(d, "volume", "v", {"name": "v", "size_gb": 1, "volume_type": "ssd"},
+                        {"project": prj.cloud_id}))
+    others_could_write = []
+
+    def sanitize(driver, current):
+        other = sqlite3.connect(tmp_path / "cloud" / "cloud.db", timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            others_could_write.append(True)
+        except sqlite3.OperationalError:
+            others_could_write.append(False)
+        finally:
+            other.close()
+        return {"method": "test"}
+    plan = Plan("ws-1", "lineage", 0, "inputs", [
+        Action(vol.address, "volume", "local", "delete", "gone",
+               prior={"cloud_id": vol.cloud_id, "properties": {"size_gb": 1}})])
+    ex = Executor(plan, {"local": d}, store, "tester", "ws-1", 8, sanitize=sanitize)
+    assert ex.inline
+    assert [r.outcome for r in ex.run()] == ["ok"]
+    assert others_could_write == [True]
+    assert vol.cloud_id not in _ids_seen_by_another_connection(tmp_path)
+    d.close()
