@@ -2,7 +2,8 @@
 govcloud's batched, tag-filtered refresh -- full (every quota set read) and auto (the default
 between full checks: the quotas the plan does not change taken from the state) -- versus a
 per-resource GET refresh of the same objects (the way Terraform refreshes each resource in
-state), measured in one run.
+state), measured in one run; each batched refresh twice, its reads one by one
+(``read_concurrency = 1``) and at once (the target's ``read_concurrency``, default 4).
 
     bash scripts/openstack/up.sh
     OS_CLIENT_CONFIG_FILE=/var/tmp/govcloud-osbox/clouds.yaml \\
@@ -116,15 +117,17 @@ def measure(ws: Path, a) -> None:
     known = {r.cloud_id: Observed(r.address, r.kind, r.cloud_id, r.properties, r.refs, {})
              for r in records if r.kind == "quota"}
     batched, auto, single = [], [], []
+    serial_full, serial_auto = [], []      # the same reads one by one (read_concurrency = 1)
     with open_drivers(w, {"os"}) as drivers:
         drv = drivers["os"]
+        concurrency = drv.read_concurrency
         for _ in range(a.rounds):
-            before, t = drv.api_calls, time.perf_counter()
-            n_obs = len(drv.observe())
-            batched.append((drv.api_calls - before, time.perf_counter() - t))
-            before, t = drv.api_calls, time.perf_counter()
-            drv.observe_trusting(known)
-            auto.append((drv.api_calls - before, time.perf_counter() - t))
+            for runs, full, conc in ((serial_full, True, 1), (serial_auto, False, 1),
+                                     (batched, True, concurrency), (auto, False, concurrency)):
+                drv.read_concurrency = conc
+                before, t = drv.api_calls, time.perf_counter()
+                n_obs = len(drv.observe() if full else drv.observe_trusting(known))
+                runs.append((drv.api_calls - before, time.perf_counter() - t))
             t = time.perf_counter()
             calls = per_resource_refresh(drv, records)
             single.append((calls, time.perf_counter() - t))
@@ -137,6 +140,11 @@ def measure(ws: Path, a) -> None:
     sc, st = single[0][0], statistics.median(x[1] for x in single)
     print(f"objects in state: {len(records)} ({len(known)} quotas); observed by the batched "
           f"refresh: {n_obs}; `plan` (auto) took {taken} quotas from the state")
+    sfc, sft = serial_full[0][0], statistics.median(x[1] for x in serial_full)
+    sac, sat = serial_auto[0][0], statistics.median(x[1] for x in serial_auto)
+    print(f"batched, full, one by one: {sfc:5d} API calls, {sft:6.2f} s (median of {a.rounds})")
+    print(f"batched, auto, one by one: {sac:5d} API calls, {sat:6.2f} s (median of {a.rounds})")
+    print(f"reads at once ({concurrency}):   full {sft / bt:.2f}x, auto {sat / at:.2f}x less wall time")
     print(f"batched refresh, full:     {bc:5d} API calls, {bt:6.2f} s (median of {a.rounds})")
     print(f"batched refresh, auto:     {ac:5d} API calls, {at:6.2f} s (median of {a.rounds})")
     print(f"per-resource refresh:      {sc:5d} API calls, {st:6.2f} s (median of {a.rounds})")

@@ -119,6 +119,11 @@ class _Attempt:   # the retry state tenacity's wait reads (the first attempt run
         self.attempt_number = n
 
 
+def _retried(e: BaseException) -> bool:
+    """A transient error the driver did not already retry to exhaustion (``exhausted``)."""
+    return isinstance(e, DriverError) and e.transient and not getattr(e, "exhausted", False)
+
+
 def retrying_read(fn: Callable[..., T]) -> Callable[..., T]:
     """``fn`` (a driver's read) retried on transient errors with jittered backoff."""
     import functools
@@ -132,12 +137,12 @@ def retrying_read(fn: Callable[..., T]) -> Callable[..., T]:
         try:   # the first attempt without tenacity's machinery (most reads need no retry)
             return fn(self, *args, **kwargs)
         except DriverError as exc:
-            if not exc.transient:
+            if not _retried(exc):
                 raise
         wait = wait_exponential_jitter(multiplier=0.2, max=5)
         type(self).read_sleep(wait(_Attempt(1)))   # then as before: the same attempts, backoff
         for attempt in Retrying(
-                retry=retry_if_exception(lambda e: isinstance(e, DriverError) and e.transient),
+                retry=retry_if_exception(_retried),
                 wait=lambda rs: wait(_Attempt(rs.attempt_number + 1)),
                 stop=stop_after_attempt(READ_ATTEMPTS - 1) | stop_after_delay(
                     max(0.0, READ_DEADLINE - (time.monotonic() - t0))),

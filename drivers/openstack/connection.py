@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import contextlib
 import re
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterator, TypeVar
 
 from drivers.base import Conflict, DriverError, NotFound, QuotaExceeded, TransientError
@@ -72,11 +74,26 @@ class Connection:
     _scoped: dict[str, Any]
     handlers: dict[str, Any]
 
+    _counting = threading.Lock()     # reads run in threads (read_map): counts stay exact
+    read_concurrency = 1
+
+    def count(self, attr: str = "api_calls") -> None:
+        with self._counting:
+            setattr(self, attr, getattr(self, attr) + 1)
+
+    def read_map(self, fn: Callable[[Any], Any], items: list) -> list:
+        """``[fn(x) for x in items]``, up to ``read_concurrency`` at once (reads only)."""
+        if self.read_concurrency <= 1 or len(items) <= 1:
+            return [fn(x) for x in items]
+        with ThreadPoolExecutor(min(self.read_concurrency, len(items)),
+                                thread_name_prefix="govcloud-read") as pool:
+            return list(pool.map(fn, items))
+
     @contextlib.contextmanager
     def _api(self) -> Iterator[None]:
         """One counted API call (or a few that belong together), its errors translated."""
         from openstack import exceptions as ox
-        self.api_calls += 1
+        self.count()
         try:
             yield
         except ox.NotFoundException as exc:

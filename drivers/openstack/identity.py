@@ -287,14 +287,14 @@ class Quota(Kind):
                 sets = {svc: SimpleNamespace(**{key: known.properties[f]
                                                 for f, (s_, key) in QUOTA_MAP.items() if s_ == svc})
                         for svc in ("compute", "volume")}
-                self.d.trusted_last += 1
+                self.d.count("trusted_last")
             else:
                 def quota_sets():
                     with self.api():
                         return {"compute": self.conn.compute.get_quota_set(p.id),
                                 "volume": self.conn.block_storage.get_quota_set(p.id)}
                 sets = read_retrying(quota_sets)
-                self.d.api_calls += 1
+                self.d.count()
             if net_quotas is not None and p.id in net_quotas:
                 sets["network"] = net_quotas[p.id]
             else:
@@ -321,7 +321,8 @@ class Quota(Kind):
         if projects:  # Neutron lists every project's quota in one call; Nova and Cinder cannot
             with self.api():
                 net_quotas = {q.project_id: q for q in self.conn.network.quotas()}
-        return [q for q in (self.shape(p, net_quotas) for p in projects) if q is not None]
+        # two reads a project (Nova's and Cinder's sets, no API lists several): read_concurrency at once
+        return [q for q in self.d.read_map(lambda p: self.shape(p, net_quotas), projects) if q is not None]
 
     def live(self, cloud_id):
         # a quota carries its project's tags

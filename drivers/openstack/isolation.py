@@ -84,7 +84,7 @@ class IsolationEvidence:
                    "security_group": conn.network.get_security_group, "port": conn.network.get_port}
         out = []
         for o in objects:
-            self.api_calls += 1
+            self.count()
             try:
                 getters[o.kind](o.cloud_id)
                 out.append((o, True))

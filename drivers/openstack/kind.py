@@ -8,6 +8,7 @@ import, moves and ``state rm`` all write through).
 from __future__ import annotations
 
 import random
+import threading
 import time
 from typing import Any, Callable, ClassVar, Mapping
 
@@ -54,10 +55,16 @@ class Listing:
     def __init__(self, drv: OpenStackDriver):
         self.drv = drv
         self._got: dict[Callable, Any] = {}
+        self._locks: dict[Callable, threading.Lock] = {}
+        self._guard = threading.Lock()
 
     def __call__(self, fetch: Callable[[OpenStackDriver], Any]) -> Any:
-        if fetch not in self._got:
-            self._got[fetch] = read_retrying(lambda: fetch(self.drv))
+        # kinds are observed concurrently: the second one to want a list waits for the first
+        with self._guard:
+            lock = self._locks.setdefault(fetch, threading.Lock())
+        with lock:
+            if fetch not in self._got:
+                self._got[fetch] = read_retrying(lambda: fetch(self.drv))
         return self._got[fetch]
 
 
@@ -72,7 +79,10 @@ def read_retrying(read: Callable[[], Any]) -> Any:
         try:
             return read()
         except DriverError as exc:
-            if not exc.transient or attempt == READ_ATTEMPTS - 1:
+            if not exc.transient or getattr(exc, "exhausted", False):
+                raise
+            if attempt == READ_ATTEMPTS - 1:
+                exc.exhausted = True   # retried enough: no outer retry multiplies the attempts
                 raise
             time.sleep(min(0.2 * 2 ** attempt, 3.0) * (0.5 + random.random() / 2))
     raise AssertionError("unreachable")

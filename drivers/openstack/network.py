@@ -6,6 +6,7 @@ floating IP needs it. Neutron objects carry govcloud's tags as ``key=value`` str
 from __future__ import annotations
 
 import contextlib
+import threading
 from typing import Any, ClassVar
 
 from drivers.base import (ADDRESS_TAG, Conflict, DriverError, NotFound, Observed, QuotaExceeded,
@@ -33,6 +34,9 @@ def all_security_groups(d) -> list:
         return list(d.conn.network.security_groups())
 
 
+_EXT_LOCK = threading.RLock()
+
+
 def all_ips(d) -> list:
     with d._api():
         return list(d.conn.network.ips())
@@ -50,11 +54,12 @@ class ExternalNetworks:
         Not filtered on router:external: Neutron reports that flag only while a wildcard
         access_as_external policy exists, and the operator removed it (targeted RBAC instead).
         """
-        if self._ext is None:
-            with self._api():
-                self._ext = {n.name: n.id for n in self.conn.network.networks()
-                             if n.provider_network_type in ("flat", "vlan")
-                             and not any(t.startswith("govcloud.") for t in n.tags or [])}
+        with _EXT_LOCK:          # kinds observed in threads: listed once all the same
+            if self._ext is None:
+                with self._api():
+                    self._ext = {n.name: n.id for n in self.conn.network.networks()
+                                 if n.provider_network_type in ("flat", "vlan")
+                                 and not any(t.startswith("govcloud.") for t in n.tags or [])}
         return self._ext
 
     def _ext_names(self) -> dict[str, str]:

@@ -18,10 +18,12 @@ class OpenStackOptions(DriverOptions):
     managed projects besides the department (``name``, ``name@domain``, ``group:name``);
     ``images`` / ``external_networks``: what the cloud offers, when the operator declares it
     (validate then refuses an approval naming anything else; unset: only the cloud's own lookup
-    answers, when the object is made)."""
+    answers, when the object is made); ``read_concurrency``: how many of an observation's reads run
+    at once (each kind's list, the survey's lists, the per-project quota sets; 1: one by one)."""
     cloud: Annotated[str, Field(min_length=1, max_length=128)] | None = None
     wait_timeout: Seconds = 300
     api_timeout: Seconds = 60
+    read_concurrency: Annotated[int, Field(ge=1, le=16)] = 4
     volume_files: AbsolutePath | None = None
     image_files: AbsolutePath | None = None
     operators: list[Annotated[str, Field(min_length=1, max_length=255)]] = \

@@ -27,8 +27,22 @@ from __future__ import annotations
 from typing import Any
 
 from drivers.base import CloudSurvey, Observed
-from drivers.openstack.kind import Listing
+from drivers.openstack.kind import Listing, read_retrying
 from drivers.openstack.network import all_ips, all_ports, all_routers, all_security_groups
+
+
+def all_rbac_policies(d) -> list:
+    with d._api():
+        return list(d.conn.network.rbac_policies())
+
+
+def all_role_assignments(d) -> list:
+    with d._api():
+        return list(d.conn.identity.role_assignments(include_names=True))
+
+
+# what every survey lists, whatever it finds: read beside the kinds' lists (driver.observe)
+SURVEY_LISTS = (all_ports, all_routers, all_security_groups, all_ips, all_rbac_policies)
 
 
 def _rule(r) -> dict:
@@ -73,12 +87,8 @@ class OpenStackSurvey(CloudSurvey):
         routers = listing(all_routers)
         groups = {g.id: g for g in listing(all_security_groups)}
         ips = listing(all_ips)
-        with self._api():
-            rbac = list(c.network.rbac_policies())
-        assignments: list = []
-        if projects or domains:
-            with self._api():
-                assignments = list(c.identity.role_assignments(include_names=True))
+        rbac = listing(all_rbac_policies)       # each list retried alone (Listing)
+        assignments: list = listing(all_role_assignments) if projects or domains else []
         service_user = c.current_user_id
         operators = self._operators()
 
@@ -124,7 +134,7 @@ class OpenStackSurvey(CloudSurvey):
                         "ingress": [_rule(r) for r in g.security_group_rules or []
                                     if (r.get("direction") if isinstance(r, dict) else r.direction) == "ingress"],
                         "ports": sorted(p["id"] for p in out_ports if gid in p["security_groups"])}
-        ext_names = self._ext_names()             # id -> name
+        ext_names = read_retrying(self._ext_names)   # id -> name
         ext_ids = set(ext_names)
         # the external networks a project's zone uses: its managed routers' gateways
         zone_ext: dict[str, set[str]] = {}

@@ -27,6 +27,15 @@ def _deadline_body(d) -> str:
     return f"{d.what}: {d.due}{left}"
 
 
+def _todo(remedy: str, actor: str = "", indent: str = "      ") -> str | None:
+    """The line under a deadline, flag or warning: who acts and what to do (core/remedies.py)."""
+    from .render import escape
+    if not remedy:
+        return None
+    who = f" ({actor})" if actor else ""
+    return f"{indent}[dim]what to do{escape(who)}:[/] {escape(remedy)}"
+
+
 @handled
 def status(directory: Dir = Path("."), now: Now = None, output: Out = OutputTJ.text,
            overdue_only: Annotated[bool, typer.Option("--overdue", help="Only overdue approvals; "
@@ -42,12 +51,18 @@ def status(directory: Dir = Path("."), now: Now = None, output: Out = OutputTJ.t
     else:
         c = render.console
         c.print(f"Status on {rep.today} (profile {rep.profile}):")
-        for w in rep.profile_warnings + rep.calendar_warnings:
+        for n in rep.to_dict()["profile_warning_details"]:
+            render.err_console.print(f"[yellow]Warning:[/] {escape(n['text'])}")
+            if (todo := _todo(n["remedy"], n["actor"], "  ")) is not None:
+                render.err_console.print(todo)
+        for w in rep.calendar_warnings:
             render.err_console.print(f"[yellow]Warning:[/] {escape(w)}")
         if rep.annual_request:
             ar = rep.annual_request
             c.print(escape(f"[{ar['actor']}] {ar['what']}: due {ar['due']}") +
                     f"  [dim]{escape(ar['citation'])}[/]")
+            if (todo := _todo(ar.get("remedy", ""), "", "  ")) is not None:
+                c.print(todo)
         for r in rep.shown:
             nd = r.next_deadline
             style = "bold red" if r.overdue else ("yellow" if r.warnings or r.flags else "")
@@ -56,14 +71,20 @@ def status(directory: Dir = Path("."), now: Now = None, output: Out = OutputTJ.t
             head = f"{r.approval_no}  {r.stack}  [{state}]{term}"
             c.print(f"[{style}]{escape(head)}[/]" if style else escape(head))
             over = [d for d in r.deadlines if d.overdue]
-            for d in over:
-                c.print(f"    [bold red]OVERDUE[/] {escape(_deadline_text(d))}  [dim]{escape(d.citation)}[/]")
+            shown = [(f"[bold red]OVERDUE[/] ", d) for d in over]
             if nd is not None and nd not in over:
-                c.print(f"    next: {escape(_deadline_text(nd))}  [dim]{escape(nd.citation)}[/]")
-            for w in r.warnings:
-                c.print(f"    [yellow]warning:[/] {escape(w)}")
-            for f in r.flags:
-                c.print(f"    [red]flag:[/] {escape(f)}")
+                shown.append(("next: ", nd))
+            for label, d in shown:
+                c.print(f"    {label}{escape(_deadline_text(d))}  [dim]{escape(d.citation)}[/]")
+                if (todo := _todo(d.remedy)) is not None:      # the actor leads the line above
+                    c.print(todo)
+            row = r.to_dict()
+            for label, notes in (("[yellow]warning:[/]", row["warning_details"]),
+                                 ("[red]flag:[/]", row["flag_details"])):
+                for n in notes:
+                    c.print(f"    {label} {escape(n['text'])}")
+                    if (todo := _todo(n["remedy"], n["actor"])) is not None:
+                        c.print(todo)
         for stack, count in sorted(rep.orphaned.items()):
             c.print(f"[yellow]{escape(stack + '  [orphaned]')}[/]  {count} objects, no approval compiles "
                     "to it any more: nothing is deleted; it leaves only through the exit process "
@@ -149,6 +170,8 @@ def _exit_command(kind: str):
         render.console.print(escape(f"{verb}: exit of {approval} {what} on {res.requested_on}{doc}."))
         for d in res.deadlines:
             render.console.print(f"  {escape(d['what'])}: {d['due']}  [dim]{escape(d['citation'])}[/]")
+            if (todo := _todo(d["remedy"], d["actor"], "    ")) is not None:
+                render.console.print(todo)
         render.console.print("Decommission the system with `govcloud decommission SYSTEM`.")
     command.__doc__ = ("Record the department's written exit request (退出申请); refused while a "
                        "migrated system's old one must be kept, or before the events the profile "

@@ -32,7 +32,9 @@ from ..models.profile import Profile
 from . import exit as exitp
 from .emergency import fast_track_flags
 from .golive import gate_flags
+from .notes import Note, details, note
 from .obligations import obligation_items, out_of_plan_warning
+from .remedies import record_remedy, status_remedy
 from .workdays import CalendarMissingYear, WorkCalendar, add_months
 
 EVENT_KINDS = ("approved", "provisioned", "delivery-confirmed", "changed", "extended", "expired",
@@ -72,6 +74,7 @@ class Deadline:
     hard: bool = True       # False: a date to know (e.g. last day to request an extension)
     error: str | None = None
     actor: str = ""         # who owes it: provider | department | bureau ("" when not stated)
+    remedy: str = ""        # what to do about it, English; 处理：Chinese (core/remedies.py)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -98,6 +101,16 @@ class ApprovalStatus:
     calendar_missing: set[int] = field(default_factory=set)     # years without data it needed
     provisional: tuple[int, ...] = ()    # provisional calendar years its dates were counted in
     held_until: date | None = None     # the exit's transition hold (held-until event)
+    flag_details: list[Note] = field(default_factory=list)      # a Note per flag text
+    warning_details: list[Note] = field(default_factory=list)   # a Note per warning text
+
+    def flag(self, n: Note) -> None:
+        self.flags.append(n.text)
+        self.flag_details.append(n)
+
+    def warn(self, n: Note) -> None:
+        self.warnings.append(n.text)
+        self.warning_details.append(n)
 
     @property
     def next_deadline(self) -> Deadline | None:
@@ -122,6 +135,8 @@ class ApprovalStatus:
                 "next_deadline": nd.to_dict() if nd else None,
                 "deadlines": [d.to_dict() for d in self.deadlines],
                 "warnings": self.warnings, "flags": self.flags,
+                "warning_details": details(self.warnings, self.warning_details),
+                "flag_details": details(self.flags, self.flag_details),
                 "calendar_missing": sorted(self.calendar_missing),
                 "provisional": list(self.provisional),
                 "held_until": self.held_until.isoformat() if self.held_until else None}
@@ -204,12 +219,17 @@ def approval_status(a: Approval, file: str, profile: Profile, cal: WorkCalendar,
     rules = profile.rules
     cite = profile.cite
 
-    def add(key, what, due_fn, rule_key="", done=None, hard=True, citation=None, actor=""):
+    def note_(text, rule="", **kw):
+        at = file if kw.get("field") and not kw["field"].startswith("events") else ""
+        return note(profile, text, rule, approval=a.approval_no, system=a.stack, file=at, **kw)
+
+    def add(key, what, due_fn, rule_key="", done=None, hard=True, citation=None, actor="",
+            remedy=""):
         rule = getattr(rules, rule_key) if rule_key else None
         due, err = _safe(due_fn, st.calendar_missing)
         dl = Deadline(key, what, due, rule_key,
                       citation if citation is not None else (cite(rule) if rule else ""), done,
-                      hard=hard, error=err, actor=actor)
+                      hard=hard, error=err, actor=actor, remedy=remedy)
         if due is not None:
             if done is not None:
                 dl.late = done > due
@@ -249,7 +269,9 @@ def approval_status(a: Approval, file: str, profile: Profile, cal: WorkCalendar,
         r = getattr(rules, key)
         if isinstance(t, EmergencyTerm) and rules.emergency_configure_hours is not None:
             # 重庆 第二十五条: no provider deadline; the 报备 comes first (flags below)
-            st.flags.extend(fast_track_flags(profile, events, a.approval_no))
+            for f in fast_track_flags(profile, events, a.approval_no):   # "events.KIND: ..."
+                st.flag(note_(f, "emergency_configure_hours", actor="department",
+                              field=f.split(":", 1)[0]))
         elif r is not None:
             what = "change applied" if key == "change_deadline_workdays" else "resources provisioned"
             if temporary:
@@ -276,17 +298,23 @@ def approval_status(a: Approval, file: str, profile: Profile, cal: WorkCalendar,
     r = rules.emergency_backfill_workdays
     if r is not None and isinstance(t, EmergencyTerm):
         if t.project_approved_on is None:
-            st.warnings.append(f"emergency resources: the formal resource request is due within "
-                               f"{r.value} working days of the project approval (增补申请), which "
-                               f"is not recorded yet (term.project_approved_on)")
+            st.warn(note_(f"emergency resources: the formal resource request is due within "
+                          f"{r.value} working days of the project approval (增补申请), which "
+                          f"is not recorded yet (term.project_approved_on)",
+                          "emergency_backfill_workdays", actor="department",
+                          field="term.project_approved_on"))
         else:
             dl = add("backfill", f"formal resource request backfilled within {r.value} working "
                      f"days of the project approval ({t.project_approved_on})",
                      lambda: cal.add_workdays(t.project_approved_on, r.value),
                      "emergency_backfill_workdays", t.backfilled_on)
             if dl.late or dl.overdue:
-                st.flags.append(f"backfill late: due {dl.due}"
-                                + (f", filed {t.backfilled_on}" if t.backfilled_on else ", not filed"))
+                st.flag(note_(f"backfill late: due {dl.due}"
+                              + (f", filed {t.backfilled_on}" if t.backfilled_on else ", not filed")
+                              + "; the formal resource request was not backfilled in time",
+                              "emergency_backfill_workdays", actor="department",
+                              field="term.backfilled_on",
+                              key="late" if t.backfilled_on else ""))
 
     # --- temporary terms: extension notice, end, warnings -----------------------------------
     if temporary and not finished and not exiting:
@@ -303,12 +331,13 @@ def approval_status(a: Approval, file: str, profile: Profile, cal: WorkCalendar,
         if err is None and today <= end:
             crossed = [w for w in warning_thresholds(profile) if left <= w]
             if crossed:
-                st.warnings.append(f"{t.kind} ends on {end}: {left} working day"
-                                   f"{'s' if left != 1 else ''} left")
+                st.warn(note_(f"{t.kind} ends on {end}: {left} working day"
+                              f"{'s' if left != 1 else ''} left", "expiry_warning_workdays",
+                              actor="department", field="term.end"))
 
     # --- exit (the profile's exit_process says where each clock starts) ------------------------
     if exiting:
-        _exit_deadlines(st, profile, cal, on, add)
+        _exit_deadlines(st, profile, cal, on, add, note_)
 
     # --- migration: the old system is kept -------------------------------------------------------
     r = rules.old_system_keep_months
@@ -331,22 +360,31 @@ def approval_status(a: Approval, file: str, profile: Profile, cal: WorkCalendar,
     # --- duties with clocks and their actors (profile obligations), go-live gates ---------------
     if not finished:
         obligation_items(profile, a, cal, on, details,
-                         lambda key, what, fn, citation, done, actor: add(
-                             key, what, fn, "", done, citation=citation, actor=actor),
-                         st.warnings.append, every)
-    st.flags.extend(gate_flags(profile, a, {k: v for k, v in on.items() if v}))
+                         lambda key, what, fn, citation, done, actor, remedy: add(
+                             key, what, fn, "", done, citation=citation, actor=actor,
+                             remedy=remedy),
+                         lambda text, citation, actor, remedy: st.warn(note_(
+                             text, citation=citation, actor=actor, remedy=remedy)),
+                         every, a.stack)
+    for f in gate_flags(profile, a, {k: v for k, v in on.items() if v}):
+        st.flag(note_(f, "go_live_gates", actor="department", field="events"))
     if (w := out_of_plan_warning(profile, a)) is not None:
-        st.warnings.append(w)
+        st.warn(note_(w, "annual_request_deadline", key="out-of-plan", actor="department",
+                      field="in_annual_plan"))
 
     for dl in st.deadlines:
         dl.actor = dl.actor or ACTORS.get(dl.key, "")
+        dl.remedy = dl.remedy or status_remedy(*(k for k in (dl.rule, dl.key) if k),
+                                               approval=a.approval_no, system=a.stack)
         if dl.late:
-            st.flags.append(f"{dl.key} late: due {dl.due}, done {dl.done_on}")
+            st.flag(note_(f"{dl.key} late: due {dl.due}, done {dl.done_on}", dl.rule, key="late",
+                          actor=dl.actor, field=f"events.{dl.key}", citation=dl.citation))
         if dl.error and not st.calendar_missing:
-            st.warnings.append(f"{dl.key}: {dl.error}")
+            st.warn(note_(f"{dl.key}: {dl.error}", key="calendar", citation=dl.citation))
     st.provisional = cal.provisional_in(today, end, *(dl.due for dl in st.deadlines))
     if st.state == "ending":
-        st.flags.append(f"ended on {end} but not expired yet: run `govcloud expire`")
+        st.flag(note_(f"ended on {end} but not expired yet: run `govcloud expire`",
+                      key="not-expired", actor="provider", field="term.end"))
     return st
 
 
@@ -367,7 +405,8 @@ def warnings_to_send(st: ApprovalStatus, profile: Profile,
 
 
 def _exit_deadlines(st: ApprovalStatus, profile: Profile, cal: WorkCalendar,
-                    on: dict[str, date], add: Callable[..., Deadline]) -> None:
+                    on: dict[str, date], add: Callable[..., Deadline],
+                    note_: Callable[..., Note]) -> None:
     """The transition (巴中: from the written request; backup and offline inside it) and the
     reclaim deadline (大同: 2 working days from the exit approval). They stay after the
     termination, so that a late reclaim remains flagged."""
@@ -393,10 +432,14 @@ def _exit_deadlines(st: ApprovalStatus, profile: Profile, cal: WorkCalendar,
         try:
             due, start = exitp.reclaim_due(profile, on, cal)
         except GovcloudError as exc:
-            st.warnings.append(f"reclaim: {exc.summary}")
+            st.warn(note_(f"reclaim: {exc.summary}", "reclaim_deadline_workdays",
+                          key="calendar", actor="provider"))
         if due is not None:
             add("reclaim", f"resources reclaimed within {r.value} working days of {start}",
                 lambda: due, "reclaim_deadline_workdays", done)
         elif start and "terminated" not in on:
-            st.warnings.append(f"the reclaim deadline ({r.value} working days) starts at {start}, "
-                               f"not recorded yet")
+            st.warn(note_(f"the reclaim deadline ({r.value} working days) starts at {start}, "
+                          f"not recorded yet", "reclaim_deadline_workdays",
+                          actor={"exit-approved": "bureau"}.get(start, "department"),
+                          field=f"events.{start}",
+                          remedy=record_remedy([start], st.approval_no, st.stack)))

@@ -60,6 +60,13 @@ class Notice:
                 **self.data}
 
 
+def _todo(dl) -> str:
+    """The deadline's remedy, closing the message (core/remedies.py), with who acts."""
+    if not dl.remedy:
+        return ""
+    return f". What to do ({dl.actor}): {dl.remedy}" if dl.actor else f". What to do: {dl.remedy}"
+
+
 def _key(subject: str, clock: str, due: date | str | None, threshold: str) -> str:
     return f"{subject}|{clock}|{due}|{threshold}"
 
@@ -87,8 +94,9 @@ def due_notices(statuses: Iterable[ApprovalStatus], wipe_failures: Iterable[dict
                     f"OVERDUE: {dl.what} ({st.approval_no})",
                     f"{st.approval_no} ({st.stack}): {dl.what} was due on {dl.due} and is "
                     f"overdue by {-left} working day{'s' if left != -1 else ''}; "
-                    f"{zh}已逾期（应于{dl.due}前完成）", dl.citation, (k,),
-                    {"stack": st.stack, "workdays_left": left}))
+                    f"{zh}已逾期（应于{dl.due}前完成）{_todo(dl)}", dl.citation, (k,),
+                    {"stack": st.stack, "workdays_left": left, "actor": dl.actor,
+                     "remedy": dl.remedy}))
                 continue
             if dl.due < today:
                 continue            # a date to know that has passed (not a hard deadline)
@@ -103,8 +111,9 @@ def due_notices(statuses: Iterable[ApprovalStatus], wipe_failures: Iterable[dict
                 k, st.approval_no, dl.key, str(t), dl.due.isoformat(), before,
                 f"{dl.what}: {dl.due} ({st.approval_no})",
                 f"{st.approval_no} ({st.stack}): {dl.what}: due {dl.due}, {when}; "
-                f"{zh}：{dl.due}（剩余{left}个工作日）", dl.citation,
-                tuple(k2 for _, k2 in fresh), {"stack": st.stack, "workdays_left": left}))
+                f"{zh}：{dl.due}（剩余{left}个工作日）{_todo(dl)}", dl.citation,
+                tuple(k2 for _, k2 in fresh), {"stack": st.stack, "workdays_left": left,
+                                               "actor": dl.actor, "remedy": dl.remedy}))
     for ev in wipe_failures:
         k = _key(ev["subject"], "wipe-failed", ev["on"], f"event-{ev['id']}")
         if k in delivered:

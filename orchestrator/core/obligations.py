@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from ..models.approval import Approval
 from ..models.profile import Obligation, Profile
+from .remedies import record_remedy, status_remedy
 from .workdays import WorkCalendar, add_months
 
 
@@ -60,20 +61,22 @@ def applicable(profile: Profile, a: Approval) -> list[Obligation]:
 
 def obligation_items(profile: Profile, a: Approval, cal: WorkCalendar,
                      on: dict[str, date], details: dict[str, dict[str, Any]],
-                     add: Callable[..., Any], warn: Callable[[str], None],
-                     every: dict[str, list[date]] | None = None) -> None:
-    """Calls ``add(key, what, due_fn, citation, done_on, actor)`` per started obligation with a
-    clock, and ``warn(text)`` for an open one without a clock (listed, never overdue).
-    ``every``: all dates of each event kind (for ``each`` obligations)."""
+                     add: Callable[..., Any], warn: Callable[..., None],
+                     every: dict[str, list[date]] | None = None, system: str = "SYSTEM") -> None:
+    """Calls ``add(key, what, due_fn, citation, done_on, actor, remedy)`` per started obligation
+    with a clock, and ``warn(text, citation, actor, remedy)`` for an open one without a clock
+    (listed, never overdue). ``every``: all dates of each event kind (for ``each`` obligations).
+    The remedy: record the events that close the duty (core/remedies.record_remedy)."""
     every = every or {}
     for o in applicable(profile, a):
+        remedy = record_remedy(list(o.closed_by), a.approval_no, system)
         if o.each and (o.workdays is not None or o.days is not None or o.months is not None):
             closes = sorted(d for k in o.closed_by for d in every.get(k, []))
             for start in sorted({d for k in o.after for d in every.get(k, [])}):
                 done = next((d for d in closes if d >= start), None)
                 add(f"{o.key}:{start}", f"{o.what} ({o.actor}; {clock_text(o)} on {start})",
                     lambda o=o, start=start: _due(o, start, cal, {}), profile.cite(o), done,
-                    o.actor)
+                    o.actor, remedy)
             continue
         began = _start(o, a, on)
         if began is None:
@@ -87,15 +90,17 @@ def obligation_items(profile: Profile, a: Approval, cal: WorkCalendar,
                 or o.until_from_event):
             if done is None:
                 warn(f"open duty of the {o.actor}: {o.what}; record "
-                     f"{' and '.join(o.closed_by)} when done ({cite})")
+                     f"{' and '.join(o.closed_by)} when done ({cite})", cite, o.actor, remedy)
             continue
         if o.until_from_event and not details.get(after, {}).get("until"):
             if done is None:
-                warn(f"{o.what}: the {after} event carries no end date (--until) ({cite})")
+                warn(f"{o.what}: the {after} event carries no end date (--until) ({cite})", cite,
+                     o.actor, f"record {after} again with its end date: govcloud record-event "
+                     f"{a.approval_no} {after} --until D --document DOC; 处理：补登结束日期")
             continue
         add(o.key, what, lambda o=o, start=start, after=after: _due(o, start, cal,
                                                                     details.get(after, {})),
-            cite, done, o.actor)
+            cite, done, o.actor, remedy)
 
 
 def annual_request(profile: Profile, today: date) -> dict[str, Any] | None:
@@ -109,7 +114,8 @@ def annual_request(profile: Profile, today: date) -> dict[str, Any] | None:
         due = date(today.year + 1, month, day)
     return {"due": due.isoformat(), "for_year": due.year + 1, "actor": "department",
             "what": f"resource requests for {due.year + 1} into the annual purchase plan "
-                    f"(下一年度政务云资源使用申请)", "citation": profile.cite(r)}
+                    f"(下一年度政务云资源使用申请)", "citation": profile.cite(r),
+            "rule": "annual_request_deadline", "remedy": status_remedy("annual_request_deadline")}
 
 
 def out_of_plan_warning(profile: Profile, a: Approval) -> str | None:

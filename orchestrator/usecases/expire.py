@@ -14,6 +14,7 @@ from .. import planfile
 from ..calendar_files import workspace_calendar
 from ..core import expiry as expiry_mod
 from ..core.lifecycle import approval_status, calendar_problems, warnings_to_send
+from ..core.remedies import status_remedy
 from ..errors import GovcloudError, Issue, LockError
 from ..extensions import extension_ends
 from ..lifecycle_events import events_by_subject, record_apply
@@ -177,13 +178,15 @@ def _record_and_notify(ws: Workspace, store: StateStore, now: dt.datetime, repor
         if not due:
             continue
         left = st.end_workdays_left
+        remedy = status_remedy("expiry_warning_workdays", approval=no, system=a.stack)
         prov = (f" (provisional calendar for {', '.join(map(str, st.provisional))}: statutory "
                 "holidays only; 按临时日历计算)") if st.provisional else ""
         notice = _notice("expiry-warning", a, st.end, left, due[0], ws, now,
                          f"{a.term.kind} {no} of {a.stack} ends on {st.end}: {left} working "
-                         f"day{'s' if left != 1 else ''} left{prov}; request an extension in time or "
-                         f"let it expire; 临时资源将于{st.end}到期，剩余{left}个工作日")
+                         f"day{'s' if left != 1 else ''} left{prov}; 临时资源将于{st.end}到期，"
+                         f"剩余{left}个工作日. What to do (department): {remedy}")
         notice["provisional"] = list(st.provisional)
+        notice.update(rule="expiry_warning_workdays", actor="department", remedy=remedy)
         if _delivered(report, notifiers, notice):
             for w in due:
                 store.record_event(no, "warning-sent", today.isoformat(),
@@ -250,8 +253,8 @@ def _duty_notices(ws: Workspace, store: StateStore, now: dt.datetime, report: Ex
             notice = _notice("duty-" + stage, a, d.due, d.workdays_left, None, ws, now,
                              f"{d.actor}: {d.what} for {no} of {a.stack} "
                              f"{'was due' if d.overdue else 'is due'} on {d.due} ({d.citation}); "
-                             f"{'已逾期' if d.overdue else '即将到期'}")
-            notice["actor"], notice["duty"] = d.actor, d.key
+                             f"{'已逾期' if d.overdue else '即将到期'}. What to do: {d.remedy}")
+            notice["actor"], notice["duty"], notice["remedy"] = d.actor, d.key, d.remedy
             if _delivered(report, notifiers, notice):
                 store.record_event(no, "warning-sent", today.isoformat(),
                                    {"obligation": d.key, "due": d.due.isoformat(), "stage": stage,

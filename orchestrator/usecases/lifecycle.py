@@ -13,6 +13,7 @@ from ..core.golive import check_gate
 from ..core.platform import check_platform_documents
 from ..core.service_start import confirmed_start
 from ..core.lifecycle import ApprovalStatus, approval_status, calendar_problems
+from ..core.notes import Note, details, note
 from ..core.obligations import annual_request
 from ..errors import GovcloudError, Issue
 from ..extensions import extension_ends, load_extensions, write_extension
@@ -54,6 +55,7 @@ class StatusReport:
     overdue_only: bool = False
     orphaned: dict[str, int] = field(default_factory=dict)   # stack -> objects in state
     annual_request: dict[str, Any] | None = None             # 巴中 第十四条
+    profile_notes: list[Note] = field(default_factory=list)  # a Note per profile warning
 
     @property
     def calendar_warnings(self) -> list[str]:
@@ -70,6 +72,7 @@ class StatusReport:
     def to_dict(self) -> dict[str, Any]:
         return {"format": "govcloud-status/1", "today": self.today.isoformat(),
                 "profile": self.profile, "profile_warnings": self.profile_warnings,
+                "profile_warning_details": details(self.profile_warnings, self.profile_notes),
                 "calendar_warnings": self.calendar_warnings,
                 "calendar_missing": self.calendar_missing,
                 "overdue": sum(1 for r in self.rows if r.overdue),
@@ -92,10 +95,12 @@ def status(ws: Workspace, today: dt.date, overdue_only: bool = False) -> StatusR
                             changes.get(a.approval_no))
             for f, a in sorted(approvals.items(), key=lambda kv: kv[1].approval_no)]
     from ..core.obligations import catalog_warning
-    warn = ws.profile.warnings(today) + [w for w in [catalog_warning(
-        ws.profile, ws.catalog.revised_on, today)] if w]
-    return StatusReport(today, ws.profile.code, warn, rows, overdue_only,
-                        orphaned, annual_request(ws.profile, today))
+    notes = [note(ws.profile, w, key="profile") for w in ws.profile.warnings(today)]
+    if (w := catalog_warning(ws.profile, ws.catalog.revised_on, today)) is not None:
+        notes.append(note(ws.profile, w, "catalog_revision_months", actor="bureau",
+                          field="revised_on", file="catalog/services.yaml"))
+    return StatusReport(today, ws.profile.code, [n.text for n in notes], rows, overdue_only,
+                        orphaned, annual_request(ws.profile, today), notes)
 
 
 def _orphaned(store, approved: set[str]) -> dict[str, int]:
@@ -229,8 +234,11 @@ def _exit_subject(ws: Workspace, store, approval_no: str) -> tuple[str, bool, di
         return stacks.pop(), True, ws.load_approvals()
 
 
-def _exit_deadlines(ws: Workspace, on: dict[str, dt.date]) -> list[dict[str, Any]]:
+def _exit_deadlines(ws: Workspace, on: dict[str, dt.date], approval_no: str = "APPROVAL",
+                    stack: str = "SYSTEM") -> list[dict[str, Any]]:
+    """The transition and reclaim deadlines known so far, each with who acts and what to do."""
     from ..core import exit as exitp
+    from ..core.remedies import status_remedy
     cal = workspace_calendar(ws.root)
     p, out = ws.profile, []
     until, start = exitp.transition_until(p, on)
@@ -238,7 +246,10 @@ def _exit_deadlines(ws: Workspace, on: dict[str, dt.date]) -> list[dict[str, Any
         r = p.rules.exit_transition_months
         out.append({"key": "transition", "due": until.isoformat(), "from": start,
                     "what": f"{r.value}-month transition (过渡期) from {start} ends: wipe and "
-                            f"reclaim not before", "citation": p.cite(r)})
+                            f"reclaim not before", "citation": p.cite(r), "actor": "department",
+                    "rule": "exit_transition_months",
+                    "remedy": status_remedy("exit_transition_months", approval=approval_no,
+                                            system=stack)})
     try:
         due, start = exitp.reclaim_due(p, on, cal)
     except GovcloudError as exc:
@@ -247,7 +258,10 @@ def _exit_deadlines(ws: Workspace, on: dict[str, dt.date]) -> list[dict[str, Any
         r = p.rules.reclaim_deadline_workdays
         out.append({"key": "reclaim", "due": due.isoformat(), "from": start,
                     "what": f"resources reclaimed within {r.value} working days of {start}",
-                    "citation": p.cite(r)})
+                    "citation": p.cite(r), "actor": "provider",
+                    "rule": "reclaim_deadline_workdays",
+                    "remedy": status_remedy("reclaim_deadline_workdays", approval=approval_no,
+                                            system=stack)})
     return out
 
 
@@ -299,7 +313,7 @@ def _record_exit(ws: Workspace, approval_no: str, kind: str, on: dt.date, today:
                                 fix=f"give the date of the {kind} document, on or after "
                                     f"{started[1]}")
         if prior:
-            return ExitRequested(approval_no, prior[0]["on"], False, _exit_deadlines(ws, known),
+            return ExitRequested(approval_no, prior[0]["on"], False, _exit_deadlines(ws, known, approval_no, stack),
                                  prior[0].get("detail", {}).get("document"), kind, stack, orphaned)
         if "terminated" in known:
             raise GovcloudError(f"{approval_no} was terminated on {known['terminated']}: "
@@ -321,7 +335,7 @@ def _record_exit(ws: Workspace, approval_no: str, kind: str, on: dt.date, today:
         store.record_event(approval_no, kind, on.isoformat(), detail)
         audit(store, ws, kind, approval_no, {"on": on.isoformat(), **detail})
         known[kind] = on
-    return ExitRequested(approval_no, on.isoformat(), True, _exit_deadlines(ws, known), document,
+    return ExitRequested(approval_no, on.isoformat(), True, _exit_deadlines(ws, known, approval_no, stack), document,
                          kind, stack, orphaned)
 
 

@@ -122,3 +122,40 @@ def test_reads_are_retried_on_transient_errors_only():
     for name in ("local", "libcloud", "openstack"):
         cls = driver_class(name)
         assert all(getattr(getattr(cls, m), "retried", False) for m in ("observe", "find"))
+
+
+def test_a_read_retried_alone_is_not_retried_again_by_the_whole_observe(monkeypatch):
+    """OpenStack retries each read (and each kind's observation) on its own; an error that
+    outlived those attempts is marked exhausted and the whole-observe retry gives up at once,
+    so a cloud that stays down costs READ_ATTEMPTS calls per read, not their square."""
+    import drivers.openstack.kind as kind
+    from drivers.base import READ_ATTEMPTS, TransientError
+    monkeypatch.setattr(kind.time, "sleep", lambda s: None)
+    calls = {"n": 0}
+
+    def down():
+        calls["n"] += 1
+        raise TransientError("ConnectFailure: connection refused")
+
+    class Nested(Driver):
+        name, kinds = "nested", frozenset()
+        read_sleep = staticmethod(lambda s: None)
+
+        def observe(self):
+            return kind.read_retrying(lambda: kind.read_retrying(down))
+
+        find = create = update = delete = observe
+
+    with pytest.raises(TransientError) as err:
+        Nested("t", {}, None, "ws-1").observe()
+    assert calls["n"] == READ_ATTEMPTS and err.value.exhausted
+    calls["n"] = 0          # a transient error that recovers is still retried through the nesting
+    flaky = iter([TransientError("503"), TransientError("503")])
+
+    def recovers():
+        calls["n"] += 1
+        e = next(flaky, None)
+        if e:
+            raise e
+        return "ok"
+    assert kind.read_retrying(recovers) == "ok" and calls["n"] == 3
