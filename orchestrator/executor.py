@@ -5,10 +5,12 @@ Every change is one record: the resource's state and its audit entry commit in o
 steps that finish together share a transaction (group_commit.py); the first
 failed state write stops the run (no more cloud objects are made whose state could not be
 kept: a re-run adopts what was made by its tags). Steps run
-in parallel where the dependency graph allows; a failed step skips what depends on it and the
-rest goes on. Transient driver errors are retried with jittered backoff under a deadline; a
-create always looks for an object with its address tag first, so a retry or a re-run after a
-crash adopts instead of duplicating.
+in parallel where the dependency graph allows — on worker threads, or, on an in-process cloud
+(``Driver.in_process``: the embedded one), inline in batches whose cloud calls and records each
+commit together (``_run_batch``); a failed step skips what depends on it and the rest goes
+on. Transient driver errors are retried with jittered backoff under a deadline; a create always
+looks for an object with its address tag first, so a retry or a re-run after a crash adopts
+instead of duplicating.
 """
 from __future__ import annotations
 
