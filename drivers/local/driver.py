@@ -134,18 +134,18 @@ class LocalDriver(Driver, MediaAccess, Census, PowerControl, AddressesAndRetaggi
         with self._write_lock:
             db = self._db()
             db.execute("BEGIN IMMEDIATE")
-            self._local.removed = []
+            removed = self._local.removed = []
             try:
                 yield
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            else:
                 db.execute("COMMIT")
-                for name in self._local.removed:
-                    self._remove_file(name)
+            except BaseException:
+                if db.in_transaction:   # a failed COMMIT (a full disk) may leave it open
+                    db.execute("ROLLBACK")
+                raise
             finally:
                 self._local.removed = None
+            for name in removed:
+                self._remove_file(name)
 
     def _call(self) -> None:
         self.api_calls += 1
