@@ -42,11 +42,13 @@ def child(ws: Path, today: dt.date, parallelism: int, profile_out: str | None) -
         import cProfile
         import threading
         from orchestrator.executor import Executor
-        prof, one = cProfile.Profile(), threading.Lock()
+        prof, one = cProfile.Profile(time.thread_time), threading.Lock()   # CPU, not wall
         worker = cProfile.Profile(time.thread_time)   # CPU: the machine may be loaded
         run_step = Executor._run_step
 
         def profiled(self, step):
+            if self.inline:   # in this thread: the main profile has it
+                return run_step(self, step)
             with one:
                 return worker.runcall(run_step, self, step)
         Executor._run_step = profiled

@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 import time
 from abc import ABC, abstractmethod
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterable, Mapping, TypeVar
 
@@ -114,6 +114,16 @@ READ_ATTEMPTS, READ_DEADLINE = 5, 60.0
 RETRIED_READS = ("observe", "find", "census")
 
 
+class _Attempt:   # the retry state tenacity's wait reads (the first attempt runs outside it)
+    def __init__(self, n: int):
+        self.attempt_number = n
+
+
+def _retried(e: BaseException) -> bool:
+    """A transient error the driver did not already retry to exhaustion (``exhausted``)."""
+    return isinstance(e, DriverError) and e.transient and not getattr(e, "exhausted", False)
+
+
 def retrying_read(fn: Callable[..., T]) -> Callable[..., T]:
     """``fn`` (a driver's read) retried on transient errors with jittered backoff."""
     import functools
@@ -123,11 +133,19 @@ def retrying_read(fn: Callable[..., T]) -> Callable[..., T]:
 
     @functools.wraps(fn)
     def read(self, *args, **kwargs):
+        t0 = time.monotonic()
+        try:   # the first attempt without tenacity's machinery (most reads need no retry)
+            return fn(self, *args, **kwargs)
+        except DriverError as exc:
+            if not _retried(exc):
+                raise
+        wait = wait_exponential_jitter(multiplier=0.2, max=5)
+        type(self).read_sleep(wait(_Attempt(1)))   # then as before: the same attempts, backoff
         for attempt in Retrying(
-                retry=retry_if_exception(lambda e: isinstance(e, DriverError) and e.transient
-                                     and not getattr(e, "exhausted", False)),
-                wait=wait_exponential_jitter(multiplier=0.2, max=5),
-                stop=stop_after_attempt(READ_ATTEMPTS) | stop_after_delay(READ_DEADLINE),
+                retry=retry_if_exception(_retried),
+                wait=lambda rs: wait(_Attempt(rs.attempt_number + 1)),
+                stop=stop_after_attempt(READ_ATTEMPTS - 1) | stop_after_delay(
+                    max(0.0, READ_DEADLINE - (time.monotonic() - t0))),
                 sleep=lambda s: type(self).read_sleep(s), reraise=True):
             with attempt:
                 return fn(self, *args, **kwargs)
@@ -166,6 +184,16 @@ class Driver(ABC):
 
     @abstractmethod
     def delete(self, current: Observed) -> None: ...
+
+    # True when the driver's calls run in this process without waiting on a network (the
+    # embedded cloud): worker threads only add switching there, so the executor runs its steps
+    # inline in batches, each batch's calls inside one ``batch()``.
+    in_process: bool = False
+
+    def batch(self) -> AbstractContextManager[None]:
+        """Around the calls of one batch of steps: an in-process cloud commits them together
+        (each call still all-or-nothing on its own); returns once they are durable."""
+        return nullcontext()
 
     read_sleep: ClassVar[Callable[[float], None]] = staticmethod(time.sleep)
 

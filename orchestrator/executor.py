@@ -5,17 +5,21 @@ Every change is one record: the resource's state and its audit entry commit in o
 steps that finish together share a transaction (group_commit.py); the first
 failed state write stops the run (no more cloud objects are made whose state could not be
 kept: a re-run adopts what was made by its tags). Steps run
-in parallel where the dependency graph allows; a failed step skips what depends on it and the
-rest goes on. Transient driver errors are retried with jittered backoff under a deadline; a
-create always looks for an object with its address tag first, so a retry or a re-run after a
-crash adopts instead of duplicating.
+in parallel where the dependency graph allows — on worker threads, or, on an in-process cloud
+(``Driver.in_process``: the embedded one), inline in batches whose cloud calls and records each
+commit together (``_run_batch``); a failed step skips what depends on it and the rest goes
+on. Transient driver errors are retried with jittered backoff under a deadline; a create always
+looks for an object with its address tag first, so a retry or a re-run after a crash adopts
+instead of duplicating.
 """
 from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from tenacity import (Retrying, retry_if_exception, stop_after_attempt, stop_after_delay,
@@ -78,6 +82,12 @@ class Executor:
         self.on_commit = on_commit
         self.actions = {a.address: a for a in plan.actions}
         self.group = GroupCommit(store)
+        # In-process clouds (the embedded one) gain nothing from worker threads (one
+        # interpreter, one writer): their steps run inline in batches of ``parallelism``.
+        targets = {a.target for a in plan.actions if a.action != "no-op"}
+        self.inline = bool(targets) and all(
+            getattr(drivers.get(t), "in_process", False) for t in targets)
+        self._deferred: list[tuple[Callable[[], None], Callable[[], None]]] | None = None
         self.ids: dict[str, str] = {}
         self._ids_lock = threading.Lock()
         for rec in store.read().records.values():
@@ -98,31 +108,93 @@ class Executor:
                 dependents[d].append(s)
         results: list[StepResult] = []
         failed: set[Step] = set()
-        ready = [s for s in graph.steps if not waiting[s]]
+        ready = deque(s for s in graph.steps if not waiting[s])   # taken from the front
+
+        def finish(step: Step, res: StepResult) -> None:
+            results.append(res)
+            self.on_event("done", step, res)
+            blocked = res.outcome != "ok"
+            if blocked:
+                failed.add(step)
+            for nxt in dependents[step]:
+                if blocked:
+                    self._skip(nxt, step, waiting, dependents, failed, results)
+                elif nxt not in failed:
+                    waiting[nxt].discard(step)
+                    if not waiting[nxt]:
+                        ready.append(nxt)
+
+        if self.inline:
+            while ready:
+                batch = [ready.popleft() for _ in range(min(self.parallelism, len(ready)))]
+                for step in batch:
+                    self.on_event("start", step, None)
+                for step, res in zip(batch, self._run_batch(batch)):
+                    finish(step, res)
+            return results
         running: dict[Future, Step] = {}
         with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
             while ready or running:
                 while ready and len(running) < self.parallelism:
-                    step = ready.pop(0)
+                    step = ready.popleft()
                     self.on_event("start", step, None)
                     running[pool.submit(self._run_step, step)] = step
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for fut in done:
                     step = running.pop(fut)
-                    res = fut.result()
-                    results.append(res)
-                    self.on_event("done", step, res)
-                    blocked = res.outcome != "ok"
-                    if blocked:
-                        failed.add(step)
-                    for nxt in dependents[step]:
-                        if blocked:
-                            self._skip(nxt, step, waiting, dependents, failed, results)
-                        elif nxt not in failed:
-                            waiting[nxt].discard(step)
-                            if not waiting[nxt]:
-                                ready.append(nxt)
+                    finish(step, fut.result())
         return results
+
+    def _run_batch(self, batch: list[Step]) -> list[StepResult]:
+        """Inline mode: the batch's steps one after another in this thread, their cloud calls
+        in one cloud transaction per driver (``Driver.batch``) and their records in one state
+        transaction, written once every step of the batch is done; nothing of the next batch
+        starts before. A kill loses at most this batch's records (at most ``parallelism``
+        objects the cloud holds unrecorded, adopted by their tags on the next run) — the
+        guarantee of ``parallelism`` workers each waiting for its own record."""
+        self._deferred = []
+        out: list[StepResult] = []
+        owned: list[range] = []
+        try:
+            with ExitStack() as cloud:
+                for d in {id(d): d for d in self._batch_drivers(batch)}.values():
+                    cloud.enter_context(d.batch())
+                for step in batch:
+                    n = len(self._deferred)
+                    out.append(self._run_step(step))
+                    owned.append(range(n, len(self._deferred)))
+        except Exception as exc:   # the cloud kept none of the batch (a full disk): nor do we
+            self._deferred = None
+            why = f"the cloud could not commit this batch of steps ({type(exc).__name__}: {exc})"
+            return [StepResult(a, p, self.actions[a].action, "failed", why) for a, p in batch]
+        deferred, self._deferred = self._deferred, None
+        errors = self.group.commit_many([w for w, _ in deferred])
+        for i, res in enumerate(out):
+            errs = [errors[k] for k in owned[i] if errors[k] is not None]
+            if errs:
+                exc = errs[0]
+                if isinstance(exc, StateError):
+                    self.halted = self.halted or str(exc)
+                    detail = f"StateError: {exc}"
+                elif isinstance(exc, DriverError):
+                    detail = f"{type(exc).__name__}: {exc}"
+                else:
+                    detail = f"unexpected {type(exc).__name__}: {exc}"
+                out[i] = replace(res, outcome="failed", detail=detail)
+                continue
+            for k in owned[i]:
+                deferred[k][1]()
+        return out
+
+    def _batch_drivers(self, batch: list[Step]) -> list[Driver]:
+        """The drivers whose calls in ``batch`` share a cloud transaction: none when a step wipes
+        a volume before deleting it (seconds to minutes of writes, during which the open
+        transaction would hold the cloud's write lock against every other runner)."""
+        if self.sanitize is not None and any(
+                phase == "destroy" and KINDS[self.actions[a].kind].wiped_before_delete
+                for a, phase in batch):
+            return []
+        return [self._driver(self.actions[address]) for address, _ in batch]
 
     def _skip(self, step, cause, waiting, dependents, failed, results):
         if step in failed:
@@ -207,13 +279,19 @@ class Executor:
                                     {"kind": action.kind, "target": action.target, **detail})
             if self.on_commit is not None:
                 self.on_commit(self.store, action, rec)
+
+        def committed() -> None:
+            faults.point("executor.committed", address=address, what=what)
+            with self._ids_lock:
+                if rec is not None and rec.cloud_id:
+                    self.ids[rec.address] = rec.cloud_id
+                elif rec is None and address == action.address:
+                    self.ids.pop(address, None)
+        if self._deferred is not None:   # inline: written with the batch (_run_batch)
+            self._deferred.append((write, committed))
+            return
         self.group.commit(write)   # with the records of the steps that finished meanwhile
-        faults.point("executor.committed", address=address, what=what)
-        with self._ids_lock:
-            if rec is not None and rec.cloud_id:
-                self.ids[rec.address] = rec.cloud_id
-            elif rec is None and address == action.address:
-                self.ids.pop(address, None)
+        committed()
 
     def _destroy(self, action: Action) -> str:
         prior = action.prior or {}

@@ -60,10 +60,28 @@ class GroupCommit:
         if entry.error is not None:
             raise entry.error
 
+    def commit_many(self, writes: list[Callable[[], None]]) -> list[BaseException | None]:
+        """Every one of ``writes`` (records of one caller's batch of steps) in shared
+        transactions of up to ``max_records``, as if they had all queued together; returns each
+        one's error (None: committed), as ``commit`` would have raised it."""
+        entries = [_Entry(w) for w in writes]
+        with self._cond:
+            while self._writing:
+                self._cond.wait()
+            self._writing = True
+        try:
+            for i in range(0, len(entries), self.max_records):
+                self._write(entries[i:i + self.max_records])
+        finally:
+            with self._cond:
+                self._writing = False
+                self._cond.notify_all()
+        return [e.error for e in entries]
+
     def _write(self, batch: list[_Entry]) -> None:
         culprit: _Entry | None = None
         try:
-            with self.store.atomic():
+            with self.store.atomic(), self.store.batched():   # one statement per table
                 for e in batch:
                     culprit = e
                     e.write()

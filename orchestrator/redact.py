@@ -54,10 +54,17 @@ def _userinfo(m: re.Match) -> str:
     return m.group(0)
 
 
+# Every pattern above needs one of these (userinfo "@", paths "/", quoted keys a quote,
+# headers ":" or "=", parameters "=", AWS key ids their prefix): a string with none of them is
+# returned as it is without running the six substitutions (most strings of a state write:
+# kinds, ids, names).
+_MAYBE_SECRET = re.compile(r"[@/\"':=]|AKIA|ASIA")
+
+
 def redact(text: Any) -> str:
     """``text`` (made a str) with credentials replaced by ``***``."""
     s = text if isinstance(text, str) else str(text)
-    if not s:
+    if not s or not _MAYBE_SECRET.search(s):
         return s
     s = _USERINFO.sub(_userinfo, s)
     s = _HOOK_PATH.sub(lambda m: m.group(1) + MASK, s)
@@ -67,12 +74,17 @@ def redact(text: Any) -> str:
     return _AWS_KEY_ID.sub(MASK, s)
 
 
+_PLAIN = (int, float, bool)
+
+
 def redact_data(data: Any) -> Any:
     """JSON-like ``data`` with every string (values and keys) redacted."""
     if isinstance(data, str):
         return redact(data)
-    if isinstance(data, dict):
-        return {redact(k) if isinstance(k, str) else k: redact_data(v) for k, v in data.items()}
+    if isinstance(data, dict):   # strings and plain scalars inline (a call each was ~5 a record)
+        return {redact(k) if isinstance(k, str) else k:
+                redact(v) if type(v) is str else v if v is None or type(v) in _PLAIN else
+                redact_data(v) for k, v in data.items()}
     if isinstance(data, (list, tuple)):
         return [redact_data(v) for v in data]
     return data

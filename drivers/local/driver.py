@@ -22,21 +22,18 @@ import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 from drivers.base import (ADDRESS_TAG, OWNER_TAG, Census, Conflict, CreateFailed, Driver,
-                          MediaAccess, NotFound, Observed, PowerControl, QuotaExceeded, Request,
+                          MediaAccess, NotFound, Observed, PowerControl, Request,
                           assert_owned)
 from drivers.local.department_reads import LocalDepartmentReads
 from drivers.local.extras import AddressesAndRetagging
 from drivers.local.options import DEFAULT_IMAGES, LocalOptions
+from drivers.local.quota import Quotas
 from drivers.local.survey import LocalSurvey
 
 GIB = 1 << 30
-# What a project may use when no quota object has been set (OpenStack's defaults).
-DEFAULT_QUOTA = {"cores": 20, "ram_mb": 51200, "instances": 10, "volumes": 10, "gigabytes": 1000,
-                 "snapshots": 10, "floating_ips": 50, "networks": 100, "subnets": 100,
-                 "routers": 10, "ports": 500, "security_groups": 10, "security_group_rules": 100}
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS objects (
@@ -69,7 +66,7 @@ def _loads_all(docs) -> list:
 
 
 class LocalDriver(Driver, MediaAccess, Census, PowerControl, AddressesAndRetagging, LocalSurvey,
-                  LocalDepartmentReads):
+                  LocalDepartmentReads, Quotas):
     name = "local"
     kinds = frozenset(_PROJECT_FROM)
     options_model = LocalOptions
@@ -81,6 +78,7 @@ class LocalDriver(Driver, MediaAccess, Census, PowerControl, AddressesAndRetaggi
         self.volume_dir = self.data_dir / "volumes"
         self.volume_dir.mkdir(parents=True, exist_ok=True)
         self.latency = float(options.get("latency_ms", 0)) / 1000.0
+        self.in_process = not self.latency   # simulated latency: worker threads pay again
         self.external_networks = set(options.get("external_networks", ["internet", "extranet"]))
         self.fail_create = list(options.get("fail_create", []))
         self._local = threading.local()
@@ -110,6 +108,16 @@ class LocalDriver(Driver, MediaAccess, Census, PowerControl, AddressesAndRetaggi
         # of an 8-worker apply. Other processes sharing the cloud still meet that handler.
         with self._write_lock:
             db = self._db()
+            if getattr(self._local, "removed", None) is not None:   # inside batch()
+                db.execute("SAVEPOINT call")
+                try:
+                    yield db
+                except BaseException:
+                    db.execute("ROLLBACK TO call")
+                    db.execute("RELEASE call")
+                    raise
+                db.execute("RELEASE call")
+                return
             db.execute("BEGIN IMMEDIATE")
             try:
                 yield db
@@ -117,6 +125,28 @@ class LocalDriver(Driver, MediaAccess, Census, PowerControl, AddressesAndRetaggi
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """The calls made inside, in this thread, share one transaction (each still undone on
+        its own when it fails: a savepoint); committed on the way out, before the executor
+        records them. A kill before that keeps none of them, and no state names them. Files of
+        deleted objects are removed once the deletes are committed."""
+        with self._write_lock:
+            db = self._db()
+            db.execute("BEGIN IMMEDIATE")
+            removed = self._local.removed = []
+            try:
+                yield
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:   # a failed COMMIT (a full disk) may leave it open
+                    db.execute("ROLLBACK")
+                raise
+            finally:
+                self._local.removed = None
+            for name in removed:
+                self._remove_file(name)
 
     def _call(self) -> None:
         self.api_calls += 1
@@ -145,6 +175,12 @@ class LocalDriver(Driver, MediaAccess, Census, PowerControl, AddressesAndRetaggi
             raise NotFound(f"{kind or 'object'} {oid} not found")
         return self._row(row)
 
+    def _must_exist(self, db, oid: str, kind: str) -> None:
+        """``_get``'s NotFound without decoding the object (a parent's existence check)."""
+        row = db.execute("SELECT kind FROM objects WHERE id=?", (oid,)).fetchone()
+        if row is None or row[0] != kind:
+            raise NotFound(f"{kind} {oid} not found")
+
     def _project_of(self, db, kind: str, refs: dict[str, str]) -> str | None:
         parent_field = _PROJECT_FROM[kind]
         if kind == "project":
@@ -153,7 +189,7 @@ class LocalDriver(Driver, MediaAccess, Census, PowerControl, AddressesAndRetaggi
             return None
         pid = refs[parent_field]
         if parent_field == "project":
-            self._get(db, pid, "project")
+            self._must_exist(db, pid, "project")
             return pid
         row = db.execute("SELECT project_id FROM objects WHERE id=?", (pid,)).fetchone()
         if row is None:
@@ -182,65 +218,6 @@ class LocalDriver(Driver, MediaAccess, Census, PowerControl, AddressesAndRetaggi
         self._call()
         return self._get(self._db(), cloud_id)
 
-    # --- quota ---------------------------------------------------------------------------
-    def _usage(self, db, project_id: str) -> dict[str, int]:
-        use = {k: 0 for k in DEFAULT_QUOTA}
-        for kind, props in db.execute("SELECT kind, props FROM objects WHERE project_id=?",
-                                      (project_id,)):
-            p = json.loads(props)
-            if kind == "server":
-                use["cores"] += p["vcpus"]
-                use["ram_mb"] += p["ram_gb"] * 1024
-                use["instances"] += 1
-                use["volumes"] += 1
-                use["gigabytes"] += p["system_disk_gb"]
-                use["ports"] += 1
-            elif kind == "volume":
-                use["volumes"] += 1
-                use["gigabytes"] += p["size_gb"]
-            elif kind == "floating_ip":
-                use["floating_ips"] += 1
-            elif kind == "network":
-                use["networks"] += 1
-            elif kind == "subnet":
-                use["subnets"] += 1
-            elif kind == "router":
-                use["routers"] += 1
-                use["ports"] += 1
-            elif kind == "security_group":
-                use["security_groups"] += 1
-                use["security_group_rules"] += len(p.get("rules", []))
-        return use
-
-    def _limits(self, db, project_id: str) -> dict[str, int]:
-        row = db.execute("SELECT props FROM objects WHERE project_id=? AND kind='quota'",
-                         (project_id,)).fetchone()
-        return json.loads(row[0]) if row else dict(DEFAULT_QUOTA)
-
-    def _charge(self, db, project_id: str | None, delta: dict[str, int]) -> None:
-        if not project_id or not delta:
-            return
-        use, limits = self._usage(db, project_id), self._limits(db, project_id)
-        over = [f"{k}: {use[k]} in use + {n} requested > limit {limits[k]}"
-                for k, n in delta.items() if n > 0 and use[k] + n > limits[k]]
-        if over:
-            raise QuotaExceeded(f"quota exceeded for project {project_id}: " + "; ".join(over))
-
-    @staticmethod
-    def _cost(kind: str, p: dict[str, Any]) -> dict[str, int]:
-        if kind == "server":
-            return {"cores": p["vcpus"], "ram_mb": p["ram_gb"] * 1024, "instances": 1, "volumes": 1,
-                    "gigabytes": p["system_disk_gb"], "ports": 1}
-        if kind == "volume":
-            return {"volumes": 1, "gigabytes": p["size_gb"]}
-        if kind == "security_group":
-            return {"security_groups": 1, "security_group_rules": len(p.get("rules", []))}
-        simple = {"floating_ip": "floating_ips", "network": "networks", "subnet": "subnets",
-                  "router": "routers"}
-        if kind in simple:
-            return {simple[kind]: 1, **({"ports": 1} if kind == "router" else {})}
-        return {}
-
     # --- writes ---------------------------------------------------------------------------
     def create(self, req: Request) -> Observed:
         self._call()
@@ -254,18 +231,22 @@ class LocalDriver(Driver, MediaAccess, Census, PowerControl, AddressesAndRetaggi
                 project_id = oid
             status = "ERROR" if broken else "ACTIVE"
             props = {**req.properties, **self._addresses(db, req)}
-            row = (oid, req.kind, project_id, req.name, json.dumps(props, sort_keys=True),
-                   json.dumps(req.refs, sort_keys=True), json.dumps(req.tags, sort_keys=True),
-                   status)
+            docs = (json.dumps(props, sort_keys=True), json.dumps(req.refs, sort_keys=True),
+                    json.dumps(req.tags, sort_keys=True))
             db.execute("INSERT INTO objects VALUES (?,?,?,?,?,?,?,?,?,?,?)", (
-                *row, req.tags.get(OWNER_TAG), req.tags.get(ADDRESS_TAG), time.time()))
+                oid, req.kind, project_id, req.name, *docs, status, req.tags.get(OWNER_TAG),
+                req.tags.get(ADDRESS_TAG), time.time()))
             if req.kind == "server":
                 self._make_file(f"{oid}-root", req.properties["system_disk_gb"])
             elif req.kind == "volume":
                 self._make_file(oid, req.properties["size_gb"])
         if broken:
             raise CreateFailed(f"{req.kind} {req.name} went to status ERROR (injected fault)", oid)
-        return self._row(row)   # what was inserted, as a read would give it back
+        # what was inserted, as a read would give it back (copies of what was dumped, so the
+        # caller's request and the returned object share nothing)
+        return Observed(address=req.tags.get(ADDRESS_TAG, ""), kind=req.kind, cloud_id=oid,
+                        properties=json.loads(docs[0]), refs=dict(sorted(req.refs.items())),
+                        tags=dict(sorted(req.tags.items())), status=status)
 
     def _owned(self, current: Observed) -> None:
         assert_owned(current.tags, self.owner, f"{current.kind} {current.cloud_id}")
@@ -309,10 +290,13 @@ class LocalDriver(Driver, MediaAccess, Census, PowerControl, AddressesAndRetaggi
                 db.execute("DELETE FROM objects WHERE kind='volume_attachment' AND "
                            "json_extract(refs, '$.server')=?", (now.cloud_id,))
             db.execute("DELETE FROM objects WHERE id=?", (now.cloud_id,))
-        if now.kind == "server":
-            self._remove_file(f"{now.cloud_id}-root")
-        elif now.kind == "volume":
-            self._remove_file(now.cloud_id)
+        gone = f"{now.cloud_id}-root" if now.kind == "server" else \
+            now.cloud_id if now.kind == "volume" else None
+        removed = getattr(self._local, "removed", None)
+        if gone is not None and removed is not None:
+            removed.append(gone)           # once the batch's deletes are committed
+        elif gone is not None:
+            self._remove_file(gone)
 
     # --- per-kind rules -------------------------------------------------------------------
     def _dupe(self, db, kind: str, name: str, where: str, args: tuple, what: str) -> None:
@@ -324,7 +308,7 @@ class LocalDriver(Driver, MediaAccess, Census, PowerControl, AddressesAndRetaggi
         self._dupe(db, "domain", req.name, "1=1", (), "")
 
     def _check_project(self, db, req, _p):
-        self._get(db, req.refs["domain"], "domain")
+        self._must_exist(db, req.refs["domain"], "domain")
         # unary +: look up by (kind, name), not by the domain index (one domain, every project)
         self._dupe(db, "project", req.name, "+json_extract(refs,'$.domain')=?", (req.refs["domain"],),
                    "in this domain")
@@ -335,7 +319,7 @@ class LocalDriver(Driver, MediaAccess, Census, PowerControl, AddressesAndRetaggi
             raise Conflict(f"project {project_id} already has a quota set")
 
     def _check_subnet(self, db, req, project_id):
-        self._get(db, req.refs["network"], "network")
+        self._must_exist(db, req.refs["network"], "network")
         new = ipaddress.ip_network(req.properties["cidr"])
         for (props,) in db.execute("SELECT props FROM objects WHERE kind='subnet' AND "
                                    "json_extract(refs,'$.network')=?", (req.refs["network"],)):
@@ -369,8 +353,8 @@ class LocalDriver(Driver, MediaAccess, Census, PowerControl, AddressesAndRetaggi
         self._same_project(db, project_id, req.refs["security_group"], "security group")
 
     def _check_volume_attachment(self, db, req, project_id):
-        self._get(db, req.refs["server"], "server")
-        self._get(db, req.refs["volume"], "volume")
+        self._must_exist(db, req.refs["server"], "server")
+        self._must_exist(db, req.refs["volume"], "volume")
         self._same_project(db, project_id, req.refs["volume"], "volume")
         if db.execute("SELECT 1 FROM objects WHERE kind='volume_attachment' AND "
                       "json_extract(refs,'$.volume')=?", (req.refs["volume"],)).fetchone():

@@ -7,7 +7,7 @@ import os
 import socket
 import time
 from abc import ABC, abstractmethod
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
@@ -193,6 +193,12 @@ class StateStore(ABC):
         append_audit, record_event, put_workflow) commits together or not at all. A state
         change and its audit entry (and its lifecycle event) are one record: a kill between
         them must not leave one without the other."""
+
+    def batched(self) -> Any:
+        """A context manager inside ``atomic``: the writes made in it may be held back and
+        written together at its end, in the same transaction (a group commit's records), each
+        with its own serial and audit entry as if written one by one. Default: written as made."""
+        return nullcontext()
 
     @abstractmethod
     def close(self) -> None: ...

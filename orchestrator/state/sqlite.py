@@ -2,7 +2,8 @@
 
 The lock is an OS file lock (flock) on ``<db>.lock`` plus a row naming its holder: the OS frees
 the lock when the holder dies (kill -9 included), so a crashed apply never leaves the workspace
-locked, and a waiting process can always say who holds it.
+locked, and a waiting process can always say who holds it. Its transactions and a group
+commit's held-back writes: sqlite_batch.py.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from ..redact import redact_data
 from .base import (LockInfo, StateRecord, StateSnapshot, StateStore, audit_entry_of, default_actor,
                    department_of, events_of, record_json, scope_key, scoped_operation, still_held,
                    wait_for_lock)
+from .sqlite_batch import BatchedWrites, HeldBack, Transaction
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -103,13 +105,14 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-class SQLiteStateStore(StateStore):
+class SQLiteStateStore(BatchedWrites, StateStore):
     def __init__(self, path: Path):
         self.path = path
         _private_files(path)
         self._mutex = threading.RLock()  # one writer thread at a time inside this process
         self._depth = 0                  # nesting of _tx in the thread holding the mutex
         self._inner_failed = False
+        self._batch: HeldBack | None = None   # inside batched(): writes held back
         try:
             self._db = sqlite3.connect(path, timeout=60, isolation_level=None,
                                        check_same_thread=False)
@@ -126,39 +129,9 @@ class SQLiteStateStore(StateStore):
                              fix=_fix(path)) from None
         self._lock_fds: list[int] = []
 
-    def _tx(self):
+    def _tx(self) -> "Transaction":
         """A write transaction; nested in the same thread (``atomic``) it joins the outer one."""
-        store = self
-
-        class _T:
-            def __enter__(self):
-                store._mutex.acquire()
-                if store._depth == 0:
-                    try:
-                        store._db.execute("BEGIN IMMEDIATE")
-                    except BaseException:
-                        store._mutex.release()
-                        raise
-                    store._inner_failed = False
-                store._depth += 1
-                return store._db
-
-            def __exit__(self, et, ev, tb):
-                try:
-                    store._depth -= 1
-                    if store._depth > 0:
-                        store._inner_failed = store._inner_failed or et is not None
-                    elif et is not None or store._inner_failed:
-                        store._db.execute("ROLLBACK")
-                        if et is None:
-                            raise StateError("a write inside an atomic record failed; "
-                                             "nothing of it was kept")
-                    else:
-                        store._db.execute("COMMIT")
-                finally:
-                    store._mutex.release()
-                return False
-        return _T()
+        return Transaction(self)
 
     @contextmanager
     def atomic(self) -> Iterator[None]:
@@ -170,12 +143,16 @@ class SQLiteStateStore(StateStore):
                              f"{_why(self.path)}", fix=_fix(self.path)) from None
 
     def get_meta(self, key: str) -> str | None:
+        if self._batch is not None and self._mine():
+            self._settle()
         row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return row[0] if row else None
 
     # --- resources --------------------------------------------------------------------
     def read(self) -> StateSnapshot:
         with self._mutex:
+            if self._batch is not None:
+                self._settle()
             rows = self._db.execute("SELECT address, kind, target, cloud_id, status, stack, "
                                     "approval, properties, refs FROM resources").fetchall()
             lineage, serial = self.get_meta("lineage"), int(self.get_meta("serial"))
@@ -233,6 +210,8 @@ class SQLiteStateStore(StateStore):
         self._history_ok = True
 
     def history_rows(self, upto: int):
+        if self._batch is not None and self._mine():
+            self._settle()
         row = self._db.execute("SELECT MIN(serial) FROM history").fetchone()
         rows = self._db.execute("SELECT serial, address, record FROM history WHERE serial <= ? "
                                 "AND address <> '' ORDER BY serial", (upto,)).fetchall()
@@ -241,6 +220,7 @@ class SQLiteStateStore(StateStore):
     def replace_all(self, records: list[StateRecord], serial: int) -> int:
         try:
             with self._tx() as db:
+                self._settle()
                 self._history_base(db)
                 gone = [r[0] for r in db.execute("SELECT address FROM resources")]
                 db.execute("DELETE FROM resources")
@@ -253,18 +233,28 @@ class SQLiteStateStore(StateStore):
         except sqlite3.Error as exc:
             raise StateError(f"cannot replace the state: {exc}") from None
 
+    @staticmethod
+    def _row_of(record: StateRecord, serial: int) -> tuple:
+        return (record.address, record.kind, record.target, record.cloud_id, record.status,
+                record.stack, record.approval, json.dumps(record.properties, sort_keys=True,
+                                                          ensure_ascii=False),
+                json.dumps(record.refs, sort_keys=True), serial)
+
     def _write(self, db, record: StateRecord, serial: int) -> None:
-        db.execute("INSERT OR REPLACE INTO resources VALUES (?,?,?,?,?,?,?,?,?,?)", (
-            record.address, record.kind, record.target, record.cloud_id, record.status,
-            record.stack, record.approval, json.dumps(record.properties, sort_keys=True,
-                                                      ensure_ascii=False),
-            json.dumps(record.refs, sort_keys=True), serial))
+        db.execute("INSERT OR REPLACE INTO resources VALUES (?,?,?,?,?,?,?,?,?,?)",
+                   self._row_of(record, serial))
         db.execute("INSERT OR REPLACE INTO history VALUES (?,?,?,?)",
                    (serial, record.address, record_json(record), _now()))
 
     def put(self, record: StateRecord) -> int:
         try:
             with self._tx() as db:
+                b = self._batch
+                if b is not None:
+                    b.serial += 1
+                    b.resources[record.address] = self._row_of(record, b.serial)
+                    b.history.append((b.serial, record.address, record_json(record), _now()))
+                    return b.serial
                 self._history_base(db)
                 serial = self._bump(db)
                 self._write(db, record, serial)
@@ -276,6 +266,12 @@ class SQLiteStateStore(StateStore):
     def remove(self, address: str) -> int:
         try:
             with self._tx() as db:
+                b = self._batch
+                if b is not None:
+                    b.serial += 1
+                    b.resources[address] = None
+                    b.history.append((b.serial, address, None, _now()))
+                    return b.serial
                 self._history_base(db)
                 serial = self._bump(db)
                 db.execute("DELETE FROM resources WHERE address=?", (address,))
@@ -401,19 +397,33 @@ class SQLiteStateStore(StateStore):
     def append_audit(self, actor: str, action: str, target: str, approval: str | None,
                      detail: dict[str, Any]) -> AuditEntry:
         detail = redact_data(json.loads(json.dumps(detail, default=str)))   # no credentials
+        b = self._batch
+        if b is not None and self._mine():   # inside batched(): chained on its last entry
+            entry = self._audit_row(b.head, actor, action, target, approval, detail)
+            b.audit.append(entry)
+            b.head = (entry[0], entry[8])
+            return AuditEntry(*entry[:6], detail, *entry[7:])
         with self.atomic(), self._tx() as db:
             row = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-            seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
-            ts = _now()
-            h = entry_hash(seq, ts, actor, action, target, approval, detail, prev)
-            db.execute("INSERT INTO audit VALUES (?,?,?,?,?,?,?,?,?)",
-                       (seq, ts, actor, action, target, approval,
-                        json.dumps(detail, sort_keys=True, ensure_ascii=False), prev, h))
-            db.execute("INSERT OR REPLACE INTO meta VALUES ('audit_head', ?)", (f"{seq}:{h}",))
-        return AuditEntry(seq, ts, actor, action, target, approval, detail, prev, h)
+            entry = self._audit_row(row, actor, action, target, approval, detail)
+            db.execute("INSERT INTO audit VALUES (?,?,?,?,?,?,?,?,?)", entry)
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('audit_head', ?)",
+                       (f"{entry[0]}:{entry[8]}",))
+        return AuditEntry(*entry[:6], detail, *entry[7:])
+
+    @staticmethod
+    def _audit_row(last, actor: str, action: str, target: str, approval: str | None,
+                   detail: dict[str, Any]) -> tuple:
+        """The audit row after ``last`` ((seq, hash) or None): its hash covers the previous."""
+        seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+        ts = _now()
+        h = entry_hash(seq, ts, actor, action, target, approval, detail, prev)
+        return (seq, ts, actor, action, target, approval,
+                json.dumps(detail, sort_keys=True, ensure_ascii=False), prev, h)
 
     def prune_audit(self, through_seq: int) -> int:
         with self._tx() as db:
+            self._settle()
             row = db.execute("SELECT seq, hash FROM audit WHERE seq = ?", (through_seq,)).fetchone()
             if row is None:
                 return 0
@@ -423,6 +433,8 @@ class SQLiteStateStore(StateStore):
         return n
 
     def audit_entries(self) -> list[AuditEntry]:
+        if self._batch is not None and self._mine():
+            self._settle()
         rows = self._db.execute("SELECT seq, ts, actor, action, target, approval, detail, "
                                 "prev_hash, hash FROM audit ORDER BY rowid").fetchall()
         return [audit_entry_of(r) for r in rows]

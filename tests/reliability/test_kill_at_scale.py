@@ -1,4 +1,5 @@
-"""kill -9 of a ~1,000-object apply with group commits, at enumerated points, then converge.
+"""kill -9 of a ~1,000-object apply with group commits, at enumerated points, then converge;
+and of a 1,000-approval (~19,000-object) apply, the size of the throughput target.
 
 One workspace of bench_scale.py's synthetic approvals (~1,000 cloud objects) is applied with 8
 workers (so finished steps share state transactions) and killed three times in a row: inside a
@@ -42,8 +43,7 @@ def _state(ws: Path) -> dict[str, str]:
         db.close()
 
 
-@pytest.fixture(scope="module")
-def big_ws(tmp_path_factory) -> tuple[Path, int]:
+def _workspace(tmp_path_factory, approvals: int, at_least: int) -> tuple[Path, int]:
     sys.path.insert(0, str(REPO / "benchmarks"))
     from bench_scale import generate
     ws = tmp_path_factory.mktemp("scale") / "ws"
@@ -52,12 +52,17 @@ def big_ws(tmp_path_factory) -> tuple[Path, int]:
     cfg = ws / "govcloud.toml"
     cfg.write_text(cfg.read_text().replace("require_signatures = true",
                                            "require_signatures = false"))
-    generate(ws / "approvals", APPROVALS, dt.date.today(), seed=1)
-    assert gc(ws, "compile").returncode == 0
-    r = gc(ws, "plan", "--output", "json")
+    generate(ws / "approvals", approvals, dt.date.today(), seed=1)
+    assert gc(ws, "compile", timeout=900).returncode == 0
+    r = gc(ws, "plan", "--output", "json", timeout=900)
     total = json.loads(r.stdout)["summary"]["create"]
-    assert total >= 900, total
+    assert total >= at_least, total
     return ws, total
+
+
+@pytest.fixture(scope="module")
+def big_ws(tmp_path_factory) -> tuple[Path, int]:
+    return _workspace(tmp_path_factory, APPROVALS, 900)
 
 
 def _after_kill(ws: Path, r: subprocess.CompletedProcess, total: int) -> None:
@@ -69,6 +74,32 @@ def _after_kill(ws: Path, r: subprocess.CompletedProcess, total: int) -> None:
     unrecorded = ids - set(state.values())
     # only the steps in flight (one per worker) may have made objects without their records
     assert len(unrecorded) <= WORKERS, len(unrecorded)
+
+
+def _converges(ws: Path, total: int) -> None:
+    r = gc(ws, "apply", "--auto-approve", "--parallelism", str(WORKERS), timeout=900)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    cloud, state = _cloud(ws), _state(ws)
+    addresses = [a for _, a in cloud]
+    assert len(addresses) == len(set(addresses)) == total, "every object exactly once"
+    assert set(state.values()) == {oid for oid, _ in cloud}, "no orphan, nothing missing"
+    assert len(state) == total
+    assert gc(ws, "audit", "verify").returncode == 0
+    assert gc(ws, "plan", "--detailed-exitcode", timeout=900).returncode == 0
+
+
+@pytest.mark.slow
+def test_killed_twice_at_1000_approvals_converges(tmp_path_factory):
+    """The throughput target's size (~19,000 objects, batches of 8 records and their cloud
+    calls): killed inside a batch's state transaction half-way, then right after a batch
+    committed; the last run adopts what each kill left unrecorded and converges."""
+    ws, total = _workspace(tmp_path_factory, 1000, 18000)
+    for point in (f"executor.state-written:create@{total // 2}",
+                  f"executor.committed:create@{total // 4}"):
+        r = gc(ws, "apply", "--auto-approve", "--parallelism", str(WORKERS),
+               faults=["--crash-at", point], timeout=900)
+        _after_kill(ws, r, total)
+    _converges(ws, total)
 
 
 @pytest.mark.slow
