@@ -17,7 +17,7 @@ import pytest
 from drivers.base import (OWNER_TAG, STACK_TAG, Census, CloudSurvey, ConsoleAccess, Importing, Inventory, IsolationProbes, MediaAccess,
                           NotOwned, PowerControl, RbacEvidence, Retagging, TrustedReads,
                           driver_class)
-from drivers.base import wait_for
+from drivers.base import DepartmentReads, wait_for
 from drivers.media import Medium, content_sha256
 from orchestrator.census import require_empty
 from orchestrator.errors import GovcloudError
@@ -26,7 +26,7 @@ from tests.contract.test_driver_contract import Tenant
 pytestmark = pytest.mark.parametrize("make_driver", ["local", "openstack"], indirect=True)
 
 COVERED = {"media", "census", "power", "rbac-evidence", "cloud-survey", "isolation-probes", "retag", "inventory",
-           "import", "console", "trusted-reads"}
+           "import", "console", "trusted-reads", "department-reads"}
 TEARDOWN = ["volume_attachment", "server", "volume", "security_group", "router", "subnet",
             "network", "quota", "project", "domain"]
 
@@ -458,3 +458,21 @@ def test_a_new_project_holds_its_default_group_before_anything_is_made_in_it(mak
     # listed without a project filter (a filtered list would itself make the group)
     groups = [g.name for g in d.conn.network.security_groups() if g.project_id == p.cloud_id]
     assert groups == ["default"]
+
+
+def test_department_reads_return_exactly_the_named_departments_objects(make_driver):
+    """A scoped plan (usecases/plan_scope.py) reads only the departments whose inputs changed:
+    every owned object of those departments, and nothing of the others."""
+    d = make_driver()
+    if not declares(d, DepartmentReads):
+        return
+    a, b = Tenant(d).base(), Tenant(d, cidr="10.64.1.0/24").base()
+    everything = d.observe()
+    dept_of = {o.address: o.address.split(":", 1)[1].split("/")[1] for o in everything}
+    want = {o.address for o in everything if dept_of[o.address] == a.dept}
+    got = [o.address for o in d.observe_departments([a.dept])]
+    assert want and sorted(got) == sorted(want)              # all of a's, each once
+    assert not any(dept_of[x] == b.dept for x in got)        # none of b's
+    both = {o.address for o in d.observe_departments([a.dept, b.dept])}
+    assert both == want | {x for x, dept in dept_of.items() if dept == b.dept}
+    assert d.observe_departments([]) == []
