@@ -233,6 +233,19 @@ def department_of(address: str) -> str | None:
     return path.partition("/")[0] or None
 
 
+# The columns every store selects to read resources, in this order (records_of decodes them).
+RESOURCE_COLUMNS = "address, kind, target, cloud_id, status, stack, approval, properties, refs"
+
+
+def records_of(rows: list) -> dict[str, StateRecord]:
+    """Rows of RESOURCE_COLUMNS as records by address: one json.loads for all properties and
+    one for all refs (per-row calls dominated reading 185,000 rows)."""
+    props = json.loads("[" + ",".join(r[7] for r in rows) + "]")
+    refs = json.loads("[" + ",".join(r[8] for r in rows) + "]")
+    return {r[0]: StateRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], p, f)
+            for r, p, f in zip(rows, props, refs)}
+
+
 def record_json(r: StateRecord) -> str:
     return json.dumps(r.__dict__, sort_keys=True, ensure_ascii=False)
 

@@ -47,8 +47,8 @@ from ..core.audit import GENESIS, AuditEntry, entry_hash
 from ..errors import StateError
 from ..redact import redact_data
 from ..models.config import redact_url
-from .base import (StateRecord, StateSnapshot, StateStore, audit_entry_of, department_of,
-                   events_of, record_json)
+from .base import (RESOURCE_COLUMNS, StateRecord, StateSnapshot, StateStore, audit_entry_of,
+                   department_of, events_of, record_json, records_of)
 from .pg_lock import PgLocking, lock_key
 
 SCHEMA_VERSION = 5
@@ -243,36 +243,27 @@ class PostgresStateStore(PgLocking, StateStore):
 
     # --- resources --------------------------------------------------------------------
     def read(self) -> StateSnapshot:
-        ws = self.workspace_id
-        with self._errors("cannot read the state"), self._snapshot() as cur:
-            cur.execute("SELECT address, kind, target, cloud_id, status, stack, approval, "
-                        "properties, refs FROM govcloud_resources WHERE ws = %s", (ws,))
-            rows = cur.fetchall()
-            cur.execute("SELECT key, value FROM govcloud_meta WHERE ws = %s "
-                        "AND key IN ('lineage', 'serial')", (ws,))
-            meta = dict(cur.fetchall())
-        props = json.loads("[" + ",".join(r[7] for r in rows) + "]")
-        refs = json.loads("[" + ",".join(r[8] for r in rows) + "]")
-        records = {r[0]: StateRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], p, f)
-                   for r, p, f in zip(rows, props, refs)}
-        return StateSnapshot(meta["lineage"], int(meta["serial"]), records)
+        return self._read_where("", ())
 
     def read_departments(self, departments: set[str]) -> StateSnapshot:
+        # The stack column (DEPT/SYSTEM) narrows the scan in SQL; rows without one (a
+        # department's domain) are few and kept by their address.
+        return self._read_where(
+            " AND (stack IS NULL OR strpos(stack, '/') = 0 OR split_part(stack, '/', 1) = ANY(%s))",
+            (sorted(departments),), lambda address: department_of(address) in departments)
+
+    def _read_where(self, where: str, args: tuple, keep=None) -> StateSnapshot:
+        """The resources of this workspace ``where`` (an SQL condition to AND, with ``args``)
+        and ``keep(address)``, with the serial they were read at, in one snapshot."""
         ws = self.workspace_id
         with self._errors("cannot read the state"), self._snapshot() as cur:
-            cur.execute("SELECT address, kind, target, cloud_id, status, stack, approval, "
-                        "properties, refs FROM govcloud_resources WHERE ws = %s AND (stack IS "
-                        "NULL OR strpos(stack, '/') = 0 OR split_part(stack, '/', 1) = ANY(%s))",
-                        (ws, sorted(departments)))
-            rows = [r for r in cur.fetchall() if department_of(r[0]) in departments]
+            cur.execute(f"SELECT {RESOURCE_COLUMNS} FROM govcloud_resources WHERE ws = %s{where}",
+                        (ws, *args))
+            rows = cur.fetchall() if keep is None else [r for r in cur.fetchall() if keep(r[0])]
             cur.execute("SELECT key, value FROM govcloud_meta WHERE ws = %s "
                         "AND key IN ('lineage', 'serial')", (ws,))
             meta = dict(cur.fetchall())
-        props = json.loads("[" + ",".join(r[7] for r in rows) + "]")
-        refs = json.loads("[" + ",".join(r[8] for r in rows) + "]")
-        return StateSnapshot(meta["lineage"], int(meta["serial"]), {
-            r[0]: StateRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], p, f)
-            for r, p, f in zip(rows, props, refs)})
+        return StateSnapshot(meta["lineage"], int(meta["serial"]), records_of(rows))
 
     def changed_since(self, serial: int) -> set[str] | None:
         ws = self.workspace_id

@@ -24,9 +24,9 @@ from typing import Any, Iterator
 from ..core.audit import GENESIS, AuditEntry, entry_hash
 from ..errors import StateError
 from ..redact import redact_data
-from .base import (LockInfo, StateRecord, StateSnapshot, StateStore, audit_entry_of, default_actor,
-                   department_of, events_of, record_json, scope_key, scoped_operation, still_held,
-                   wait_for_lock)
+from .base import (RESOURCE_COLUMNS, LockInfo, StateRecord, StateSnapshot, StateStore,
+                   audit_entry_of, default_actor, department_of, events_of, record_json,
+                   records_of, scope_key, scoped_operation, still_held, wait_for_lock)
 from .sqlite_batch import BatchedWrites, HeldBack, Transaction
 
 SCHEMA = """
@@ -153,32 +153,22 @@ class SQLiteStateStore(BatchedWrites, StateStore):
         with self._mutex:
             if self._batch is not None:
                 self._settle()
-            rows = self._db.execute("SELECT address, kind, target, cloud_id, status, stack, "
-                                    "approval, properties, refs FROM resources").fetchall()
+            rows = self._db.execute(f"SELECT {RESOURCE_COLUMNS} FROM resources").fetchall()
             lineage, serial = self.get_meta("lineage"), int(self.get_meta("serial"))
-        # One json.loads for all properties and one for all refs (per-row calls dominated).
-        props = json.loads("[" + ",".join(r[7] for r in rows) + "]")
-        refs = json.loads("[" + ",".join(r[8] for r in rows) + "]")
-        records = {r[0]: StateRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], p, f)
-                   for r, p, f in zip(rows, props, refs)}
-        return StateSnapshot(lineage, serial, records)
+        return StateSnapshot(lineage, serial, records_of(rows))
 
     def read_departments(self, departments: set[str]) -> StateSnapshot:
         # The stack column (DEPT/SYSTEM) narrows the scan in SQL; rows without one (a
         # department's domain) are few and filtered by their address.
         with self._mutex:
             rows = self._db.execute(
-                "SELECT address, kind, target, cloud_id, status, stack, approval, properties, "
-                "refs FROM resources WHERE stack IS NULL OR instr(stack, '/') = 0 OR "
+                f"SELECT {RESOURCE_COLUMNS} FROM resources WHERE stack IS NULL OR "
+                "instr(stack, '/') = 0 OR "
                 "substr(stack, 1, instr(stack, '/') - 1) IN (SELECT value FROM json_each(?))",
                 (json.dumps(sorted(departments)),)).fetchall()
             lineage, serial = self.get_meta("lineage"), int(self.get_meta("serial"))
-        rows = [r for r in rows if department_of(r[0]) in departments]
-        props = json.loads("[" + ",".join(r[7] for r in rows) + "]")
-        refs = json.loads("[" + ",".join(r[8] for r in rows) + "]")
-        return StateSnapshot(lineage, serial, {r[0]: StateRecord(r[0], r[1], r[2], r[3], r[4],
-                                                                  r[5], r[6], p, f)
-                                               for r, p, f in zip(rows, props, refs)})
+        return StateSnapshot(lineage, serial, records_of(
+            [r for r in rows if department_of(r[0]) in departments]))
 
     def changed_since(self, serial: int) -> set[str] | None:
         with self._mutex:
