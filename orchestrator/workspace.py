@@ -176,15 +176,20 @@ class Workspace:
         errors.raise_if_any()
         return out
 
-    def load_approvals(self, parse_cache: ParseCache | None = None,
-                       raw: bool = False) -> dict[str, Approval]:
-        """The approvals with their change documents applied (``raw``: as the files say)."""
-        approvals = self._load_approval_files(parse_cache)
+    def load_approvals(self, parse_cache: ParseCache | None = None, raw: bool = False,
+                       departments: set[str] | None = None) -> dict[str, Approval]:
+        """The approvals with their change documents applied (``raw``: as the files say);
+        ``departments``: only theirs, the others' files not validated (a plan of some
+        departments after a compile validated them all: usecases/plan_scope.py)."""
+        approvals = self._load_approval_files(parse_cache, departments)
         self.require_date_format(approvals)
         if raw or not self.changes_dir.is_dir():
             return approvals
         from .core.changes import apply_changes, reference_errors
         changes = self.load_changes()
+        if departments is not None:   # the changes of the approvals read
+            numbers = {a.approval_no for a in approvals.values()}
+            changes = {f: c for f, c in changes.items() if c.changes in numbers}
         errors = InputErrors()
         for err in reference_errors(approvals, changes):
             errors.add(err)
@@ -194,7 +199,8 @@ class Workspace:
     def require_date_format(self, approvals: dict[str, Approval]) -> None:
         require_date_format(self.config.dates, self.root, approvals)
 
-    def _load_approval_files(self, parse_cache: ParseCache | None = None) -> dict[str, Approval]:
+    def _load_approval_files(self, parse_cache: ParseCache | None = None,
+                             departments: set[str] | None = None) -> dict[str, Approval]:
         """Every approval file, parsed and validated; all broken files reported together.
         Files whose bytes parsed before are not parsed again (inputs.ParseCache; the
         workspace's own, read-only, unless ``parse_cache`` is given: `compile` saves its cache
@@ -208,6 +214,10 @@ class Workspace:
             try:
                 data, sha, checked = read_yaml_entry(path, display, cache)
                 self._read_sha256[display] = sha
+                dept = data.get("department") if isinstance(data, dict) else None
+                if departments is not None and isinstance(dept, dict) and \
+                        dept.get("code") not in departments:
+                    continue   # another department's (a malformed file is validated anyway)
                 out[display] = legacy_end(self.config.dates, parse(
                     Approval, data, display, TEXT_CHECKED if checked else None), path)
             except InputError as exc:
@@ -507,3 +517,4 @@ def load_profile(name: str, extra_dirs: list[Path] | None = None, where: str = "
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     raise InputError(where.split(":")[0], [Issue(where.split(": ")[-1],
                      f"unknown policy profile {name!r}{hint}; known: {', '.join(known)}")])
+

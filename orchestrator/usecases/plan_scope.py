@@ -110,38 +110,6 @@ def load_specs(ws: Workspace, rels: Iterable[str]) -> list[StackSpec]:
     return specs
 
 
-def approvals_of(ws: Workspace, departments: set[str]) -> list:
-    """The approvals of ``departments`` as Workspace.load_approvals gives them (change
-    documents applied), without validating the others': the compile before the plan validated
-    every file, and at 10,000 approvals that is seconds a plan of one department need not
-    spend again. Files are told apart by the department code they parse to (parse cache)."""
-    from ..core.changes import apply_changes, reference_errors
-    from ..inputs import ParseCache
-    from ..models.approval import Approval
-    from ..term_dates import legacy_end
-    cache, errors, out = ParseCache(ws.parse_cache_path), InputErrors(), {}
-    for path in ws.approval_files():
-        display = ws.rel(path)
-        try:
-            data = read_yaml(path, display, cache)
-            dept = data.get("department") if isinstance(data, dict) else None
-            if isinstance(dept, dict) and dept.get("code") not in departments:
-                continue
-            out[display] = legacy_end(ws.config.dates, parse(Approval, data, display), path)
-        except InputError as exc:
-            errors.add(exc)
-    errors.raise_if_any()
-    ws.require_date_format(out)
-    if not ws.changes_dir.is_dir():
-        return list(out.values())
-    numbers = {a.approval_no for a in out.values()}
-    changes = {f: c for f, c in ws.load_changes().items() if c.changes in numbers}
-    for err in reference_errors(out, changes):
-        errors.add(err)
-    errors.raise_if_any()
-    return list(apply_changes(out, changes).values())
-
-
 def observe(drivers, departments: frozenset[str], frozen) -> list:
     """The objects of ``departments`` (DepartmentReads); a driver without it (not planned so:
     enabled) read whole and filtered."""

@@ -48,8 +48,7 @@ def build(ws: Workspace, store: StateStore, actions: list, scheduled: Iterable[A
     if depts is None:
         approvals = ws.load_approvals().values()
     else:   # only theirs: 10,000 approvals validated again is seconds
-        from .plan_scope import approvals_of
-        approvals = approvals_of(ws, depts) if depts else []
+        approvals = ws.load_approvals(departments=depts).values() if depts else []
     if before is None:
         before, before_label = fees_in_force(store), "applied"
     if depts is not None:

@@ -151,3 +151,26 @@ def test_datong_change_document_applied_within_2_workdays(tmp_path, cli, monkeyp
     assert cli("apply", "-C", ws, "--auto-approve").exit_code == 0
     d = deadline("2026-04-24")
     assert (d["done_on"], d["late"], d["overdue"]) == ("2026-04-23", True, False)
+
+
+def test_approvals_of_some_departments_come_with_their_changes_and_only_theirs(tmp_path):
+    """What a plan of some departments reads (Workspace.load_approvals(departments=)): their
+    approvals with their change documents applied, another department's files and changes left
+    unread, and a file without a department mapping still validated (and refused)."""
+    from orchestrator.errors import GovcloudError
+    from orchestrator.workspace import Workspace
+    ws = workspace(tmp_path, "bozhou", approval("A-1", volumes=[dict(DISK)]),
+                   approval("B-1", system="hr-sys", dept=("hrss", "市人社局"), volumes=[dict(DISK)]))
+    write_change(ws, "CH-A", "A-1.yaml", grow_to(4100))
+    write_change(ws, "CH-B", "B-1.yaml", grow_to(4200))
+    got = Workspace.at(ws).load_approvals(departments={"edu"})
+    assert [a.approval_no for a in got.values()] == ["A-1"]
+    assert got["approvals/A-1.yaml"].zones["internet"].volumes[0].gb == 4100   # CH-A applied
+    edit_yaml(ws / "approvals" / "B-1.yaml", lambda d: d.update(purpose=7))  # broken, not read
+    assert list(Workspace.at(ws).load_approvals(departments={"edu"})) == ["approvals/A-1.yaml"]
+    with pytest.raises(GovcloudError, match="B-1.yaml"):   # negative control: read whole
+        Workspace.at(ws).load_approvals()
+    (ws / "approvals" / "odd.yaml").write_text("approval_no: X-1\ndepartment: edu\n",
+                                               encoding="utf-8")
+    with pytest.raises(GovcloudError, match="odd.yaml"):
+        Workspace.at(ws).load_approvals(departments={"edu"})
