@@ -17,6 +17,7 @@ import json
 from pathlib import Path
 from typing import Mapping
 
+from ..cache_file import write_cache
 from ..core.validate import Offer
 from ..models.approval import Approval
 
@@ -72,12 +73,5 @@ class ApprovalChecks:
         passed = sorted({self._digest(f, a) for f, a in approvals.items()})
         if self._recorded == (self.context, set(passed)):
             return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"format": FORMAT, "context": self.context,
-                                       "passed": passed}, separators=(",", ":")),
-                           encoding="utf-8")
-            tmp.replace(self.path)
-        except OSError:
-            pass
+        write_cache(self.path, json.dumps({"format": FORMAT, "context": self.context,
+                                           "passed": passed}, separators=(",", ":")))

@@ -17,6 +17,7 @@ import yaml
 from ..core import ipam as ipam_mod
 from ..core import yaml_emit
 from ..core.compile import compile_one, needed_blocks, spec_yaml, stack_groups
+from ..cache_file import write_cache
 from ..extensions import EXTENSIONS_DIR, extension_ends
 from ..inputs import ParseCache
 from ..workspace import GENERATED_HEADER, SHIPPED_CATALOG, Workspace
@@ -180,12 +181,7 @@ def _write_compile_index(ws: Workspace, inputs: str, report: CompileReport) -> N
     if None in index["outputs"].values() or index["spec_cache"] is None or \
             index["server_index"] is None:
         return
-    try:
-        tmp = ws.compile_index_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(index), encoding="utf-8")
-        tmp.replace(ws.compile_index_path)
-    except OSError:
-        pass
+    write_cache(ws.compile_index_path, json.dumps(index))
 
 
 def _compile_workspace(ws: Workspace, today: dt.date, shared: str,

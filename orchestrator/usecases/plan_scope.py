@@ -8,12 +8,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from typing import Any, Iterable
 
 from drivers.base import STACK_TAG, DepartmentReads, DriverError
 
+from ..cache_file import write_cache
 from ..core import plan_scope as core
 from ..errors import GovcloudError, InputError, InputErrors
 from ..inputs import parse, read_yaml
@@ -55,14 +55,8 @@ def load_index(ws: Workspace) -> dict[str, Any]:
 
 
 def save_index(ws: Workspace, index: dict[str, Any]) -> None:
-    path = ws.data_dir / FILE
-    try:
-        path.parent.mkdir(exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(index, separators=(",", ":")), encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError:
-        pass   # read-only workspace: the next plan plans everything
+    # a read-only workspace: not written, and the next plan plans everything
+    write_cache(ws.data_dir / FILE, json.dumps(index, separators=(",", ":")))
 
 
 def shared_digest(ws: Workspace) -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 
 from ..workspace import Workspace
+from ..cache_file import write_cache
 
 FILE = "refresh.json"
 
@@ -29,11 +29,5 @@ def mark_full(ws: Workspace, lineage: str, targets: list[str], at: dt.datetime) 
         return
     seen = {t: v.isoformat() for t, v in last_full(ws, lineage).items()}
     seen.update({t: at.isoformat(timespec="seconds") for t in targets})
-    path = ws.data_dir / FILE
-    try:
-        path.parent.mkdir(exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"lineage": lineage, "full": seen}, indent=1), encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError:
-        pass   # read-only workspace: the next plan reads everything again
+    # a read-only workspace: not written, and the next plan reads everything again
+    write_cache(ws.data_dir / FILE, json.dumps({"lineage": lineage, "full": seen}, indent=1))

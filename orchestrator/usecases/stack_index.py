@@ -19,6 +19,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..cache_file import write_cache
 from ..workspace import Workspace
 
 INDEX_FORMAT = "govcloud-stack-index/1"
@@ -42,13 +43,8 @@ def load(ws: Workspace, shared: str) -> dict[str, Any]:
 
 
 def save(ws: Workspace, shared: str, index: dict[str, Any]) -> None:
-    try:
-        tmp = path(ws).with_suffix(".tmp")
-        tmp.write_text(json.dumps({"format": INDEX_FORMAT, "shared": shared, **index},
-                                  ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
-        tmp.replace(path(ws))
-    except OSError:
-        pass
+    write_cache(path(ws), json.dumps({"format": INDEX_FORMAT, "shared": shared, **index},
+                                     ensure_ascii=False, separators=(",", ":")))
 
 
 def stack_digest(shared: str, files: list[str], model_json: list[str], numbers: list[str],
