@@ -104,6 +104,15 @@ def _req(d, kind, name, props, refs=None):
     return Request(address, kind, name, props, refs or {}, {OWNER_TAG: d.owner, ADDRESS_TAG: address})
 
 
+def _volume(d):
+    """A volume in a project of a domain, made outside any batch."""
+    dom = d.create(_req(d, "domain", "dept", {"name": "dept", "description": ""}))
+    prj = d.create(_req(d, "project", "p", {"name": "p", "description": ""},
+                        {"domain": dom.cloud_id}))
+    return d.create(_req(d, "volume", "v", {"name": "v", "size_gb": 1, "volume_type": "ssd"},
+                         {"project": prj.cloud_id}))
+
+
 def _ids_seen_by_another_connection(tmp_path) -> set[str]:
     db = sqlite3.connect(tmp_path / "cloud" / "cloud.db")
     try:
@@ -129,11 +138,7 @@ def test_a_cloud_batch_commits_its_calls_together_and_undoes_a_failed_one_alone(
 
 def test_a_deleted_volumes_file_goes_only_once_the_batch_is_committed(tmp_path):
     d = _driver(tmp_path)
-    dom = d.create(_req(d, "domain", "dept", {"name": "dept", "description": ""}))
-    prj = d.create(_req(d, "project", "p", {"name": "p", "description": ""},
-                        {"domain": dom.cloud_id}))
-    vol = d.create(_req(d, "volume", "v", {"name": "v", "size_gb": 1, "volume_type": "ssd"},
-                        {"project": prj.cloud_id}))
+    vol = _volume(d)
     path = d.volume_path(vol.cloud_id)
     with pytest.raises(RuntimeError):
         with d.batch():
@@ -228,11 +233,7 @@ def test_a_volume_is_wiped_outside_any_cloud_transaction(tmp_path, store):
     from orchestrator.executor import Executor
     from orchestrator.models.plan import Action, Plan
     d = _driver(tmp_path)
-    dom = d.create(_req(d, "domain", "dept", {"name": "dept", "description": ""}))
-    prj = d.create(_req(d, "project", "p", {"name": "p", "description": ""},
-                        {"domain": dom.cloud_id}))
-    vol = d.create(_req(d, "volume", "v", {"name": "v", "size_gb": 1, "volume_type": "ssd"},
-                        {"project": prj.cloud_id}))
+    vol = _volume(d)
     others_could_write = []
 
     def sanitize(driver, current):
